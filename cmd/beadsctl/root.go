@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lmittmann/tint"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// errPrinted tells Main that the error was already shown: just exit 1.
+var errPrinted = errors.New("error already printed")
+
+// exitError carries a specific exit code (2 for "changes pending" / "drift").
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// globals are the persistent flags shared by every command.
+type globals struct {
+	file      string // -f/--file, default ./beads.hcl
+	env       string // --env, default $BEADSCTL_ENV
+	logFormat string // --log-format auto|text|json
+	noColor   bool
+	log       *slog.Logger
+}
+
+// profile is the env profile selected by --env or BEADSCTL_ENV.
+func (g *globals) profile() string {
+	if g.env != "" {
+		return g.env
+	}
+	return os.Getenv("BEADSCTL_ENV")
+}
+
+// color reports whether w is a terminal and colours are allowed (NO_COLOR unset).
+func (g *globals) color(w io.Writer) bool {
+	if g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newLogger(format string, w io.Writer, noColor bool) (*slog.Logger, error) {
+	switch format {
+	case "auto", "":
+		if isTerminal(w) {
+			return slog.New(tint.NewHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != ""})), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	case "text":
+		return slog.New(tint.NewHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != "" || !isTerminal(w)})), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format: unknown format %q (use auto, text or json)", format)
+}
+
+// New builds the command tree.
+func New() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "beadsctl",
+		Short:         "Keep the Beads daemon in the state beads.hcl declares",
+		Long:          "beadsctl keeps the Beads daemon (bd daemon --start --foreground), and any other\nlong-running command a project needs, in the state declared in beads.hcl.",
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			l, err := newLogger(g.logFormat, c.ErrOrStderr(), g.noColor)
+			if err != nil {
+				return err
+			}
+			g.log = l
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.file, "file", "f", "beads.hcl", "path of the configuration file")
+	pf.StringVar(&g.env, "env", "", "env profile to apply (default $BEADSCTL_ENV)")
+	pf.StringVar(&g.logFormat, "log-format", "auto", "log format: auto (tint on a terminal, JSON otherwise), text or json")
+	pf.BoolVar(&g.noColor, "no-color", false, "disable colours (NO_COLOR is honoured too)")
+
+	for _, add := range commands {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+// commands lists the constructors of the subcommands; each file adds its own in init order below.
+var commands = []func(*globals) *cobra.Command{
+	newVersionCmd,
+}
+
+func newVersionCmd(*globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print beadsctl's version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintf(c.OutOrStdout(), "beadsctl %s\n", version)
+			return nil
+		},
+	}
+}
+
+// Main runs beadsctl with os.Args and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, a second one kills outright.
+		<-ctx.Done()
+		stop()
+	}()
+	root := New()
+	err := root.ExecuteContext(ctx)
+	return exitCode(err, root.ErrOrStderr())
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errPrinted):
+		return 1
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	return 1
+}

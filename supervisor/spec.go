@@ -1,0 +1,115 @@
+// Package supervisor runs processes and keeps them in the state a Spec describes:
+// one Daemon per process (start in its own process group, restart policy with backoff,
+// memory limit, health checks, log files, graceful stop then SIGKILL to the group),
+// and the Agent that hosts the daemons of one project behind a control socket.
+//
+// It imports nothing else from beadsctl. It never calls signal.Notify: the agent's
+// entry point in cmd/beadsctl does.
+package supervisor
+
+import (
+	"time"
+)
+
+// Spec is everything the supervisor needs to run one daemon. It is plain data:
+// it travels as JSON over the control socket, and reconcile builds it from a
+// schema.Daemon. The zero value of an optional block means "off" or "default"
+// as documented on each field.
+type Spec struct {
+	// Name identifies the daemon inside one agent.
+	Name string `json:"name"`
+	// Argv is the full command line; Argv[0] is looked up in PATH (of the
+	// agent's environment) when it has no slash.
+	Argv []string `json:"argv"`
+	// Dir is the absolute working directory.
+	Dir string `json:"dir"`
+	// Env is exactly the declared environment. The child gets a minimal base
+	// (PATH, HOME, USER, LOGNAME, SHELL, LANG, TMPDIR, TZ, TERM from the agent)
+	// with Env on top; nothing else leaks in.
+	Env map[string]string `json:"env,omitempty"`
+	// Beads marks a bd daemon (`bd daemon ...`): the child gets
+	// BEADS_AUTO_START_DAEMON=false unless Env sets it, stale .beads/bd.sock and
+	// .beads/daemon.pid are cleaned after it stops, and .beads/daemon.log is
+	// tailed into the exit reason.
+	Beads bool `json:"beads,omitempty"`
+
+	Restart RestartPolicy `json:"restart"`
+	Limits  Limits        `json:"limits"`
+	Stop    StopPolicy    `json:"stop"`
+	Logs    LogSpec       `json:"logs"`
+	Health  HealthSpec    `json:"health"`
+
+	// Hash is the schema hash of the declared daemon this spec came from. The
+	// supervisor reports it back in Status; it never interprets it.
+	Hash string `json:"hash,omitempty"`
+}
+
+// RestartPolicy says when and how fast a stopped process is started again.
+// See restart.go for the rules, defined in one place.
+type RestartPolicy struct {
+	// Policy is "always", "on-failure" or "never".
+	Policy string `json:"policy"`
+	// Delay before the first restart after a crash.
+	Delay time.Duration `json:"delay"`
+	// Backoff is "constant" or "exponential" (delay doubles per unstable run, capped by MaxDelay).
+	Backoff  string        `json:"backoff"`
+	MaxDelay time.Duration `json:"max_delay"`
+	// MaxRestarts unstable runs in a row make the daemon errored. 0 means unlimited.
+	MaxRestarts int `json:"max_restarts"`
+	// MinUptime: a run shorter than this is unstable.
+	MinUptime time.Duration `json:"min_uptime"`
+}
+
+// Limits bounds the resources of the whole process group.
+type Limits struct {
+	// Memory is the RSS limit in bytes of the process group; 0 means none.
+	Memory uint64 `json:"memory,omitempty"`
+	// CheckInterval is how often memory is sampled (default 1s, minimum 100ms).
+	CheckInterval time.Duration `json:"check_interval,omitempty"`
+}
+
+// StopPolicy is how a process is asked to stop.
+type StopPolicy struct {
+	// Signal is a name such as "SIGTERM" (default SIGTERM).
+	Signal string `json:"signal,omitempty"`
+	// Timeout before SIGKILL to the group (default 5s).
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// LogSpec says where the child's output goes. Empty paths are not written.
+// Paths are absolute.
+type LogSpec struct {
+	Out      string `json:"out,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Combined string `json:"combined,omitempty"`
+	// Timestamps prefixes every line with the time, formatted with DateFormat,
+	// a Go layout (schema converts PM2/moment tokens).
+	Timestamps bool   `json:"timestamps,omitempty"`
+	DateFormat string `json:"date_format,omitempty"`
+	Rotate     Rotate `json:"rotate"`
+}
+
+// Rotate configures lumberjack rotation. MaxSize 0 means no rotation.
+type Rotate struct {
+	MaxSize  uint64 `json:"max_size,omitempty"`
+	Keep     int    `json:"keep,omitempty"`
+	Compress bool   `json:"compress,omitempty"`
+}
+
+// HealthSpec is the periodic health check.
+type HealthSpec struct {
+	// Check is "beads-rpc", "exec", "tcp" or "none" ("" means none).
+	Check    string        `json:"check,omitempty"`
+	Interval time.Duration `json:"interval,omitempty"`
+	Timeout  time.Duration `json:"timeout,omitempty"`
+	// Failures in a row before a restart with reason "health".
+	Failures int `json:"failures,omitempty"`
+	// Command for "exec" (argv, run in Dir with the daemon's environment).
+	Command []string `json:"command,omitempty"`
+	// Address for "tcp" (host:port).
+	Address string `json:"address,omitempty"`
+	// Socket for "beads-rpc": path of bd.sock (default Dir/.beads/bd.sock).
+	Socket string `json:"socket,omitempty"`
+	// ClientVersion sent as client_version in beads RPC requests (the installed bd's version).
+	ClientVersion string `json:"client_version,omitempty"`
+}

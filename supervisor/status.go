@@ -1,0 +1,94 @@
+package supervisor
+
+import "time"
+
+// State is where a daemon is in its life cycle.
+type State string
+
+// The states of a daemon.
+const (
+	StateStarting       State = "starting"
+	StateOnline         State = "online"
+	StateStopping       State = "stopping"
+	StateStopped        State = "stopped"
+	StateWaitingRestart State = "waiting-restart"
+	StateErrored        State = "errored"
+)
+
+// Reasons for a restart, recorded in Status.LastRestartReason.
+const (
+	ReasonCrash  = "crash"
+	ReasonMemory = "memory"
+	ReasonHealth = "health"
+	ReasonManual = "manual"
+	ReasonConfig = "config"
+)
+
+// Exit describes how a process ended.
+type Exit struct {
+	Code   int       `json:"code"`             // -1 when killed by a signal
+	Signal string    `json:"signal,omitempty"` // e.g. "SIGKILL"
+	At     time.Time `json:"at"`
+	// Uptime of the run that ended.
+	Uptime time.Duration `json:"uptime"`
+	// LogTail is the last lines of .beads/daemon.log for bd daemons (bd exits 0
+	// on many failures), or of the daemon's stderr otherwise.
+	LogTail []string `json:"log_tail,omitempty"`
+}
+
+// HealthStatus is the result of the last health check.
+type HealthStatus struct {
+	// Status is "unknown", "healthy", "degraded" or "unhealthy"; "" when no check is configured.
+	Status              string    `json:"status,omitempty"`
+	Message             string    `json:"message,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
+	CheckedAt           time.Time `json:"checked_at,omitzero"`
+	// Version is what a beads-rpc check learned of the running daemon's version.
+	Version string `json:"version,omitempty"`
+	// DBResponseMS is bd's db_response_ms from the health RPC.
+	DBResponseMS float64 `json:"db_response_ms,omitempty"`
+}
+
+// Status is what the supervisor knows of one daemon. It is the JSON the agent serves.
+type Status struct {
+	Name  string `json:"name"`
+	State State  `json:"state"`
+	// Reason explains the state: why it is errored or stopped.
+	Reason string `json:"reason,omitempty"`
+	// Pid and StartTime identify the running process (0 / zero when none).
+	// StartTime is the OS process creation time (ms precision), used to check a pid
+	// was not recycled before any signal is sent.
+	Pid       int       `json:"pid,omitempty"`
+	StartTime time.Time `json:"start_time,omitzero"`
+	// Argv, Dir and EnvHash are what the running process was started with.
+	Argv    []string `json:"argv,omitempty"`
+	Dir     string   `json:"dir,omitempty"`
+	EnvHash string   `json:"env_hash,omitempty"`
+	// SpecHash is Spec.Hash of the spec this daemon runs.
+	SpecHash string `json:"spec_hash,omitempty"`
+
+	Restarts          int       `json:"restarts"`
+	UnstableRestarts  int       `json:"unstable_restarts"`
+	LastRestartReason string    `json:"last_restart_reason,omitempty"`
+	LastExit          *Exit     `json:"last_exit,omitempty"`
+	LastChange        time.Time `json:"last_change"`
+
+	MemoryBytes      uint64  `json:"memory_bytes"`
+	MemoryLimitBytes uint64  `json:"memory_limit_bytes,omitempty"`
+	CPUPercent       float64 `json:"cpu_percent"`
+
+	Health HealthStatus `json:"health"`
+	// LogError is the last error writing the daemon's log files, if writing is failing now.
+	LogError string `json:"log_error,omitempty"`
+	// Stopped is true when a user stopped the daemon on purpose (stop verb).
+	Stopped bool `json:"stopped,omitempty"`
+}
+
+// AgentStatus is the whole agent's answer to GET /v1/status.
+type AgentStatus struct {
+	Pid       int       `json:"pid"`
+	StartTime time.Time `json:"start_time"`
+	Dir       string    `json:"dir"`
+	Version   string    `json:"version"`
+	Daemons   []Status  `json:"daemons"`
+}
