@@ -1,0 +1,59 @@
+// Package reconcile observes what runs, computes the plan that brings it to what
+// beads.hcl declares, applies it through the agent, and detects drift. It owns the
+// agent's client, the state file and the lock. It imports schema and supervisor
+// (the latter for data types and the bd protocol helpers); it never prints.
+package reconcile
+
+import (
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// SpecFor turns a resolved daemon into the spec the supervisor runs.
+// bdVersion is the installed bd CLI's version, sent by beads-rpc health checks as
+// client_version ("" when unknown).
+func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
+	env := make(map[string]string, len(d.Environment))
+	for k, v := range d.Environment {
+		env[k] = v
+	}
+	return supervisor.Spec{
+		Name:  d.Name,
+		Argv:  d.Argv(),
+		Dir:   d.Dir,
+		Env:   env,
+		Beads: d.IsBeads(),
+		Restart: supervisor.RestartPolicy{
+			Policy:      d.Restart.Policy,
+			Delay:       d.Restart.Delay,
+			Backoff:     d.Restart.Backoff,
+			MaxDelay:    d.Restart.MaxDelay,
+			MaxRestarts: d.Restart.MaxRestarts,
+			MinUptime:   d.Restart.MinUptime,
+		},
+		Limits: supervisor.Limits{Memory: d.Limits.Memory, CheckInterval: d.Limits.CheckInterval},
+		Stop:   supervisor.StopPolicy{Signal: d.Stop.Signal, Timeout: d.Stop.Timeout},
+		Logs: supervisor.LogSpec{
+			Out:        d.Logs.Out,
+			Error:      d.Logs.Error,
+			Combined:   d.Logs.Combined,
+			Timestamps: d.Logs.Timestamps,
+			DateFormat: d.Logs.GoLayout,
+			Rotate: supervisor.Rotate{
+				MaxSize:  d.Logs.Rotate.MaxSize,
+				Keep:     d.Logs.Rotate.Keep,
+				Compress: d.Logs.Rotate.Compress,
+			},
+		},
+		Health: supervisor.HealthSpec{
+			Check:         d.Health.Check,
+			Interval:      d.Health.Interval,
+			Timeout:       d.Health.Timeout,
+			Failures:      d.Health.Failures,
+			Command:       d.Health.Command,
+			Address:       d.Health.Address,
+			ClientVersion: bdVersion,
+		},
+		Hash: d.Hash,
+	}
+}
