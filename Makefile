@@ -1,0 +1,77 @@
+# beadsctl — see README.md. Every target works on a fresh machine with only Go installed.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/.bin
+ENV ?= production
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PKGS := ./...
+
+.PHONY: all build test check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean
+
+all: build
+
+## build: beadsctl and the bd simulator into .bin/
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl ./cmd/beadsctl
+	$(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
+
+## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
+test:
+	$(GO) test -count=1 $(PKGS)
+
+## check: vet, race tests, cross builds, the package-import rule, gofmt
+check: vet imports cross race
+	@test -z "$$(gofmt -l . | grep -v '^.tools/')" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+cross:
+	GOOS=linux   GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin  GOARCH=arm64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
+
+# schema and supervisor import nothing else from beadsctl (STYLE.md §1).
+imports:
+	@for p in schema supervisor; do \
+	  bad=$$($(GO) list -deps ./$$p | grep '^github.com/beadsctl/beadsctl/' | grep -vx "github.com/beadsctl/beadsctl/$$p"); \
+	  if [ -n "$$bad" ]; then echo "$$p must not import: $$bad"; exit 1; fi; \
+	done; echo "import rule ok"
+
+## run: the main job — converge the daemons of ./beads.hcl (env $(ENV)) and show their status.
+## Uses the real bd when one is on PATH, the bd simulator otherwise (and says so).
+run: build
+	@if command -v bd >/dev/null 2>&1 && ! [ "$$(command -v bd)" -ef "$(BIN)/bd" ]; then \
+	  echo "==> using the installed bd: $$(command -v bd)"; \
+	else \
+	  ln -sf bdsim $(BIN)/bd; \
+	  echo "==> no bd installed: using the bd simulator ($(BIN)/bd, behaves like bd v0.28 per shared/BEADS.md)"; \
+	fi
+	@export PATH="$$PATH:$(BIN)"; set -e; \
+	 echo "==> beadsctl validate"; $(BIN)/beadsctl validate; \
+	 if $(BIN)/beadsctl help plan >/dev/null 2>&1; then \
+	   echo "==> beadsctl plan --env $(ENV)"; $(BIN)/beadsctl plan --env $(ENV) || true; \
+	   echo "==> beadsctl apply --env $(ENV) --auto-approve"; $(BIN)/beadsctl apply --env $(ENV) --auto-approve; \
+	   if $(BIN)/beadsctl help status >/dev/null 2>&1; then echo "==> beadsctl status"; $(BIN)/beadsctl status; fi; \
+	   echo "==> running. See 'make stop' (beadsctl destroy) to stop everything."; \
+	 fi
+
+## stop: stop every daemon and the agent of ./beads.hcl
+stop: build
+	PATH="$$PATH:$(BIN)" $(BIN)/beadsctl destroy --auto-approve
+
+## install: beadsctl into $(GOBIN) or ~/go/bin
+install:
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) run ./cmd/beadsctl fmt
+
+clean:
+	rm -rf $(BIN)
