@@ -33,7 +33,11 @@ type Daemon struct {
 	// Interval, when set, is appended as `--interval <d>` for bd daemons.
 	Interval time.Duration `json:"interval,omitempty"`
 	// Dir is absolute (relative paths resolve against the folder of beads.hcl).
-	Dir         string            `json:"dir"`
+	Dir string `json:"dir"`
+	// Root is the folder of beads.hcl (Config.Dir). HashDaemon hashes Dir and
+	// log paths inside Root relative to it, so that the hash does not depend
+	// on where the project is checked out.
+	Root        string            `json:"root,omitempty"`
 	Environment map[string]string `json:"environment,omitempty"`
 	// Sensitive keys of Environment: their values are never shown.
 	Sensitive []string `json:"sensitive,omitempty"`
@@ -54,7 +58,7 @@ type Daemon struct {
 
 // Restart is the restart block.
 type Restart struct {
-	Policy      string        `json:"policy"`  // always | on-failure | never
+	Policy      string        `json:"policy"` // always | on-failure | never
 	Delay       time.Duration `json:"delay"`
 	Backoff     string        `json:"backoff"` // constant | exponential
 	MaxDelay    time.Duration `json:"max_delay"`

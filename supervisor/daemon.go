@@ -2,7 +2,21 @@ package supervisor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
 )
 
 // DaemonOptions are the seams of a Daemon. Zero values select the real thing.
@@ -10,46 +24,732 @@ type DaemonOptions struct {
 	Logger *slog.Logger
 	// Runner starts processes (default ExecRunner).
 	Runner Runner
-	// Memory reads the RSS of a process group (default: gopsutil over the group).
+	// Memory reads the RSS of a process group (default GroupMemory, which also
+	// gives the group's CPU percent; a custom Memory leaves CPUPercent at 0).
 	Memory MemoryFunc
+	// StartTime reads the OS creation time of a pid (default ProcessStartTime).
+	// It identifies the child before every signal.
+	StartTime func(pid int) (time.Time, error)
+	// LookupEnv reads the agent's environment for the child's minimal base
+	// (default os.LookupEnv).
+	LookupEnv func(key string) (string, bool)
 }
 
+// Default stop timeout before SIGKILL to the group.
+const defaultStopTimeout = 5 * time.Second
+
+// killWait bounds the wait for a process group after SIGKILL: a process stuck
+// in the kernel (uninterruptible sleep) is abandoned with an error in the log.
+const killWait = 10 * time.Second
+
 // Daemon keeps one process in the state its Spec describes.
-// CONTRACT (the implementation replaces this skeleton; signatures are fixed):
+//
+// One goroutine (Run's loop) owns the process: it starts it, waits for it,
+// applies the restart rules (restart.go) and stops it. The methods only record
+// what the caller wants and wake the loop, so they never block on a process,
+// except Stop, which waits for the result. Watchers of the running process
+// (memory sampler, health checks) report to the loop through a channel.
 type Daemon struct {
-	spec Spec
 	opts DaemonOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	spec    Spec
+	st      Status
+	changed chan struct{}
+	running bool // Run was called
+	runDone chan struct{}
+
+	// What callers asked for, consumed by the loop.
+	want       bool   // false after Stop, true after Start and Restart
+	startReq   bool   // Start: run again after a stop, an exit or errored
+	restartReq string // a restart reason
+	resetUnst  bool   // reset the unstable count at the next start
+	reconfig   bool   // Update in place: restart the watchers with the new spec
+	kick       chan struct{}
 }
 
 // NewDaemon returns a Daemon for spec; nothing runs until Run.
-func NewDaemon(spec Spec, opts DaemonOptions) *Daemon { return &Daemon{spec: spec, opts: opts} }
+func NewDaemon(spec Spec, opts DaemonOptions) *Daemon {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Runner == nil {
+		opts.Runner = ExecRunner{}
+	}
+	if opts.StartTime == nil {
+		opts.StartTime = ProcessStartTime
+	}
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	d := &Daemon{
+		opts:    opts,
+		log:     opts.Logger.With("daemon", spec.Name),
+		spec:    spec,
+		changed: make(chan struct{}),
+		runDone: make(chan struct{}),
+		want:    true,
+		kick:    make(chan struct{}, 1),
+	}
+	d.st = Status{
+		Name:             spec.Name,
+		State:            StateStopped,
+		SpecHash:         spec.Hash,
+		MemoryLimitBytes: spec.Limits.Memory,
+		LastChange:       time.Now(),
+	}
+	return d
+}
 
 // Run starts the process and supervises it until ctx is done; then it stops the
 // process gracefully (stop signal to the group, SIGKILL after the timeout), reaps it,
-// and returns nil.
-func (d *Daemon) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+// and returns nil. A panic in the supervision is recovered: the process group
+// is killed, the daemon marked errored and the panic returned as an error.
+func (d *Daemon) Run(ctx context.Context) (err error) {
+	d.mu.Lock()
+	if d.running {
+		d.mu.Unlock()
+		return errors.New("daemon already running")
+	}
+	d.running = true
+	logs := d.spec.Logs
+	d.mu.Unlock()
+	defer close(d.runDone)
+
+	l := &loop{d: d, events: make(chan event, 4), sink: newLogSink(logs, d.setLogError)}
+	defer l.sink.close()
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Error("daemon loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			l.abort()
+			d.setState(StateErrored, fmt.Sprintf("internal error: %v", r))
+			err = fmt.Errorf("daemon %q: panic: %v", d.Spec().Name, r)
+		}
+	}()
+	return l.run(ctx)
+}
 
 // Status is a snapshot of the daemon's state.
-func (d *Daemon) Status() Status { return Status{Name: d.spec.Name} }
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.st
+	st.Argv = slices.Clone(st.Argv)
+	if st.LastExit != nil {
+		e := *st.LastExit
+		e.LogTail = slices.Clone(e.LogTail)
+		st.LastExit = &e
+	}
+	return st
+}
 
 // Spec is the spec the daemon currently runs.
-func (d *Daemon) Spec() Spec { return d.spec }
+func (d *Daemon) Spec() Spec {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.spec
+}
 
-// Changed returns a channel that is closed at the next change of Status().State or Pid.
-func (d *Daemon) Changed() <-chan struct{} { return make(chan struct{}) }
+// Changed returns a channel that is closed at the next change of Status().State or Pid
+// (and of LogError or the health status).
+func (d *Daemon) Changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
 
 // Update converges to spec: in place when only restart policy, limits, health or log
 // rotation differ; otherwise a graceful restart recorded with reason "config".
-// It reports whether the process is being restarted.
-func (d *Daemon) Update(spec Spec) (restart bool) { d.spec = spec; return false }
+// It reports whether the process is being restarted. A daemon stopped on
+// purpose or by its policy keeps the new spec for its next start.
+func (d *Daemon) Update(spec Spec) (restart bool) {
+	d.mu.Lock()
+	old := d.spec
+	d.spec = spec
+	d.st.SpecHash = spec.Hash
+	d.st.MemoryLimitBytes = spec.Limits.Memory
+	if sameProcessSpec(old, spec) {
+		d.reconfig = true
+	} else if d.want && d.st.State != StateStopped {
+		if d.st.State == StateErrored {
+			d.resetUnst = true
+		}
+		d.restartReq = ReasonConfig
+		restart = true
+	}
+	d.mu.Unlock()
+	d.poke()
+	return restart
+}
+
+// sameProcessSpec reports whether a and b differ only in what Update changes
+// in place: restart policy, limits, health check, log rotation (and the hash).
+func sameProcessSpec(a, b Spec) bool {
+	norm := func(s Spec) Spec {
+		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, ""
+		if len(s.Env) == 0 {
+			s.Env = nil
+		}
+		if len(s.Argv) == 0 {
+			s.Argv = nil
+		}
+		return s
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
 
 // Restart restarts the process gracefully with the given reason (ReasonManual etc.);
 // a stopped or errored daemon is started again and its unstable count reset.
-func (d *Daemon) Restart(reason string) {}
+func (d *Daemon) Restart(reason string) {
+	if reason == "" {
+		reason = ReasonManual
+	}
+	d.mu.Lock()
+	d.want, d.restartReq, d.resetUnst, d.st.Stopped = true, reason, true, false
+	d.mu.Unlock()
+	d.poke()
+}
 
 // Stop stops the process gracefully and keeps it stopped (Status.Stopped) until Start
 // or Restart. It returns when the process is gone or ctx is done.
-func (d *Daemon) Stop(ctx context.Context) error { return nil }
+func (d *Daemon) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.want, d.startReq, d.restartReq = false, false, ""
+	if !d.running {
+		d.st.Stopped = true
+		d.mu.Unlock()
+		d.setState(StateStopped, "stopped by user")
+		return nil
+	}
+	d.mu.Unlock()
+	d.poke()
+	for {
+		st, ch := d.Status(), d.Changed()
+		if st.State == StateStopped && st.Stopped {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-d.runDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
 
 // Start starts a stopped or errored daemon (resetting the unstable count).
-func (d *Daemon) Start() {}
+func (d *Daemon) Start() {
+	d.mu.Lock()
+	d.want, d.startReq, d.resetUnst, d.st.Stopped = true, true, true, false
+	d.mu.Unlock()
+	d.poke()
+}
+
+func (d *Daemon) poke() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// setState records a state change and wakes the waiters on Changed.
+func (d *Daemon) setState(s State, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.setStateLocked(s, reason)
+}
+
+func (d *Daemon) setStateLocked(s State, reason string) {
+	d.st.State, d.st.Reason, d.st.LastChange = s, reason, time.Now()
+	d.notifyLocked()
+}
+
+func (d *Daemon) notifyLocked() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+func (d *Daemon) setLogError(msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.st.LogError != msg {
+		if msg != "" {
+			d.log.Warn("log write failed", "error", msg)
+		} else {
+			d.log.Info("log write recovered")
+		}
+		d.st.LogError = msg
+		d.notifyLocked()
+	}
+}
+
+// Environment.
+
+// baseEnvKeys are the variables of the agent's environment every child gets
+// (under the declared ones). Nothing else of the agent leaks in.
+var baseEnvKeys = func() []string {
+	keys := []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TMPDIR", "TZ", "TERM"}
+	if runtime.GOOS == "windows" {
+		// Without these a Windows process cannot even open a socket.
+		keys = append(keys, "SystemRoot", "SystemDrive", "windir", "ComSpec", "PATHEXT",
+			"USERPROFILE", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP")
+	}
+	return keys
+}()
+
+// buildEnv is the child's complete environment: the base, Spec.Env on top, and
+// for bd BEADS_AUTO_START_DAEMON=false unless Spec.Env sets it. Sorted.
+func buildEnv(spec Spec, lookup func(string) (string, bool)) []string {
+	m := make(map[string]string, len(baseEnvKeys)+len(spec.Env)+1)
+	for _, k := range baseEnvKeys {
+		if v, ok := lookup(k); ok {
+			m[k] = v
+		}
+	}
+	for k, v := range spec.Env {
+		m[k] = v
+	}
+	if _, ok := spec.Env["BEADS_AUTO_START_DAEMON"]; spec.Beads && !ok {
+		m["BEADS_AUTO_START_DAEMON"] = "false"
+	}
+	env := make([]string, 0, len(m))
+	for k, v := range m {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// EnvHash is the hex sha256 of the sorted KEY=VALUE lines of env: it tells
+// whether the environment changed without exposing any value.
+func EnvHash(env map[string]string) string {
+	kv := make([]string, 0, len(env))
+	for k, v := range env {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	sum := sha256.Sum256([]byte(strings.Join(kv, "\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// The supervision loop.
+
+type loop struct {
+	d      *Daemon
+	sink   *logSink
+	events chan event
+	cur    *run
+	timer  *time.Timer
+	nextID int
+}
+
+// run is one start of the process.
+type run struct {
+	id        int
+	proc      Process
+	pid       int
+	startTime time.Time // from the OS, for identity
+	started   time.Time // for uptime
+	spec      Spec
+	env       []string
+	out, errw *lineWriter
+	cancel    context.CancelFunc // stops the watchers
+}
+
+// event is a watcher's report about run runID.
+type event struct {
+	runID  int
+	reason string // ReasonMemory, ReasonHealth, or "" for a panic
+	msg    string
+}
+
+func (l *loop) run(ctx context.Context) error {
+	d := l.d
+	d.mu.Lock()
+	first := d.want
+	d.mu.Unlock()
+	if first {
+		l.start(ctx, "")
+	}
+	for {
+		l.applyIntents(ctx)
+		var done <-chan struct{}
+		if l.cur != nil {
+			done = l.cur.proc.Done()
+		}
+		var timerC <-chan time.Time
+		if l.timer != nil {
+			timerC = l.timer.C
+		}
+		select {
+		case <-ctx.Done():
+			l.cancelTimer()
+			if l.cur != nil {
+				l.stop(l.cur)
+			}
+			d.setState(StateStopped, "supervisor stopped")
+			return nil
+		case <-d.kick:
+		case <-done:
+			l.exited()
+		case <-timerC:
+			l.timer = nil
+			l.start(ctx, ReasonCrash)
+		case ev := <-l.events:
+			if l.cur == nil || ev.runID != l.cur.id {
+				continue // about a run that is already over
+			}
+			if ev.reason == "" {
+				d.log.Error("daemon watcher panicked", "panic", ev.msg)
+				l.stop(l.cur)
+				d.setState(StateErrored, "internal error: "+ev.msg)
+				continue
+			}
+			l.stop(l.cur)
+			l.start(ctx, ev.reason)
+		}
+	}
+}
+
+// applyIntents acts on what Stop, Start, Restart and Update asked for.
+func (l *loop) applyIntents(ctx context.Context) {
+	d := l.d
+	d.mu.Lock()
+	want, startReq, restartReq, reset, reconfig := d.want, d.startReq, d.restartReq, d.resetUnst, d.reconfig
+	d.startReq, d.restartReq, d.resetUnst, d.reconfig = false, "", false, false
+	if reset {
+		d.st.UnstableRestarts = 0
+	}
+	d.mu.Unlock()
+
+	if reconfig {
+		l.sink.setSpec(d.Spec().Logs)
+		if l.cur != nil {
+			l.cur.cancel()
+			l.cur.spec = d.Spec()
+			l.watch(ctx, l.cur)
+		}
+	}
+	switch {
+	case !want:
+		l.cancelTimer()
+		if l.cur != nil {
+			l.stop(l.cur)
+		}
+		if st := d.Status(); st.State != StateStopped || !st.Stopped {
+			d.mu.Lock()
+			d.st.Stopped = true
+			d.setStateLocked(StateStopped, "stopped by user")
+			d.mu.Unlock()
+			d.log.Info("daemon stopped by user")
+		}
+	case restartReq != "":
+		l.cancelTimer()
+		if l.cur != nil {
+			l.stop(l.cur)
+		}
+		l.start(ctx, restartReq)
+	case startReq && l.cur == nil:
+		l.cancelTimer()
+		l.start(ctx, "")
+	}
+}
+
+func (l *loop) cancelTimer() {
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+}
+
+// start starts a run; reason is why it restarts ("" for a plain start).
+func (l *loop) start(ctx context.Context, reason string) {
+	d := l.d
+	spec := d.Spec()
+	env := buildEnv(spec, d.opts.LookupEnv)
+	l.sink.setSpecIfChanged(spec.Logs)
+	l.sink.resetTail()
+	l.nextID++
+	r := &run{id: l.nextID, spec: spec, env: env}
+	r.out = &lineWriter{sink: l.sink, stream: streamOut}
+	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
+
+	d.mu.Lock()
+	if reason != "" {
+		d.st.Restarts++
+		d.st.LastRestartReason = reason
+	}
+	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, EnvHash(spec.Env)
+	d.st.Health = HealthStatus{}
+	if healthEnabled(spec.Health) {
+		d.st.Health.Status = "unknown"
+	}
+	d.setStateLocked(StateStarting, reason)
+	d.mu.Unlock()
+
+	proc, err := d.opts.Runner.Start(ctx, Command{Argv: spec.Argv, Dir: spec.Dir, Env: env, Stdout: r.out, Stderr: r.errw})
+	if err != nil {
+		d.log.Error("daemon start failed", "argv", spec.Argv, "error", err)
+		d.setState(StateErrored, "start: "+err.Error())
+		return
+	}
+	r.proc, r.pid, r.started = proc, proc.Pid(), time.Now()
+	if t, err := d.opts.StartTime(r.pid); err == nil {
+		r.startTime = t
+	} else {
+		d.log.Debug("process start time unknown", "pid", r.pid, "error", err)
+	}
+	l.cur = r
+
+	d.mu.Lock()
+	d.st.Pid, d.st.StartTime = r.pid, r.startTime
+	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
+	d.setStateLocked(StateOnline, reason)
+	d.mu.Unlock()
+	d.log.Info("daemon started", "pid", r.pid, "restart_reason", reason)
+	l.watch(ctx, r)
+}
+
+// watch starts the memory sampler and the health checks of r.
+func (l *loop) watch(ctx context.Context, r *run) {
+	wctx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	spec := r.spec // the watchers keep their own copy: Update replaces r.spec
+	l.goSafe(r, func() { l.sampleMemory(wctx, r, spec) })
+	if healthEnabled(spec.Health) {
+		l.goSafe(r, func() { l.checkHealth(wctx, r, spec) })
+	}
+}
+
+// goSafe runs f in a goroutine whose panic is reported to the loop instead
+// of crashing the agent.
+func (l *loop) goSafe(r *run, f func()) {
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				l.d.log.Error("daemon watcher panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				select {
+				case l.events <- event{runID: r.id, msg: fmt.Sprint(p)}:
+				default:
+				}
+			}
+		}()
+		f()
+	}()
+}
+
+func (l *loop) report(ctx context.Context, ev event) {
+	select {
+	case l.events <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// sampleMemory reads the group's RSS (and CPU) every check interval, records
+// it in Status and reports a run over its memory limit.
+func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
+	d := l.d
+	var cpu cpuMeter
+	t := time.NewTicker(checkInterval(spec.Limits))
+	defer t.Stop()
+	for {
+		var (
+			rss uint64
+			pct float64
+			err error
+		)
+		if d.opts.Memory != nil {
+			rss, err = d.opts.Memory(ctx, r.pid)
+		} else {
+			var s groupSample
+			s, err = sampleGroup(r.pid)
+			rss, pct = s.RSS, cpu.percent(s.CPU, time.Now())
+		}
+		if err == nil {
+			d.mu.Lock()
+			if d.st.Pid == r.pid {
+				d.st.MemoryBytes, d.st.CPUPercent = rss, pct
+			}
+			d.mu.Unlock()
+			if limit := spec.Limits.Memory; limit > 0 && rss > limit {
+				d.log.Warn("memory over limit", "pid", r.pid, "rss_bytes", rss, "limit_bytes", limit)
+				l.report(ctx, event{runID: r.id, reason: ReasonMemory})
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkHealth runs the health check every interval and reports Failures
+// failures in a row.
+func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
+	d := l.d
+	h := spec.Health
+	t := time.NewTicker(healthInterval(h))
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res := checkHealth(ctx, spec, r.env, r.pid)
+		if ctx.Err() != nil {
+			return
+		}
+		if res.Healthy {
+			failures = 0
+		} else {
+			failures++
+		}
+		d.mu.Lock()
+		if d.st.Pid == r.pid {
+			if d.st.Health.Status != res.Status {
+				d.notifyLocked()
+			}
+			d.st.Health = HealthStatus{Status: res.Status, Message: res.Message, ConsecutiveFailures: failures,
+				CheckedAt: time.Now(), Version: res.Version, DBResponseMS: res.DBMS}
+		}
+		d.mu.Unlock()
+		if failures >= healthFailures(h) {
+			d.log.Warn("health check failed", "pid", r.pid, "failures", failures, "message", res.Message)
+			l.report(ctx, event{runID: r.id, reason: ReasonHealth})
+			return
+		}
+	}
+}
+
+// signal sends sig to r's group unless r's pid now names another process.
+func (l *loop) signal(r *run, sig os.Signal) error {
+	if !r.startTime.IsZero() {
+		if t, err := l.d.opts.StartTime(r.pid); err == nil && !t.Equal(r.startTime) {
+			l.d.log.Error("pid recycled, not signalling", "pid", r.pid, "start_time", r.startTime, "os_start_time", t)
+			return fmt.Errorf("pid %d is no longer our process", r.pid)
+		}
+	}
+	err := r.proc.Signal(sig)
+	if err != nil && !errors.Is(err, os.ErrProcessDone) {
+		l.d.log.Warn("signal failed", "pid", r.pid, "signal", fmt.Sprint(sig), "error", err)
+	}
+	return err
+}
+
+// stop stops r gracefully: the stop signal to the group, SIGKILL to the group
+// after the stop timeout, then the reap. It records the exit but never
+// restarts: the caller decides what comes next.
+func (l *loop) stop(r *run) {
+	d := l.d
+	d.setState(StateStopping, "")
+	r.cancel()
+	sig, err := ParseSignal(r.spec.Stop.Signal)
+	if err != nil {
+		d.log.Warn("bad stop signal, using SIGTERM", "signal", r.spec.Stop.Signal, "error", err)
+		sig, _ = ParseSignal("")
+	}
+	timeout := r.spec.Stop.Timeout
+	if timeout <= 0 {
+		timeout = defaultStopTimeout
+	}
+	l.signal(r, sig)
+	t := time.NewTimer(timeout)
+	select {
+	case <-r.proc.Done():
+		t.Stop()
+	case <-t.C:
+		d.log.Warn("stop timeout, killing process group", "pid", r.pid, "timeout", timeout.String())
+		l.signal(r, killSignal)
+		k := time.NewTimer(killWait)
+		select {
+		case <-r.proc.Done():
+			k.Stop()
+		case <-k.C:
+			d.log.Error("process group survived SIGKILL, abandoning it", "pid", r.pid)
+		}
+	}
+	l.finish(r)
+}
+
+// abort kills the current run's group at once (after a panic).
+func (l *loop) abort() {
+	if l.cur == nil {
+		return
+	}
+	l.signal(l.cur, killSignal)
+	l.cur.cancel()
+	l.cur = nil
+}
+
+// finish records the end of r (which has exited) and returns its Exit.
+func (l *loop) finish(r *run) (*Exit, time.Duration) {
+	d := l.d
+	if r.cancel != nil {
+		r.cancel()
+	}
+	uptime := time.Since(r.started)
+	r.out.Flush()
+	r.errw.Flush()
+	var perr error
+	select {
+	case <-r.proc.Done():
+		perr = r.proc.Err()
+	default:
+		perr = errors.New("abandoned")
+	}
+	code, sig := exitOf(perr)
+	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
+	if r.spec.Beads {
+		exit.LogTail = TailFile(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
+		if removed, err := CleanStaleBeadsFiles(r.spec.Dir); err != nil {
+			d.log.Warn("clean stale bd files failed", "error", err)
+		} else if len(removed) > 0 {
+			d.log.Info("removed stale bd files", "paths", removed)
+		}
+	}
+	if exit.LogTail == nil {
+		exit.LogTail = l.sink.stderrTail()
+	}
+	d.mu.Lock()
+	d.st.LastExit = exit
+	d.st.Pid, d.st.StartTime = 0, time.Time{}
+	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
+	d.mu.Unlock()
+	d.log.Info("daemon exited", "pid", r.pid, "exit_code", code, "signal", sig, "uptime", uptime.String())
+	if l.cur == r {
+		l.cur = nil
+	}
+	return exit, uptime
+}
+
+// exited handles the end of a run nobody asked for: the restart rules decide.
+func (l *loop) exited() {
+	d := l.d
+	r := l.cur
+	_, uptime := l.finish(r)
+	d.mu.Lock()
+	dec := decideExit(r.spec.Restart, d.st.UnstableRestarts, uptime, r.proc.Err())
+	d.st.UnstableRestarts = dec.Unstable
+	switch {
+	case dec.Errored:
+		d.setStateLocked(StateErrored, dec.Reason)
+	case !dec.Restart:
+		d.setStateLocked(StateStopped, dec.Reason)
+	default:
+		d.st.LastRestartReason = ReasonCrash
+		d.setStateLocked(StateWaitingRestart, fmt.Sprintf("restart in %s", dec.Delay))
+	}
+	d.mu.Unlock()
+	switch {
+	case dec.Errored:
+		d.log.Error("daemon errored", "reason", dec.Reason)
+	case dec.Restart:
+		l.timer = time.NewTimer(dec.Delay)
+	}
+}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"io"
 	"os"
 )
 
@@ -15,6 +16,9 @@ type Command struct {
 	Argv []string
 	Dir  string
 	Env  []string // KEY=VALUE, complete
+	// Stdout and Stderr receive the child's output (nil: discarded). They must
+	// not block: the real runner copies a pipe into them.
+	Stdout, Stderr io.Writer
 }
 
 // Process is a started process.

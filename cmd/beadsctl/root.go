@@ -105,6 +105,17 @@ func New() *cobra.Command {
 // commands lists the constructors of the subcommands; each file adds its own in init order below.
 var commands = []func(*globals) *cobra.Command{
 	newVersionCmd,
+	newValidateCmd,
+	newFmtCmd,
+	newAgentCmd,
+	newExportCmd,
+	newPlanCmd,
+	newApplyCmd,
+	newDriftCmd,
+	newStartCmd,
+	newStopCmd,
+	newRestartCmd,
+	newDestroyCmd,
 }
 
 func newVersionCmd(*globals) *cobra.Command {

@@ -1,0 +1,767 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The scenarios, in the order of the issue's table. Every group runs once per
+// tool (PM2 first, then beadsctl), each in fresh folders.
+
+const (
+	fleetSize    = 50
+	memLimit     = 50 << 20 // limits.memory / max_memory_restart
+	crashMax     = 3        // max_restarts of the crash loop
+	crashDelay   = 2 * time.Second
+	crashUptime  = time.Second
+	trapTimeout  = 3 * time.Second
+	linesFull    = 1_000_000
+	linesQuick   = 100_000
+	partialLines = 200
+)
+
+func groups() []Group {
+	return []Group{
+		{Name: "idle", Run: runIdle, Rows: []Row{{
+			Key: "idle1", Title: "supervisor resident memory, idle, 1 daemon", Target: "<= 10 MB",
+			Format: fmtMB, Judge: lower(10),
+		}}},
+		{Name: "fleet", Run: runFleet, Rows: []Row{
+			{Key: "rss50", Title: "supervisor resident memory, 50 daemons", Target: "<= 25 MB", Format: fmtMB, Judge: lower(25)},
+			{Key: "cpu50", Title: "supervisor CPU, idle, 50 daemons", Target: "<= 0.1 % of a core", Format: fmtPct, Judge: lower(0.1)},
+			{Key: "status50", Title: "status of 50 daemons (`jlist` vs `status --json`)", Target: "<= 25 ms", Format: fmtMs, Judge: lower(25)},
+		}},
+		{Name: "kill9", Run: runKill9, Rows: []Row{{
+			Key: "kill9", Title: "kill -9 of the daemon -> new pid (delay 0)", Target: "<= 5 ms", Format: fmtMs, Judge: lower(5),
+		}}},
+		{Name: "memlimit", Run: runMemLimit, Rows: []Row{{
+			Key: "memlimit", Title: "memory limit crossed -> restart", Target: "<= 1 s, RSS <= 1.2x limit", Format: fmtMemLimit, Judge: judgeMemLimit,
+		}}},
+		{Name: "crashloop", Run: runCrashLoop, Rows: []Row{{
+			Key: "crashloop", Title: "crash-looping child with restart delay -> errored", Target: fmt.Sprintf("errored after max_restarts (%d), every time", crashMax),
+			Format: fmtCrash, Judge: judgeCrash,
+		}}},
+		{Name: "warm", Run: runWarm, Rows: []Row{{
+			Key: "warm", Title: "warm start: command -> daemon running", Target: "<= 50 ms", Format: fmtMs, Judge: lower(50),
+		}}},
+		{Name: "cold", Run: runCold, Rows: []Row{{
+			Key: "cold", Title: "cold start (no supervisor yet)", Target: "<= 150 ms", Format: fmtMs, Judge: lower(150),
+		}}},
+		{Name: "stop", Run: runStopTrap, Rows: []Row{{
+			Key: "stoptrap", Title: "stop of a child that traps the signal, timeout 3 s", Target: "timeout + <= 50 ms", Format: fmtS, Judge: lower(trapTimeout.Seconds() + 0.05),
+		}}},
+		{Name: "logs", Run: runLogs, Rows: []Row{{
+			Key: "logs", Title: "log throughput, 1M timestamped lines -> file", Target: ">= 5x PM2, 0 lines lost or split", Format: fmtLines, Judge: judgeLogs,
+		}}},
+		{Name: "partial", Run: runPartial, Rows: []Row{{
+			Key: "partial", Title: "partial-line integrity (writes split mid-line)", Target: "0 lost", Format: fmtCount("lines lost or split"), Judge: zero,
+		}}},
+		{Name: "grandchildren", Run: runGrandchildren, Rows: []Row{{
+			Key: "grandchildren", Title: "grandchildren left after stop", Target: "0", Format: fmtCount("left"), Judge: zero,
+		}}},
+	}
+}
+
+// ---- formats and judges ----
+
+func fmtMB(o Outcome) string  { return fmt.Sprintf("%.1f MB", median(o.Vals)) }
+func fmtPct(o Outcome) string { return fmt.Sprintf("%.3f %%", median(o.Vals)) }
+func fmtMs(o Outcome) string {
+	m := median(o.Vals)
+	if m >= 1000 {
+		return fmt.Sprintf("%.2f s", m/1000)
+	}
+	return fmt.Sprintf("%.1f ms", m)
+}
+func fmtS(o Outcome) string { return fmt.Sprintf("%.3f s", median(o.Vals)) }
+func fmtCount(what string) func(Outcome) string {
+	return func(o Outcome) string { return fmt.Sprintf("%g %s", median(o.Vals), what) }
+}
+func fmtMemLimit(o Outcome) string {
+	return fmt.Sprintf("%.2f s, RSS %.1fx", median(o.Vals), median(o.Aux))
+}
+func fmtLines(o Outcome) string {
+	return fmt.Sprintf("%.0fk lines/s, %g lost/split", median(o.Vals)/1000, median(o.Aux))
+}
+func fmtCrash(o Outcome) string {
+	never := 0
+	var starts []float64
+	for _, v := range o.Vals {
+		if v < 0 {
+			never++
+		} else {
+			starts = append(starts, v)
+		}
+	}
+	if never == len(o.Vals) {
+		return fmt.Sprintf("never (%s)", o.Note)
+	}
+	s := fmt.Sprintf("errored after %g starts (%d/%d runs)", median(starts), len(starts), len(o.Vals))
+	return s
+}
+
+// lower judges a lower-is-better row against a target.
+func lower(target float64) func(pm2, bc Outcome) (string, bool) {
+	return func(pm2, bc Outcome) (string, bool) {
+		b := median(bc.Vals)
+		return ratio(pm2, median(pm2.Vals), b), b <= target
+	}
+}
+
+func ratio(pm2 Outcome, p, b float64) string {
+	if pm2.Err != nil || len(pm2.Vals) == 0 {
+		return "-"
+	}
+	if b <= 0 {
+		return "∞"
+	}
+	r := p / b
+	if r >= 10 {
+		return fmt.Sprintf("%.0fx", r)
+	}
+	return fmt.Sprintf("%.1fx", r)
+}
+
+func zero(pm2, bc Outcome) (string, bool) {
+	for _, v := range bc.Vals {
+		if v != 0 {
+			return "-", false
+		}
+	}
+	if len(pm2.Vals) > 0 && median(pm2.Vals) > 0 {
+		return "∞", true
+	}
+	return "-", true
+}
+
+func judgeMemLimit(pm2, bc Outcome) (string, bool) {
+	b := median(bc.Vals)
+	return ratio(pm2, median(pm2.Vals), b), b <= 1 && median(bc.Aux) <= 1.2
+}
+
+func judgeCrash(pm2, bc Outcome) (string, bool) {
+	for _, v := range bc.Vals {
+		if v < 1 || v > crashMax+1 {
+			return "-", false
+		}
+	}
+	return "-", true
+}
+
+func judgeLogs(pm2, bc Outcome) (string, bool) {
+	p, b := median(pm2.Vals), median(bc.Vals)
+	r := "-"
+	ok := true
+	if pm2.Err == nil && p > 0 {
+		r = fmt.Sprintf("%.1fx", b/p)
+		ok = b/p >= 5
+	}
+	for _, v := range bc.Aux {
+		if v != 0 {
+			ok = false
+		}
+	}
+	return r, ok
+}
+
+// ---- helpers ----
+
+// with runs f on a fresh instance of the tool and always tears it down.
+func (e *Env) with(ctx context.Context, tool string, f func(t Tool, dir string) error) error {
+	t := e.newTool(tool)
+	defer e.down(t)
+	return f(t, instanceDir(t))
+}
+
+// fail records err: the outcome has no number if no run succeeded.
+func fail(o *Outcome, err error) {
+	if err == nil {
+		return
+	}
+	if len(o.Vals) == 0 {
+		o.Err = err
+		return
+	}
+	o.Note = strings.TrimPrefix(o.Note+"; ", "; ") + "a later run failed: " + firstLine(err)
+}
+
+// app is the common shape: always restart at once, 16 unstable restarts
+// (PM2's default), 1 s min uptime, logs with timestamps in the instance folder.
+func (e *Env) app(dir, name string, argv []string) App {
+	return App{
+		Name: name, Argv: argv, Dir: dir,
+		Autorestart: true, RestartDelay: 0, MaxRestarts: 16, MinUptime: time.Second,
+		KillTimeout: 2 * time.Second,
+		Out:         filepath.Join(dir, name+".out.log"), Err: filepath.Join(dir, name+".err.log"),
+		Timestamps: true,
+	}
+}
+
+func (e *Env) idleApp(dir, name string) (App, string) {
+	pf := filepath.Join(dir, name+".pid")
+	return e.app(dir, name, e.child("idle", "-pidfile", pf)), pf
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startTimed runs start and returns the time from just before it to the later of
+// "the command returned" and "the child wrote its pid file" (the daemon runs).
+func startTimed(ctx context.Context, pidfile string, start func() error) (time.Duration, error) {
+	t0 := time.Now()
+	seen := make(chan time.Time, 1)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, at, err := waitPidfile(pctx, pidfile, 0, 60*time.Second)
+		if err != nil {
+			close(seen)
+			return
+		}
+		seen <- at
+	}()
+	if err := start(); err != nil {
+		return 0, err
+	}
+	returned := time.Now()
+	at, ok := <-seen
+	if !ok {
+		return 0, fmt.Errorf("the daemon never wrote its pid file")
+	}
+	if at.Before(returned) {
+		at = returned
+	}
+	return at.Sub(t0), nil
+}
+
+// ---- scenarios ----
+
+func runIdle(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	for range e.reps(1, 3) {
+		err := e.with(ctx, tool, func(t Tool, dir string) error {
+			a, pf := e.idleApp(dir, "idle")
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			if _, _, err := waitPidfile(ctx, pf, 0, 20*time.Second); err != nil {
+				return err
+			}
+			if err := sleepCtx(ctx, e.dur(time.Second, 3*time.Second)); err != nil {
+				return err
+			}
+			pid, err := t.SupervisorPid(ctx)
+			if err != nil {
+				return err
+			}
+			rss, err := rssBytes(pid)
+			if err != nil {
+				return err
+			}
+			o.add(mb(rss))
+			return nil
+		})
+		if err != nil {
+			fail(&o, err)
+			break
+		}
+	}
+	return map[string]Outcome{"idle1": o}
+}
+
+func runFleet(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var rss, cpu, st Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		var apps []App
+		var pfs []string
+		for i := range fleetSize {
+			a, pf := e.idleApp(dir, fmt.Sprintf("d%02d", i+1))
+			apps = append(apps, a)
+			pfs = append(pfs, pf)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := t.Start(sctx, apps...); err != nil {
+			return err
+		}
+		for _, pf := range pfs {
+			if _, _, err := waitPidfile(ctx, pf, 0, 60*time.Second); err != nil {
+				return err
+			}
+		}
+		if err := sleepCtx(ctx, e.dur(time.Second, 5*time.Second)); err != nil {
+			return err
+		}
+		pid, err := t.SupervisorPid(ctx)
+		if err != nil {
+			return err
+		}
+		// The idle window, in slices: CPU per slice, RSS at the end of each.
+		var total time.Duration
+		w0, _ := cpuTime(pid)
+		for range e.reps(3, 6) {
+			c0, err := cpuTime(pid)
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := sleepCtx(ctx, e.dur(time.Second, 10*time.Second)); err != nil {
+				return err
+			}
+			c1, err := cpuTime(pid)
+			if err != nil {
+				return err
+			}
+			el := time.Since(t0)
+			total += el
+			cpu.add(100 * float64(c1-c0) / float64(el))
+			r, err := rssBytes(pid)
+			if err != nil {
+				return err
+			}
+			rss.add(mb(r))
+		}
+		w1, _ := cpuTime(pid)
+		cpu.Note = fmt.Sprintf("%.3f %% over the whole %s window", 100*float64(w1-w0)/float64(total), total.Round(time.Second))
+		// Status, timed from the user's side.
+		for range e.reps(3, 10) {
+			c := t.StatusCommand()
+			t0 := time.Now()
+			out, err := run(ctx, c)
+			d := time.Since(t0)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(out), fmt.Sprintf("d%02d", fleetSize)) {
+				return fmt.Errorf("status output does not list d%02d: %s", fleetSize, tail(string(out), 200))
+			}
+			st.add(ms(d))
+		}
+		return nil
+	})
+	fail(&rss, err)
+	fail(&cpu, err)
+	fail(&st, err)
+	return map[string]Outcome{"rss50": rss, "cpu50": cpu, "status50": st}
+}
+
+func runKill9(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		a, pf := e.idleApp(dir, "victim")
+		a.MinUptime = 100 * time.Millisecond
+		a.MaxRestarts = 1000
+		if err := t.Start(ctx, a); err != nil {
+			return err
+		}
+		pid, _, err := waitPidfile(ctx, pf, 0, 20*time.Second)
+		if err != nil {
+			return err
+		}
+		sup, err := t.SupervisorPid(ctx)
+		if err != nil {
+			return err
+		}
+		for range e.reps(3, 10) {
+			if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
+				return err
+			}
+			old := map[int]bool{pid: true}
+			for _, c := range children(sup) {
+				old[c] = true
+			}
+			t0 := time.Now()
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				return err
+			}
+			_, t1, err := waitNewChild(ctx, sup, old, "child idle", 10*time.Second)
+			if err != nil {
+				return err
+			}
+			o.add(ms(t1.Sub(t0)))
+			if pid, _, err = waitPidfile(ctx, pf, pid, 10*time.Second); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"kill9": o}
+}
+
+func runMemLimit(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		pf := filepath.Join(dir, "leak.pid")
+		a := e.app(dir, "leak", e.child("leak", "-pidfile", pf, "-rate", fmt.Sprint(10<<20)))
+		a.MemoryLimit = memLimit
+		a.MaxRestarts = 100
+		if err := t.Start(ctx, a); err != nil {
+			return err
+		}
+		pid, _, err := waitPidfile(ctx, pf, 0, 20*time.Second)
+		if err != nil {
+			return err
+		}
+		sup, err := t.SupervisorPid(ctx)
+		if err != nil {
+			return err
+		}
+		for range e.reps(1, 3) {
+			old := map[int]bool{pid: true}
+			for _, c := range children(sup) {
+				old[c] = true
+			}
+			var cross, restart time.Time
+			var peak uint64
+			deadline := time.Now().Add(75 * time.Second)
+			seen := map[int]time.Time{}
+			for restart.IsZero() {
+				now := time.Now()
+				if r, err := rssBytes(pid); err == nil {
+					peak = max(peak, r)
+					if r > memLimit && cross.IsZero() {
+						cross = now
+					}
+				}
+				for _, c := range children(sup) {
+					if old[c] {
+						continue
+					}
+					if _, ok := seen[c]; !ok {
+						seen[c] = now
+					}
+					if strings.Contains(cmdline(c), "child leak") {
+						restart = seen[c]
+					}
+				}
+				if now.After(deadline) {
+					return fmt.Errorf("no restart %s after the start (RSS peak %.0f MB)", 75*time.Second, mb(peak))
+				}
+				if err := sleepCtx(ctx, pollEvery); err != nil {
+					return err
+				}
+			}
+			if cross.IsZero() {
+				return fmt.Errorf("restarted before the limit was seen crossed (peak %.0f MB)", mb(peak))
+			}
+			o.add(restart.Sub(cross).Seconds())
+			o.addAux(float64(peak) / memLimit)
+			if pid, _, err = waitPidfile(ctx, pf, pid, 10*time.Second); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"memlimit": o}
+}
+
+func countLines(path string) int {
+	b, _ := os.ReadFile(path)
+	return strings.Count(string(b), "\n")
+}
+
+func runCrashLoop(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	var notes []string
+	for range e.reps(1, 3) {
+		err := e.with(ctx, tool, func(t Tool, dir string) error {
+			starts := filepath.Join(dir, "starts")
+			a := e.app(dir, "crasher", e.child("crash", "-after", "50ms", "-starts", starts))
+			a.RestartDelay, a.MaxRestarts, a.MinUptime = crashDelay, crashMax, crashUptime
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			window := time.Duration(crashMax+3)*(crashDelay+50*time.Millisecond) + 2*time.Second
+			poll := 50 * time.Millisecond
+			if tool == "PM2" {
+				poll = 500 * time.Millisecond // a jlist costs PM2 ~0.3 s of CPU
+			}
+			for time.Since(t0) < window {
+				st, err := t.Status(ctx)
+				if err != nil {
+					return err
+				}
+				for _, s := range st {
+					if s.Name == "crasher" && s.State == "errored" {
+						n := countLines(starts)
+						if err := sleepCtx(ctx, 2*crashDelay); err != nil {
+							return err
+						}
+						if m := countLines(starts); m != n {
+							notes = append(notes, fmt.Sprintf("started again after errored (%d -> %d)", n, m))
+						}
+						o.add(float64(n))
+						return nil
+					}
+				}
+				if err := sleepCtx(ctx, poll); err != nil {
+					return err
+				}
+			}
+			o.add(-1)
+			notes = append(notes, fmt.Sprintf("%d starts in %s", countLines(starts), window.Round(time.Second)))
+			return nil
+		})
+		if err != nil {
+			fail(&o, err)
+			break
+		}
+	}
+	o.Note = strings.Join(notes, "; ")
+	if o.Note == "" {
+		o.Note = fmt.Sprintf("restart delay %s, max_restarts %d, min_uptime %s", crashDelay, crashMax, crashUptime)
+	}
+	return map[string]Outcome{"crashloop": o}
+}
+
+func runWarm(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		a, pf := e.idleApp(dir, "first")
+		if err := t.Start(ctx, a); err != nil {
+			return err
+		}
+		if _, _, err := waitPidfile(ctx, pf, 0, 20*time.Second); err != nil {
+			return err
+		}
+		for i := range e.reps(2, 5) {
+			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+			b, bpf := e.idleApp(dir, fmt.Sprintf("warm%d", i))
+			d, err := startTimed(ctx, bpf, func() error { return t.Start(ctx, b) })
+			if err != nil {
+				return err
+			}
+			o.add(ms(d))
+			if err := t.Remove(ctx, b.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"warm": o}
+}
+
+func runCold(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	for range e.reps(2, 5) {
+		err := e.with(ctx, tool, func(t Tool, dir string) error {
+			a, pf := e.idleApp(dir, "cold")
+			d, err := startTimed(ctx, pf, func() error { return t.Start(ctx, a) })
+			if err != nil {
+				return err
+			}
+			o.add(ms(d))
+			return nil
+		})
+		if err != nil {
+			fail(&o, err)
+			break
+		}
+	}
+	return map[string]Outcome{"cold": o}
+}
+
+func runStopTrap(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		for i := range e.reps(1, 3) {
+			name := fmt.Sprintf("trap%d", i)
+			pf := filepath.Join(dir, name+".pid")
+			a := e.app(dir, name, e.child("trap", "-pidfile", pf))
+			a.KillTimeout = trapTimeout
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			pid, _, err := waitPidfile(ctx, pf, 0, 20*time.Second)
+			if err != nil {
+				return err
+			}
+			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := t.Stop(ctx, name); err != nil {
+				return err
+			}
+			d := time.Since(t0)
+			if alive(pid) {
+				o.Note = "the child was still alive when stop returned"
+				if err := waitGone(ctx, pid, 10*time.Second); err != nil {
+					return err
+				}
+				d = time.Since(t0)
+			}
+			o.add(d.Seconds())
+			if err := t.Remove(ctx, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"stoptrap": o}
+}
+
+// waitLog waits until done exists and path has not grown for quiet, and
+// returns when it last grew.
+func waitLog(ctx context.Context, path, done string, quiet, timeout time.Duration) (time.Time, error) {
+	var size int64 = -1
+	last := time.Now()
+	deadline := time.Now().Add(timeout)
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Size() != size {
+			size, last = fi.Size(), time.Now()
+		}
+		if fileExists(done) && time.Since(last) > quiet {
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("log %s still incomplete after %s (%d bytes)", filepath.Base(path), timeout, size)
+		}
+		if err := sleepCtx(ctx, 2*time.Millisecond); err != nil {
+			return time.Time{}, err
+		}
+	}
+}
+
+func runLogs(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	n := linesFull
+	if e.quick {
+		n = linesQuick
+	}
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		for i := range e.reps(1, 3) {
+			name := fmt.Sprintf("lines%d", i)
+			pf, done := filepath.Join(dir, name+".pid"), filepath.Join(dir, name+".done")
+			a := e.app(dir, name, e.child("lines", "-pidfile", pf, "-n", fmt.Sprint(n), "-done", done))
+			a.Autorestart = false
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			if _, _, err := waitPidfile(ctx, pf, 0, 20*time.Second); err != nil {
+				return err
+			}
+			_, started, err := readPidfile(pf)
+			if err != nil {
+				return err
+			}
+			last, err := waitLog(ctx, a.Out, done, time.Second, 3*time.Minute)
+			if err != nil {
+				return err
+			}
+			intact, _, err := checkLines(a.Out, n)
+			if err != nil {
+				return err
+			}
+			o.add(float64(n) / last.Sub(started).Seconds())
+			o.addAux(float64(n - intact))
+			if err := t.Remove(ctx, name); err != nil {
+				return err
+			}
+			os.Remove(a.Out)
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"logs": o}
+}
+
+func runPartial(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		for i := range e.reps(1, 3) {
+			name := fmt.Sprintf("partial%d", i)
+			done := filepath.Join(dir, name+".done")
+			a := e.app(dir, name, e.child("partial", "-n", fmt.Sprint(partialLines), "-gap", "2ms", "-done", done))
+			a.Autorestart = false
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			if _, err := waitLog(ctx, a.Out, done, 500*time.Millisecond, time.Minute); err != nil {
+				return err
+			}
+			intact, _, err := checkLines(a.Out, partialLines)
+			if err != nil {
+				return err
+			}
+			o.add(float64(partialLines - intact))
+			if err := t.Remove(ctx, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"partial": o}
+}
+
+func runGrandchildren(ctx context.Context, e *Env, tool string) map[string]Outcome {
+	var o Outcome
+	err := e.with(ctx, tool, func(t Tool, dir string) error {
+		for i := range e.reps(1, 3) {
+			name := fmt.Sprintf("forker%d", i)
+			pids := filepath.Join(dir, name+".pids")
+			a := e.app(dir, name, e.child("forker", "-pids", pids))
+			a.KillTimeout = time.Second
+			if err := t.Start(ctx, a); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for countLines(pids) < 3 {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("the forker started %d of 3 grandchildren", countLines(pids))
+				}
+				if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			if err := t.Stop(ctx, name); err != nil {
+				return err
+			}
+			if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+				return err
+			}
+			b, _ := os.ReadFile(pids)
+			left := 0
+			for _, s := range strings.Fields(string(b)) {
+				var pid int
+				fmt.Sscan(s, &pid)
+				if alive(pid) && strings.Contains(cmdline(pid), "child grand") {
+					left++
+					syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // ours: a grandchild of this run
+				}
+			}
+			o.add(float64(left))
+			if err := t.Remove(ctx, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fail(&o, err)
+	return map[string]Outcome{"grandchildren": o}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+)
+
+type destroyOptions struct {
+	autoApprove bool
+	lockTimeout time.Duration
+}
+
+func newDestroyCmd(g *globals) *cobra.Command {
+	o := &destroyOptions{}
+	c := &cobra.Command{
+		Use:   "destroy",
+		Short: "Stop every daemon and the agent, remove the socket and stale bd files",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return runDestroy(c, g, o) },
+	}
+	c.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "destroy without asking (required without a terminal)")
+	c.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another beadsctl holding .beadsctl/lock")
+	return c
+}
+
+func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
+	ctx, out := c.Context(), c.OutOrStdout()
+	cfg, err := loadConfig(c, g)
+	if err != nil {
+		return err
+	}
+	l, err := lock(ctx, cfg, "destroy", o.lockTimeout)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	pr, err := observe(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(pr.live.Daemons))
+	if !o.autoApprove {
+		if err := confirm(c, "destroy"); err != nil {
+			return err
+		}
+	}
+	if err := reconcile.Destroy(ctx, cfg, pr.live, pr.st, pr.client, progressPrinter(out, g.color(out))); err != nil {
+		return err
+	}
+	if pr.st.Applied() || len(pr.st.Daemons) > 0 {
+		if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "\nDestroy complete! Nothing runs; beadsctl apply starts it all again.")
+	return nil
+}

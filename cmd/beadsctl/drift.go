@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+)
+
+type driftOptions struct {
+	json       bool
+	configOnly bool
+}
+
+// driftReport is the `drift --json` format.
+type driftReport struct {
+	FormatVersion string              `json:"format_version"`
+	Env           string              `json:"env"`
+	InSync        bool                `json:"in_sync"`
+	Findings      []reconcile.Finding `json:"findings"`
+}
+
+func newDriftCmd(g *globals) *cobra.Command {
+	o := &driftOptions{}
+	c := &cobra.Command{
+		Use:   "drift",
+		Short: "Exit 2 when what runs differs from beads.hcl and the last apply (for CI)",
+		Long: "drift compares beads.hcl, the last applied state and what runs. Exit 0 in sync, 2 with findings\n" +
+			"(each with kind, daemon, expected and actual), 1 on error. A project where nothing was ever\n" +
+			"applied is a finding. --config-only compares the file with the last applied state only.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runDrift(c, g, o) },
+	}
+	c.Flags().BoolVar(&o.json, "json", false, "print the findings as JSON")
+	c.Flags().BoolVar(&o.configOnly, "config-only", false, "compare only beads.hcl with the last applied state")
+	return c
+}
+
+func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
+	cfg, err := loadConfig(c, g)
+	if err != nil {
+		return err
+	}
+	var live *reconcile.Live
+	if o.configOnly {
+		st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
+		if err != nil {
+			return err
+		}
+		live = &reconcile.Live{State: st}
+	} else {
+		pr, err := observe(c.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		live = pr.live
+	}
+	fs := reconcile.Findings(cfg, live, o.configOnly)
+	inSync := !reconcile.HasDrift(fs)
+	out := c.OutOrStdout()
+	if o.json {
+		if err := writeJSON(out, driftReport{FormatVersion: "1.0", Env: cfg.Env, InSync: inSync, Findings: fs}); err != nil {
+			return err
+		}
+	} else {
+		renderFindings(out, fs, g.color(out), "Drift:")
+		if inSync {
+			fmt.Fprintln(out, "No drift. What runs matches beads.hcl and the last apply.")
+		} else {
+			fmt.Fprintf(out, "%d finding(s). Run beadsctl plan to see what apply would do.\n", countDrift(fs))
+		}
+	}
+	if !inSync {
+		return exitError{2}
+	}
+	return nil
+}
+
+func countDrift(fs []reconcile.Finding) int {
+	n := 0
+	for _, f := range fs {
+		if !f.Info {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+)
+
+type healthOptions struct {
+	json     bool
+	enhanced bool
+}
+
+func newHealthCmd(g *globals) *cobra.Command {
+	o := &healthOptions{}
+	c := &cobra.Command{
+		Use:   "health",
+		Short: "Check the daemons, the bd RPC, versions and the project; exit 1 when unhealthy",
+		Long: "Check every daemon: its process (through the agent), the Beads daemon's own health RPC\n" +
+			"(status, version, database response time), the installed bd against the running daemon's\n" +
+			"version, and the project's files. --enhanced adds the sync view: the daemon's last activity\n" +
+			"and lock, how far .beads/issues.jsonl lags beads.db, and recent errors in .beads/daemon.log.\n" +
+			"Exit status 0 when healthy, 1 when not.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runHealth(c, g, o) },
+	}
+	c.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&o.enhanced, "enhanced", false, "add the sync view (last activity, jsonl age, daemon.log errors)")
+	return c
+}
+
+func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
+	ctx, out, dir := c.Context(), c.OutOrStdout(), opsDir(g)
+	in := reconcile.HealthInput{Dir: dir, ConfigPath: g.file, ConfigExists: fileExists(g.file), Enhanced: o.enhanced, Version: version, Now: time.Now()}
+	cfg, applied, cfgErr := opsDaemons(g, dir)
+	in.Daemons, in.ConfigErr = cfg, cfgErr
+	if cfgErr != nil {
+		in.Daemons = applied // check what the last apply left running
+	}
+	agent := reconcile.Dial(dir)
+	defer agent.Close()
+	in.Agent, in.AgentErr = askAgent(ctx, agent)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r := reconcile.BuildHealthReport(pctx, in, reconcile.DefaultHealthProbes())
+	if o.json {
+		if err := writeJSON(out, r); err != nil {
+			return err
+		}
+	} else {
+		renderHealth(out, r, g.color(out))
+	}
+	if !r.OverallHealthy {
+		return exitError{1}
+	}
+	return nil
+}
+
+// renderHealth writes the checklist: ✓ or ✗ with the reason, ! for warnings.
+func renderHealth(w io.Writer, r *reconcile.HealthReport, color bool) {
+	pal := palette{on: color}
+	mark := func(ok, warning bool) string {
+		switch {
+		case ok:
+			return pal.green("✓")
+		case warning:
+			return pal.yellow("!")
+		}
+		return pal.red("✗")
+	}
+	ps := r.ProjectStructure
+	cfg := "config: " + ps.ConfigPath + " present and valid"
+	switch {
+	case !ps.ConfigExists:
+		cfg = "config: " + ps.ConfigPath + " not found"
+	case !ps.ConfigValid:
+		cfg = "config: " + ps.ConfigError
+	}
+	fmt.Fprintf(w, "%s %s\n", mark(ps.ConfigValid, false), cfg)
+	for _, d := range ps.BeadsDirs {
+		_, err := os.Stat(d)
+		ok := err == nil
+		detail := "workspace: " + d + " present"
+		if !ok {
+			detail = "workspace: " + d + " missing (run bd init)"
+		}
+		fmt.Fprintf(w, "%s %s\n", mark(ok, false), detail)
+	}
+	if len(r.Order) > 0 {
+		if r.Agent.Running {
+			fmt.Fprintf(w, "%s agent: running, pid %d\n", mark(true, false), r.Agent.Pid)
+		} else {
+			fmt.Fprintf(w, "%s agent: not running (run beadsctl apply)\n", mark(false, false))
+		}
+	}
+	for _, name := range r.Order {
+		d := r.Daemons[name]
+		fmt.Fprintf(w, "%s\n", pal.bold(name))
+		for _, c := range d.Checks {
+			fmt.Fprintf(w, "  %s %s\n", mark(c.OK, c.Warning), c.Detail)
+		}
+	}
+	if r.OverallHealthy {
+		fmt.Fprintln(w, pal.green("Healthy."))
+		return
+	}
+	n := len(r.Problems)
+	fmt.Fprintln(w, pal.red(fmt.Sprintf("Unhealthy: %d problem%s.", n, plural(n))))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

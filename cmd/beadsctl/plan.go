@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+// project is what the reconcile commands gather before they decide anything.
+type project struct {
+	cfg    *schema.Config
+	st     *reconcile.State
+	live   *reconcile.Live
+	client *reconcile.Client
+}
+
+func (p *project) statePath() string { return reconcile.StatePath(p.cfg.Dir) }
+
+// observe reads the state and asks the agent and bd what runs.
+func observe(ctx context.Context, cfg *schema.Config) (*project, error) {
+	st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
+	if err != nil {
+		return nil, err
+	}
+	client := reconcile.Dial(cfg.Dir)
+	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
+	return &project{cfg: cfg, st: st, live: live, client: client}, nil
+}
+
+// lock takes the project's lock for command, waiting up to timeout.
+func lock(ctx context.Context, cfg *schema.Config, command string, timeout time.Duration) (*reconcile.Lock, error) {
+	return reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), command, timeout)
+}
+
+type planOptions struct {
+	out              string
+	json             bool
+	detailedExitcode bool
+	lockTimeout      time.Duration
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	o := &planOptions{}
+	c := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what apply would change: + start, ~ update in place, -/+ restart, - stop",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return runPlan(c, g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.out, "out", "", "save the plan to FILE for `beadsctl apply FILE`")
+	f.BoolVar(&o.json, "json", false, "print the plan as JSON (format_version "+reconcile.PlanFormatVersion+")")
+	f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
+	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "with --out, how long to wait for the lock")
+	return c
+}
+
+func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
+	cfg, err := loadConfig(c, g)
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		l, err := lock(c.Context(), cfg, "plan", o.lockTimeout)
+		if err != nil {
+			return err
+		}
+		defer l.Release()
+	}
+	pr, err := observe(c.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	p := reconcile.ComputePlan(cfg, pr.live)
+	if o.json {
+		err = writeJSON(c.OutOrStdout(), p)
+	} else {
+		renderPlan(c.OutOrStdout(), p, g.color(c.OutOrStdout()))
+	}
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := savePlan(o.out, p); err != nil {
+			return err
+		}
+		if !o.json {
+			fmt.Fprintf(c.OutOrStdout(), "\nSaved the plan to %s. Apply exactly it with: beadsctl apply %s\n", o.out, o.out)
+		}
+	}
+	if o.detailedExitcode && p.HasChanges() {
+		return exitError{2}
+	}
+	return nil
+}
+
+func savePlan(path string, p *reconcile.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	return nil
+}
+
+func readPlan(path string) (*reconcile.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	var p reconcile.Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("read plan %s: %w", path, err)
+	}
+	return &p, nil
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+)
+
+// palette colours plan output on a terminal only.
+type palette struct{ on bool }
+
+func (p palette) wrap(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+func (p palette) green(s string) string  { return p.wrap("32", s) }
+func (p palette) yellow(s string) string { return p.wrap("33", s) }
+func (p palette) red(s string) string    { return p.wrap("31", s) }
+func (p palette) bold(s string) string   { return p.wrap("1", s) }
+
+// symbol is the plan symbol of a change and the verb of its headline.
+func symbol(c *reconcile.Change, pal palette) (string, string) {
+	switch {
+	case c.Is(reconcile.ActionCreate):
+		return pal.green("  +"), "started"
+	case c.Is(reconcile.ActionUpdate):
+		return pal.yellow("  ~"), "updated in place"
+	case c.Replace():
+		return pal.red("-") + "/" + pal.green("+"), "restarted"
+	case c.Is(reconcile.ActionDelete):
+		return pal.red("  -"), "stopped"
+	}
+	return "   ", "left alone"
+}
+
+// renderPlan writes p in the spirit of `terraform plan`.
+func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
+	pal := palette{color}
+	renderFindings(w, p.Drift, color, "Outside of beads.hcl:")
+	if !p.HasChanges() {
+		fmt.Fprintln(w, pal.green("No changes.")+" The daemons match beads.hcl.")
+		return
+	}
+	var legend []string
+	seen := map[string]bool{}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		for _, l := range []struct {
+			ok   bool
+			text string
+		}{
+			{c.Is(reconcile.ActionCreate), pal.green("+") + " start"},
+			{c.Is(reconcile.ActionUpdate), pal.yellow("~") + " update in place"},
+			{c.Replace(), pal.red("-") + "/" + pal.green("+") + " restart"},
+			{c.Is(reconcile.ActionDelete), pal.red("-") + " stop"},
+		} {
+			if l.ok && !seen[l.text] {
+				seen[l.text] = true
+				legend = append(legend, l.text)
+			}
+		}
+	}
+	fmt.Fprintln(w, "beadsctl will perform the following actions"+envSuffix(p.Env)+". Symbols:")
+	for _, l := range legend {
+		fmt.Fprintln(w, "  "+l)
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Is(reconcile.ActionNoop) {
+			continue
+		}
+		sym, verb := symbol(c, pal)
+		fmt.Fprintf(w, "\n  %s\n", pal.bold("# "+c.Address+" will be "+verb))
+		if c.Reason != "" {
+			fmt.Fprintf(w, "  # (%s)\n", c.Reason)
+		}
+		fmt.Fprintf(w, "%s daemon %q {\n", sym, c.Name)
+		attrs := c.Attributes
+		if c.Is(reconcile.ActionCreate) && len(attrs) == 0 && c.After != nil && c.Before == nil {
+			attrs = reconcile.Attributes(c.After)
+		}
+		for _, a := range attrs {
+			fmt.Fprintln(w, "      "+attrLine(a, pal))
+		}
+		fmt.Fprintln(w, "    }")
+	}
+	start, upd, restart, stop := p.Summary()
+	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop.\n", pal.bold("Plan:"), start, upd, restart, stop)
+}
+
+func attrLine(a reconcile.Attribute, pal palette) string {
+	var s string
+	switch {
+	case a.Before == nil:
+		s = pal.green("+") + " " + a.Path + " = " + *a.After
+	case a.After == nil:
+		s = pal.red("-") + " " + a.Path + " = " + *a.Before + " -> null"
+	default:
+		s = pal.yellow("~") + " " + a.Path + " = " + *a.Before + " -> " + *a.After
+	}
+	if a.ForcesRestart {
+		s += " " + pal.red("# forces restart")
+	}
+	return s
+}
+
+func envSuffix(env string) string {
+	if env == "" {
+		return ""
+	}
+	return " (env " + env + ")"
+}
+
+// renderFindings writes drift findings under a title; nothing when there are none.
+func renderFindings(w io.Writer, fs []reconcile.Finding, color bool, title string) {
+	if len(fs) == 0 {
+		return
+	}
+	pal := palette{color}
+	fmt.Fprintln(w, pal.bold(title))
+	for _, f := range fs {
+		mark := pal.red("!")
+		if f.Info {
+			mark = "i"
+		}
+		who := ""
+		if f.Daemon != "" {
+			who = "daemon." + f.Daemon + ": "
+		}
+		fmt.Fprintf(w, "  %s %s%s: %s (expected %s)\n", mark, who, f.Kind, f.Actual, f.Expected)
+	}
+	fmt.Fprintln(w)
+}
+
+// progressPrinter shows the steps of an apply or a verb, one line each, and the
+// reason, exit code and last log lines of a failure.
+func progressPrinter(w io.Writer, color bool) func(reconcile.Progress) {
+	pal := palette{color}
+	began := map[string]time.Time{}
+	return func(p reconcile.Progress) {
+		name := "daemon." + p.Daemon
+		if p.Daemon == "" {
+			name = "agent"
+		}
+		switch p.Step {
+		case "online":
+			d := ""
+			if t, ok := began[p.Daemon]; ok {
+				d = fmt.Sprintf(" after %s", time.Since(t).Round(time.Millisecond))
+			}
+			fmt.Fprintf(w, "%s: %s (pid %d)%s\n", name, pal.green("online"), p.Status.Pid, d)
+		case "failed":
+			fmt.Fprintf(w, "%s: %s: %v\n", name, pal.red("failed"), p.Err)
+			s := p.Status
+			if s.Reason != "" {
+				fmt.Fprintf(w, "  reason: %s\n", s.Reason)
+			}
+			if s.LastExit != nil {
+				fmt.Fprintf(w, "  exit code: %d", s.LastExit.Code)
+				if s.LastExit.Signal != "" {
+					fmt.Fprintf(w, " (%s)", s.LastExit.Signal)
+				}
+				fmt.Fprintln(w)
+				if len(s.LastExit.LogTail) > 0 {
+					fmt.Fprintln(w, "  last log lines:")
+					for _, l := range s.LastExit.LogTail {
+						fmt.Fprintln(w, "    "+l)
+					}
+				}
+			}
+		case "agent-starting":
+			fmt.Fprintln(w, "agent: starting")
+		case "agent-stopping":
+			fmt.Fprintln(w, "agent: stopping")
+		case "stopped":
+			fmt.Fprintf(w, "%s: %s\n", name, pal.red("stopped"))
+		case "removed":
+			fmt.Fprintf(w, "removed %s\n", p.Detail)
+		default:
+			began[p.Daemon] = time.Now()
+			line := name + ": " + strings.ReplaceAll(p.Step, "-", " ")
+			if p.Detail != "" {
+				line += " (" + p.Detail + ")"
+			}
+			fmt.Fprintln(w, line+"...")
+		}
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// opsAgent is what status, health and monitor need of the agent's client.
+type opsAgent interface {
+	Status(ctx context.Context) (supervisor.AgentStatus, error)
+	Restart(ctx context.Context, name string) (supervisor.Status, error)
+	Stop(ctx context.Context, name string) (supervisor.Status, error)
+	Start(ctx context.Context, name string) (supervisor.Status, error)
+}
+
+var _ opsAgent = (*reconcile.Client)(nil)
+
+// opsAgentTimeout bounds one question to the agent: a wedged agent must not
+// wedge status.
+const opsAgentTimeout = 3 * time.Second
+
+// opsDir is the project folder: the folder of --file.
+func opsDir(g *globals) string {
+	abs, err := filepath.Abs(g.file)
+	if err != nil {
+		return filepath.Dir(g.file)
+	}
+	return filepath.Dir(abs)
+}
+
+// askAgent returns the live agent status, or nil and why not.
+func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, opsAgentTimeout)
+	defer cancel()
+	st, err := a.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// statusReport asks the agent and, when it is down, reads what it last recorded.
+func statusReport(ctx context.Context, dir string, a opsAgent) (reconcile.StatusReport, error) {
+	live, err := askAgent(ctx, a)
+	st, serr := reconcile.ReadState(reconcile.StatePath(dir))
+	if serr != nil {
+		return reconcile.StatusReport{}, serr
+	}
+	var rec *supervisor.AgentRecord
+	if live == nil {
+		if r, rerr := supervisor.ReadAgentRecord(dir); rerr == nil {
+			rec = &r
+		}
+	}
+	return reconcile.BuildStatusReport(live, err, rec, st, time.Now()), nil
+}
+
+type statusOptions struct {
+	json     bool
+	watch    bool
+	interval time.Duration
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	o := &statusOptions{}
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show every daemon: status, pid, uptime, restarts, CPU, memory, health",
+		Long: "Show one row per daemon, as the agent sees it. When the agent is down, say so and show\n" +
+			"what it last recorded (.beadsctl/agent.json) and what the last apply left (.beadsctl/state.json).",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runStatus(c, g, o) },
+	}
+	c.Flags().BoolVar(&o.json, "json", false, "print JSON")
+	c.Flags().BoolVarP(&o.watch, "watch", "w", false, "refresh until Ctrl-C")
+	c.Flags().DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval with --watch")
+	return c
+}
+
+func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
+	ctx, out, dir := c.Context(), c.OutOrStdout(), opsDir(g)
+	agent := reconcile.Dial(dir)
+	defer agent.Close()
+	clear := o.watch && !o.json && isTerminal(out)
+	for {
+		r, err := statusReport(ctx, dir, agent)
+		if err != nil {
+			return err
+		}
+		if clear {
+			fmt.Fprint(out, "\x1b[H\x1b[2J")
+		}
+		if o.json {
+			err = writeJSON(out, r)
+		} else {
+			renderStatus(out, r, time.Now(), g.color(out))
+		}
+		if err != nil || !o.watch {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.interval):
+		}
+		if !clear && !o.json {
+			fmt.Fprintln(out)
+		}
+	}
+}
+
+// renderStatus writes the human table.
+func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bool) {
+	pal := palette{on: color}
+	a := r.Agent
+	switch a.Source {
+	case "agent":
+	case "snapshot":
+		fmt.Fprintf(w, "%s showing what it recorded %s ago (.beadsctl/agent.json).\n",
+			pal.red("The agent is not running:"), reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
+	default:
+		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
+	}
+	if a.Error != "" && !strings.Contains(a.Error, reconcile.ErrAgentDown.Error()) {
+		fmt.Fprintf(w, "(%s)\n", a.Error)
+	}
+	if len(r.Daemons) == 0 {
+		fmt.Fprintln(w, "No daemons. Run beadsctl apply to start the ones beads.hcl declares.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tENV\tSTATUS\tPID\tUPTIME\tRESTARTS\tCPU\tMEMORY\tHEALTH\tLAST RESTART")
+	for _, d := range r.Daemons {
+		running := d.Pid > 0
+		cell := func(ok bool, s string) string {
+			if !ok {
+				return "-"
+			}
+			return s
+		}
+		mem := cell(running, reconcile.FormatBytes(d.MemoryBytes))
+		if d.MemoryLimitBytes > 0 {
+			mem += " / " + reconcile.FormatBytes(d.MemoryLimitBytes)
+		}
+		last := cell(d.LastRestartReason != "", d.LastRestartReason)
+		if d.LastExit != nil && d.LastRestartReason != "" {
+			last += " (" + exitText(d.LastExit) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (%d)\t%s\t%s\t%s\t%s\n",
+			d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(running, fmt.Sprint(d.Pid)),
+			cell(running, reconcile.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
+			d.Restarts, d.UnstableRestarts, cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
+	}
+	tw.Flush()
+	for _, d := range r.Daemons {
+		if d.Reason != "" && d.Status != string(supervisor.StateOnline) {
+			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
+		}
+	}
+}
+
+func statusCell(pal palette, s string) string {
+	switch s {
+	case "online":
+		return pal.green(s)
+	case "errored", "missing":
+		return pal.red(s)
+	}
+	return pal.yellow(s)
+}
+
+func exitText(e *supervisor.Exit) string {
+	if e.Signal != "" {
+		return e.Signal
+	}
+	return fmt.Sprintf("exit %d", e.Code)
+}
+
+// opsDaemons are the daemons the last apply recorded, completed with those
+// beads.hcl declares (when it loads; silently otherwise): logs and health work
+// from either.
+func opsDaemons(g *globals, dir string) (cfg []schema.Daemon, fromState []schema.Daemon, cfgErr error) {
+	st, err := reconcile.ReadState(reconcile.StatePath(dir))
+	if err == nil {
+		for _, name := range st.Names() {
+			fromState = append(fromState, st.Daemons[name].Spec)
+		}
+	}
+	c, _, diags := schema.Load(g.file, g.profile(), os.Environ())
+	if diags.HasErrors() {
+		return nil, fromState, diags
+	}
+	return c.Daemons, fromState, nil
+}

@@ -1,0 +1,239 @@
+// Package export renders the resolved desired state of beads.hcl (a
+// *schema.Config) into the definitions of other process managers: systemd
+// units, launchd property lists and a Nomad job. The engine then supervises the
+// daemon itself; what it cannot express is reported as a Warning naming the
+// field and what the engine does instead.
+//
+// The package does no I/O of its own apart from WriteFiles; command
+// resolution goes through Options.LookPath. It imports schema only.
+package export
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+// Options are common to every engine.
+type Options struct {
+	// Daemon, when set, exports only that daemon.
+	Daemon string
+	// LookPath resolves a bare command name to an absolute path at export
+	// time (exec.LookPath in the CLI). Nil keeps commands as written.
+	LookPath func(name string) (string, error)
+	// OutDir is the absolute folder the files will be written to, or "" when
+	// they go to stdout. Secrets are only ever written into files under OutDir.
+	OutDir string
+}
+
+// File is one generated file.
+type File struct {
+	// Name is the base name (beadsctl-beads.service, com.beadsctl.beads.plist, ...).
+	Name string
+	// Mode is the permission the file is written with (0600 for files holding
+	// sensitive values, 0644 otherwise).
+	Mode fs.FileMode
+	Data []byte
+}
+
+// Warning is a field of beads.hcl the engine cannot express as beadsctl means it.
+type Warning struct {
+	Daemon string // "" for the whole export
+	Field  string // e.g. "health.check"
+	// Message says what the engine will do instead.
+	Message string
+}
+
+func (w Warning) String() string {
+	if w.Daemon == "" {
+		return fmt.Sprintf("%s: %s", w.Field, w.Message)
+	}
+	return fmt.Sprintf("daemon %q: %s: %s", w.Daemon, w.Field, w.Message)
+}
+
+// Result is the outcome of an export: files to write or print, warnings about
+// unmapped fields (errors under --strict) and notes (where things went).
+type Result struct {
+	Files    []File
+	Warnings []Warning
+	Notes    []string
+}
+
+func (r *Result) warn(daemon, field, format string, args ...any) {
+	r.Warnings = append(r.Warnings, Warning{Daemon: daemon, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *Result) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// selectDaemons returns the daemons to export: all of them, or the one named.
+func selectDaemons(cfg *schema.Config, name string) ([]schema.Daemon, error) {
+	if len(cfg.Daemons) == 0 {
+		return nil, fmt.Errorf("%s declares no daemon", cfg.Path)
+	}
+	if name == "" {
+		ds := slices.Clone(cfg.Daemons)
+		slices.SortFunc(ds, func(a, b schema.Daemon) int { return cmp.Compare(a.Name, b.Name) })
+		return ds, nil
+	}
+	var names []string
+	for _, d := range cfg.Daemons {
+		if d.Name == name {
+			return []schema.Daemon{d}, nil
+		}
+		names = append(names, d.Name)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("no daemon %q in %s (declared: %s)", name, cfg.Path, strings.Join(names, ", "))
+}
+
+// resolveCommand returns the command to put in the engine's definition: an
+// absolute path when it can be found, the command as written otherwise (with a
+// warning saying what the engine will do with it).
+func resolveCommand(r *Result, d *schema.Daemon, opts Options, engineDoes string) string {
+	c := d.Command
+	switch {
+	case filepath.IsAbs(c) || strings.HasPrefix(c, "/"):
+		return c
+	case strings.ContainsAny(c, `/\`):
+		return filepath.Join(d.Dir, c)
+	case opts.LookPath == nil:
+		return c
+	}
+	p, err := opts.LookPath(c)
+	if err == nil && p != "" {
+		if abs, aerr := filepath.Abs(p); aerr == nil {
+			p = abs
+		}
+		return p
+	}
+	r.warn(d.Name, "command", "%q was not found in PATH at export time; kept as written (%s)", c, engineDoes)
+	return c
+}
+
+// splitEnv separates the plain environment from the sensitive one, each with
+// sorted keys.
+func splitEnv(d *schema.Daemon) (plain, secret []string) {
+	for k := range d.Environment {
+		if slices.Contains(d.Sensitive, k) {
+			secret = append(secret, k)
+		} else {
+			plain = append(plain, k)
+		}
+	}
+	slices.Sort(plain)
+	slices.Sort(secret)
+	return plain, secret
+}
+
+// Common warnings: fields no engine here maps.
+
+func warnHealth(r *Result, d *schema.Daemon, engine, instead string) {
+	switch d.Health.Check {
+	case "", "none":
+	case "beads-rpc":
+		r.warn(d.Name, "health.check", "%q is not mapped: %s has no Beads RPC probe; %s (export systemd --agent keeps beadsctl's own supervision)", d.Health.Check, engine, instead)
+	default:
+		r.warn(d.Name, "health.check", "%q is not mapped: %s", d.Health.Check, instead)
+	}
+}
+
+func warnLogs(r *Result, d *schema.Daemon, engine string, mapsRotation bool) {
+	if d.Logs.Combined != "" {
+		r.warn(d.Name, "logs.combined", "not mapped: %s writes stdout and stderr to their own files only; %s is not written", engine, d.Logs.Combined)
+	}
+	if d.Logs.Timestamps {
+		r.warn(d.Name, "logs.timestamps", "not mapped (nor logs.date_format %q): %s writes the lines as the daemon prints them, without a time prefix", d.Logs.DateFormat, engine)
+	}
+	rot := d.Logs.Rotate
+	if !mapsRotation && (rot.MaxSize > 0 || rot.Keep > 0) {
+		r.warn(d.Name, "logs.rotate", "not mapped: %s never rotates the log files; rotate them with logrotate (copytruncate) or newsyslog", engine)
+	}
+	if mapsRotation && rot.Compress {
+		r.warn(d.Name, "logs.rotate.compress", "not mapped: %s keeps rotated files uncompressed", engine)
+	}
+}
+
+// WriteFiles writes files into dir (created 0755 if missing), each atomically
+// (temporary file, fsync, rename) and with its Mode, so a file holding secrets
+// is never readable by others, not even for a moment.
+func WriteFiles(dir string, files []File) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := writeFile(filepath.Join(dir, f.Name), f.Data, f.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	// CreateTemp makes the file 0600; widen only when asked.
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Print writes files to w: a lone file as it is, several each after a
+// "==> NAME <==" line (as head(1) does).
+func Print(w io.Writer, files []File) error {
+	var b bytes.Buffer
+	for i, f := range files {
+		if len(files) > 1 {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "==> %s <==\n", f.Name)
+		}
+		b.Write(f.Data)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// ceilDiv is the quotient of a and b rounded up.
+func ceilDiv(a, b uint64) uint64 { return (a + b - 1) / b }
+
+// ceilSeconds is d in whole seconds, rounded up.
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// restartWindow is the derived rate-limit window shared by systemd and Nomad:
+// beadsctl errors a daemon after max_restarts restarts whose runs each lasted
+// less than min_uptime. Such a crash loop of max_restarts+1 starts takes at
+// most (max_restarts+1) × (min_uptime + delay); an engine that counts starts
+// (or attempts) within a window stops it in about the same loop.
+func restartWindow(r schema.Restart) time.Duration {
+	return time.Duration(r.MaxRestarts+1) * (r.MinUptime + r.Delay)
+}

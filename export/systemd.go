@@ -1,0 +1,334 @@
+package export
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+// SystemdOptions configure Systemd.
+type SystemdOptions struct {
+	Options
+	// User makes user units (systemctl --user): WantedBy=default.target and
+	// the user unit folder; otherwise system units for multi-user.target.
+	User bool
+	// Prefix goes before the daemon name in unit names ("beadsctl-" gives
+	// beadsctl-beads.service; "" gives beads.service).
+	Prefix string
+	// Agent emits one unit running `beadsctl agent --foreground` instead of
+	// one unit per daemon, so beadsctl's own supervision (health checks,
+	// backoff, rotation) runs under systemd.
+	Agent bool
+	// Beadsctl is the absolute path of the beadsctl binary (for Agent).
+	Beadsctl string
+	// Path is the PATH the agent unit runs with (for Agent), so it finds bd.
+	Path string
+}
+
+// Systemd renders one service unit per daemon, plus an EnvironmentFile (0600)
+// per daemon with sensitive keys when OutDir is set.
+func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
+	if opts.Agent {
+		return systemdAgent(cfg, opts)
+	}
+	ds, err := selectDaemons(cfg, opts.Daemon)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{}
+	for i := range ds {
+		d := &ds[i]
+		base := opts.Prefix + unitEscape(d.Name)
+		unit := base + ".service"
+		var b unitWriter
+		b.header(unit, cfg, "export systemd")
+		b.section("Unit")
+		b.set("Description", fmt.Sprintf("beadsctl daemon %s (%s)", d.Name, sdPath(cfg.Dir)))
+		b.set("After", "network.target")
+		systemdStartLimit(&b, d, r)
+
+		b.section("Service")
+		b.set("Type", "simple")
+		argv := d.Argv()
+		argv[0] = resolveCommand(r, d, opts.Options, "systemd looks a bare name up in its own fixed search path, /usr/local/bin:/usr/bin:/bin among others")
+		b.set("ExecStart", execLine(argv))
+		b.set("WorkingDirectory", sdPath(d.Dir))
+		plain, secret := splitEnv(d)
+		for _, k := range plain {
+			b.set("Environment", sdQuote(k+"="+d.Environment[k], false))
+		}
+		if len(secret) > 0 {
+			envName := base + ".env"
+			if opts.OutDir != "" {
+				envPath := filepath.Join(opts.OutDir, envName)
+				b.comment("Sensitive keys (" + strings.Join(secret, ", ") + ") are kept out of the unit, in a file only its owner can read.")
+				b.set("EnvironmentFile", sdPath(envPath))
+				r.Files = append(r.Files, File{Name: envName, Mode: 0o600, Data: envFile(d, secret)})
+				r.note("daemon %q: sensitive values (%s) written to %s (mode 0600)", d.Name, strings.Join(secret, ", "), envPath)
+			} else {
+				envPath := filepath.Join(systemdUnitDir(opts.User), envName)
+				b.comment("Sensitive keys (" + strings.Join(secret, ", ") + ") are not printed: `beadsctl export systemd -o DIR` writes them to DIR/" + envName + " (mode 0600).")
+				b.set("EnvironmentFile", envPath)
+				r.warn(d.Name, "sensitive", "values of %s are not printed; run with -o DIR to write them to DIR/%s (mode 0600), or create %s yourself", strings.Join(secret, ", "), envName, envPath)
+			}
+		}
+		systemdRestart(&b, d, r)
+		if d.Limits.Memory > 0 {
+			b.set("MemoryMax", strconv.FormatUint(d.Limits.Memory, 10))
+			r.warn(d.Name, "limits.memory", "enforced by the kernel as MemoryMax: over the limit the cgroup is OOM-killed (SIGKILL, no graceful stop) and Restart= applies, instead of beadsctl's graceful restart checked every %s", d.Limits.CheckInterval)
+		}
+		b.set("KillMode", "control-group")
+		if d.Stop.Signal != "" {
+			b.set("KillSignal", d.Stop.Signal)
+		}
+		if d.Stop.Timeout > 0 {
+			b.set("TimeoutStopSec", sdDuration(d.Stop.Timeout))
+		}
+		if d.Logs.Out != "" {
+			b.set("StandardOutput", "append:"+sdPath(d.Logs.Out))
+		}
+		if d.Logs.Error != "" {
+			b.set("StandardError", "append:"+sdPath(d.Logs.Error))
+		}
+		warnLogs(r, d, "systemd", false)
+		warnHealth(r, d, "systemd", "systemd restarts the daemon only when its process exits")
+
+		b.section("Install")
+		b.set("WantedBy", systemdTarget(opts.User))
+		r.Files = append(r.Files, File{Name: unit, Mode: 0o644, Data: []byte(b.String())})
+	}
+	// Units first, then their environment files, each group in daemon order.
+	slices.SortStableFunc(r.Files, func(a, b File) int {
+		return strings.Compare(filepath.Ext(b.Name), filepath.Ext(a.Name))
+	})
+	return r, nil
+}
+
+func systemdAgent(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
+	r := &Result{}
+	unit := "beadsctl-agent.service"
+	var b unitWriter
+	b.header(unit, cfg, "export systemd --agent")
+	b.comment("beadsctl's own agent supervises every daemon of the file (health checks, backoff,")
+	b.comment("log rotation); systemd supervises the agent.")
+	b.section("Unit")
+	b.set("Description", "beadsctl agent for "+sdPath(cfg.Dir))
+	b.set("After", "network.target")
+	b.section("Service")
+	b.set("Type", "simple")
+	exe := opts.Beadsctl
+	if exe == "" {
+		exe = "beadsctl"
+		r.warn("", "agent", "the path of beadsctl is unknown; ExecStart keeps the bare name")
+	}
+	argv := []string{exe, "agent", "--foreground", "--dir", cfg.Dir}
+	if cfg.Env != "" {
+		argv = append(argv, "--env", cfg.Env)
+	}
+	b.set("ExecStart", execLine(argv))
+	b.set("WorkingDirectory", sdPath(cfg.Dir))
+	if opts.Path != "" {
+		b.set("Environment", sdQuote("PATH="+opts.Path, false))
+	}
+	b.set("Restart", "on-failure")
+	b.set("RestartSec", "5s")
+	// The agent stops its daemons itself, each with its own signal and
+	// timeout; systemd signals only the agent, then kills what is left.
+	b.set("KillMode", "mixed")
+	b.set("KillSignal", "SIGTERM")
+	var longest time.Duration
+	for _, d := range cfg.Daemons {
+		longest = max(longest, d.Stop.Timeout)
+	}
+	b.set("TimeoutStopSec", sdDuration(longest+10*time.Second))
+	b.section("Install")
+	b.set("WantedBy", systemdTarget(opts.User))
+	r.Files = append(r.Files, File{Name: unit, Mode: 0o644, Data: []byte(b.String())})
+	return r, nil
+}
+
+// systemdStartLimit writes StartLimitBurst/StartLimitIntervalSec ([Unit]).
+func systemdStartLimit(b *unitWriter, d *schema.Daemon, r *Result) {
+	rs := d.Restart
+	if rs.Policy == "never" {
+		return
+	}
+	if rs.MaxRestarts <= 0 {
+		b.comment("restart.max_restarts = 0: no limit on restarts.")
+		b.set("StartLimitIntervalSec", "0")
+		return
+	}
+	win := restartWindow(rs)
+	b.comment(fmt.Sprintf("From restart.max_restarts = %d and min_uptime = %s: beadsctl gives up (errored) after", rs.MaxRestarts, rs.MinUptime))
+	b.comment(fmt.Sprintf("%d restarts whose runs each lasted less than min_uptime. systemd counts starts", rs.MaxRestarts))
+	b.comment(fmt.Sprintf("instead: %d starts (the first + %d restarts) within (%d + 1) x (min_uptime %s + delay %s) = %s,", rs.MaxRestarts+1, rs.MaxRestarts, rs.MaxRestarts, rs.MinUptime, rs.Delay, win))
+	b.comment("the time such a crash loop takes, stop the unit (failed).")
+	b.set("StartLimitBurst", strconv.Itoa(rs.MaxRestarts+1))
+	b.set("StartLimitIntervalSec", sdDuration(win))
+	r.warn(d.Name, "restart.min_uptime", "not mapped as such: systemd counts every start within StartLimitIntervalSec=%s (StartLimitBurst=%d), not only runs shorter than %s", sdDuration(win), rs.MaxRestarts+1, rs.MinUptime)
+}
+
+func systemdRestart(b *unitWriter, d *schema.Daemon, r *Result) {
+	rs := d.Restart
+	switch rs.Policy {
+	case "never":
+		b.set("Restart", "no")
+		return
+	case "on-failure":
+		b.set("Restart", "on-failure")
+	default:
+		b.set("Restart", "always")
+	}
+	b.set("RestartSec", sdDuration(rs.Delay))
+	if rs.Backoff == "exponential" {
+		r.warn(d.Name, "restart.backoff", "\"exponential\" (up to max_delay %s) is not mapped: systemd waits a constant RestartSec=%s (systemd 254 and later offer RestartSteps= and RestartMaxDelaySec=)", rs.MaxDelay, sdDuration(rs.Delay))
+	}
+}
+
+func systemdTarget(user bool) string {
+	if user {
+		return "default.target"
+	}
+	return "multi-user.target"
+}
+
+func systemdUnitDir(user bool) string {
+	if user {
+		return "%h/.config/systemd/user"
+	}
+	return "/etc/systemd/system"
+}
+
+// unitWriter builds a unit file.
+type unitWriter struct{ strings.Builder }
+
+func (b *unitWriter) header(unit string, cfg *schema.Config, how string) {
+	profile := "no env profile"
+	if cfg.Env != "" {
+		profile = fmt.Sprintf("env %q", cfg.Env)
+	}
+	fmt.Fprintf(b, "# %s: generated by `beadsctl %s` from %s (%s).\n", unit, how, cfg.Path, profile)
+	b.WriteString("# Do not edit: change beads.hcl and export again.\n")
+}
+
+func (b *unitWriter) section(name string) { fmt.Fprintf(b, "\n[%s]\n", name) }
+
+func (b *unitWriter) comment(text string) { fmt.Fprintf(b, "# %s\n", text) }
+
+func (b *unitWriter) set(key, value string) { fmt.Fprintf(b, "%s=%s\n", key, value) }
+
+// execLine quotes argv for ExecStart=: each word bare when it is made of safe
+// characters, double-quoted with C escapes otherwise; "$" is doubled (systemd
+// expands $VAR in ExecStart) and "%" too (specifiers).
+func execLine(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = sdQuote(a, true)
+	}
+	return strings.Join(words, " ")
+}
+
+func isSafeWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("_-./:=,+@", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// sdQuote returns s as one systemd word.
+func sdQuote(s string, dollar bool) string {
+	if isSafeWord(s) {
+		return s
+	}
+	return `"` + sdEscape(s, dollar) + `"`
+}
+
+// sdEscape escapes s for a systemd value: C escapes for backslash, quotes and
+// control characters, "%%" for "%", and "$$" for "$" when dollar is set.
+func sdEscape(s string, dollar bool) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == '"':
+			b.WriteString(`\"`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case c == '%':
+			b.WriteString("%%")
+		case c == '$' && dollar:
+			b.WriteString("$$")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// sdPath escapes a path for WorkingDirectory=, EnvironmentFile= and append:,
+// which expand specifiers but take no C escapes.
+func sdPath(p string) string { return strings.ReplaceAll(p, "%", "%%") }
+
+// sdDuration formats d as a systemd time span in whole units.
+func sdDuration(d time.Duration) string {
+	switch {
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	case d%time.Millisecond == 0:
+		return fmt.Sprintf("%dms", d/time.Millisecond)
+	}
+	return fmt.Sprintf("%dus", (d+time.Microsecond-1)/time.Microsecond)
+}
+
+// unitEscape makes name valid in a unit name, as systemd-escape does.
+func unitEscape(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == ':', c == '-':
+			b.WriteByte(c)
+		case c == '.' && i > 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		}
+	}
+	return b.String()
+}
+
+// envFile renders KEY=VALUE lines for EnvironmentFile=: single-quoted (taken
+// literally) unless the value holds a single quote, then double-quoted with
+// backslash escapes.
+func envFile(d *schema.Daemon, keys []string) []byte {
+	var b strings.Builder
+	b.WriteString("# Sensitive environment of daemon " + strconv.Quote(d.Name) + ", generated by beadsctl. Keep it 0600.\n")
+	for _, k := range keys {
+		v := d.Environment[k]
+		if !strings.Contains(v, "'") {
+			fmt.Fprintf(&b, "%s='%s'\n", k, v)
+			continue
+		}
+		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`")
+		fmt.Fprintf(&b, "%s=\"%s\"\n", k, r.Replace(v))
+	}
+	return []byte(b.String())
+}

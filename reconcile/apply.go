@@ -1,0 +1,372 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// Agent is what Apply and the imperative verbs need of the agent's client.
+type Agent interface {
+	StatusSource
+	Put(ctx context.Context, spec supervisor.Spec) (supervisor.PutResult, error)
+	Delete(ctx context.Context, name string) (supervisor.Status, error)
+	Restart(ctx context.Context, name string) (supervisor.Status, error)
+	Start(ctx context.Context, name string) (supervisor.Status, error)
+	Stop(ctx context.Context, name string) (supervisor.Status, error)
+	// Wait waits until the daemon is online (and healthy when asked), and fails
+	// when it is errored or stopped or the timeout passes, with its last status.
+	Wait(ctx context.Context, name string, healthy bool, timeout time.Duration) (supervisor.Status, error)
+}
+
+// DefaultApplyTimeout bounds the wait for one daemon to come online.
+const DefaultApplyTimeout = 30 * time.Second
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Timeout bounds the wait for each daemon to come online (DefaultApplyTimeout when 0).
+	Timeout time.Duration
+	// ReplaceUnmanaged stops unmanaged bd daemons holding a workspace instead of refusing.
+	ReplaceUnmanaged bool
+	// EnsureAgent starts the agent; Apply calls it when the agent is down and
+	// something has to run.
+	EnsureAgent func(ctx context.Context) error
+	// StopUnmanaged stops an unmanaged bd daemon and returns the stale files it
+	// removed (DefaultStopUnmanaged when nil).
+	StopUnmanaged func(ctx context.Context, u Unmanaged) ([]string, error)
+	// Progress, when set, hears of every step as it happens.
+	Progress func(Progress)
+	// Probe asks a bd daemon for its health (supervisor.ProbeBeads); when nil,
+	// apply waits for the agent's own health check.
+	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
+	// Now is the clock for applied_at (time.Now when nil).
+	Now func() time.Time
+}
+
+// Progress is one step of an apply.
+type Progress struct {
+	Daemon string `json:"daemon"`
+	// Step is "stopping", "starting", "restarting", "updating", "online",
+	// "stopped", "failed", "replacing-unmanaged" or "agent-starting".
+	Step   string            `json:"step"`
+	Status supervisor.Status `json:"status"`
+	Detail string            `json:"detail,omitempty"`
+	Err    error             `json:"-"`
+}
+
+// Outcome is the result of one change.
+type Outcome struct {
+	Daemon  string            `json:"daemon"`
+	Actions []Action          `json:"actions"`
+	Status  supervisor.Status `json:"status"`
+	Err     error             `json:"-"`
+}
+
+// UnmanagedError refuses an apply while unmanaged bd daemons hold a workspace.
+type UnmanagedError struct{ Found []Finding }
+
+func (e *UnmanagedError) Error() string {
+	var b strings.Builder
+	for _, f := range e.Found {
+		fmt.Fprintf(&b, "daemon %q: %s holds %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no bd daemon but ours in "))
+	}
+	b.WriteString("refusing to start a second daemon that bd would refuse; stop it, or run apply --replace-unmanaged to stop it gracefully and take over")
+	return b.String()
+}
+
+// ErrApplyFailed is wrapped when some changes failed (the others are recorded).
+var ErrApplyFailed = errors.New("apply failed")
+
+// Apply executes the plan through the agent and records in st what it did; the
+// caller writes st (what succeeded stays recorded even when Apply fails).
+// desired must be the config the plan was computed from; live what Observe saw.
+func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st *State, agent Agent, opts ApplyOptions) ([]Outcome, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultApplyTimeout
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	if st.Daemons == nil {
+		st.Daemons = map[string]DaemonState{}
+	}
+	if blocking := p.Blocking(); len(blocking) > 0 {
+		if !opts.ReplaceUnmanaged {
+			return nil, &UnmanagedError{Found: blocking}
+		}
+		stop := opts.StopUnmanaged
+		if stop == nil {
+			stop = func(ctx context.Context, u Unmanaged) ([]string, error) {
+				return DefaultStopUnmanaged(ctx, u, 10*time.Second)
+			}
+		}
+		for _, f := range blocking {
+			u := live.Beads[f.Daemon].Unmanaged
+			progress(Progress{Daemon: f.Daemon, Step: "replacing-unmanaged", Detail: u.String()})
+			if _, err := stop(ctx, *u); err != nil {
+				return nil, fmt.Errorf("replace unmanaged bd daemon pid %d: %w", u.Pid, err)
+			}
+		}
+	}
+	declared := map[string]*schema.Daemon{}
+	for i := range desired.Daemons {
+		declared[desired.Daemons[i].Name] = &desired.Daemons[i]
+	}
+	agentUp := live.AgentUp
+	needAgent := false
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		needAgent = needAgent || c.Is(ActionCreate) || c.Is(ActionUpdate) || c.Replace()
+	}
+	if needAgent && !agentUp {
+		if opts.EnsureAgent == nil {
+			return nil, errors.New("the agent is not running")
+		}
+		progress(Progress{Step: "agent-starting"})
+		if err := opts.EnsureAgent(ctx); err != nil {
+			return nil, fmt.Errorf("start the agent: %w", err)
+		}
+		agentUp = true
+	}
+
+	var outcomes []Outcome
+	failed := 0
+	// Stops first: a daemon removed from the file may hold what another needs.
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if !c.Is(ActionDelete) {
+			continue
+		}
+		o := Outcome{Daemon: c.Name, Actions: c.Actions}
+		if c.Live != nil && agentUp {
+			progress(Progress{Daemon: c.Name, Step: "stopping"})
+			if _, err := agent.Delete(ctx, c.Name); err != nil {
+				o.Err = fmt.Errorf("stop daemon %q: %w", c.Name, err)
+			}
+		}
+		if o.Err == nil {
+			delete(st.Daemons, c.Name)
+			progress(Progress{Daemon: c.Name, Step: "stopped"})
+		} else {
+			failed++
+			progress(Progress{Daemon: c.Name, Step: "failed", Err: o.Err})
+		}
+		outcomes = append(outcomes, o)
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		d := declared[c.Name]
+		if c.Is(ActionDelete) || d == nil {
+			continue
+		}
+		if c.Is(ActionNoop) {
+			if _, ok := st.Daemons[c.Name]; !ok {
+				if a, ok := live.Daemons[c.Name]; ok {
+					st.Daemons[c.Name] = record(d, a, now())
+				}
+			}
+			continue
+		}
+		o := Outcome{Daemon: c.Name, Actions: c.Actions}
+		o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, opts.Probe, progress)
+		if o.Err != nil {
+			failed++
+			progress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
+		} else {
+			progress(Progress{Daemon: c.Name, Step: "online", Status: o.Status})
+		}
+		if o.Err == nil || o.Status.SpecHash == d.Hash {
+			// The agent runs this spec now, healthy or not: record it.
+			st.Daemons[c.Name] = record(d, o.Status, now())
+		}
+		outcomes = append(outcomes, o)
+	}
+	st.Env = desired.Env
+	st.ConfigHash = ConfigHash(desired)
+	if failed > 0 {
+		return outcomes, fmt.Errorf("%w: %d of %d changes failed", ErrApplyFailed, failed, len(outcomes))
+	}
+	return outcomes, nil
+}
+
+func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agent Agent, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error), progress func(Progress)) (supervisor.Status, error) {
+	spec := SpecFor(*d, live.Beads[d.Name].Installed)
+	step := "starting"
+	switch {
+	case c.Replace():
+		step = "restarting"
+	case c.Is(ActionUpdate):
+		step = "updating"
+	}
+	progress(Progress{Daemon: d.Name, Step: step, Detail: c.Reason})
+	res, err := agent.Put(ctx, spec)
+	if err != nil {
+		return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", d.Name, err)
+	}
+	switch {
+	case c.Replace() && res.Action != supervisor.ActionRestarted && res.Action != supervisor.ActionCreated:
+		// The spec did not change (a version mismatch, an errored daemon, a process
+		// changed under us): restart it explicitly.
+		if _, err := agent.Restart(ctx, d.Name); err != nil {
+			return res.Status, fmt.Errorf("restart daemon %q: %w", d.Name, err)
+		}
+	case c.Is(ActionCreate) && res.Action != supervisor.ActionCreated && res.Action != supervisor.ActionRestarted &&
+		(c.Start || res.Status.State == supervisor.StateStopped || res.Status.State == supervisor.StateErrored):
+		if _, err := agent.Start(ctx, d.Name); err != nil {
+			return res.Status, fmt.Errorf("start daemon %q: %w", d.Name, err)
+		}
+	}
+	return waitOnline(ctx, agent, d, d.Name, spec.Health.ClientVersion, timeout, probe)
+}
+
+// waitOnline waits until the daemon is online and, when it has a health check,
+// healthy. A beads-rpc check is asked at once (bd answers within milliseconds)
+// rather than at the agent's first periodic check, one interval later.
+func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name, bdVersion string, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error)) (supervisor.Status, error) {
+	check := ""
+	if d != nil && d.Health.Check != "none" {
+		check = d.Health.Check
+	}
+	deadline := time.Now().Add(timeout)
+	s, err := agent.Wait(ctx, name, check != "" && (check != "beads-rpc" || probe == nil), timeout)
+	if err != nil {
+		return s, fmt.Errorf("daemon %q did not come online: %w", name, err)
+	}
+	if check != "beads-rpc" || probe == nil {
+		return s, nil
+	}
+	var last error
+	ok := waitUntil(ctx, time.Until(deadline), func() bool {
+		p, err := probe(ctx, d.Dir, bdVersion)
+		switch {
+		case err != nil:
+			last = err
+		case p.Status != "healthy" && p.Status != "degraded":
+			last = fmt.Errorf("bd says %s", p.Status)
+		case p.Pid != 0 && p.Pid != s.Pid:
+			// The agent may have answered before a restart replaced the process:
+			// ask it again which pid it runs.
+			if fresh, ok := statusOf(ctx, agent, name); ok && fresh.Pid == p.Pid && fresh.State == supervisor.StateOnline {
+				s = fresh
+				return true
+			}
+			last = fmt.Errorf("bd.sock answers for pid %d, not for our pid %d", p.Pid, s.Pid)
+		default:
+			return true
+		}
+		return false
+	})
+	if !ok {
+		if ctx.Err() != nil {
+			return s, ctx.Err()
+		}
+		if fresh, ok := statusOf(ctx, agent, name); ok {
+			s = fresh
+		}
+		return s, fmt.Errorf("daemon %q is online but not healthy after %v: %v", name, timeout, last)
+	}
+	return s, nil
+}
+
+// statusOf asks the agent for one daemon's status.
+func statusOf(ctx context.Context, agent Agent, name string) (supervisor.Status, bool) {
+	as, err := agent.Status(ctx)
+	if err != nil {
+		return supervisor.Status{}, false
+	}
+	for _, x := range as.Daemons {
+		if x.Name == name {
+			return x, true
+		}
+	}
+	return supervisor.Status{}, false
+}
+
+// record is the state entry of d as the agent runs it.
+func record(d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
+	return DaemonState{Spec: HashedSpec(*d), Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
+		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}
+}
+
+// DefaultStopUnmanaged stops an unmanaged bd daemon gracefully: it checks the
+// pid still has the start time Observe saw, sends SIGTERM, waits up to timeout
+// for it to release daemon.lock (or exit), sends SIGKILL otherwise, then removes
+// the stale bd.sock and daemon.pid.
+func DefaultStopUnmanaged(ctx context.Context, u Unmanaged, timeout time.Duration) ([]string, error) {
+	if u.Pid <= 0 {
+		return nil, errors.New("its pid is unknown; stop it by hand")
+	}
+	same := func() bool {
+		if u.StartTimeMS == 0 {
+			return true
+		}
+		t, err := supervisor.ProcessStartTime(u.Pid)
+		return err == nil && t.UnixMilli() == u.StartTimeMS
+	}
+	gone := func() bool {
+		_, held, err := supervisor.ReadBeadsLock(u.Workspace)
+		return (err == nil && !held) || !same()
+	}
+	if !same() {
+		return nil, fmt.Errorf("pid %d is no longer the process seen (start time changed); run plan again", u.Pid)
+	}
+	proc, err := os.FindProcess(u.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if err := proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		if err := proc.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return nil, err
+		}
+	}
+	if !waitUntil(ctx, timeout, gone) {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if same() {
+			_ = proc.Kill()
+		}
+		if !waitUntil(ctx, 5*time.Second, gone) {
+			return nil, fmt.Errorf("pid %d still holds %s/.beads/daemon.lock after SIGKILL", u.Pid, u.Workspace)
+		}
+	}
+	return supervisor.CleanStaleBeadsFiles(u.Workspace)
+}
+
+// waitUntil polls cond with a short, growing backoff until it holds, the
+// timeout passes or ctx is done; a foreign process's exit gives no event to wait on.
+func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	backoff := 5 * time.Millisecond
+	for {
+		if cond() {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		t := time.NewTimer(min(backoff, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
+}
+
+var _ Destroyer = (*Client)(nil)

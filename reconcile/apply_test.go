@@ -1,0 +1,276 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// fakeAgent is an in-memory agent: Put runs (or updates) the spec at once, and
+// specs whose Argv contains "fail" end errored.
+type fakeAgent struct {
+	calls   []string
+	daemons map[string]supervisor.Status
+	pid     int
+}
+
+var _ Destroyer = (*fakeAgent)(nil)
+
+func newFakeAgent() *fakeAgent { return &fakeAgent{daemons: map[string]supervisor.Status{}, pid: 1000} }
+
+func (f *fakeAgent) run(spec supervisor.Spec) supervisor.Status {
+	f.pid++
+	s := supervisor.Status{Name: spec.Name, State: supervisor.StateOnline, Pid: f.pid, StartTime: time.Unix(int64(f.pid), 0),
+		Argv: spec.Argv, Dir: spec.Dir, EnvHash: "env1", SpecHash: spec.Hash}
+	if strings.Contains(strings.Join(spec.Argv, " "), "fail") {
+		s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "exited 1"
+		s.LastExit = &supervisor.Exit{Code: 1, LogTail: []string{"boom"}}
+	}
+	return s
+}
+
+func (f *fakeAgent) Status(context.Context) (supervisor.AgentStatus, error) {
+	as := supervisor.AgentStatus{Pid: 7}
+	for _, s := range f.daemons {
+		as.Daemons = append(as.Daemons, s)
+	}
+	return as, nil
+}
+
+func (f *fakeAgent) Put(_ context.Context, spec supervisor.Spec) (supervisor.PutResult, error) {
+	f.calls = append(f.calls, "put "+spec.Name)
+	old, ok := f.daemons[spec.Name]
+	switch {
+	case !ok:
+		f.daemons[spec.Name] = f.run(spec)
+		return supervisor.PutResult{Status: f.daemons[spec.Name], Action: supervisor.ActionCreated}, nil
+	case old.SpecHash == spec.Hash:
+		return supervisor.PutResult{Status: old, Action: supervisor.ActionUnchanged}, nil
+	case strings.Join(old.Argv, " ") != strings.Join(spec.Argv, " "):
+		f.daemons[spec.Name] = f.run(spec)
+		return supervisor.PutResult{Status: f.daemons[spec.Name], Action: supervisor.ActionRestarted}, nil
+	}
+	old.SpecHash = spec.Hash
+	f.daemons[spec.Name] = old
+	return supervisor.PutResult{Status: old, Action: supervisor.ActionUpdated}, nil
+}
+
+func (f *fakeAgent) Delete(_ context.Context, name string) (supervisor.Status, error) {
+	f.calls = append(f.calls, "delete "+name)
+	delete(f.daemons, name)
+	return f.daemons[name], nil
+}
+
+func (f *fakeAgent) Restart(_ context.Context, name string) (supervisor.Status, error) {
+	f.calls = append(f.calls, "restart "+name)
+	s := f.daemons[name]
+	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
+	return f.daemons[name], nil
+}
+
+func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, error) {
+	f.calls = append(f.calls, "start "+name)
+	s := f.daemons[name]
+	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
+	return f.daemons[name], nil
+}
+
+func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, error) {
+	f.calls = append(f.calls, "stop "+name)
+	s := f.daemons[name]
+	s.State, s.Pid, s.Stopped = supervisor.StateStopped, 0, true
+	f.daemons[name] = s
+	return f.daemons[name], nil
+}
+
+func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Duration) (supervisor.Status, error) {
+	f.calls = append(f.calls, fmt.Sprintf("wait %s healthy=%v", name, healthy))
+	s := f.daemons[name]
+	if s.State != supervisor.StateOnline {
+		return s, fmt.Errorf("daemon is %s", s.State)
+	}
+	return s, nil
+}
+
+func (f *fakeAgent) Shutdown(context.Context) error {
+	f.calls = append(f.calls, "shutdown")
+	return nil
+}
+
+// converge applies desired against the fake and returns the calls made.
+func converge(t *testing.T, f *fakeAgent, desired *schema.Config, st *State, agentUp bool, opts ApplyOptions) ([]string, error) {
+	t.Helper()
+	live := Observe(t.Context(), desired, st, f, Probes{})
+	live.AgentUp = agentUp
+	p := ComputePlan(desired, live)
+	f.calls = nil
+	_, err := Apply(t.Context(), desired, p, live, st, f, opts)
+	return f.calls, err
+}
+
+func TestApplyConverges(t *testing.T) {
+	beads := beadsDaemon("beads")
+	slower := beadsDaemon("beads", func(d *schema.Daemon) { d.Interval = 10 * time.Second })
+	bigger := beadsDaemon("beads", func(d *schema.Daemon) { d.Limits.Memory = 300 << 20 })
+	web := beadsDaemon("web", func(d *schema.Daemon) { d.Command, d.Args, d.Health.Check = "node", []string{"web.js"}, "none" })
+
+	f := newFakeAgent()
+	st := &State{}
+	ensured := 0
+	opts := ApplyOptions{EnsureAgent: func(context.Context) error { ensured++; return nil }}
+	steps := []struct {
+		name    string
+		desired *schema.Config
+		want    []string
+	}{
+		{"create", config("", beads, web), []string{"put beads", "wait beads healthy=true", "put web", "wait web healthy=false"}},
+		{"no-op", config("", beads, web), nil},
+		{"replace", config("", slower, web), []string{"put beads", "wait beads healthy=true"}},
+		{"in place", config("", bigger, web), []string{"put beads", "wait beads healthy=true"}},
+		{"delete", config("", bigger), []string{"delete web"}},
+	}
+	for i, s := range steps {
+		calls, err := converge(t, f, s.desired, st, i > 0, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if diff := cmp.Diff(s.want, calls); diff != "" {
+			t.Errorf("%s: calls (-want +got):\n%s", s.name, diff)
+		}
+		if p := ComputePlan(s.desired, Observe(t.Context(), s.desired, st, f, Probes{})); p.HasChanges() {
+			t.Errorf("%s: not converged: %+v", s.name, summarize(p))
+		}
+	}
+	if ensured != 1 {
+		t.Errorf("EnsureAgent called %d times, want 1", ensured)
+	}
+	if st.Daemons["beads"].Hash != bigger.Hash || st.Daemons["beads"].Pid == 0 {
+		t.Errorf("state of beads = %+v", st.Daemons["beads"])
+	}
+}
+
+func TestApplyRestartsWhenSpecIsUnchanged(t *testing.T) {
+	beads := beadsDaemon("beads")
+	f := newFakeAgent()
+	st := &State{}
+	if _, err := converge(t, f, config("", beads), st, false, ApplyOptions{EnsureAgent: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	desired := config("", beads)
+	live := Observe(t.Context(), desired, st, f, Probes{})
+	live.Beads = map[string]BeadsLive{"beads": {Installed: "0.28.0", Running: "0.26.0"}}
+	p := ComputePlan(desired, live)
+	f.calls = nil
+	if _, err := Apply(t.Context(), desired, p, live, st, f, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"put beads", "restart beads", "wait beads healthy=true"}, f.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyFailureKeepsSuccesses(t *testing.T) {
+	good := beadsDaemon("a")
+	bad := beadsDaemon("b", func(d *schema.Daemon) { d.Args = []string{"daemon", "fail"} })
+	f := newFakeAgent()
+	st := &State{}
+	_, err := converge(t, f, config("", good, bad), st, false, ApplyOptions{EnsureAgent: func(context.Context) error { return nil }})
+	if !errors.Is(err, ErrApplyFailed) {
+		t.Fatalf("err = %v, want ErrApplyFailed", err)
+	}
+	if _, ok := st.Daemons["a"]; !ok {
+		t.Error("the daemon that came online is not recorded")
+	}
+	if p := ComputePlan(config("", good, bad), Observe(t.Context(), config("", good, bad), st, f, Probes{})); !p.Changes[1].Replace() {
+		t.Errorf("next plan for the errored daemon: %+v", summarize(p))
+	}
+}
+
+func TestApplyRefusesUnmanaged(t *testing.T) {
+	beads := beadsDaemon("beads")
+	desired := config("", beads)
+	probes := Probes{ReadLock: func(string) (supervisor.BeadsLock, bool, error) {
+		return supervisor.BeadsLock{Pid: 4242, Version: "0.26.0"}, true, nil
+	}}
+	f := newFakeAgent()
+	live := Observe(t.Context(), desired, &State{}, f, probes)
+	p := ComputePlan(desired, live)
+	_, err := Apply(t.Context(), desired, p, live, &State{}, f, ApplyOptions{})
+	var ue *UnmanagedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want *UnmanagedError", err)
+	}
+	for _, s := range []string{"pid 4242", "version 0.26.0", "--replace-unmanaged"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q lacks %q", err, s)
+		}
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("the agent was called: %v", f.calls)
+	}
+
+	var stopped []int
+	_, err = Apply(t.Context(), desired, p, live, &State{}, f, ApplyOptions{ReplaceUnmanaged: true,
+		StopUnmanaged: func(_ context.Context, u Unmanaged) ([]string, error) {
+			stopped = append(stopped, u.Pid)
+			return nil, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int{4242}, stopped); diff != "" {
+		t.Errorf("stopped (-want +got):\n%s", diff)
+	}
+}
+
+func TestVerbsAndDestroy(t *testing.T) {
+	beads := beadsDaemon("beads")
+	desired := config("", beads)
+	f := newFakeAgent()
+	st := &State{Lineage: "lin"}
+	if _, err := converge(t, f, desired, st, false, ApplyOptions{EnsureAgent: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	obs := func() *Live { return Observe(t.Context(), desired, st, f, Probes{}) }
+	if _, err := RunVerb(t.Context(), VerbStop, desired, nil, obs(), st, f, VerbOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Daemons["beads"].Stopped {
+		t.Fatal("stop not recorded")
+	}
+	fs := Findings(desired, obs(), false)
+	if HasDrift(fs) || len(fs) != 1 || fs[0].Kind != KindStoppedOnPurpose {
+		t.Errorf("findings after stop: %+v", fs)
+	}
+	if got := summarize(ComputePlan(desired, obs())); got[0].Reason != "stopped on purpose (beadsctl stop); apply starts it" {
+		t.Errorf("plan after stop: %+v", got)
+	}
+	if _, err := RunVerb(t.Context(), VerbStart, desired, []string{"beads"}, obs(), st, f, VerbOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Daemons["beads"].Stopped || ComputePlan(desired, obs()).HasChanges() {
+		t.Errorf("after start: state %+v", st.Daemons["beads"])
+	}
+	if _, err := RunVerb(t.Context(), VerbRestart, desired, []string{"nope"}, obs(), st, f, VerbOptions{}); err == nil {
+		t.Error("restart of an unknown daemon succeeded")
+	}
+	f.calls = nil
+	desired.Dir = t.TempDir()
+	if err := Destroy(t.Context(), desired, obs(), st, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"delete beads", "shutdown"}, f.calls); diff != "" {
+		t.Errorf("destroy calls (-want +got):\n%s", diff)
+	}
+	if !st.Daemons["beads"].Stopped || st.Daemons["beads"].Pid != 0 {
+		t.Errorf("state after destroy: %+v", st.Daemons["beads"])
+	}
+}

@@ -1,0 +1,352 @@
+package reconcile
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// ErrAgentDown means no agent answers for the project folder (no socket, or a
+// socket nobody listens on).
+var ErrAgentDown = errors.New("agent is not running")
+
+// Errors of Client.Wait besides transport errors; the status is returned with them.
+var (
+	ErrWaitTimeout    = errors.New("timed out waiting for the daemon")
+	ErrDaemonErrored  = errors.New("daemon is errored")
+	ErrDaemonStopped  = errors.New("daemon is stopped")
+	ErrUnknownDaemon  = supervisor.ErrUnknownDaemon
+	errUnexpectedWait = errors.New("unexpected wait result")
+)
+
+// APIError is an error answer of the agent.
+type APIError struct {
+	Code    int    // HTTP status
+	Message string // the agent's {"error": ...}
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("agent: %s (%d)", e.Message, e.Code) }
+
+// Is makes a 404 on a daemon match ErrUnknownDaemon.
+func (e *APIError) Is(target error) bool {
+	return target == supervisor.ErrUnknownDaemon && e.Code == http.StatusNotFound
+}
+
+// Client talks to the agent of one project folder over its control socket.
+type Client struct {
+	dir    string
+	socket string
+	hc     *http.Client
+}
+
+// Dial returns a client for the agent of the project folder dir. It does no I/O:
+// ErrAgentDown comes from the first call when nobody answers.
+func Dial(dir string) *Client {
+	sock := supervisor.SocketPath(dir)
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "unix", sock)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrAgentDown, err)
+			}
+			return c, nil
+		},
+		DisableCompression: true,
+		MaxIdleConns:       2,
+		IdleConnTimeout:    30 * time.Second,
+	}
+	return &Client{dir: dir, socket: sock, hc: &http.Client{Transport: tr}}
+}
+
+// SocketPath is the socket the client dials.
+func (c *Client) SocketPath() string { return c.socket }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("agent: decode answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends a request and returns a 2xx response (the caller closes its body).
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrAgentDown) {
+			return nil, fmt.Errorf("%w (socket %s)", ErrAgentDown, c.socket)
+		}
+		return nil, fmt.Errorf("agent: %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var ae supervisor.APIError
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(b, &ae) != nil || ae.Error == "" {
+			ae.Error = strings.TrimSpace(string(b))
+		}
+		return nil, &APIError{Code: resp.StatusCode, Message: ae.Error}
+	}
+	return resp, nil
+}
+
+func daemonPath(name string, verb ...string) string {
+	p := "/v1/daemons/" + url.PathEscape(name)
+	for _, v := range verb {
+		p += "/" + v
+	}
+	return p
+}
+
+// Status returns the agent's status: itself and every daemon it hosts.
+func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
+	var st supervisor.AgentStatus
+	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	return st, err
+}
+
+// PutResult is what the agent did with a spec.
+type PutResult = supervisor.PutResult
+
+// Put converges the daemon spec.Name to spec: created and started when new,
+// updated in place, or restarted when the change needs it.
+func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, error) {
+	var res PutResult
+	err := c.do(ctx, http.MethodPut, daemonPath(spec.Name), spec, &res)
+	return res, err
+}
+
+// Delete stops the daemon gracefully and forgets it.
+func (c *Client) Delete(ctx context.Context, name string) (supervisor.Status, error) {
+	return c.verb(ctx, http.MethodDelete, name, "")
+}
+
+// Restart restarts the daemon gracefully (reason "manual").
+func (c *Client) Restart(ctx context.Context, name string) (supervisor.Status, error) {
+	return c.verb(ctx, http.MethodPost, name, "restart")
+}
+
+// Stop stops the daemon and keeps it stopped; it returns once the process is gone.
+func (c *Client) Stop(ctx context.Context, name string) (supervisor.Status, error) {
+	return c.verb(ctx, http.MethodPost, name, "stop")
+}
+
+// Start starts a stopped or errored daemon.
+func (c *Client) Start(ctx context.Context, name string) (supervisor.Status, error) {
+	return c.verb(ctx, http.MethodPost, name, "start")
+}
+
+func (c *Client) verb(ctx context.Context, method, name, verb string) (supervisor.Status, error) {
+	var res supervisor.DaemonResult
+	p := daemonPath(name)
+	if verb != "" {
+		p = daemonPath(name, verb)
+	}
+	err := c.do(ctx, method, p, nil, &res)
+	return res.Status, err
+}
+
+// Wait waits until the daemon is online (and healthy, when healthy is set and it
+// has a health check). It returns the last status with a nil error when that was
+// reached, ErrDaemonErrored or ErrDaemonStopped when it will not get there by
+// itself, ErrWaitTimeout after timeout.
+func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout time.Duration) (supervisor.Status, error) {
+	q := url.Values{"for": {"online"}, "timeout": {timeout.String()}}
+	if healthy {
+		q.Set("healthy", "1")
+	}
+	var res supervisor.WaitResult
+	if err := c.do(ctx, http.MethodGet, daemonPath(name, "wait")+"?"+q.Encode(), nil, &res); err != nil {
+		return res.Status, err
+	}
+	switch res.Result {
+	case supervisor.WaitReached:
+		return res.Status, nil
+	case supervisor.WaitTimeout:
+		return res.Status, fmt.Errorf("%w %q after %v (state %s)", ErrWaitTimeout, name, timeout, res.Status.State)
+	case supervisor.WaitErrored:
+		return res.Status, fmt.Errorf("%w: %s", ErrDaemonErrored, res.Status.Reason)
+	case supervisor.WaitStopped:
+		return res.Status, ErrDaemonStopped
+	}
+	return res.Status, fmt.Errorf("%w: %q", errUnexpectedWait, res.Result)
+}
+
+// Logs writes the last n lines of the daemon's log to w; with follow it then
+// streams lines as they are appended until ctx is done (a nil error then).
+// stream is "out", "err", "combined" or "" (the combined file, else out, else err).
+func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, stream string, w io.Writer) error {
+	q := url.Values{"n": {strconv.Itoa(n)}}
+	if follow {
+		q.Set("follow", "1")
+	}
+	if stream != "" {
+		q.Set("stream", stream)
+	}
+	resp, err := c.send(ctx, http.MethodGet, daemonPath(name, "logs")+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Shutdown asks the agent to stop every daemon and exit; it returns once the
+// daemons are stopped.
+func (c *Client) Shutdown(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)
+}
+
+// StartAgent starts `beadsctl agent --dir dir` (exe is the beadsctl binary,
+// normally os.Executable()) detached in its own session, with stdin from
+// /dev/null and its output appended to .beadsctl/agent.log, and waits until it
+// answers (or fails, or ctx is done). It does not wait for the agent to exit.
+func StartAgent(ctx context.Context, dir, exe string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	state := filepath.Join(abs, supervisor.StateDir)
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	logPath := filepath.Join(state, "agent.log")
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	defer logf.Close()
+
+	cmd := &exec.Cmd{
+		Path:        exe,
+		Args:        []string{"beadsctl", "agent", "--dir", abs},
+		Dir:         abs,
+		Stdout:      logf,
+		Stderr:      logf,
+		SysProcAttr: supervisor.DetachedSysProcAttr(),
+	}
+	var readyR *os.File
+	if supervisor.ReadyPipeSupported {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("start agent: %w", err)
+		}
+		defer r.Close()
+		readyR = r
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.Env = append(os.Environ(), supervisor.AgentReadyFDEnv+"=3")
+		defer w.Close()
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start agent: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	if len(cmd.ExtraFiles) > 0 {
+		cmd.ExtraFiles[0].Close() // the child holds its own copy
+	}
+
+	ready := make(chan bool, 1)
+	if readyR != nil {
+		go func() {
+			line, _ := bufio.NewReader(readyR).ReadString('\n')
+			ready <- strings.TrimSpace(line) == "ready"
+		}()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client := Dial(abs)
+	defer client.Close()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ok := <-ready:
+			if !ok {
+				return agentFailed(exited, logPath)
+			}
+			_, err := client.Status(ctx)
+			return err
+		case <-tick.C:
+			if readyR != nil {
+				continue // the pipe says when; the tick only serves Windows
+			}
+			if _, err := client.Status(ctx); err == nil {
+				return nil
+			}
+		case err := <-exited:
+			exited <- err
+			return agentFailed(exited, logPath)
+		case <-ctx.Done():
+			return fmt.Errorf("start agent: no answer on %s: %w", client.SocketPath(), ctx.Err())
+		}
+	}
+}
+
+// agentFailed describes an agent that exited before it was ready, with the end
+// of its log.
+func agentFailed(exited <-chan error, logPath string) error {
+	var why string
+	select {
+	case err := <-exited:
+		if err != nil {
+			why = err.Error()
+		} else {
+			why = "exit status 0"
+		}
+	case <-time.After(5 * time.Second):
+		why = "not ready"
+	}
+	tail := supervisor.TailFile(logPath, 5)
+	if len(tail) > 0 {
+		return fmt.Errorf("start agent: %s: %s", why, strings.Join(tail, "\n"))
+	}
+	return fmt.Errorf("start agent: %s (see %s)", why, logPath)
+}

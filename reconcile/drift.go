@@ -1,0 +1,204 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// Kinds of drift findings.
+const (
+	KindNeverApplied     = "never-applied"      // no state file: nothing was ever applied
+	KindConfigChanged    = "config-changed"     // beads.hcl or the profile changed since apply
+	KindAgentDown        = "agent-down"         // the agent does not answer
+	KindDaemonMissing    = "daemon-missing"     // applied, but the agent does not run it
+	KindDaemonStopped    = "daemon-stopped"     // stopped, not by a user
+	KindStoppedOnPurpose = "stopped-on-purpose" // stopped by beadsctl stop (informational)
+	KindDaemonErrored    = "daemon-errored"
+	KindSpecChanged      = "spec-changed" // the agent runs a spec that was not applied from here
+	KindArgvChanged      = "argv-changed" // the process's argv, cwd or environment changed under us
+	KindVersionMismatch  = "version-mismatch"
+	KindUnmanaged        = "unmanaged"
+	KindMemoryOverLimit  = "memory-over-limit"
+)
+
+// Finding is one difference between what should run and what runs.
+type Finding struct {
+	Kind     string `json:"kind"`
+	Daemon   string `json:"daemon,omitempty"`
+	Expected string `json:"expected"`
+	Actual   string `json:"actual"`
+	// Info findings are reported but are not drift (a daemon stopped on purpose).
+	Info bool `json:"info,omitempty"`
+}
+
+// HasDrift reports whether any finding is more than informational.
+func HasDrift(fs []Finding) bool {
+	for _, f := range fs {
+		if !f.Info {
+			return true
+		}
+	}
+	return false
+}
+
+// Findings compares what beads.hcl declares and the last applied state with
+// what runs. With configOnly it compares only the file with the state. It does
+// no I/O; its result is sorted by daemon, then kind.
+func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
+	st := live.State
+	if st == nil {
+		st = &State{}
+	}
+	out := []Finding{}
+	if !st.Applied() {
+		out = append(out, Finding{Kind: KindNeverApplied, Expected: "a state file written by beadsctl apply",
+			Actual: "nothing was ever applied here (no .beadsctl/state.json)"})
+	} else {
+		if st.Env != desired.Env {
+			out = append(out, Finding{Kind: KindConfigChanged, Expected: "profile " + profileName(st.Env) + " (applied)",
+				Actual: "profile " + profileName(desired.Env)})
+		}
+		declared := map[string]bool{}
+		for i := range desired.Daemons {
+			d := &desired.Daemons[i]
+			declared[d.Name] = true
+			s, ok := st.Daemons[d.Name]
+			switch {
+			case !ok:
+				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "not applied",
+					Actual: "declared in beads.hcl"})
+			case s.Hash != d.Hash:
+				var paths []string
+				for _, a := range DiffDaemons(&s.Spec, d) {
+					paths = append(paths, a.Path)
+				}
+				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "as applied (hash " + short(s.Hash) + ")",
+					Actual: "changed in beads.hcl: " + orNone(strings.Join(paths, ", "))})
+			}
+		}
+		for _, name := range st.Names() {
+			if !declared[name] {
+				out = append(out, Finding{Kind: KindConfigChanged, Daemon: name, Expected: "applied",
+					Actual: "removed from beads.hcl"})
+			}
+		}
+	}
+	if !configOnly {
+		out = append(out, liveFindings(desired, live, st)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Daemon != out[j].Daemon {
+			return out[i].Daemon < out[j].Daemon
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	return out
+}
+
+func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
+	var out []Finding
+	anyRunning := false
+	for _, s := range st.Daemons {
+		anyRunning = anyRunning || !s.Stopped
+	}
+	if !live.AgentUp && anyRunning {
+		out = append(out, Finding{Kind: KindAgentDown, Expected: "the agent runs (.beadsctl/agent.sock answers)",
+			Actual: "the agent does not answer"})
+	}
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		s, applied := st.Daemons[d.Name]
+		a, running := live.Daemons[d.Name]
+		running = running && live.AgentUp
+		switch {
+		case applied && s.Stopped, running && a.Stopped:
+			out = append(out, Finding{Kind: KindStoppedOnPurpose, Daemon: d.Name, Expected: "stopped (beadsctl stop)",
+				Actual: stateOf(running, a), Info: true})
+		case !applied:
+		case !running:
+			if live.AgentUp {
+				out = append(out, Finding{Kind: KindDaemonMissing, Daemon: d.Name, Expected: "online", Actual: "not run by the agent"})
+			} else {
+				out = append(out, Finding{Kind: KindDaemonMissing, Daemon: d.Name, Expected: "online", Actual: "not running (the agent is down)"})
+			}
+		case a.State == supervisor.StateErrored:
+			out = append(out, Finding{Kind: KindDaemonErrored, Daemon: d.Name, Expected: "online", Actual: "errored" + suffix(a.Reason)})
+		case a.State == supervisor.StateStopped:
+			out = append(out, Finding{Kind: KindDaemonStopped, Daemon: d.Name, Expected: "online", Actual: "stopped" + suffix(a.Reason)})
+		}
+		if running && applied {
+			if a.SpecHash != "" && a.SpecHash != s.Hash {
+				out = append(out, Finding{Kind: KindSpecChanged, Daemon: d.Name, Expected: "spec " + short(s.Hash) + " (applied)",
+					Actual: "spec " + short(a.SpecHash)})
+			} else if a.Pid != 0 {
+				switch {
+				case len(s.Argv) > 0 && len(a.Argv) > 0 && !slices.Equal(s.Argv, a.Argv):
+					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: fmt.Sprintf("argv %q", s.Argv), Actual: fmt.Sprintf("argv %q", a.Argv)})
+				case s.Dir != "" && a.Dir != "" && s.Dir != a.Dir:
+					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: "cwd " + s.Dir, Actual: "cwd " + a.Dir})
+				case s.EnvHash != "" && a.EnvHash != "" && s.EnvHash != a.EnvHash:
+					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: "environment " + short(s.EnvHash), Actual: "environment " + short(a.EnvHash)})
+				}
+			}
+		}
+		if running && a.MemoryLimitBytes > 0 && a.MemoryBytes > a.MemoryLimitBytes {
+			out = append(out, Finding{Kind: KindMemoryOverLimit, Daemon: d.Name, Expected: "at most " + unquote(size(a.MemoryLimitBytes)),
+				Actual: fmt.Sprintf("%d bytes", a.MemoryBytes)})
+		}
+		if b, ok := live.Beads[d.Name]; ok {
+			if b.Installed != "" && b.Running != "" && b.Installed != b.Running {
+				out = append(out, Finding{Kind: KindVersionMismatch, Daemon: d.Name, Expected: "bd " + b.Installed + " (installed)",
+					Actual: "daemon runs " + b.Running})
+			}
+			if u := b.Unmanaged; u != nil {
+				out = append(out, Finding{Kind: KindUnmanaged, Daemon: d.Name, Expected: "no bd daemon but ours in " + u.Workspace,
+					Actual: u.String()})
+			}
+		}
+	}
+	return out
+}
+
+func (u *Unmanaged) String() string {
+	v := u.Version
+	if v == "" {
+		v = "unknown"
+	}
+	return fmt.Sprintf("unmanaged bd daemon pid %d, version %s (seen via %s)", u.Pid, v, u.Via)
+}
+
+func stateOf(running bool, a supervisor.Status) string {
+	if !running {
+		return "not running"
+	}
+	return string(a.State)
+}
+
+func profileName(env string) string {
+	if env == "" {
+		return "(none)"
+	}
+	return env
+}
+
+func short(h string) string {
+	h = strings.TrimPrefix(h, "sha256:")
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no attribute (hash only)"
+	}
+	return s
+}
+
+func unquote(s string) string { return strings.Trim(s, `"`) }

@@ -1,0 +1,59 @@
+package reconcile
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+func TestFindings(t *testing.T) {
+	beads := beadsDaemon("beads")
+	st := applied("", beads)
+	slower := beadsDaemon("beads", func(d *schema.Daemon) { d.Interval = 10 * time.Second })
+	tests := map[string]struct {
+		desired    *schema.Config
+		live       *Live
+		configOnly bool
+		want       []Finding
+	}{
+		"in sync": {config("", beads), agentUp(st, online(st, beads)), false, []Finding{}},
+		"never applied": {config("", beads), &Live{State: &State{}}, false, []Finding{{Kind: KindNeverApplied,
+			Expected: "a state file written by beadsctl apply", Actual: "nothing was ever applied here (no .beadsctl/state.json)"}}},
+		"config changed": {config("", slower), agentUp(st, online(st, beads)), true, []Finding{{Kind: KindConfigChanged, Daemon: "beads",
+			Expected: "as applied (hash " + beads.Hash[:12] + ")", Actual: "changed in beads.hcl: interval"}}},
+		"profile changed": {config("production", beads), agentUp(st, online(st, beads)), true, []Finding{{Kind: KindConfigChanged,
+			Expected: "profile (none) (applied)", Actual: "profile production"}}},
+		"agent killed": {config("", beads), &Live{State: st}, false, []Finding{
+			{Kind: KindAgentDown, Expected: "the agent runs (.beadsctl/agent.sock answers)", Actual: "the agent does not answer"},
+			{Kind: KindDaemonMissing, Daemon: "beads", Expected: "online", Actual: "not running (the agent is down)"},
+		}},
+		"config only ignores the agent": {config("", beads), &Live{State: st}, true, []Finding{}},
+		"memory and version": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.MemoryBytes, a.MemoryLimitBytes = 300<<20, 200<<20
+			l := agentUp(st, a)
+			l.Beads = map[string]BeadsLive{"beads": {Installed: "0.28.0", Running: "0.26.0"}}
+			return l
+		}(), false, []Finding{
+			{Kind: KindMemoryOverLimit, Daemon: "beads", Expected: "at most 200M", Actual: "314572800 bytes"},
+			{Kind: KindVersionMismatch, Daemon: "beads", Expected: "bd 0.28.0 (installed)", Actual: "daemon runs 0.26.0"},
+		}},
+		"errored": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.State, a.Reason = supervisor.StateErrored, "too many restarts"
+			return agentUp(st, a)
+		}(), false, []Finding{{Kind: KindDaemonErrored, Daemon: "beads", Expected: "online", Actual: "errored: too many restarts"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := Findings(tc.desired, tc.live, tc.configOnly)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,133 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// StatusSource is the part of the agent's client that Observe needs.
+type StatusSource interface {
+	Status(ctx context.Context) (supervisor.AgentStatus, error)
+}
+
+// Probes are the bd facts Observe gathers; DefaultProbes gives the real ones.
+type Probes struct {
+	// InstalledVersion runs `<bd> version` (with BEADS_AUTO_START_DAEMON=false).
+	InstalledVersion func(ctx context.Context, bd string) (string, error)
+	// Probe asks the daemon answering on <workspace>/.beads/bd.sock.
+	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
+	// ReadLock reads <workspace>/.beads/daemon.lock and whether a live process holds it.
+	ReadLock func(workspace string) (supervisor.BeadsLock, bool, error)
+	// StartTime is the OS start time of a process.
+	StartTime func(pid int) (int64, error)
+}
+
+// DefaultProbes are the probes of the supervisor package.
+func DefaultProbes() Probes {
+	return Probes{
+		InstalledVersion: supervisor.InstalledBeadsVersion,
+		Probe:            supervisor.ProbeBeads,
+		ReadLock:         supervisor.ReadBeadsLock,
+		StartTime: func(pid int) (int64, error) {
+			t, err := supervisor.ProcessStartTime(pid)
+			return t.UnixMilli(), err
+		},
+	}
+}
+
+// Observe gathers what runs: the agent's answer (an agent that does not answer
+// is down, and AgentErr says why), and for every bd daemon the installed and the
+// running versions and any bd daemon holding its workspace that is not ours.
+// st is the last applied state (ReadState).
+func Observe(ctx context.Context, desired *schema.Config, st *State, agent StatusSource, pr Probes) *Live {
+	live := &Live{State: st, Daemons: map[string]supervisor.Status{}, Beads: map[string]BeadsLive{}}
+	if agent != nil {
+		as, err := agent.Status(ctx)
+		if err == nil {
+			live.AgentUp, live.Agent = true, as
+			for _, s := range as.Daemons {
+				live.Daemons[s.Name] = s
+			}
+		} else {
+			live.AgentErr = err
+		}
+	}
+	ours := map[int]bool{}
+	for _, s := range live.Daemons {
+		if s.Pid > 0 {
+			ours[s.Pid] = true
+		}
+	}
+	installed := map[string]string{}
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		if !d.IsBeads() {
+			continue
+		}
+		var b BeadsLive
+		v, ok := installed[d.Command]
+		if !ok && pr.InstalledVersion != nil {
+			v, _ = pr.InstalledVersion(ctx, d.Command)
+			installed[d.Command] = v
+		}
+		b.Installed = v
+		a, running := live.Daemons[d.Name]
+		if running && a.Health.Version != "" {
+			b.Running = a.Health.Version
+		}
+		held := false
+		if pr.ReadLock != nil {
+			var lock supervisor.BeadsLock
+			var err error
+			lock, held, err = pr.ReadLock(d.Dir)
+			switch {
+			case err != nil || !held:
+				held = false
+			case ours[lock.Pid]:
+				if b.Running == "" {
+					b.Running = lock.Version
+				}
+			default:
+				b.Unmanaged = &Unmanaged{Pid: lock.Pid, Version: lock.Version, StartedAt: lock.StartedAt,
+					Via: "daemon.lock", Workspace: d.Dir}
+			}
+		}
+		if !held && pr.Probe != nil {
+			p, err := pr.Probe(ctx, d.Dir, b.Installed)
+			switch {
+			case err != nil:
+			case p.Pid != 0 && ours[p.Pid]:
+				if b.Running == "" {
+					b.Running = p.Version
+				}
+			default:
+				b.Unmanaged = &Unmanaged{Pid: p.Pid, Version: p.Version, Via: "bd.sock", Workspace: d.Dir}
+			}
+		}
+		if u := b.Unmanaged; u != nil && u.Pid > 0 && pr.StartTime != nil {
+			u.StartTimeMS, _ = pr.StartTime(u.Pid)
+		}
+		if b.Unmanaged != nil || b.Installed != "" || b.Running != "" {
+			live.Beads[d.Name] = b
+		}
+	}
+	return live
+}
+
+// ErrNotApplied is returned by commands that need a state when nothing was ever applied.
+var ErrNotApplied = errors.New("nothing was applied here yet (no .beadsctl/state.json); run beadsctl apply")
+
+// AgentDownReason is a short explanation of why the agent is seen as down.
+func (l *Live) AgentDownReason() string {
+	if l.AgentUp {
+		return ""
+	}
+	if l.AgentErr == nil {
+		return "the agent is not running"
+	}
+	return fmt.Sprintf("the agent is not running (%v)", l.AgentErr)
+}

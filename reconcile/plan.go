@@ -1,0 +1,592 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// PlanFormatVersion is the format_version of `plan --json` and of saved plans.
+// The minor number grows with additions; the major one with any other change.
+const PlanFormatVersion = "1.0"
+
+// Action is what apply does to one daemon.
+type Action string
+
+// The actions. A replace is the pair ["delete", "create"] (-/+: a restart).
+const (
+	ActionNoop   Action = "no-op"
+	ActionCreate Action = "create" // + start
+	ActionUpdate Action = "update" // ~ in place, the process keeps running
+	ActionDelete Action = "delete" // - stop
+)
+
+// Sensitive is shown instead of the value of a sensitive environment variable.
+const Sensitive = "(sensitive)"
+
+// Plan is what apply would do, as plain data. Its exported fields and their JSON
+// tags are the `plan --json` format and the saved plan format; the human
+// renderer reads the same value.
+type Plan struct {
+	FormatVersion string `json:"format_version"`
+	// Env is the profile the plan was computed for ("" for none).
+	Env string `json:"env"`
+	// Changes holds one entry per daemon (no-op included), sorted by name.
+	Changes []Change `json:"changes"`
+	// Drift holds what Observe found that is not a change of the file: unmanaged
+	// bd daemons, version mismatches, processes changed under us, the agent down.
+	Drift []Finding `json:"drift"`
+
+	// The fields below exist for saved plans (`plan --out`): apply refuses a saved
+	// plan when any of them no longer matches. They must not influence the plan's
+	// content.
+	Lineage        string    `json:"lineage,omitempty"`
+	Serial         int64     `json:"serial"`
+	ConfigHash     string    `json:"config_hash"`
+	AgentPid       int       `json:"agent_pid,omitempty"`
+	AgentStartTime time.Time `json:"agent_start_time,omitzero"`
+}
+
+// Change is the planned action on one daemon.
+type Change struct {
+	// Address is "daemon.NAME".
+	Address string `json:"address"`
+	Name    string `json:"name"`
+	// Actions is one of ["no-op"], ["create"], ["update"], ["delete"], ["delete","create"].
+	Actions []Action `json:"actions"`
+	// Before is the daemon as last applied (environment values hashed), nil when
+	// it was never applied. After is the daemon as declared with sensitive values
+	// masked, nil for a delete.
+	Before *schema.Daemon `json:"before"`
+	After  *schema.Daemon `json:"after"`
+	// Reason says why, e.g. "bd 0.28.0 installed, daemon runs 0.26.0".
+	Reason     string      `json:"reason,omitempty"`
+	Attributes []Attribute `json:"attributes,omitempty"`
+	// Live is the process apply expects to find (for stale saved plans), nil when
+	// the agent does not run the daemon.
+	Live *LiveProcess `json:"live,omitempty"`
+	// Start is true when the daemon exists in the agent but is stopped, and apply starts it.
+	Start bool `json:"start,omitempty"`
+}
+
+// LiveProcess is what the plan saw running for one daemon.
+type LiveProcess struct {
+	State     supervisor.State `json:"state"`
+	Pid       int              `json:"pid,omitempty"`
+	StartTime time.Time        `json:"start_time,omitzero"`
+}
+
+// Attribute is the before and after of one attribute. A nil side means absent.
+type Attribute struct {
+	Path          string  `json:"path"`
+	Before        *string `json:"before"`
+	After         *string `json:"after"`
+	ForcesRestart bool    `json:"forces_restart,omitempty"`
+	Sensitive     bool    `json:"sensitive,omitempty"`
+}
+
+// Is reports whether the change's actions are exactly as.
+func (c *Change) Is(as ...Action) bool { return slices.Equal(c.Actions, as) }
+
+// Replace reports whether the change is a restart (-/+).
+func (c *Change) Replace() bool { return c.Is(ActionDelete, ActionCreate) }
+
+// Summary counts the changes: started, updated in place, restarted, stopped.
+func (p *Plan) Summary() (start, update, restart, stop int) {
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		switch {
+		case c.Is(ActionCreate):
+			start++
+		case c.Is(ActionUpdate):
+			update++
+		case c.Replace():
+			restart++
+		case c.Is(ActionDelete):
+			stop++
+		}
+	}
+	return
+}
+
+// HasChanges reports whether applying the plan would do anything.
+func (p *Plan) HasChanges() bool {
+	for i := range p.Changes {
+		if !p.Changes[i].Is(ActionNoop) {
+			return true
+		}
+	}
+	return false
+}
+
+// Blocking returns the drift findings that stop apply (unmanaged bd daemons).
+func (p *Plan) Blocking() []Finding {
+	var out []Finding
+	for _, f := range p.Drift {
+		if f.Kind == KindUnmanaged {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Live is what Observe found: the last applied state, the agent and its daemons,
+// and for bd daemons the installed and running versions and rivals.
+type Live struct {
+	// State is the last applied state (fresh, Applied() false, when never applied).
+	State *State
+	// AgentUp tells whether the agent answered; Agent is its answer.
+	AgentUp bool
+	Agent   supervisor.AgentStatus
+	// Daemons is what the agent runs, by name.
+	Daemons map[string]supervisor.Status
+	// AgentErr is why the agent did not answer (nil when it did, or was not asked).
+	AgentErr error
+	// Beads is, by daemon name, what was learnt of bd daemons.
+	Beads map[string]BeadsLive
+}
+
+// BeadsLive is what Observe learnt of one bd daemon's workspace.
+type BeadsLive struct {
+	// Installed is the installed bd CLI's version ("" when unknown).
+	Installed string `json:"installed,omitempty"`
+	// Running is the running daemon's version ("" when none runs or unknown).
+	Running string `json:"running,omitempty"`
+	// Unmanaged is a bd daemon holding the workspace that is not ours.
+	Unmanaged *Unmanaged `json:"unmanaged,omitempty"`
+}
+
+// Unmanaged is a bd daemon that beadsctl did not start.
+type Unmanaged struct {
+	Pid       int       `json:"pid"`
+	Version   string    `json:"version,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// StartTimeMS is the OS start time of the process (Unix ms; 0 when unknown):
+	// no signal is sent to the pid unless it still matches.
+	StartTimeMS int64 `json:"start_time_ms,omitempty"`
+	// Via says how it was seen: "daemon.lock" or "bd.sock".
+	Via string `json:"via"`
+	// Workspace is the folder holding its .beads/.
+	Workspace string `json:"workspace"`
+}
+
+// ComputePlan compares what beads.hcl declares with what runs. It does no I/O
+// and its result depends only on its arguments.
+func ComputePlan(desired *schema.Config, live *Live) *Plan {
+	if live == nil {
+		live = &Live{}
+	}
+	st := live.State
+	if st == nil {
+		st = &State{}
+	}
+	p := &Plan{
+		FormatVersion: PlanFormatVersion,
+		Env:           desired.Env,
+		Changes:       make([]Change, 0, len(desired.Daemons)),
+		Drift:         []Finding{},
+		Lineage:       st.Lineage,
+		Serial:        st.Serial,
+		ConfigHash:    ConfigHash(desired),
+	}
+	if live.AgentUp {
+		p.AgentPid, p.AgentStartTime = live.Agent.Pid, live.Agent.StartTime
+	}
+	declared := make(map[string]bool, len(desired.Daemons))
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		declared[d.Name] = true
+		p.Changes = append(p.Changes, planDaemon(d, live, st))
+	}
+	var gone []string
+	for name := range st.Daemons {
+		if !declared[name] {
+			gone = append(gone, name)
+		}
+	}
+	for name := range live.Daemons {
+		if _, inState := st.Daemons[name]; !declared[name] && !inState {
+			gone = append(gone, name)
+		}
+	}
+	for _, name := range gone {
+		c := Change{Address: "daemon." + name, Name: name, Actions: []Action{ActionDelete}}
+		if s, ok := st.Daemons[name]; ok {
+			before := s.Spec
+			c.Before = &before
+		}
+		if a, ok := live.Daemons[name]; ok && live.AgentUp {
+			c.Live = liveOf(a)
+			c.Reason = "removed from beads.hcl"
+		} else {
+			c.Reason = "removed from beads.hcl; not running, forgotten from state"
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Name < p.Changes[j].Name })
+	for _, f := range Findings(desired, live, false) {
+		if f.Kind != KindConfigChanged && f.Kind != KindNeverApplied {
+			p.Drift = append(p.Drift, f)
+		}
+	}
+	return p
+}
+
+func liveOf(a supervisor.Status) *LiveProcess {
+	return &LiveProcess{State: a.State, Pid: a.Pid, StartTime: a.StartTime}
+}
+
+func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
+	c := Change{Address: "daemon." + d.Name, Name: d.Name, After: masked(d)}
+	s, applied := st.Daemons[d.Name]
+	if applied {
+		before := s.Spec
+		c.Before = &before
+	}
+	a, running := live.Daemons[d.Name]
+	running = running && live.AgentUp
+	if running {
+		c.Live = liveOf(a)
+	}
+	if applied && s.Hash != d.Hash {
+		c.Attributes = DiffDaemons(&s.Spec, d)
+	}
+	forces := false
+	for _, at := range c.Attributes {
+		forces = forces || at.ForcesRestart
+	}
+	var reasons []string
+	switch {
+	case !running || a.State == supervisor.StateStopped:
+		c.Actions = []Action{ActionCreate}
+		c.Start = running
+		switch {
+		case (applied && s.Stopped) || (running && a.Stopped):
+			reasons = append(reasons, "stopped on purpose (beadsctl stop); apply starts it")
+		case !live.AgentUp && applied:
+			reasons = append(reasons, "the agent is not running")
+		case running:
+			reasons = append(reasons, "daemon is stopped"+suffix(a.Reason))
+		case applied:
+			reasons = append(reasons, "the agent does not run it")
+		}
+	case a.State == supervisor.StateErrored:
+		c.Actions = []Action{ActionDelete, ActionCreate}
+		reasons = append(reasons, "daemon errored"+suffix(a.Reason))
+	case !applied:
+		if a.SpecHash == d.Hash {
+			// Running as declared but not in state: adopt it without touching it.
+			c.Actions = []Action{ActionNoop}
+			reasons = append(reasons, "running as declared; apply records it in state")
+		} else {
+			c.Actions = []Action{ActionDelete, ActionCreate}
+			reasons = append(reasons, "the agent runs a spec that was not applied from here")
+		}
+	default:
+		if forces {
+			reasons = append(reasons, "forces restart")
+		}
+		switch {
+		case a.SpecHash != "" && a.SpecHash != s.Hash && a.SpecHash != d.Hash:
+			forces = true
+			reasons = append(reasons, "the agent runs a spec that was not applied from here")
+		case a.SpecHash == s.Hash:
+			if r := liveChanged(&s, &a); r != "" {
+				forces = true
+				reasons = append(reasons, r)
+			}
+		}
+		if b, ok := live.Beads[d.Name]; ok && b.Installed != "" && b.Running != "" && b.Installed != b.Running {
+			forces = true
+			reasons = append(reasons, fmt.Sprintf("bd %s installed, daemon runs %s", b.Installed, b.Running))
+		}
+		switch {
+		case forces:
+			c.Actions = []Action{ActionDelete, ActionCreate}
+		case s.Hash != d.Hash || (a.SpecHash != "" && a.SpecHash != d.Hash):
+			c.Actions = []Action{ActionUpdate}
+		default:
+			c.Actions = []Action{ActionNoop}
+		}
+	}
+	c.Reason = strings.Join(reasons, "; ")
+	return c
+}
+
+func suffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+// liveChanged says how the running process differs from what the last apply
+// recorded ("" when it does not).
+func liveChanged(s *DaemonState, a *supervisor.Status) string {
+	switch {
+	case len(s.Argv) > 0 && len(a.Argv) > 0 && !slices.Equal(s.Argv, a.Argv):
+		return fmt.Sprintf("argv changed under us: %q, applied %q", a.Argv, s.Argv)
+	case s.Dir != "" && a.Dir != "" && s.Dir != a.Dir:
+		return fmt.Sprintf("working directory changed under us: %s, applied %s", a.Dir, s.Dir)
+	case s.EnvHash != "" && a.EnvHash != "" && s.EnvHash != a.EnvHash:
+		return "environment changed under us"
+	}
+	return ""
+}
+
+// masked returns a copy of d with sensitive environment values replaced by Sensitive.
+func masked(d *schema.Daemon) *schema.Daemon {
+	m := *d
+	if len(d.Sensitive) > 0 && len(d.Environment) > 0 {
+		m.Environment = maps.Clone(d.Environment)
+		for _, k := range d.Sensitive {
+			if _, ok := m.Environment[k]; ok {
+				m.Environment[k] = Sensitive
+			}
+		}
+	}
+	return &m
+}
+
+// attr is one flattened attribute of a daemon.
+type attr struct {
+	path   string
+	value  string
+	forces bool
+}
+
+// flatten lists the attributes of d in a fixed order, environment keys sorted.
+// Everything the agent cannot change without restarting the process forces a restart.
+func flatten(d *schema.Daemon) []attr {
+	args, _ := json.Marshal(d.Args)
+	out := []attr{
+		{"command", strconv.Quote(d.Command), true},
+		{"args", string(args), true},
+		{"interval", dur(d.Interval), true},
+		{"dir", strconv.Quote(d.Dir), true},
+	}
+	keys := slices.Sorted(maps.Keys(d.Environment))
+	for _, k := range keys {
+		out = append(out, attr{"environment." + k, d.Environment[k], true})
+	}
+	sens, _ := json.Marshal(d.Sensitive)
+	hcmd, _ := json.Marshal(d.Health.Command)
+	out = append(out,
+		attr{"sensitive", string(sens), false},
+		attr{"restart.policy", strconv.Quote(d.Restart.Policy), false},
+		attr{"restart.delay", dur(d.Restart.Delay), false},
+		attr{"restart.backoff", strconv.Quote(d.Restart.Backoff), false},
+		attr{"restart.max_delay", dur(d.Restart.MaxDelay), false},
+		attr{"restart.max_restarts", strconv.Itoa(d.Restart.MaxRestarts), false},
+		attr{"restart.min_uptime", dur(d.Restart.MinUptime), false},
+		attr{"limits.memory", size(d.Limits.Memory), false},
+		attr{"limits.check_interval", dur(d.Limits.CheckInterval), false},
+		attr{"stop.signal", strconv.Quote(d.Stop.Signal), false},
+		attr{"stop.timeout", dur(d.Stop.Timeout), false},
+		attr{"logs.out", strconv.Quote(d.Logs.Out), true},
+		attr{"logs.error", strconv.Quote(d.Logs.Error), true},
+		attr{"logs.combined", strconv.Quote(d.Logs.Combined), true},
+		attr{"logs.timestamps", strconv.FormatBool(d.Logs.Timestamps), true},
+		attr{"logs.date_format", strconv.Quote(d.Logs.DateFormat), true},
+		attr{"logs.rotate.max_size", size(d.Logs.Rotate.MaxSize), false},
+		attr{"logs.rotate.keep", strconv.Itoa(d.Logs.Rotate.Keep), false},
+		attr{"logs.rotate.compress", strconv.FormatBool(d.Logs.Rotate.Compress), false},
+		attr{"health.check", strconv.Quote(d.Health.Check), false},
+		attr{"health.interval", dur(d.Health.Interval), false},
+		attr{"health.timeout", dur(d.Health.Timeout), false},
+		attr{"health.failures", strconv.Itoa(d.Health.Failures), false},
+		attr{"health.command", string(hcmd), false},
+		attr{"health.address", strconv.Quote(d.Health.Address), false},
+	)
+	return out
+}
+
+func dur(d time.Duration) string {
+	if d == 0 {
+		return `"0s"`
+	}
+	return strconv.Quote(d.String())
+}
+
+// size shows a byte count the way beads.hcl writes it ("200M") when it is exact.
+func size(n uint64) string {
+	for _, u := range []struct {
+		s string
+		n uint64
+	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if n >= u.n && n%u.n == 0 {
+			return strconv.Quote(strconv.FormatUint(n/u.n, 10) + u.s)
+		}
+	}
+	return strconv.FormatUint(n, 10)
+}
+
+// DiffDaemons lists the attributes that differ between before (as recorded in
+// state: environment values hashed) and after (as declared). Environment values
+// are compared by hash; sensitive ones (in either) are shown as Sensitive.
+func DiffDaemons(before, after *schema.Daemon) []Attribute {
+	b, a := flatten(before), flatten(after)
+	sensitive := map[string]bool{}
+	for _, k := range before.Sensitive {
+		sensitive["environment."+k] = true
+	}
+	for _, k := range after.Sensitive {
+		sensitive["environment."+k] = true
+	}
+	bv := make(map[string]string, len(b))
+	for _, x := range b {
+		bv[x.path] = x.value
+	}
+	seen := make(map[string]bool, len(a))
+	var out []Attribute
+	for _, x := range a {
+		seen[x.path] = true
+		old, had := bv[x.path]
+		isEnv := strings.HasPrefix(x.path, "environment.")
+		switch {
+		case !had:
+			out = append(out, envAttr(x, nil, &x.value, sensitive[x.path]))
+		case isEnv && old != HashValue(x.value) && old != x.value:
+			changed := "(changed)"
+			out = append(out, envAttr(x, &changed, &x.value, sensitive[x.path]))
+		case !isEnv && old != x.value:
+			o, n := old, x.value
+			out = append(out, Attribute{Path: x.path, Before: &o, After: &n, ForcesRestart: x.forces})
+		}
+	}
+	for _, x := range b {
+		if !seen[x.path] {
+			out = append(out, envAttr(x, &x.value, nil, sensitive[x.path]))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return attrOrder(out[i].Path) < attrOrder(out[j].Path) })
+	return out
+}
+
+// envAttr builds the Attribute of an environment variable; its values are quoted
+// (or masked) here, since flatten keeps them raw for hashing.
+func envAttr(x attr, before, after *string, sensitive bool) Attribute {
+	show := func(v *string) *string {
+		if v == nil {
+			return nil
+		}
+		var s string
+		switch {
+		case sensitive:
+			s = Sensitive
+		case *v == "(changed)" || strings.HasPrefix(*v, "sha256:"):
+			s = "(changed)"
+		default:
+			s = strconv.Quote(*v)
+		}
+		return &s
+	}
+	if !strings.HasPrefix(x.path, "environment.") {
+		return Attribute{Path: x.path, Before: before, After: after, ForcesRestart: x.forces}
+	}
+	return Attribute{Path: x.path, Before: show(before), After: show(after), ForcesRestart: x.forces, Sensitive: sensitive}
+}
+
+// attrOrder keeps attributes in flatten's order, environment variables by name
+// among them.
+func attrOrder(path string) string {
+	for i, p := range attrPaths {
+		if path == p || (p == "environment." && strings.HasPrefix(path, p)) {
+			return fmt.Sprintf("%02d%s", i, path)
+		}
+	}
+	return "99" + path
+}
+
+var attrPaths = func() []string {
+	var out []string
+	for _, x := range flatten(&schema.Daemon{}) {
+		out = append(out, x.path)
+		if x.path == "dir" {
+			out = append(out, "environment.")
+		}
+	}
+	return out
+}()
+
+// Attributes lists every attribute of d that has a value, as a create shows
+// them: sensitive environment values masked.
+func Attributes(d *schema.Daemon) []Attribute {
+	sensitive := map[string]bool{}
+	for _, k := range d.Sensitive {
+		sensitive["environment."+k] = true
+	}
+	var out []Attribute
+	for _, x := range flatten(d) {
+		switch x.value {
+		case `""`, `"0s"`, "0", "false", "null", "[]":
+			continue
+		}
+		a := envAttr(x, nil, &x.value, sensitive[x.path])
+		a.ForcesRestart = false
+		out = append(out, a)
+	}
+	return out
+}
+
+// ErrStalePlan is wrapped when a saved plan no longer matches what runs.
+var ErrStalePlan = errors.New("saved plan is stale")
+
+// CheckSaved refuses a saved plan when the state (lineage, serial), the config
+// or any live process it saw changed since it was saved; fresh is the plan
+// computed now from the same file.
+func CheckSaved(saved, fresh *Plan) error {
+	stale := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s; run beadsctl plan again", ErrStalePlan, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case saved.FormatVersion != PlanFormatVersion:
+		return stale("format_version %q, this beadsctl writes %q", saved.FormatVersion, PlanFormatVersion)
+	case saved.Lineage != fresh.Lineage:
+		return stale("the state's lineage changed (%s, now %s)", orNone(saved.Lineage), orNone(fresh.Lineage))
+	case saved.Serial != fresh.Serial:
+		return stale("the state changed since the plan was saved (serial %d, now %d)", saved.Serial, fresh.Serial)
+	case saved.ConfigHash != fresh.ConfigHash || saved.Env != fresh.Env:
+		return stale("beads.hcl or the profile changed since the plan was saved")
+	case saved.AgentPid != fresh.AgentPid || !saved.AgentStartTime.Equal(fresh.AgentStartTime):
+		return stale("the agent changed (pid %d, now %d)", saved.AgentPid, fresh.AgentPid)
+	}
+	was := map[string]*LiveProcess{}
+	for i := range saved.Changes {
+		was[saved.Changes[i].Name] = saved.Changes[i].Live
+	}
+	for i := range fresh.Changes {
+		c := &fresh.Changes[i]
+		w, ok := was[c.Name]
+		if !ok {
+			return stale("daemon %q appeared", c.Name)
+		}
+		n := c.Live
+		if (w == nil) != (n == nil) || (w != nil && (w.Pid != n.Pid || !w.StartTime.Equal(n.StartTime) || w.State != n.State)) {
+			return stale("daemon %q changed since the plan was saved (%s, now %s)", c.Name, w.describe(), n.describe())
+		}
+	}
+	if len(saved.Changes) != len(fresh.Changes) {
+		return stale("a daemon disappeared")
+	}
+	return nil
+}
+
+func (l *LiveProcess) describe() string {
+	if l == nil {
+		return "not running"
+	}
+	if l.Pid == 0 {
+		return string(l.State)
+	}
+	return fmt.Sprintf("%s pid %d", l.State, l.Pid)
+}

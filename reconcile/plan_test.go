@@ -1,0 +1,250 @@
+package reconcile
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// online is the agent's status of d running as applied in st.
+func online(st *State, d schema.Daemon) supervisor.Status {
+	s := st.Daemons[d.Name]
+	return supervisor.Status{Name: d.Name, State: supervisor.StateOnline, Pid: s.Pid, StartTime: s.StartTime,
+		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash, SpecHash: s.Hash}
+}
+
+func agentUp(st *State, ss ...supervisor.Status) *Live {
+	l := &Live{State: st, AgentUp: true, Agent: supervisor.AgentStatus{Pid: 7}, Daemons: map[string]supervisor.Status{}}
+	for _, s := range ss {
+		l.Daemons[s.Name] = s
+	}
+	return l
+}
+
+// short form of a change for table tests.
+type got struct {
+	Name    string
+	Actions []Action
+	Reason  string
+	Attrs   []string
+	Start   bool
+}
+
+func summarize(p *Plan) []got {
+	var out []got
+	for _, c := range p.Changes {
+		g := got{Name: c.Name, Actions: c.Actions, Reason: c.Reason, Start: c.Start}
+		for _, a := range c.Attributes {
+			s := a.Path + ": " + deref(a.Before) + " -> " + deref(a.After)
+			if a.ForcesRestart {
+				s += " (forces restart)"
+			}
+			g.Attrs = append(g.Attrs, s)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}
+
+func TestComputePlan(t *testing.T) {
+	beads := beadsDaemon("beads")
+	web := beadsDaemon("web", func(d *schema.Daemon) { d.Command, d.Args, d.Interval = "node", []string{"server.js"}, 0 })
+	slower := beadsDaemon("beads", func(d *schema.Daemon) { d.Interval = 10 * time.Second })
+	bigger := beadsDaemon("beads", func(d *schema.Daemon) { d.Limits.Memory = 300 << 20 })
+	prod := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = "production" })
+	secret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "new"; d.Sensitive = []string{"TOKEN"} })
+	oldSecret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "old"; d.Sensitive = []string{"TOKEN"} })
+	st := applied("", beads)
+
+	tests := map[string]struct {
+		desired *schema.Config
+		live    *Live
+		want    []got
+	}{
+		"fresh, agent down": {
+			desired: config("", beads, web),
+			live:    &Live{State: &State{}},
+			want:    []got{{Name: "beads", Actions: []Action{ActionCreate}}, {Name: "web", Actions: []Action{ActionCreate}}},
+		},
+		"in sync": {
+			desired: config("", beads),
+			live:    agentUp(st, online(st, beads)),
+			want:    []got{{Name: "beads", Actions: []Action{ActionNoop}}},
+		},
+		"interval forces a restart": {
+			desired: config("", slower),
+			live:    agentUp(st, online(st, beads)),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+				Attrs: []string{`interval: "5s" -> "10s" (forces restart)`}}},
+		},
+		"memory limit in place": {
+			desired: config("", bigger),
+			live:    agentUp(st, online(st, beads)),
+			want: []got{{Name: "beads", Actions: []Action{ActionUpdate},
+				Attrs: []string{`limits.memory: "200M" -> "300M"`}}},
+		},
+		"environment added": {
+			desired: config("production", prod),
+			live:    agentUp(st, online(st, beads)),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+				Attrs: []string{`environment.NODE_ENV: null -> "production" (forces restart)`}}},
+		},
+		"sensitive value changed": {
+			desired: config("", secret),
+			live: func() *Live {
+				s := applied("", oldSecret)
+				return agentUp(s, online(s, oldSecret))
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+				Attrs: []string{`environment.TOKEN: (sensitive) -> (sensitive) (forces restart)`}}},
+		},
+		"removed from the file": {
+			desired: config("", web),
+			live: func() *Live {
+				s := applied("", beads, web)
+				return agentUp(s, online(s, beads), online(s, web))
+			}(),
+			want: []got{
+				{Name: "beads", Actions: []Action{ActionDelete}, Reason: "removed from beads.hcl"},
+				{Name: "web", Actions: []Action{ActionNoop}},
+			},
+		},
+		"bd version mismatch": {
+			desired: config("", beads),
+			live: func() *Live {
+				l := agentUp(st, online(st, beads))
+				l.Beads = map[string]BeadsLive{"beads": {Installed: "0.28.0", Running: "0.26.0"}}
+				return l
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "bd 0.28.0 installed, daemon runs 0.26.0"}},
+		},
+		"argv changed under us": {
+			desired: config("", beads),
+			live: func() *Live {
+				s := online(st, beads)
+				s.Argv = []string{"bd", "daemon"}
+				return agentUp(st, s)
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate},
+				Reason: `argv changed under us: ["bd" "daemon"], applied ["bd" "daemon" "--start" "--foreground" "--interval" "5s"]`}},
+		},
+		"errored": {
+			desired: config("", beads),
+			live: func() *Live {
+				s := online(st, beads)
+				s.State, s.Reason = supervisor.StateErrored, "10 unstable restarts"
+				return agentUp(st, s)
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "daemon errored: 10 unstable restarts"}},
+		},
+		"agent killed": {
+			desired: config("", beads),
+			live:    &Live{State: st},
+			want:    []got{{Name: "beads", Actions: []Action{ActionCreate}, Reason: "the agent is not running"}},
+		},
+		"stopped on purpose": {
+			desired: config("", beads),
+			live: func() *Live {
+				s := applied("", beads)
+				ds := s.Daemons["beads"]
+				ds.Stopped = true
+				s.Daemons["beads"] = ds
+				a := online(s, beads)
+				a.State, a.Stopped, a.Pid = supervisor.StateStopped, true, 0
+				return agentUp(s, a)
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionCreate}, Start: true, Reason: "stopped on purpose (beadsctl stop); apply starts it"}},
+		},
+		"running without state is adopted": {
+			desired: config("", beads),
+			live:    agentUp(&State{}, supervisor.Status{Name: "beads", State: supervisor.StateOnline, Pid: 9, SpecHash: beads.Hash}),
+			want:    []got{{Name: "beads", Actions: []Action{ActionNoop}, Reason: "running as declared; apply records it in state"}},
+		},
+		"unknown daemon in the agent": {
+			desired: config(""),
+			live:    agentUp(&State{}, supervisor.Status{Name: "old", State: supervisor.StateOnline, Pid: 9}),
+			want:    []got{{Name: "old", Actions: []Action{ActionDelete}, Reason: "removed from beads.hcl"}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := ComputePlan(tc.desired, tc.live)
+			if diff := cmp.Diff(tc.want, summarize(p)); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+			if again := ComputePlan(tc.desired, tc.live); !cmp.Equal(p, again) {
+				t.Errorf("not deterministic:\n%s", cmp.Diff(p, again))
+			}
+		})
+	}
+}
+
+func TestComputePlanMasksSecrets(t *testing.T) {
+	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "s3cret"; d.Sensitive = []string{"TOKEN"} })
+	p := ComputePlan(config("", d), &Live{State: &State{}})
+	if got := p.Changes[0].After.Environment["TOKEN"]; got != Sensitive {
+		t.Errorf("after shows TOKEN = %q", got)
+	}
+	if d.Environment["TOKEN"] != "s3cret" {
+		t.Error("ComputePlan changed its input")
+	}
+}
+
+func TestPlanSummaryAndDrift(t *testing.T) {
+	beads := beadsDaemon("beads")
+	st := applied("", beads)
+	l := agentUp(st, online(st, beads))
+	l.Beads = map[string]BeadsLive{"beads": {Installed: "0.28.0", Running: "0.28.0",
+		Unmanaged: &Unmanaged{Pid: 4242, Version: "0.26.0", Via: "daemon.lock", Workspace: "/p"}}}
+	p := ComputePlan(config("", beads, beadsDaemon("web")), l)
+	start, upd, restart, stop := p.Summary()
+	if diff := cmp.Diff([4]int{1, 0, 0, 0}, [4]int{start, upd, restart, stop}); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	want := []Finding{{Kind: KindUnmanaged, Daemon: "beads", Expected: "no bd daemon but ours in /p",
+		Actual: "unmanaged bd daemon pid 4242, version 0.26.0 (seen via daemon.lock)"}}
+	if diff := cmp.Diff(want, p.Blocking()); diff != "" {
+		t.Errorf("blocking (-want +got):\n%s", diff)
+	}
+	if !p.HasChanges() {
+		t.Error("HasChanges = false")
+	}
+}
+
+func BenchmarkComputePlan(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var ds []schema.Daemon
+			for i := range n {
+				ds = append(ds, beadsDaemon(fmt.Sprintf("d%04d", i)))
+			}
+			st := applied("", ds...)
+			var ss []supervisor.Status
+			for _, d := range ds {
+				ss = append(ss, online(st, d))
+			}
+			// A tenth of the daemons changed in the file.
+			desired := config("", ds...)
+			for i := 0; i < n; i += 10 {
+				desired.Daemons[i] = beadsDaemon(ds[i].Name, func(d *schema.Daemon) { d.Limits.Memory = 300 << 20 })
+			}
+			live := agentUp(st, ss...)
+			b.ResetTimer()
+			for b.Loop() {
+				ComputePlan(desired, live)
+			}
+		})
+	}
+}

@@ -1,0 +1,210 @@
+package reconcile
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// StatusReport is what `beadsctl status` shows. Its exported fields and json tags
+// are the `status --json` format; the human table is rendered from the same value.
+type StatusReport struct {
+	// Agent says where the rows came from: the live agent, or its last snapshot
+	// and the state file when it is down.
+	Agent   AgentReport `json:"agent"`
+	Env     string      `json:"env"`
+	Daemons []DaemonRow `json:"daemons"`
+}
+
+// AgentReport describes the agent behind a report.
+type AgentReport struct {
+	Running bool `json:"running"`
+	Pid     int  `json:"pid,omitempty"`
+	// Source is "agent" (answered live), "snapshot" (its last agent.json) or
+	// "state" (only what the last apply recorded).
+	Source  string    `json:"source"`
+	Started time.Time `json:"start_time,omitzero"`
+	Version string    `json:"version,omitempty"`
+	// SnapshotAt is when agent.json was last written, for the "snapshot" source.
+	SnapshotAt time.Time `json:"snapshot_at,omitzero"`
+	// Error is why the agent could not be asked, when it could not.
+	Error string `json:"error,omitempty"`
+}
+
+// DaemonRow is one daemon in a StatusReport.
+type DaemonRow struct {
+	Name string `json:"name"`
+	Env  string `json:"env"`
+	// Status is the supervisor state ("online", "errored", ...), "unknown" when
+	// the agent is down and "stopped" for a daemon stopped on purpose.
+	Status            string           `json:"status"`
+	Reason            string           `json:"reason,omitempty"`
+	Pid               int              `json:"pid"`
+	UptimeSeconds     float64          `json:"uptime_seconds"`
+	Restarts          int              `json:"restarts"`
+	UnstableRestarts  int              `json:"unstable_restarts"`
+	MemoryBytes       uint64           `json:"memory_bytes"`
+	MemoryLimitBytes  uint64           `json:"memory_limit_bytes"`
+	CPUPercent        float64          `json:"cpu_percent"`
+	Health            string           `json:"health"`
+	HealthMessage     string           `json:"health_message,omitempty"`
+	LastExit          *supervisor.Exit `json:"last_exit"`
+	LastRestartReason string           `json:"last_restart_reason"`
+	Stopped           bool             `json:"stopped,omitempty"`
+}
+
+// BuildStatusReport combines what the agent said (live, or nil when it could not
+// be asked) with its last record (agent.json, nil when none) and the state file. agentErr is why the agent
+// could not be asked. now is the reference for uptimes.
+func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *supervisor.AgentRecord, st *State, now time.Time) StatusReport {
+	var r StatusReport
+	if st != nil {
+		r.Env = st.Env
+	}
+	var daemons []supervisor.Status
+	switch {
+	case live != nil:
+		r.Agent = AgentReport{Running: true, Pid: live.Pid, Source: "agent", Started: live.StartTime, Version: live.Version}
+		daemons = live.Daemons
+	case snap != nil:
+		r.Agent = AgentReport{Pid: snap.Pid, Source: "snapshot", Started: snap.StartTime, Version: snap.Version, SnapshotAt: snap.UpdatedAt}
+		daemons = snap.Daemons
+	default:
+		r.Agent = AgentReport{Source: "state"}
+	}
+	if live == nil && agentErr != nil {
+		r.Agent.Error = agentErr.Error()
+	}
+	seen := map[string]bool{}
+	for _, s := range daemons {
+		seen[s.Name] = true
+		row := rowOf(s, now)
+		row.Env = r.Env
+		if live == nil {
+			// The agent is down: its daemons died with it (process group and
+			// parent-death signal). Show what it last recorded, but not as running.
+			row.LastRestartReason = s.LastRestartReason
+			if !s.Stopped {
+				row.Status, row.Health = "unknown", "unknown"
+				row.Reason = "agent not running; last seen " + string(s.State)
+				if s.Pid > 0 {
+					row.Reason += fmt.Sprintf(" (pid %d)", s.Pid)
+				}
+			}
+			row.Pid, row.UptimeSeconds, row.CPUPercent, row.MemoryBytes = 0, 0, 0, 0
+		}
+		if st != nil {
+			if ds, ok := st.Daemons[s.Name]; ok && row.MemoryLimitBytes == 0 {
+				row.MemoryLimitBytes = ds.Spec.Limits.Memory
+			}
+		}
+		r.Daemons = append(r.Daemons, row)
+	}
+	if st != nil {
+		for _, name := range st.Names() {
+			if seen[name] {
+				continue
+			}
+			ds := st.Daemons[name]
+			row := DaemonRow{Name: name, Env: r.Env, Status: "unknown", Health: "unknown", Pid: ds.Pid, MemoryLimitBytes: ds.Spec.Limits.Memory, Stopped: ds.Stopped}
+			switch {
+			case ds.Stopped:
+				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"
+			case live != nil:
+				row.Status, row.Reason = "missing", "applied but not run by the agent"
+			default:
+				row.Reason = "agent not running"
+			}
+			if live == nil {
+				row.Pid = 0
+			}
+			r.Daemons = append(r.Daemons, row)
+		}
+	}
+	sort.SliceStable(r.Daemons, func(i, j int) bool { return r.Daemons[i].Name < r.Daemons[j].Name })
+	if r.Daemons == nil {
+		r.Daemons = []DaemonRow{}
+	}
+	return r
+}
+
+func rowOf(s supervisor.Status, now time.Time) DaemonRow {
+	row := DaemonRow{
+		Name:              s.Name,
+		Status:            string(s.State),
+		Reason:            s.Reason,
+		Pid:               s.Pid,
+		Restarts:          s.Restarts,
+		UnstableRestarts:  s.UnstableRestarts,
+		MemoryBytes:       s.MemoryBytes,
+		MemoryLimitBytes:  s.MemoryLimitBytes,
+		CPUPercent:        s.CPUPercent,
+		Health:            s.Health.Status,
+		HealthMessage:     s.Health.Message,
+		LastExit:          s.LastExit,
+		LastRestartReason: s.LastRestartReason,
+		Stopped:           s.Stopped,
+	}
+	if row.Health == "" {
+		row.Health = "none"
+	}
+	if s.State == supervisor.StateOnline && s.Pid > 0 {
+		start := s.StartTime
+		if start.IsZero() {
+			start = s.LastChange
+		}
+		if !start.IsZero() && now.After(start) {
+			row.UptimeSeconds = now.Sub(start).Round(time.Millisecond).Seconds()
+		}
+	}
+	if s.Pid == 0 {
+		row.MemoryBytes, row.CPUPercent = 0, 0
+	}
+	return row
+}
+
+// FormatBytes formats a size with binary units as beads.hcl writes them: 512K, 47.4M, 1.2G.
+func FormatBytes(b uint64) string {
+	const k = 1024
+	switch {
+	case b < k:
+		return fmt.Sprintf("%dB", b)
+	case b < k*k:
+		return trimFloat(float64(b)/k) + "K"
+	case b < k*k*k:
+		return trimFloat(float64(b)/(k*k)) + "M"
+	}
+	return trimFloat(float64(b)/(k*k*k)) + "G"
+}
+
+// trimFloat formats f with one decimal, dropping ".0"; two decimals under 1.
+func trimFloat(f float64) string {
+	prec := 1
+	if f != 0 && f < 1 {
+		prec = 2
+	}
+	s := strconv.FormatFloat(f, 'f', prec, 64)
+	s = strings.TrimSuffix(strings.TrimSuffix(s, ".00"), ".0")
+	return s
+}
+
+// FormatDuration formats an uptime compactly: 42s, 5m12s, 2h5m, 3d4h.
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+}

@@ -1,0 +1,293 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+var t0 = time.Date(2026, 11, 26, 13, 55, 40, 0, time.UTC)
+
+func TestBuildStatusReportLive(t *testing.T) {
+	st := applied("production", beadsDaemon("beads"), beadsDaemon("web"), beadsDaemon("old"))
+	old := st.Daemons["old"]
+	old.Stopped = true
+	st.Daemons["old"] = old
+	live := &supervisor.AgentStatus{Pid: 7, StartTime: t0.Add(-time.Hour), Version: "v", Daemons: []supervisor.Status{
+		{Name: "web", State: supervisor.StateErrored, Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
+			LastRestartReason: supervisor.ReasonCrash, LastExit: &supervisor.Exit{Code: 1, At: t0}, MemoryBytes: 99, CPUPercent: 3},
+		{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-90 * time.Second), Restarts: 1,
+			MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: supervisor.HealthStatus{Status: "healthy"}},
+	}}
+	got := BuildStatusReport(live, nil, nil, st, t0)
+	want := StatusReport{
+		Agent: AgentReport{Running: true, Pid: 7, Source: "agent", Started: t0.Add(-time.Hour), Version: "v"},
+		Env:   "production",
+		Daemons: []DaemonRow{
+			{Name: "beads", Env: "production", Status: "online", Pid: 42, UptimeSeconds: 90, Restarts: 1,
+				MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: "healthy"},
+			{Name: "old", Env: "production", Status: "stopped", Reason: "stopped by user", Pid: 102, MemoryLimitBytes: 200 << 20, Health: "unknown", Stopped: true},
+			{Name: "web", Env: "production", Status: "errored", Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
+				MemoryLimitBytes: 200 << 20, Health: "none", LastExit: &supervisor.Exit{Code: 1, At: t0}, LastRestartReason: "crash"},
+		},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+func TestBuildStatusReportAgentDown(t *testing.T) {
+	st := applied("", beadsDaemon("beads"), beadsDaemon("never-run"))
+	rec := &supervisor.AgentRecord{UpdatedAt: t0.Add(-time.Minute), AgentStatus: supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{
+		{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour), Restarts: 2, MemoryBytes: 1 << 20, LastRestartReason: "memory"},
+	}}}
+	got := BuildStatusReport(nil, ErrAgentDown, rec, st, t0)
+	if got.Agent.Running || got.Agent.Source != "snapshot" || got.Agent.Error != ErrAgentDown.Error() || !got.Agent.SnapshotAt.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("agent = %+v", got.Agent)
+	}
+	want := []DaemonRow{
+		{Name: "beads", Status: "unknown", Reason: "agent not running; last seen online (pid 42)", Restarts: 2, MemoryLimitBytes: 200 << 20, Health: "unknown", LastRestartReason: "memory"},
+		{Name: "never-run", Status: "unknown", Health: "unknown", Reason: "agent not running", MemoryLimitBytes: 200 << 20},
+	}
+	if d := cmp.Diff(want, got.Daemons); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+
+	// No record at all: the state alone.
+	got = BuildStatusReport(nil, ErrAgentDown, nil, nil, t0)
+	if got.Agent.Source != "state" || got.Daemons == nil || len(got.Daemons) != 0 {
+		t.Errorf("empty report = %+v", got)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for in, want := range map[uint64]string{0: "0B", 512: "512B", 1536: "1.5K", 33 << 20: "33M", 47395635: "45.2M", 3 << 30: "3G"} {
+		if got := FormatBytes(in); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[time.Duration]string{-time.Second: "0s", 42 * time.Second: "42s", 312 * time.Second: "5m12s", 2*time.Hour + 5*time.Minute: "2h5m", 76 * time.Hour: "3d4h"} {
+		if got := FormatDuration(in); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// fakeProbes answer as a healthy bd v0.28.0 daemon with pid 42 unless changed.
+func fakeProbes(mod ...func(*HealthProbes)) HealthProbes {
+	p := HealthProbes{
+		Beads: func(_ context.Context, ws, cv string) (supervisor.BeadsProbe, error) {
+			return supervisor.BeadsProbe{Status: "healthy", Version: "0.28.0", Compatible: true, Pid: 42, DBResponseMS: 0.45,
+				LastActivity: t0.Add(-30 * time.Second)}, nil
+		},
+		InstalledVersion: func(context.Context, string) (string, error) { return "0.28.0", nil },
+		ReadLock: func(string) (supervisor.BeadsLock, bool, error) {
+			return supervisor.BeadsLock{Pid: 42, Version: "0.28.0"}, true, nil
+		},
+		Tail: supervisor.TailFile,
+		Stat: os.Stat,
+	}
+	for _, m := range mod {
+		m(&p)
+	}
+	return p
+}
+
+// workspace makes a project folder with .beads/ and a config file.
+func workspace(t *testing.T) (dir string, d schema.Daemon) {
+	dir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "beads.hcl"), []byte("daemon \"beads\" {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, beadsDaemon("beads", func(d *schema.Daemon) { d.Dir = dir })
+}
+
+func onlineAgent(mod ...func(*supervisor.Status)) *supervisor.AgentStatus {
+	s := supervisor.Status{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour),
+		MemoryBytes: 47395635, MemoryLimitBytes: 200 << 20, CPUPercent: 0.1}
+	for _, m := range mod {
+		m(&s)
+	}
+	return &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{s}}
+}
+
+func TestBuildHealthReport(t *testing.T) {
+	tests := map[string]struct {
+		agent    *supervisor.AgentStatus
+		agentErr error
+		probes   HealthProbes
+		noBeads  bool
+		cfgErr   error
+		problems []string
+	}{
+		"healthy": {agent: onlineAgent(), probes: fakeProbes()},
+		"agent down": {agentErr: ErrAgentDown, probes: fakeProbes(func(p *HealthProbes) {
+			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
+				return supervisor.BeadsProbe{}, supervisor.ErrBeadsNotRunning
+			}
+			p.ReadLock = func(string) (supervisor.BeadsLock, bool, error) { return supervisor.BeadsLock{}, false, nil }
+		}), problems: []string{
+			"agent: not running",
+			"beads: not running: the agent is down (run beadsctl apply)",
+			"beads: bd RPC: no answer on DIR/.beads/bd.sock: no bd daemon answers",
+		}},
+		"version mismatch from the lock": {agent: onlineAgent(), probes: fakeProbes(func(p *HealthProbes) {
+			p.InstalledVersion = func(context.Context, string) (string, error) { return "0.29.0", nil }
+			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
+				return supervisor.BeadsProbe{}, errors.New("version mismatch: client v0.29.0 requires daemon upgrade")
+			}
+		}), problems: []string{
+			"beads: bd RPC: no answer on DIR/.beads/bd.sock: version mismatch: client v0.29.0 requires daemon upgrade",
+			"beads: version mismatch: bd 0.29.0 installed, daemon runs 0.28.0 (beadsctl restart beads)",
+		}},
+		"unmanaged daemon answers": {agent: onlineAgent(func(s *supervisor.Status) { s.Pid = 43 }), probes: fakeProbes(), problems: []string{
+			"beads: bd RPC answered by pid 42, not the supervised pid 43 (an unmanaged bd daemon holds the workspace)",
+		}},
+		"degraded and over memory": {agent: onlineAgent(func(s *supervisor.Status) { s.MemoryBytes = 201 << 20 }), probes: fakeProbes(func(p *HealthProbes) {
+			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
+				return supervisor.BeadsProbe{Status: "degraded", Version: "0.28.0", Pid: 42, DBResponseMS: 612}, nil
+			}
+		}), problems: []string{
+			"beads: memory 201M over the limit 200M",
+			"beads: bd RPC degraded: database answered in 612 ms (over 500 ms)",
+		}},
+		"errored with bd's reason": {agent: onlineAgent(func(s *supervisor.Status) {
+			s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "exited 0 before min_uptime 10 times"
+			s.LastExit = &supervisor.Exit{LogTail: []string{"Error: database locked"}}
+		}), probes: fakeProbes(func(p *HealthProbes) {
+			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
+				return supervisor.BeadsProbe{}, supervisor.ErrBeadsNotRunning
+			}
+			p.ReadLock = func(string) (supervisor.BeadsLock, bool, error) { return supervisor.BeadsLock{}, false, nil }
+		}), problems: []string{
+			"beads: errored: exited 0 before min_uptime 10 times (last log: Error: database locked)",
+			"beads: bd RPC: no answer on DIR/.beads/bd.sock: no bd daemon answers",
+		}},
+		"no .beads and invalid config": {agent: onlineAgent(), probes: fakeProbes(), noBeads: true, cfgErr: errors.New("beads.hcl:1,1: bad"), problems: []string{
+			"config: beads.hcl:1,1: bad",
+			"workspace: no DIR/.beads (run bd init)",
+		}},
+		"bd not installed": {agent: onlineAgent(), probes: fakeProbes(func(p *HealthProbes) {
+			p.InstalledVersion = func(context.Context, string) (string, error) {
+				return "", errors.New(`exec: "bd": executable file not found in $PATH`)
+			}
+		}), problems: []string{
+			`beads: installed bd version unknown: exec: "bd": executable file not found in $PATH`,
+		}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir, d := workspace(t)
+			if tc.noBeads {
+				os.Remove(filepath.Join(dir, ".beads"))
+			}
+			in := HealthInput{Dir: dir, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true, ConfigErr: tc.cfgErr,
+				Daemons: []schema.Daemon{d}, Agent: tc.agent, AgentErr: tc.agentErr, Version: "test", Now: t0}
+			r := BuildHealthReport(t.Context(), in, tc.probes)
+			var got []string
+			for _, p := range r.Problems {
+				got = append(got, strings.ReplaceAll(p, dir, "DIR"))
+			}
+			if d := cmp.Diff(tc.problems, got); d != "" {
+				t.Errorf("problems (-want +got)\n%s", d)
+			}
+			if r.OverallHealthy != (len(tc.problems) == 0) {
+				t.Errorf("overall_healthy = %v with problems %q", r.OverallHealthy, got)
+			}
+		})
+	}
+}
+
+func TestBuildHealthReportShape(t *testing.T) {
+	dir, d := workspace(t)
+	in := HealthInput{Dir: dir, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true,
+		Daemons: []schema.Daemon{d}, Agent: onlineAgent(), Version: "test", Now: t0}
+	r := BuildHealthReport(t.Context(), in, fakeProbes())
+	want := DaemonHealth{
+		Healthy: true,
+		Process: ProcessHealth{Running: true, Pid: 42, Status: "online", MemoryBytes: 47395635, MemoryLimitBytes: 200 << 20,
+			CPUPercent: 0.1, UptimeSeconds: 3600},
+		BeadsHealth: &BeadsHealth{Healthy: true, Status: "healthy", Version: "0.28.0", DBResponseMS: 0.45, Pid: 42,
+			Output: `{"status":"healthy","version":"0.28.0","compatible":true,"pid":42,"db_response_ms":0.45,"uptime_seconds":0,"last_activity_time":"2026-11-26T13:55:10Z","exclusive_lock_active":false}`},
+		VersionInfo: &VersionInfo{BDVersion: "0.28.0", DaemonVersion: "0.28.0", Match: true, Source: "rpc"},
+		Checks: []HealthCheck{
+			{Name: "process", OK: true, Detail: "online, pid 42, up 1h0m, memory 45.2M / 200M"},
+			{Name: "beads-rpc", OK: true, Detail: "bd RPC healthy, version 0.28.0, db 0.45 ms"},
+			{Name: "version", OK: true, Detail: "bd 0.28.0 installed = daemon 0.28.0"},
+		},
+	}
+	if diff := cmp.Diff(want, r.Daemons["beads"]); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	ps := ProjectStructure{Valid: true, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true, ConfigValid: true,
+		BeadsDirExists: true, BeadsDirs: []string{filepath.Join(dir, ".beads")}}
+	if diff := cmp.Diff(ps, r.ProjectStructure); diff != "" {
+		t.Errorf("project_structure (-want +got)\n%s", diff)
+	}
+	if !r.OverallHealthy || !r.Timestamp.Equal(t0) || r.BeadsctlVersion != "test" || !r.Agent.Running {
+		t.Errorf("report = %+v", r)
+	}
+}
+
+func TestBuildHealthReportEnhanced(t *testing.T) {
+	dir, d := workspace(t)
+	beads := filepath.Join(dir, ".beads")
+	var log strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&log, "2026-11-26T13:%02d:00Z sync ok %d\n", i%60, i)
+		if i == 100 || i == 290 {
+			log.WriteString("2026-11-26T13:50:00Z Error: export failed: disk full\n")
+		}
+	}
+	for name, content := range map[string]string{"daemon.log": log.String(), "issues.jsonl": "{}\n", "beads.db": "x"} {
+		if err := os.WriteFile(filepath.Join(beads, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// beads.db written 10 minutes after issues.jsonl: the export is behind.
+	must(t, os.Chtimes(filepath.Join(beads, "issues.jsonl"), t0.Add(-15*time.Minute), t0.Add(-15*time.Minute)))
+	must(t, os.Chtimes(filepath.Join(beads, "beads.db"), t0.Add(-5*time.Minute), t0.Add(-5*time.Minute)))
+
+	in := HealthInput{Dir: dir, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true,
+		Daemons: []schema.Daemon{d}, Agent: onlineAgent(), Enhanced: true, Version: "test", Now: t0}
+	r := BuildHealthReport(t.Context(), in, fakeProbes())
+	want := &SyncHealth{
+		LastActivity: t0.Add(-30 * time.Second), LastActivityAgeSeconds: 30, LockHeld: true, LockPid: 42,
+		JSONLAgeSeconds: 900, DBAgeSeconds: 300, JSONLBehindSeconds: 600, InSync: false,
+		LogErrors: []string{"2026-11-26T13:50:00Z Error: export failed: disk full"},
+	}
+	if diff := cmp.Diff(want, r.Daemons["beads"].Sync); diff != "" {
+		t.Errorf("sync (-want +got)\n%s", diff)
+	}
+	// Sync lag and daemon.log errors warn; they do not fail the report.
+	wantWarn := []string{
+		"beads: sync: issues.jsonl is 10m0s older than beads.db (export pending?); last activity 30s ago",
+		"beads: daemon.log: 2026-11-26T13:50:00Z Error: export failed: disk full",
+	}
+	if diff := cmp.Diff(wantWarn, r.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got)\n%s", diff)
+	}
+	if !r.OverallHealthy {
+		t.Errorf("problems = %q", r.Problems)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

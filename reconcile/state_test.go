@@ -1,0 +1,95 @@
+package reconcile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+func TestStateRoundTrip(t *testing.T) {
+	path := StatePath(t.TempDir())
+	st, err := ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Applied() {
+		t.Fatal("a missing state file reads as applied")
+	}
+	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "s3cret" })
+	st.Env = "production"
+	st.Daemons["beads"] = DaemonState{Spec: HashedSpec(d), Hash: d.Hash, AppliedAt: time.Unix(5, 0).UTC(), Pid: 42}
+	if err := WriteState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Serial != 1 || st.Lineage == "" {
+		t.Fatalf("serial %d lineage %q after the first write", st.Serial, st.Lineage)
+	}
+	got, err := ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(st, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	raw, _ := os.ReadFile(path)
+	if strings.Contains(string(raw), "s3cret") {
+		t.Errorf("state holds a secret:\n%s", raw)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := WriteState(path, got); err != nil {
+		t.Fatal(err)
+	}
+	backup, err := ReadState(path + ".backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if backup.Serial != 1 || got.Serial != 2 || backup.Lineage != got.Lineage {
+		t.Errorf("backup serial %d, state serial %d; lineages %q %q", backup.Serial, got.Serial, backup.Lineage, got.Lineage)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".state-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestReadStateUnusable(t *testing.T) {
+	tests := map[string]struct {
+		content string
+		want    string
+	}{
+		"truncated":      {`{"format_version":1,"lineage":"x","ser`, "unexpected end of JSON input"},
+		"garbage":        {"not json", "invalid character"},
+		"future version": {`{"format_version":9,"lineage":"x","serial":1}`, "format_version 9 but this beadsctl reads up to 1"},
+		"no lineage":     {`{"format_version":1}`, "lacks format_version or lineage"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			path := StatePath(t.TempDir())
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ReadState(path)
+			if !errors.Is(err, ErrStateCorrupt) {
+				t.Fatalf("err = %v, want ErrStateCorrupt", err)
+			}
+			for _, s := range []string{path, tc.want, "state.json.backup", "beadsctl state reset"} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// Verb is an imperative verb on daemons.
+type Verb string
+
+// The imperative verbs.
+const (
+	VerbStart   Verb = "start"
+	VerbStop    Verb = "stop"
+	VerbRestart Verb = "restart"
+)
+
+// VerbOptions tune RunVerb.
+type VerbOptions struct {
+	Timeout     time.Duration
+	EnsureAgent func(ctx context.Context) error
+	Progress    func(Progress)
+	// Probe is as in ApplyOptions.
+	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
+	Now   func() time.Time
+}
+
+// RunVerb starts, stops or restarts the named daemons (every declared one when
+// names is empty) and records in st whether each was stopped on purpose. A
+// daemon the agent does not know is sent to it from desired, but only when
+// beads.hcl did not change since apply (otherwise that is apply's job).
+func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []string, live *Live, st *State, agent Agent, opts VerbOptions) ([]Outcome, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultApplyTimeout
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if st.Daemons == nil {
+		st.Daemons = map[string]DaemonState{}
+	}
+	declared := map[string]*schema.Daemon{}
+	for i := range desired.Daemons {
+		declared[desired.Daemons[i].Name] = &desired.Daemons[i]
+	}
+	if len(names) == 0 {
+		for _, d := range desired.Daemons {
+			names = append(names, d.Name)
+		}
+		for name := range live.Daemons {
+			if declared[name] == nil {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+	}
+	for _, n := range names {
+		if declared[n] == nil && !hasDaemon(live, n) {
+			return nil, fmt.Errorf("no daemon %q in %s", n, desired.Path)
+		}
+	}
+	if verb != VerbStop && !live.AgentUp {
+		if opts.EnsureAgent == nil {
+			return nil, fmt.Errorf("the agent is not running")
+		}
+		progress(Progress{Step: "agent-starting"})
+		if err := opts.EnsureAgent(ctx); err != nil {
+			return nil, fmt.Errorf("start the agent: %w", err)
+		}
+		live.AgentUp = true
+		live.Daemons = map[string]supervisor.Status{}
+	}
+	var outcomes []Outcome
+	var failed int
+	for _, n := range names {
+		o := Outcome{Daemon: n}
+		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], n, live, st, agent, opts.Timeout, opts.Probe, progress)
+		if o.Err != nil {
+			failed++
+			progress(Progress{Daemon: n, Step: "failed", Status: o.Status, Err: o.Err})
+		} else {
+			ds, ok := st.Daemons[n]
+			if !ok && declared[n] != nil {
+				ds = record(declared[n], o.Status, now())
+			}
+			ds.Stopped = verb == VerbStop
+			ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
+			if len(o.Status.Argv) > 0 {
+				ds.Argv, ds.Dir, ds.EnvHash = o.Status.Argv, o.Status.Dir, o.Status.EnvHash
+			}
+			if ok || declared[n] != nil {
+				st.Daemons[n] = ds
+			}
+			step := "online"
+			if verb == VerbStop {
+				step = "stopped"
+			}
+			progress(Progress{Daemon: n, Step: step, Status: o.Status})
+		}
+		outcomes = append(outcomes, o)
+	}
+	if failed > 0 {
+		return outcomes, fmt.Errorf("%s failed for %d of %d daemons", verb, failed, len(names))
+	}
+	return outcomes, nil
+}
+
+func hasDaemon(live *Live, name string) bool {
+	_, ok := live.Daemons[name]
+	return ok
+}
+
+func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, live *Live, st *State, agent Agent, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error), progress func(Progress)) (supervisor.Status, error) {
+	if verb == VerbStop {
+		if !live.AgentUp || !hasDaemon(live, name) {
+			return supervisor.Status{Name: name, State: supervisor.StateStopped}, nil
+		}
+		progress(Progress{Daemon: name, Step: "stopping"})
+		if _, err := agent.Stop(ctx, name); err != nil {
+			return supervisor.Status{}, fmt.Errorf("stop daemon %q: %w", name, err)
+		}
+		return supervisor.Status{Name: name, State: supervisor.StateStopped, Stopped: true}, nil
+	}
+	if !hasDaemon(live, name) {
+		s, applied := st.Daemons[name]
+		if d == nil {
+			return supervisor.Status{}, fmt.Errorf("daemon %q is no longer in beads.hcl", name)
+		}
+		if applied && s.Hash != d.Hash {
+			return supervisor.Status{}, fmt.Errorf("daemon %q changed in beads.hcl since the last apply; run beadsctl apply", name)
+		}
+		progress(Progress{Daemon: name, Step: "starting"})
+		if _, err := agent.Put(ctx, SpecFor(*d, live.Beads[name].Installed)); err != nil {
+			return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", name, err)
+		}
+	}
+	var err error
+	switch {
+	case verb == VerbRestart && hasDaemon(live, name):
+		progress(Progress{Daemon: name, Step: "restarting"})
+		_, err = agent.Restart(ctx, name)
+	case hasDaemon(live, name):
+		progress(Progress{Daemon: name, Step: "starting"})
+		_, err = agent.Start(ctx, name)
+	}
+	if err != nil {
+		return supervisor.Status{}, fmt.Errorf("%s daemon %q: %w", verb, name, err)
+	}
+	return waitOnline(ctx, agent, d, name, live.Beads[name].Installed, timeout, probe)
+}
+
+// Destroyer is what Destroy needs of the agent's client.
+type Destroyer interface {
+	Agent
+	Shutdown(ctx context.Context) error
+}
+
+// Destroy stops every daemon and the agent, removes the agent's socket and the
+// stale bd files of every bd workspace, and records in st that nothing runs.
+// Daemons stay in st, stopped on purpose, so that apply starts them again.
+func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State, agent Destroyer, progress func(Progress)) error {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	if live.AgentUp {
+		names := make([]string, 0, len(live.Daemons))
+		for n := range live.Daemons {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			progress(Progress{Daemon: n, Step: "stopping"})
+			if _, err := agent.Delete(ctx, n); err != nil {
+				return fmt.Errorf("stop daemon %q: %w", n, err)
+			}
+			progress(Progress{Daemon: n, Step: "stopped"})
+		}
+		progress(Progress{Step: "agent-stopping"})
+		if err := agent.Shutdown(ctx); err != nil {
+			return fmt.Errorf("shut the agent down: %w", err)
+		}
+	}
+	if sock := supervisor.SocketPath(desired.Dir); sock != "" {
+		if err := os.Remove(sock); err == nil {
+			progress(Progress{Step: "removed", Detail: sock})
+		}
+	}
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		if !d.IsBeads() {
+			continue
+		}
+		removed, err := supervisor.CleanStaleBeadsFiles(d.Dir)
+		if err != nil {
+			return fmt.Errorf("clean %s/.beads: %w", d.Dir, err)
+		}
+		for _, r := range removed {
+			progress(Progress{Daemon: d.Name, Step: "removed", Detail: r})
+		}
+	}
+	for n, ds := range st.Daemons {
+		ds.Stopped, ds.Pid, ds.StartTime = true, 0, time.Time{}
+		st.Daemons[n] = ds
+	}
+	return nil
+}

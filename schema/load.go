@@ -1,0 +1,310 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "daemon", LabelNames: []string{"name"}},
+	{Type: "env", LabelNames: []string{"name"}},
+}}
+
+var profileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "daemon", LabelNames: []string{"name"}},
+}}
+
+// validName is what daemon and profile names may look like: they name log
+// files and appear on command lines.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Load reads the beads.hcl at path and resolves it under profile ("" for the
+// base file alone). environ is what env("NAME") reads (cmd passes os.Environ()).
+// It returns the files parsed (for rendering diagnostics with source) and every
+// diagnostic found; the Config is nil when the diagnostics hold an error.
+//
+// Load checks the structure of every profile, so a misspelt attribute anywhere
+// fails every command, but evaluates only the selected profile's expressions.
+func Load(path, profile string, environ []string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	cfg, _, files, diags := loadFile(path, profile, environ)
+	return cfg, files, diags
+}
+
+// ValidateAll loads path on its own and under every profile it declares and
+// returns the diagnostics of all these loads, each once. A warning that a
+// sensitive key is not in the environment is kept only when no profile sets it.
+func ValidateAll(path string, environ []string) (map[string]*hcl.File, hcl.Diagnostics) {
+	_, profiles, files, diags := loadFile(path, "", environ)
+	runs := []hcl.Diagnostics{diags}
+	for _, p := range profiles {
+		_, _, _, more := loadFile(path, p, environ)
+		runs = append(runs, more)
+	}
+	return files, dedup(runs)
+}
+
+func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
+	key := func(d *hcl.Diagnostic) string {
+		var s string
+		if d.Subject != nil {
+			s = d.Subject.String()
+		}
+		return fmt.Sprintf("%d\x00%s\x00%s\x00%s", d.Severity, d.Summary, d.Detail, s)
+	}
+	count := map[string]int{}
+	var out hcl.Diagnostics
+	for _, run := range runs {
+		seenInRun := map[string]bool{}
+		for _, d := range run {
+			k := key(d)
+			if seenInRun[k] {
+				continue
+			}
+			seenInRun[k] = true
+			if count[k] == 0 {
+				out = append(out, d)
+			}
+			count[k]++
+		}
+	}
+	kept := out[:0]
+	for _, d := range out {
+		if _, ok := d.Extra.(sensitiveUnset); ok && count[key(d)] < len(runs) {
+			continue
+		}
+		kept = append(kept, d)
+	}
+	sortDiags(kept)
+	return kept
+}
+
+func loadFile(path, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		detail := err.Error()
+		if os.IsNotExist(err) {
+			detail = fmt.Sprintf("There is no %s here. Create one (see examples/minimal.hcl) or name another file with -f.", path)
+		}
+		return nil, nil, map[string]*hcl.File{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: detail,
+		}}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return load(src, path, abs, profile, environ)
+}
+
+// load is Load on source already read: filename names it in diagnostics and
+// abs is its absolute path.
+func load(src []byte, filename, abs, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	parser := hclparse.NewParser()
+	var file *hcl.File
+	var more hcl.Diagnostics
+	if strings.HasSuffix(filename, ".json") {
+		file, more = parser.ParseJSON(src, filename)
+	} else {
+		file, more = parser.ParseHCL(src, filename)
+	}
+	diags = append(diags, more...)
+	files := parser.Files()
+	if more.HasErrors() || file == nil {
+		sortDiags(diags)
+		return nil, nil, files, diags
+	}
+	content, more := file.Body.Content(rootSchema)
+	diags = append(diags, more...)
+
+	root := filepath.Dir(abs)
+	ctx := &hcl.EvalContext{Functions: functions(environ)}
+
+	type decl struct {
+		block *hcl.Block
+		base  *layer
+		over  *layer
+	}
+	daemons := map[string]*decl{}
+	var names []string
+	profiles := map[string]*hcl.Block{}
+	var envBlocks []*hcl.Block
+	for _, blk := range content.Blocks {
+		if blk.Type == "env" {
+			envBlocks = append(envBlocks, blk)
+			continue
+		}
+		name := blk.Labels[0]
+		l := newLayer()
+		diags = append(diags, decodeBody(blk.Body, daemonSpec, "", ctx, l)...)
+		if !validName.MatchString(name) {
+			diags = append(diags, badName("daemon", name, blk.LabelRanges[0]))
+			continue
+		}
+		if first, dup := daemons[name]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate daemon",
+				Detail:   fmt.Sprintf("A daemon named %q is already declared at %s; daemon names must be unique.", name, pos(first.block.DefRange)),
+				Subject:  blk.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		daemons[name] = &decl{block: blk, base: l}
+		names = append(names, name)
+	}
+
+	for _, blk := range envBlocks {
+		name := blk.Labels[0]
+		if !validName.MatchString(name) {
+			diags = append(diags, badName("env profile", name, blk.LabelRanges[0]))
+			continue
+		}
+		if first, dup := profiles[name]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate env profile",
+				Detail:   fmt.Sprintf("A profile named %q is already declared at %s; merge the two blocks.", name, pos(first.DefRange)),
+				Subject:  blk.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
+		profiles[name] = blk
+		selected := name == profile
+		pc, more := blk.Body.Content(profileSchema)
+		diags = append(diags, more...)
+		inProfile := map[string]*hcl.Block{}
+		for _, db := range pc.Blocks {
+			dn := db.Labels[0]
+			var l *layer
+			if selected {
+				l = newLayer()
+			}
+			diags = append(diags, decodeBody(db.Body, daemonSpec, "", ctx, l)...)
+			if first, dup := inProfile[dn]; dup {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate daemon in profile",
+					Detail:   fmt.Sprintf("Profile %q already changes daemon %q at %s; merge the two blocks.", name, dn, pos(first.DefRange)),
+					Subject:  db.LabelRanges[0].Ptr(),
+				})
+				continue
+			}
+			inProfile[dn] = db
+			d, ok := daemons[dn]
+			if !ok {
+				detail := fmt.Sprintf("Profile %q changes daemon %q, but no daemon %q is declared.", name, dn, dn)
+				if s := didYouMean(dn, names); s != "" {
+					detail += s
+				} else if len(names) > 0 {
+					sorted := append([]string(nil), names...)
+					sort.Strings(sorted)
+					detail += " Declared daemons: " + quoteList(sorted) + "."
+				}
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Unknown daemon in profile", Detail: detail,
+					Subject: db.LabelRanges[0].Ptr(),
+				})
+				continue
+			}
+			if selected {
+				d.over = l
+			}
+		}
+	}
+	known := sortedKeys(profiles)
+
+	if profile != "" && profiles[profile] == nil {
+		detail := fmt.Sprintf("%s declares no profile %q.", filename, profile)
+		if len(known) == 0 {
+			detail += ` It declares no profiles at all: add env "` + profile + `" { ... } or leave out --env and BEADSCTL_ENV.`
+		} else {
+			detail += " Known profiles: " + strings.Join(known, ", ") + "." + didYouMean(profile, known)
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown profile", Detail: detail})
+		sortDiags(diags)
+		return nil, known, files, diags
+	}
+
+	cfg := &Config{Path: abs, Dir: root, Env: profile, Profiles: known, Daemons: []Daemon{}}
+	sort.Strings(names)
+	var ranges []map[string]hcl.Range
+	for _, name := range names {
+		dcl := daemons[name]
+		merged := merge(dcl.base, dcl.over)
+		d, more := resolve(name, merged, dcl.block.DefRange, root)
+		diags = append(diags, more...)
+		cfg.Daemons = append(cfg.Daemons, d)
+		rr := (&resolver{l: merged, decl: dcl.block.DefRange})
+		ranges = append(ranges, map[string]hcl.Range{
+			"out": rr.at("logs.out"), "error": rr.at("logs.error"), "combined": rr.at("logs.combined"),
+		})
+	}
+	diags = append(diags, logCollisions(cfg.Daemons, ranges)...)
+	for i := range cfg.Daemons {
+		cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i])
+	}
+	sortDiags(diags)
+	if diags.HasErrors() {
+		return nil, known, files, diags
+	}
+	return cfg, known, files, diags
+}
+
+// logCollisions reports a log file used by two daemons, at the later one.
+func logCollisions(ds []Daemon, ranges []map[string]hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	type owner struct{ daemon, which string }
+	owners := map[string]owner{}
+	for i, d := range ds {
+		mine := map[string]bool{}
+		for _, p := range []struct{ which, path string }{{"out", d.Logs.Out}, {"error", d.Logs.Error}, {"combined", d.Logs.Combined}} {
+			if p.path == "" || mine[p.path] {
+				continue
+			}
+			mine[p.path] = true
+			if o, taken := owners[p.path]; taken {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Log files collide",
+					Detail:   fmt.Sprintf("Daemon %q writes its %s log to %s, which daemon %q uses for its %s log. Give each daemon its own files.", d.Name, p.which, p.path, o.daemon, o.which),
+					Subject:  ranges[i][p.which].Ptr(),
+				})
+				continue
+			}
+			owners[p.path] = owner{d.Name, p.which}
+		}
+	}
+	return diags
+}
+
+func badName(what, name string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid " + what + " name",
+		Detail:   fmt.Sprintf("%q is not a valid %s name: use letters, digits, '_', '.' and '-', starting with a letter or digit.", name, what),
+		Subject:  rng.Ptr(),
+	}
+}
+
+// sortDiags orders diagnostics by file and position; those without a
+// position come first.
+func sortDiags(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+}

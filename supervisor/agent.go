@@ -1,0 +1,485 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AgentOptions configure an Agent.
+type AgentOptions struct {
+	// Dir is the project folder (the folder holding beads.hcl); the agent keeps its
+	// files in Dir/.beadsctl.
+	Dir string
+	// Logger is the agent's own log (default: discard).
+	Logger *slog.Logger
+	// Version is beadsctl's version, reported in AgentStatus.
+	Version string
+	// Specs are put (created and started) as soon as the agent listens: what
+	// `beadsctl agent --foreground` read from beads.hcl.
+	Specs []Spec
+	// DaemonOptions returns the seams for one daemon (nil: the real ones). The
+	// daemon's Logger defaults to Logger with a "daemon" attribute.
+	DaemonOptions func(Spec) DaemonOptions
+}
+
+// Put actions, in PutResult.Action.
+const (
+	ActionCreated   = "created"
+	ActionUpdated   = "updated"
+	ActionRestarted = "restarted"
+	ActionUnchanged = "unchanged"
+)
+
+// PutResult is the answer to PUT /v1/daemons/{name}.
+type PutResult struct {
+	Status Status `json:"status"`
+	// Action is "created", "updated" (in place), "restarted" or "unchanged".
+	Action string `json:"action"`
+}
+
+// AgentRunningError means another agent holds the project's lock.
+type AgentRunningError struct {
+	Dir string
+	Pid int // 0 when unknown
+}
+
+func (e *AgentRunningError) Error() string {
+	if e.Pid > 0 {
+		return fmt.Sprintf("an agent is already running for %s (pid %d holds %s)", e.Dir, e.Pid, filepath.Join(StateDir, "agent.lock"))
+	}
+	return fmt.Sprintf("an agent is already running for %s (%s is locked)", e.Dir, filepath.Join(StateDir, "agent.lock"))
+}
+
+// ErrAgentRunning matches an *AgentRunningError with errors.Is.
+var ErrAgentRunning = errors.New("agent already running")
+
+func (e *AgentRunningError) Is(target error) bool { return target == ErrAgentRunning }
+
+// ErrUnknownDaemon means no daemon of that name is hosted.
+var ErrUnknownDaemon = errors.New("unknown daemon")
+
+// Agent hosts the daemons of one project behind the control socket. It is the
+// long-lived process that `beadsctl agent` runs.
+type Agent struct {
+	opts  AgentOptions
+	dir   string
+	log   *slog.Logger
+	pid   int
+	start time.Time
+
+	// ops run on Run's goroutine, which owns the context daemons run under.
+	ops      chan func(ctx context.Context)
+	ready    chan struct{}
+	dirty    chan struct{}
+	shutdown chan struct{}
+	shutOnce sync.Once
+	// stopped is closed once every daemon has stopped at the end of Run.
+	stopped chan struct{}
+
+	mu      sync.Mutex
+	daemons map[string]*hosted
+
+	// runHook replaces (*Daemon).Run in tests (to make a daemon's loop panic).
+	runHook func(ctx context.Context, d *Daemon) error
+}
+
+// hosted is one daemon and the goroutine that runs it.
+type hosted struct {
+	d      *Daemon
+	cancel context.CancelFunc
+	done   chan struct{}
+	// panicked is set (under Agent.mu) when the daemon's Run panicked.
+	panicked string
+}
+
+// NewAgent returns an agent for opts.Dir; nothing happens until Run.
+func NewAgent(opts AgentOptions) *Agent {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		dir = filepath.Clean(opts.Dir)
+	}
+	return &Agent{
+		opts:     opts,
+		dir:      dir,
+		log:      log,
+		pid:      os.Getpid(),
+		ops:      make(chan func(context.Context)),
+		ready:    make(chan struct{}),
+		dirty:    make(chan struct{}, 1),
+		shutdown: make(chan struct{}),
+		stopped:  make(chan struct{}),
+		daemons:  map[string]*hosted{},
+	}
+}
+
+// Ready is closed once the agent answers on its socket.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// SocketPath is where the agent listens.
+func (a *Agent) SocketPath() string { return SocketPath(a.dir) }
+
+// Run takes the project's lock, cleans up the daemons a dead agent left behind,
+// listens on the control socket and serves until ctx is done or a shutdown is
+// requested; then it stops every daemon gracefully (in parallel) and returns nil.
+// It fails at once when another agent runs for the same folder or a live agent
+// answers on the socket.
+func (a *Agent) Run(ctx context.Context) error {
+	state := filepath.Join(a.dir, StateDir)
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", state, err)
+	}
+	if err := os.Chmod(state, 0o700); err != nil {
+		return fmt.Errorf("chmod %s: %w", state, err)
+	}
+	unlock, err := a.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	a.start = agProcessStart(a.pid)
+
+	if rec, err := ReadAgentRecord(a.dir); err == nil {
+		a.reapOrphans(ctx, rec)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		a.log.Warn("agent record unreadable", "path", agentRecordPath(a.dir), "error", err.Error())
+	}
+
+	sock := a.SocketPath()
+	ul, err := listenControl(sock)
+	if err != nil {
+		return err
+	}
+	ln := &peerListener{Listener: ul, uid: ownUID(), refused: func(err error) {
+		a.log.Warn("connection refused", "error", err.Error())
+	}}
+
+	serveCtx, cancelServe := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelServe()
+	srv := &http.Server{
+		Handler:           a.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return serveCtx },
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("control socket failed", "error", err.Error())
+		}
+	}()
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); a.recordLoop(runCtx) }()
+	a.markDirty()
+
+	for _, spec := range a.opts.Specs {
+		if _, err := a.put(runCtx, spec); err != nil {
+			a.log.Error("initial spec refused", "daemon", spec.Name, "error", err.Error())
+		}
+	}
+	a.log.Info("agent listening", "socket", sock, "dir", a.dir, "pid", a.pid, "version", a.opts.Version)
+	close(a.ready)
+
+loop:
+	for {
+		select {
+		case op := <-a.ops:
+			op(runCtx)
+		case <-a.shutdown:
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	a.log.Info("agent stopping", "daemons", len(a.snapshot()))
+	a.stopAll()
+	cancelRun()
+	<-writerDone
+	if err := a.writeRecord(); err != nil {
+		a.log.Error("agent record not written", "error", err.Error())
+	}
+	close(a.stopped)
+	cancelServe()
+	shutCtx, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancelShut()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		srv.Close()
+	}
+	<-served
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// lock takes .beadsctl/agent.lock and writes our pid in it.
+func (a *Agent) lock() (unlock func(), err error) {
+	path := filepath.Join(a.dir, StateDir, "agent.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open agent lock: %w", err)
+	}
+	ok, err := agTryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !ok {
+		b, _ := io.ReadAll(f)
+		f.Close()
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return nil, &AgentRunningError{Dir: a.dir, Pid: pid}
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(a.pid)+"\n"), 0)
+		_ = f.Sync()
+	}
+	return func() {
+		_ = f.Truncate(0)
+		_ = agUnlock(f)
+		f.Close()
+	}, nil
+}
+
+// requestShutdown makes Run stop every daemon and return.
+func (a *Agent) requestShutdown() { a.shutOnce.Do(func() { close(a.shutdown) }) }
+
+// markDirty asks the record loop to write agent.json.
+func (a *Agent) markDirty() {
+	select {
+	case a.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// onLoop runs fn on Run's goroutine (with the agent's context) and waits for it.
+func (a *Agent) onLoop(ctx context.Context, fn func(runCtx context.Context)) error {
+	done := make(chan struct{})
+	select {
+	case a.ops <- func(rc context.Context) { defer close(done); fn(rc) }:
+	case <-a.shutdown:
+		return errors.New("agent is shutting down")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
+}
+
+// lookup returns the hosted daemon called name.
+func (a *Agent) lookup(name string) (*hosted, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h, ok := a.daemons[name]
+	return h, ok
+}
+
+// snapshot returns the hosted daemons sorted by name.
+func (a *Agent) snapshot() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.daemons))
+	for n := range a.daemons {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// status is the daemon's status, errored when its loop panicked.
+func (a *Agent) status(h *hosted) Status {
+	st := h.d.Status()
+	a.mu.Lock()
+	p := h.panicked
+	a.mu.Unlock()
+	if p != "" {
+		st.State = StateErrored
+		st.Reason = "supervisor loop panicked: " + p
+	}
+	if st.Name == "" {
+		st.Name = h.d.Spec().Name
+	}
+	return st
+}
+
+// AgentStatus is what GET /v1/status answers.
+func (a *Agent) AgentStatus() AgentStatus {
+	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, Daemons: []Status{}}
+	for _, n := range a.snapshot() {
+		if h, ok := a.lookup(n); ok {
+			out.Daemons = append(out.Daemons, a.status(h))
+		}
+	}
+	return out
+}
+
+// errBadSpec marks a spec the agent refuses (400).
+var errBadSpec = errors.New("invalid spec")
+
+// put converges the daemon spec.Name to spec.
+func (a *Agent) put(ctx context.Context, spec Spec) (PutResult, error) {
+	if spec.Name == "" || strings.ContainsAny(spec.Name, "/\\") {
+		return PutResult{}, fmt.Errorf("%w: name %q", errBadSpec, spec.Name)
+	}
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return PutResult{}, fmt.Errorf("%w: daemon %q has no command", errBadSpec, spec.Name)
+	}
+	var res PutResult
+	err := a.onLoop(ctx, func(runCtx context.Context) {
+		h, ok := a.lookup(spec.Name)
+		switch {
+		case !ok:
+			h = a.spawn(runCtx, spec)
+			res.Action = ActionCreated
+		case a.hasPanicked(h):
+			a.retire(h)
+			h = a.spawn(runCtx, spec)
+			res.Action = ActionRestarted
+		case reflect.DeepEqual(h.d.Spec(), spec):
+			res.Action = ActionUnchanged
+		case h.d.Update(spec):
+			res.Action = ActionRestarted
+		default:
+			res.Action = ActionUpdated
+		}
+		res.Status = a.status(h)
+	})
+	if err != nil {
+		return PutResult{}, err
+	}
+	a.log.Info("daemon put", "daemon", spec.Name, "action", res.Action, "spec_hash", spec.Hash)
+	a.markDirty()
+	return res, nil
+}
+
+func (a *Agent) hasPanicked(h *hosted) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return h.panicked != ""
+}
+
+// spawn creates the daemon and runs it in its own goroutine; a panic in its loop
+// is recovered and recorded, and never reaches the agent or the other daemons.
+func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
+	var dopts DaemonOptions
+	if a.opts.DaemonOptions != nil {
+		dopts = a.opts.DaemonOptions(spec)
+	}
+	if dopts.Logger == nil {
+		dopts.Logger = a.log.With("daemon", spec.Name)
+	}
+	ctx, cancel := context.WithCancel(runCtx)
+	h := &hosted{d: NewDaemon(spec, dopts), cancel: cancel, done: make(chan struct{})}
+	a.mu.Lock()
+	a.daemons[spec.Name] = h
+	a.mu.Unlock()
+
+	go func() {
+		defer close(h.done)
+		defer func() {
+			if r := recover(); r != nil {
+				a.mu.Lock()
+				h.panicked = fmt.Sprint(r)
+				a.mu.Unlock()
+				a.log.Error("daemon loop panicked", "daemon", spec.Name, "panic", fmt.Sprint(r))
+				a.killLeftover(h.d.Status(), spec.Stop)
+				a.markDirty()
+			}
+		}()
+		var err error
+		if a.runHook != nil {
+			err = a.runHook(ctx, h.d)
+		} else {
+			err = h.d.Run(ctx)
+		}
+		if err != nil {
+			a.log.Error("daemon loop failed", "daemon", spec.Name, "error", err.Error())
+		}
+	}()
+	go func() {
+		for {
+			ch := h.d.Changed()
+			select {
+			case <-ch:
+				a.markDirty()
+			case <-h.done:
+				a.markDirty()
+				return
+			}
+		}
+	}()
+	return h
+}
+
+// killLeftover stops the process group a panicked loop may have left running.
+func (a *Agent) killLeftover(st Status, stop StopPolicy) {
+	if st.Pid <= 0 || st.StartTime.IsZero() {
+		return
+	}
+	a.stopOrphan(st.Name, st.Pid, st.StartTime, stop)
+}
+
+// retire removes h from the map, stops it gracefully and waits for its loop.
+func (a *Agent) retire(h *hosted) {
+	a.mu.Lock()
+	for n, x := range a.daemons {
+		if x == h {
+			delete(a.daemons, n)
+		}
+	}
+	a.mu.Unlock()
+	h.cancel()
+	<-h.done
+	a.markDirty()
+}
+
+// remove stops the daemon name gracefully and forgets it; it returns its last status.
+func (a *Agent) remove(name string) (Status, error) {
+	h, ok := a.lookup(name)
+	if !ok {
+		return Status{}, fmt.Errorf("%w: %q", ErrUnknownDaemon, name)
+	}
+	a.retire(h)
+	st := a.status(h)
+	a.log.Info("daemon removed", "daemon", name)
+	return st, nil
+}
+
+// stopAll stops every daemon in parallel and waits for all of them.
+func (a *Agent) stopAll() {
+	a.mu.Lock()
+	hs := make([]*hosted, 0, len(a.daemons))
+	for _, h := range a.daemons {
+		hs = append(hs, h)
+	}
+	a.mu.Unlock()
+	for _, h := range hs {
+		h.cancel()
+	}
+	for _, h := range hs {
+		<-h.done
+	}
+}
+
+// AgentReadyFDEnv names the environment variable holding the number of a file
+// descriptor the agent writes "ready\n" to (and closes) once it answers on its
+// socket: a readiness barrier for whoever started it detached.
+const AgentReadyFDEnv = "BEADSCTL_AGENT_READY_FD"

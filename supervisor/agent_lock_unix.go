@@ -1,0 +1,22 @@
+//go:build !windows
+
+package supervisor
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// agTryLock takes an exclusive, non-blocking flock on f. It reports false
+// (and no error) when another process holds it.
+func agTryLock(f *os.File) (bool, error) {
+	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EAGAIN) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func agUnlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }

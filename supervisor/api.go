@@ -1,0 +1,280 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The control API, HTTP + JSON over the agent's unix socket. Errors are
+// {"error": "..."} with 400 (malformed), 404 (unknown daemon or path), 405,
+// 413 (body over MaxBodyBytes) or 500.
+//
+//	GET    /v1/status                      -> AgentStatus
+//	PUT    /v1/daemons/{name}              Spec -> PutResult
+//	DELETE /v1/daemons/{name}              -> DaemonResult (graceful stop, forgotten)
+//	POST   /v1/daemons/{name}/restart      -> DaemonResult
+//	POST   /v1/daemons/{name}/stop         -> DaemonResult (returns once stopped)
+//	POST   /v1/daemons/{name}/start        -> DaemonResult
+//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s -> WaitResult
+//	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
+//	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
+
+// MaxBodyBytes caps request bodies.
+const MaxBodyBytes = 1 << 20
+
+// MaxWait caps the timeout of a wait request.
+const MaxWait = 10 * time.Minute
+
+// DaemonResult is the answer of the verbs on one daemon.
+type DaemonResult struct {
+	Status Status `json:"status"`
+}
+
+// Wait results, in WaitResult.Result.
+const (
+	WaitReached = "reached" // the wanted state was reached
+	WaitTimeout = "timeout" // the timeout passed first
+	WaitErrored = "errored" // the daemon is errored: it will not get there by itself
+	WaitStopped = "stopped" // the daemon was stopped (waiting for online)
+)
+
+// WaitResult is the answer to GET /v1/daemons/{name}/wait.
+type WaitResult struct {
+	Status Status `json:"status"`
+	Result string `json:"result"`
+}
+
+// APIError is the body of every error answer.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+func (a *Agent) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/status", methods{http.MethodGet: a.handleStatus})
+	mux.Handle("/v1/shutdown", methods{http.MethodPost: a.handleShutdown})
+	mux.Handle("/v1/daemons/{name}", methods{http.MethodPut: a.handlePut, http.MethodDelete: a.handleDelete})
+	mux.Handle("/v1/daemons/{name}/restart", methods{http.MethodPost: a.handleVerb})
+	mux.Handle("/v1/daemons/{name}/stop", methods{http.MethodPost: a.handleVerb})
+	mux.Handle("/v1/daemons/{name}/start", methods{http.MethodPost: a.handleVerb})
+	mux.Handle("/v1/daemons/{name}/wait", methods{http.MethodGet: a.handleWait})
+	mux.Handle("/v1/daemons/{name}/logs", methods{http.MethodGet: a.handleLogs})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return mux
+}
+
+// methods dispatches on the request method and answers 405 (JSON) otherwise.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := m[r.Method]; ok {
+		h(w, r)
+		return
+	}
+	allow := make([]string, 0, len(m))
+	for k := range m {
+		allow = append(allow, k)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeAPIError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+}
+
+func writeJSONBody(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeAPIError(w http.ResponseWriter, code int, msg string) {
+	writeJSONBody(w, code, APIError{Error: msg})
+}
+
+func (a *Agent) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSONBody(w, http.StatusOK, a.AgentStatus())
+}
+
+// handleShutdown answers once every daemon has stopped.
+func (a *Agent) handleShutdown(w http.ResponseWriter, r *http.Request) {
+	a.log.Info("shutdown requested")
+	a.requestShutdown()
+	select {
+	case <-a.stopped:
+	case <-r.Context().Done():
+		select {
+		case <-a.stopped: // the serving context ends just after the daemons stopped
+		default:
+			return
+		}
+	}
+	writeJSONBody(w, http.StatusOK, struct{}{})
+}
+
+func (a *Agent) handlePut(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var spec Spec
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err := dec.Decode(&spec); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeAPIError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", MaxBodyBytes))
+			return
+		}
+		writeAPIError(w, http.StatusBadRequest, "malformed spec: "+err.Error())
+		return
+	}
+	if spec.Name == "" {
+		spec.Name = name
+	}
+	if spec.Name != name {
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("spec name %q does not match the path's %q", spec.Name, name))
+		return
+	}
+	res, err := a.put(r.Context(), spec)
+	switch {
+	case errors.Is(err, errBadSpec):
+		writeAPIError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		writeAPIError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		writeJSONBody(w, http.StatusOK, res)
+	}
+}
+
+func (a *Agent) handleDelete(w http.ResponseWriter, r *http.Request) {
+	st, err := a.remove(r.PathValue("name"))
+	if err != nil {
+		writeAPIError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSONBody(w, http.StatusOK, DaemonResult{Status: st})
+}
+
+// handleVerb serves restart, stop and start.
+func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	h, ok := a.lookup(name)
+	if !ok {
+		writeAPIError(w, http.StatusNotFound, fmt.Sprintf("%v: %q", ErrUnknownDaemon, name))
+		return
+	}
+	verb := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	switch verb {
+	case "restart", "start":
+		if a.hasPanicked(h) {
+			// A loop that panicked is replaced by a fresh one with the same spec.
+			if _, err := a.respawn(r, h); err != nil {
+				writeAPIError(w, http.StatusServiceUnavailable, err.Error())
+				return
+			}
+			h, _ = a.lookup(name)
+		} else if verb == "restart" {
+			h.d.Restart(ReasonManual)
+		} else {
+			h.d.Start()
+		}
+	case "stop":
+		if err := h.d.Stop(r.Context()); err != nil {
+			writeAPIError(w, http.StatusInternalServerError, "stop: "+err.Error())
+			return
+		}
+	}
+	a.log.Info("daemon verb", "daemon", name, "verb", verb)
+	a.markDirty()
+	writeJSONBody(w, http.StatusOK, DaemonResult{Status: a.status(h)})
+}
+
+// respawn replaces a panicked daemon by a new one running the same spec.
+func (a *Agent) respawn(r *http.Request, h *hosted) (PutResult, error) {
+	return a.put(r.Context(), h.d.Spec())
+}
+
+func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	q := r.URL.Query()
+	want := q.Get("for")
+	if want == "" {
+		want = string(StateOnline)
+	}
+	if want != string(StateOnline) && want != string(StateStopped) {
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("for=%q: want online or stopped", want))
+		return
+	}
+	healthy, _ := strconv.ParseBool(q.Get("healthy"))
+	timeout := 10 * time.Second
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("timeout=%q: not a duration", s))
+			return
+		}
+		timeout = min(d, MaxWait)
+	}
+	if _, ok := a.lookup(name); !ok {
+		writeAPIError(w, http.StatusNotFound, fmt.Sprintf("%v: %q", ErrUnknownDaemon, name))
+		return
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	// Health results do not fire Changed (only state and pid do): poll them.
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		h, ok := a.lookup(name)
+		if !ok {
+			writeAPIError(w, http.StatusNotFound, fmt.Sprintf("daemon %q was removed while waiting", name))
+			return
+		}
+		changed := h.d.Changed()
+		st := a.status(h)
+		if res := waitOutcome(st, h.d.Spec(), want, healthy); res != "" {
+			writeJSONBody(w, http.StatusOK, WaitResult{Status: st, Result: res})
+			return
+		}
+		select {
+		case <-changed:
+		case <-h.done:
+		case <-poll.C:
+		case <-deadline.C:
+			writeJSONBody(w, http.StatusOK, WaitResult{Status: a.status(h), Result: WaitTimeout})
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// waitOutcome says whether a wait is over and how ("" when it goes on).
+func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
+	if want == string(StateStopped) {
+		switch st.State {
+		case StateStopped:
+			return WaitReached
+		case StateErrored:
+			return WaitErrored
+		}
+		return ""
+	}
+	switch st.State {
+	case StateOnline:
+		check := spec.Health.Check
+		if !healthy || check == "" || check == "none" || st.Health.Status == "healthy" {
+			return WaitReached
+		}
+	case StateErrored:
+		return WaitErrored
+	case StateStopped:
+		// A daemon not started yet may report stopped too: only a stop on
+		// purpose or a run that ended is final.
+		if st.Stopped || st.LastExit != nil {
+			return WaitStopped
+		}
+	}
+	return ""
+}

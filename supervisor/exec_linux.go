@@ -1,0 +1,27 @@
+package supervisor
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysProcAttr puts the child in its own process group and has the kernel
+// SIGKILL it when the agent dies. Pdeathsig fires when the thread that forked
+// exits; Go keeps its threads alive unless a goroutine exits while locked to one.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// waitExitedNoReap blocks until pid has exited, leaving it a zombie. It
+// returns false when it cannot tell (the caller then reaps without it).
+func waitExitedNoReap(pid int) bool {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil
+	}
+}

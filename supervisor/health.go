@@ -1,0 +1,153 @@
+package supervisor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Health check kinds.
+const (
+	CheckBeadsRPC = "beads-rpc"
+	CheckExec     = "exec"
+	CheckTCP      = "tcp"
+	CheckNone     = "none"
+)
+
+// Health check defaults.
+const (
+	defaultHealthInterval = 30 * time.Second
+	defaultHealthTimeout  = 5 * time.Second
+	defaultHealthFailures = 3
+)
+
+func healthInterval(h HealthSpec) time.Duration {
+	if h.Interval > 0 {
+		return h.Interval
+	}
+	return defaultHealthInterval
+}
+
+func healthTimeout(h HealthSpec) time.Duration {
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return defaultHealthTimeout
+}
+
+func healthFailures(h HealthSpec) int {
+	if h.Failures > 0 {
+		return h.Failures
+	}
+	return defaultHealthFailures
+}
+
+// healthEnabled reports whether h asks for a periodic check.
+func healthEnabled(h HealthSpec) bool {
+	return h.Check != "" && h.Check != CheckNone
+}
+
+// healthResult is one check's outcome.
+type healthResult struct {
+	Healthy bool
+	Status  string // healthy, degraded, unhealthy
+	Message string
+	Version string
+	DBMS    float64
+}
+
+// checkHealth runs one check of spec against the run whose leader is pid,
+// with env the daemon's environment.
+func checkHealth(ctx context.Context, spec Spec, env []string, pid int) healthResult {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout(spec.Health))
+	defer cancel()
+	switch spec.Health.Check {
+	case CheckBeadsRPC:
+		return checkBeads(ctx, spec, pid)
+	case CheckExec:
+		return checkExec(ctx, spec, env)
+	case CheckTCP:
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", spec.Health.Address)
+		if err != nil {
+			return unhealthy(err.Error())
+		}
+		c.Close()
+		return healthResult{Healthy: true, Status: "healthy"}
+	}
+	return unhealthy(fmt.Sprintf("unknown health check %q", spec.Health.Check))
+}
+
+func unhealthy(msg string) healthResult {
+	return healthResult{Status: "unhealthy", Message: msg}
+}
+
+// checkBeads is healthy when bd answers healthy or degraded and the daemon
+// answering is our child, not a rival that holds the workspace.
+func checkBeads(ctx context.Context, spec Spec, pid int) healthResult {
+	p, err := ProbeBeads(ctx, spec.Dir, spec.Health.ClientVersion)
+	if err != nil {
+		r := unhealthy(err.Error())
+		r.Version, r.DBMS = p.Version, p.DBResponseMS
+		return r
+	}
+	r := healthResult{Status: p.Status, Version: p.Version, DBMS: p.DBResponseMS}
+	switch {
+	case p.Pid != pid:
+		r.Status = "unhealthy"
+		r.Message = fmt.Sprintf("bd daemon pid %d answers, not our child pid %d", p.Pid, pid)
+	case p.Status == "healthy" || p.Status == "degraded":
+		r.Healthy = true
+	default:
+		r.Status = "unhealthy"
+		r.Message = "bd says " + p.Status
+	}
+	return r
+}
+
+// checkExec runs the check command in Dir with the daemon's environment and
+// BEADS_AUTO_START_DAEMON=false, so that a bd call cannot spawn a rival daemon.
+func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
+	argv := spec.Health.Command
+	if len(argv) == 0 {
+		return unhealthy("exec check has no command")
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = spec.Dir
+	cmd.Env = withEnv(env, "BEADS_AUTO_START_DAEMON", "false")
+	cmd.WaitDelay = time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	if err == nil {
+		return healthResult{Healthy: true, Status: "healthy"}
+	}
+	msg := err.Error()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		msg = "timed out after " + healthTimeout(spec.Health).String()
+	}
+	if o := strings.TrimSpace(out.String()); o != "" {
+		if len(o) > 200 {
+			o = o[len(o)-200:]
+		}
+		msg += ": " + o
+	}
+	return unhealthy(msg)
+}
+
+// withEnv returns env with key set to value (replacing an existing entry).
+func withEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}

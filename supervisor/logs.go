@@ -1,0 +1,313 @@
+package supervisor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+)
+
+// The child's output goes through a lineWriter per stream (stdout, stderr) to
+// the daemon's logSink. A lineWriter holds a partial line until its newline or
+// until Flush at the end of the run, so lines are never split or lost, and
+// never interleaved between streams in the combined file. The sink queues
+// whole lines in memory and a single goroutine writes them to the files: a
+// slow or failing disk never blocks the child. When the queue of a file
+// exceeds maxPending bytes new lines for it are dropped and counted in
+// Status.LogError.
+
+const (
+	// maxLine is the longest line held back waiting for its newline; a longer
+	// one is written as it is (the only case where a line is split).
+	maxLine = 1 << 20
+	// maxPending is the most output queued for one file while the disk lags.
+	maxPending = 16 << 20
+	// tailLines is how many stderr lines are kept for Exit.LogTail.
+	tailLines = 10
+)
+
+// Streams and the files they go to.
+const (
+	streamOut = iota
+	streamErr
+	fileCombined
+	nFiles
+)
+
+// logSink writes the lines of a daemon's runs to its log files.
+type logSink struct {
+	now     func() time.Time
+	onError func(msg string) // called when the error state changes ("" = cleared)
+
+	mu       sync.Mutex
+	spec     LogSpec
+	gen      int // bumped when spec changes; the writer reopens its files
+	pending  [nFiles]bytes.Buffer
+	dropped  [nFiles]int
+	tail     []string
+	closing  bool
+	lastErr  string
+	kick     chan struct{}
+	done     chan struct{}
+	files    [nFiles]io.WriteCloser // owned by the writer goroutine
+	fileErrs [nFiles]error          // owned by the writer goroutine
+}
+
+func newLogSink(spec LogSpec, onError func(string)) *logSink {
+	s := &logSink{
+		now:     time.Now,
+		onError: onError,
+		spec:    spec,
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	go s.writeLoop()
+	return s
+}
+
+// paths returns the file of each slot ("" = not written).
+func (ls LogSpec) paths() [nFiles]string {
+	return [nFiles]string{ls.Out, ls.Error, ls.Combined}
+}
+
+// setSpec changes the files or their rotation; the files are reopened.
+func (s *logSink) setSpec(spec LogSpec) {
+	s.mu.Lock()
+	s.spec = spec
+	s.gen++
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *logSink) signal() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// resetTail forgets the stderr lines of the previous run.
+func (s *logSink) resetTail() {
+	s.mu.Lock()
+	s.tail = nil
+	s.mu.Unlock()
+}
+
+// stderrTail returns the last stderr lines of the current run.
+func (s *logSink) stderrTail() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.tail...)
+}
+
+// line queues one complete line (without its newline) of stream.
+func (s *logSink) line(stream int, line []byte) {
+	s.mu.Lock()
+	var prefix string
+	if s.spec.Timestamps {
+		layout := s.spec.DateFormat
+		if layout == "" {
+			layout = time.RFC3339
+		}
+		prefix = s.now().Format(layout) + ": "
+	}
+	paths := s.spec.paths()
+	for _, f := range [2]int{stream, fileCombined} {
+		if paths[f] == "" {
+			continue
+		}
+		b := &s.pending[f]
+		if b.Len()+len(prefix)+len(line)+1 > maxPending {
+			s.dropped[f]++
+			continue
+		}
+		b.WriteString(prefix)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if stream == streamErr {
+		if len(s.tail) == tailLines {
+			s.tail = append(s.tail[:0], s.tail[1:]...)
+		}
+		s.tail = append(s.tail, string(line))
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// close writes what is queued, closes the files and stops the writer.
+func (s *logSink) close() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.signal()
+	<-s.done
+}
+
+func (s *logSink) writeLoop() {
+	defer close(s.done)
+	var (
+		gen   = -1
+		paths [nFiles]string
+		rot   Rotate
+		out   [nFiles]bytes.Buffer
+	)
+	for range s.kick {
+		s.mu.Lock()
+		if s.gen != gen {
+			s.closeFiles()
+			gen, paths, rot = s.gen, s.spec.paths(), s.spec.Rotate
+		}
+		var dropped [nFiles]int
+		for f := range nFiles {
+			out[f].Reset()
+			out[f].Write(s.pending[f].Bytes())
+			s.pending[f].Reset()
+			dropped[f], s.dropped[f] = s.dropped[f], 0
+		}
+		closing := s.closing
+		s.mu.Unlock()
+
+		for f := range nFiles {
+			if out[f].Len() == 0 && dropped[f] == 0 {
+				continue
+			}
+			s.fileErrs[f] = s.write(f, paths[f], rot, out[f].Bytes())
+			if s.fileErrs[f] == nil && dropped[f] > 0 {
+				s.fileErrs[f] = fmt.Errorf("%s: %d lines dropped while the disk lagged", paths[f], dropped[f])
+			}
+		}
+		s.report()
+		if closing {
+			s.closeFiles()
+			return
+		}
+	}
+}
+
+// write appends b to file slot f, opening it first when needed.
+func (s *logSink) write(f int, path string, rot Rotate, b []byte) error {
+	if path == "" {
+		return nil
+	}
+	if s.files[f] == nil {
+		w, err := openLog(path, rot)
+		if err != nil {
+			return err
+		}
+		s.files[f] = w
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := s.files[f].Write(b)
+	return err
+}
+
+// report publishes the first failing file's error, or "" once all write again.
+func (s *logSink) report() {
+	msg := ""
+	for _, err := range s.fileErrs {
+		if err != nil {
+			msg = err.Error()
+			break
+		}
+	}
+	s.mu.Lock()
+	changed := msg != s.lastErr
+	s.lastErr = msg
+	s.mu.Unlock()
+	if changed && s.onError != nil {
+		s.onError(msg)
+	}
+}
+
+func (s *logSink) closeFiles() {
+	for f, w := range s.files {
+		if w != nil {
+			_ = w.Close()
+			s.files[f] = nil
+		}
+	}
+}
+
+// openLog opens path for appending, through lumberjack when it rotates.
+func openLog(path string, rot Rotate) (io.WriteCloser, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	if rot.MaxSize > 0 {
+		const mb = 1 << 20
+		return &lumberjack.Logger{
+			Filename:   path,
+			MaxSize:    int((rot.MaxSize + mb - 1) / mb),
+			MaxBackups: rot.Keep,
+			Compress:   rot.Compress,
+		}, nil
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+}
+
+// lineWriter splits one stream of a run into lines for the sink.
+type lineWriter struct {
+	sink   *logSink
+	stream int
+
+	mu      sync.Mutex
+	partial []byte
+}
+
+var errWriterClosed = errors.New("log writer flushed")
+
+// Write never blocks on the disk and never fails: the child must not notice.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, p...)
+			if len(w.partial) >= maxLine {
+				w.sink.line(w.stream, w.partial)
+				w.partial = w.partial[:0]
+			}
+			break
+		}
+		if len(w.partial) > 0 {
+			w.partial = append(w.partial, p[:i]...)
+			w.sink.line(w.stream, w.partial)
+			w.partial = w.partial[:0]
+		} else {
+			w.sink.line(w.stream, p[:i])
+		}
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// Flush writes a held partial line: the run is over, no newline will come.
+func (w *lineWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.partial) > 0 {
+		w.sink.line(w.stream, w.partial)
+		w.partial = nil
+	}
+}
+
+// setSpecIfChanged is setSpec when spec differs from the current one.
+func (s *logSink) setSpecIfChanged(spec LogSpec) {
+	s.mu.Lock()
+	same := s.spec == spec
+	s.mu.Unlock()
+	if !same {
+		s.setSpec(spec)
+	}
+}

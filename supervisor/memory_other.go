@@ -1,0 +1,28 @@
+//go:build !linux
+
+package supervisor
+
+import (
+	"context"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// sampleGroup reads the leader only: listing a group's members needs a full
+// process listing here, which is not cheap enough to do every second.
+func sampleGroup(pid int) (groupSample, error) {
+	p, err := process.NewProcessWithContext(context.Background(), int32(pid))
+	if err != nil {
+		return groupSample{}, err
+	}
+	mi, err := p.MemoryInfo()
+	if err != nil {
+		return groupSample{}, err
+	}
+	s := groupSample{RSS: mi.RSS, Members: 1}
+	if t, err := p.Times(); err == nil {
+		s.CPU = time.Duration((t.User + t.System) * float64(time.Second))
+	}
+	return s, nil
+}

@@ -1,0 +1,38 @@
+package supervisor
+
+import (
+	"context"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// ProcessStartTime returns the OS creation time of pid (ms precision). Together
+// with the pid it identifies a process: a recycled pid has another start time.
+func ProcessStartTime(pid int) (time.Time, error) {
+	p, err := process.NewProcessWithContext(context.Background(), int32(pid))
+	if err != nil {
+		return time.Time{}, err
+	}
+	ms, err := p.CreateTime()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// cpuMeter turns successive CPU time readings into a percentage of one CPU.
+type cpuMeter struct {
+	lastCPU  time.Duration
+	lastWall time.Time
+}
+
+// percent returns the CPU percent used since the previous reading (0 on the first).
+func (m *cpuMeter) percent(cpu time.Duration, now time.Time) float64 {
+	var pct float64
+	if !m.lastWall.IsZero() && now.After(m.lastWall) && cpu >= m.lastCPU {
+		pct = 100 * float64(cpu-m.lastCPU) / float64(now.Sub(m.lastWall))
+	}
+	m.lastCPU, m.lastWall = cpu, now
+	return pct
+}

@@ -1,0 +1,357 @@
+package supervisor
+
+import (
+	"context"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeRunner starts fake processes whose lives are scripted by life: run n
+// (from 0) exits after the returned duration with the returned error, or
+// lives until signalled when the duration is negative. Only for timer logic
+// inside synctest.
+type fakeRunner struct {
+	life func(n int) (time.Duration, error)
+	// ignoreTerm makes the processes survive everything but SIGKILL.
+	ignoreTerm bool
+
+	mu     sync.Mutex
+	starts []time.Time
+	envs   [][]string
+}
+
+func (r *fakeRunner) Start(ctx context.Context, c Command) (Process, error) {
+	r.mu.Lock()
+	n := len(r.starts)
+	r.starts = append(r.starts, time.Now())
+	r.envs = append(r.envs, c.Env)
+	r.mu.Unlock()
+	p := &fakeProc{pid: 5_000_000 + n, done: make(chan struct{}), ignoreTerm: r.ignoreTerm}
+	life, err := r.life(n)
+	if life >= 0 {
+		go func() {
+			t := time.NewTimer(life)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				p.exit(err)
+			case <-p.done:
+			}
+		}()
+	}
+	return p, nil
+}
+
+// startOffsets returns the start times relative to t0.
+func (r *fakeRunner) startOffsets(t0 time.Time) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []time.Duration
+	for _, s := range r.starts {
+		out = append(out, s.Sub(t0))
+	}
+	return out
+}
+
+type fakeProc struct {
+	pid        int
+	done       chan struct{}
+	once       sync.Once
+	err        error
+	ignoreTerm bool
+}
+
+func (p *fakeProc) Pid() int              { return p.pid }
+func (p *fakeProc) Done() <-chan struct{} { return p.done }
+func (p *fakeProc) Err() error            { <-p.done; return p.err }
+func (p *fakeProc) exit(err error)        { p.once.Do(func() { p.err = err; close(p.done) }) }
+
+func (p *fakeProc) Signal(sig os.Signal) error {
+	select {
+	case <-p.done:
+		return os.ErrProcessDone
+	default:
+	}
+	if sig == syscall.SIGKILL {
+		p.exit(&ExitError{Code: -1, Signal: "SIGKILL"})
+	} else if !p.ignoreTerm {
+		p.exit(&ExitError{Code: -1, Signal: "SIGTERM"})
+	}
+	return nil
+}
+
+var fakeStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fakeDaemon runs a daemon on r inside the current synctest bubble; the
+// returned function stops it and waits for Run to return.
+func fakeDaemon(t *testing.T, spec Spec, r *fakeRunner) (*Daemon, func()) {
+	t.Helper()
+	spec.Name = "fake"
+	spec.Argv = []string{"fake"}
+	d := NewDaemon(spec, DaemonOptions{
+		Runner:    r,
+		Memory:    func(context.Context, int) (uint64, error) { return 0, nil },
+		StartTime: func(int) (time.Time, error) { return fakeStart, nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	return d, func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+func crash(int) (time.Duration, error) { return 0, &ExitError{Code: 1} }
+
+func secs(s ...float64) []time.Duration {
+	var out []time.Duration
+	for _, v := range s {
+		out = append(out, time.Duration(v*float64(time.Second)))
+	}
+	return out
+}
+
+func TestRestartBackoffSequence(t *testing.T) {
+	tests := map[string]struct {
+		policy RestartPolicy
+		want   []time.Duration
+	}{
+		"exponential capped": {
+			policy: RestartPolicy{Delay: time.Second, Backoff: BackoffExponential, MaxDelay: 8 * time.Second, MinUptime: 10 * time.Second},
+			want:   secs(0, 1, 3, 7, 15, 23, 31),
+		},
+		"constant": {
+			policy: RestartPolicy{Delay: 2 * time.Second, Backoff: BackoffConstant, MinUptime: 10 * time.Second},
+			want:   secs(0, 2, 4, 6, 8, 10, 12),
+		},
+		"exponential without delay restarts at once": {
+			policy: RestartPolicy{Backoff: BackoffExponential, MaxDelay: time.Second, MinUptime: time.Second, MaxRestarts: 7},
+			want:   secs(0, 0, 0, 0, 0, 0, 0),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := &fakeRunner{life: crash}
+				t0 := time.Now()
+				d, stop := fakeDaemon(t, Spec{Restart: tc.policy}, r)
+				time.Sleep(tc.want[len(tc.want)-1] + time.Second/2)
+				synctest.Wait()
+				got := r.startOffsets(t0)
+				if len(got) > len(tc.want) {
+					got = got[:len(tc.want)]
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("start times (-want +got):\n%s", diff)
+				}
+				if st := d.Status(); st.LastRestartReason != ReasonCrash || st.Restarts < len(tc.want)-1 {
+					t.Errorf("status: reason %q restarts %d", st.LastRestartReason, st.Restarts)
+				}
+				stop()
+			})
+		})
+	}
+}
+
+func TestRestartResetAfterMinUptime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Runs 0-2 crash at once, run 3 lasts 20s (stable), run 4 crashes at once.
+		r := &fakeRunner{life: func(n int) (time.Duration, error) {
+			if n == 3 {
+				return 20 * time.Second, &ExitError{Code: 2}
+			}
+			if n > 4 {
+				return -1, nil
+			}
+			return 0, &ExitError{Code: 1}
+		}}
+		policy := RestartPolicy{Delay: time.Second, Backoff: BackoffExponential, MaxDelay: time.Minute, MinUptime: 10 * time.Second, MaxRestarts: 4}
+		t0 := time.Now()
+		d, stop := fakeDaemon(t, Spec{Restart: policy}, r)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// 0, +1s, +2s, +4s; run 3 lives 20s, then the backoff starts over: +1s, +1s.
+		if diff := cmp.Diff(secs(0, 1, 3, 7, 28, 29), r.startOffsets(t0)); diff != "" {
+			t.Errorf("start times (-want +got):\n%s", diff)
+		}
+		st := d.Status()
+		if st.State != StateOnline || st.UnstableRestarts != 1 || st.Restarts != 5 {
+			t.Errorf("state %s unstable %d restarts %d, want online 1 5", st.State, st.UnstableRestarts, st.Restarts)
+		}
+		stop()
+	})
+}
+
+func TestRestartErroredAfterMaxRestartsWithDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{life: crash}
+		policy := RestartPolicy{Delay: 5 * time.Second, MaxRestarts: 3, MinUptime: time.Second}
+		t0 := time.Now()
+		d, stop := fakeDaemon(t, Spec{Restart: policy}, r)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if diff := cmp.Diff(secs(0, 5, 10), r.startOffsets(t0)); diff != "" {
+			t.Errorf("start times (-want +got):\n%s", diff)
+		}
+		st := d.Status()
+		if st.State != StateErrored || st.UnstableRestarts != 3 || st.LastExit == nil || st.LastExit.Code != 1 || st.Pid != 0 {
+			t.Fatalf("status = %+v, want errored after 3 unstable runs", st)
+		}
+		t.Logf("errored: %s", st.Reason)
+
+		// Start gives it another chance, with a fresh unstable count.
+		d.Start()
+		synctest.Wait()
+		if got := len(r.startOffsets(t0)); got != 4 {
+			t.Errorf("starts after Start = %d, want 4", got)
+		}
+		if st := d.Status(); st.UnstableRestarts != 1 || st.State != StateWaitingRestart {
+			t.Errorf("after Start: state %s unstable %d, want waiting-restart 1", st.State, st.UnstableRestarts)
+		}
+		stop()
+	})
+}
+
+func TestRestartPolicies(t *testing.T) {
+	exits := map[string]error{
+		"exit 0":  nil,
+		"exit 3":  &ExitError{Code: 3},
+		"signal":  &ExitError{Code: -1, Signal: "SIGSEGV"},
+		"unknown": os.ErrInvalid,
+	}
+	want := map[string]map[string]bool{ // policy -> exit -> restarted
+		PolicyAlways:    {"exit 0": true, "exit 3": true, "signal": true, "unknown": true},
+		"":              {"exit 0": true, "exit 3": true, "signal": true, "unknown": true},
+		PolicyOnFailure: {"exit 0": false, "exit 3": true, "signal": true, "unknown": true},
+		PolicyNever:     {"exit 0": false, "exit 3": false, "signal": false, "unknown": false},
+	}
+	for policy, byExit := range want {
+		for exitName, restarted := range byExit {
+			t.Run(policy+"/"+exitName, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					r := &fakeRunner{life: func(n int) (time.Duration, error) {
+						if n == 0 {
+							return time.Minute, exits[exitName]
+						}
+						return -1, nil
+					}}
+					d, stop := fakeDaemon(t, Spec{Restart: RestartPolicy{Policy: policy, Delay: time.Second}}, r)
+					time.Sleep(2 * time.Minute)
+					synctest.Wait()
+					st := d.Status()
+					gotRestarted := len(r.startOffsets(time.Time{})) == 2
+					if gotRestarted != restarted {
+						t.Fatalf("restarted = %v, want %v (status %+v)", gotRestarted, restarted, st)
+					}
+					wantState := StateOnline
+					if !restarted {
+						wantState = StateStopped
+					}
+					if st.State != wantState || st.Stopped {
+						t.Errorf("state %s stopped %v, want %s (reason %q)", st.State, st.Stopped, wantState, st.Reason)
+					}
+					stop()
+				})
+			})
+		}
+	}
+}
+
+func TestStopTimeoutEscalatesFake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }, ignoreTerm: true}
+		d, stop := fakeDaemon(t, Spec{Stop: StopPolicy{Timeout: 5 * time.Second}}, r)
+		synctest.Wait()
+		t0 := time.Now()
+		if err := d.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(t0); took != 5*time.Second {
+			t.Errorf("stop took %v, want the 5s timeout", took)
+		}
+		st := d.Status()
+		if !st.Stopped || st.State != StateStopped || st.LastExit == nil || st.LastExit.Signal != "SIGKILL" {
+			t.Errorf("status = %+v, want stopped by SIGKILL", st)
+		}
+		stop()
+	})
+}
+
+func TestMemoryLimitRestartFake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }}
+		var mu sync.Mutex
+		rss := uint64(10)
+		spec := Spec{Name: "mem", Argv: []string{"fake"}, Limits: Limits{Memory: 100, CheckInterval: 10 * time.Millisecond}}
+		d := NewDaemon(spec, DaemonOptions{
+			Runner:    r,
+			Memory:    func(context.Context, int) (uint64, error) { mu.Lock(); defer mu.Unlock(); return rss, nil },
+			StartTime: func(int) (time.Time, error) { return fakeStart, nil },
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if st := d.Status(); st.MemoryBytes != 10 || st.Restarts != 0 {
+			t.Fatalf("status = %+v, want 10 bytes and no restart", st)
+		}
+		mu.Lock()
+		rss = 101
+		mu.Unlock()
+		time.Sleep(150 * time.Millisecond) // the interval is clamped to 100ms
+		synctest.Wait()
+		mu.Lock()
+		rss = 10
+		mu.Unlock()
+		st := d.Status()
+		if st.Restarts != 1 || st.LastRestartReason != ReasonMemory || st.State != StateOnline {
+			t.Errorf("status = %+v, want one memory restart", st)
+		}
+		cancel()
+		<-done
+	})
+}
+
+func TestUpdateInPlaceOrRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }}
+		spec := Spec{Env: map[string]string{"A": "1"}}
+		d, stop := fakeDaemon(t, spec, r)
+		synctest.Wait()
+		spec = d.Spec()
+
+		inPlace := spec
+		inPlace.Limits.Memory = 1 << 30
+		inPlace.Restart.Delay = time.Second
+		inPlace.Logs.Rotate.Keep = 3
+		if d.Update(inPlace) {
+			t.Error("Update of limits/restart/rotate restarts")
+		}
+		synctest.Wait()
+		if st := d.Status(); st.Restarts != 0 || st.MemoryLimitBytes != 1<<30 {
+			t.Errorf("after in-place update: %+v", st)
+		}
+
+		changed := inPlace
+		changed.Env = map[string]string{"A": "2"}
+		if !d.Update(changed) {
+			t.Error("Update of env does not restart")
+		}
+		synctest.Wait()
+		st := d.Status()
+		if st.Restarts != 1 || st.LastRestartReason != ReasonConfig || st.EnvHash != EnvHash(changed.Env) {
+			t.Errorf("after env update: %+v", st)
+		}
+		stop()
+	})
+}
