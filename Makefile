@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS := ./...
 
-.PHONY: all build test check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean
+.PHONY: all build test test-deps check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean
 
 all: build
 
@@ -18,8 +18,15 @@ build:
 	$(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
-test:
+test: test-deps
 	$(GO) test -count=1 $(PKGS)
+
+## test-deps: what the tests need beyond Go: systemd-analyze (Debian's systemd) for the export tests.
+test-deps:
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  echo "==> installing Debian's systemd package (systemd-analyze verifies exported units)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq systemd >/dev/null; }
 
 ## check: vet, race tests, cross builds, the package-import rule, gofmt
 check: vet imports cross race
@@ -28,7 +35,7 @@ check: vet imports cross race
 vet:
 	$(GO) vet $(PKGS)
 
-race:
+race: test-deps
 	$(GO) test -race -count=1 $(PKGS)
 
 cross:
