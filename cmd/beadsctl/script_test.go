@@ -4,6 +4,9 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"strconv"
+	"syscall"
 
 	"os"
 	"path/filepath"
@@ -42,6 +45,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
+			"signal":   cmdSignal,
 		},
 	})
 }
@@ -77,14 +81,16 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func fileHas(path string, text []string) bool {
+	if len(text) == 0 {
+		// Stat, not open: a unix socket exists but cannot be opened.
+		_, err := os.Stat(path)
+		return err == nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if len(text) == 0 {
-		return true
-	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), text[0]) {
@@ -92,4 +98,35 @@ func fileHas(path string, text []string) bool {
 		}
 	}
 	return false
+}
+
+// cmdSignal sends a signal to the pid found in a file: the first integer of a
+// plain pid file (bd's daemon.pid), or the "pid" field of a JSON file.
+// testscript's own kill only knows -INT and -KILL.
+// Usage: signal TERM|INT|HUP|KILL|QUIT|USR1|USR2 pidfile
+func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: signal SIG pidfile")
+	}
+	sigs := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP,
+		"KILL": syscall.SIGKILL, "QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2}
+	sig, ok := sigs[strings.TrimPrefix(strings.TrimPrefix(args[0], "-"), "SIG")]
+	if !ok {
+		ts.Fatalf("unknown signal %s", args[0])
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	pid := 0
+	var doc struct {
+		Pid int `json:"pid"`
+	}
+	if json.Unmarshal(data, &doc) == nil && doc.Pid > 0 {
+		pid = doc.Pid
+	} else if pid, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+		ts.Fatalf("%s: no pid: %v", args[1], err)
+	}
+	err = syscall.Kill(pid, sig)
+	if (err != nil) != neg {
+		ts.Fatalf("signal %s %d: %v", args[0], pid, err)
+	}
 }
