@@ -125,8 +125,9 @@ type ProjectStructure struct {
 	ConfigValid    bool   `json:"config_valid"`
 	ConfigError    string `json:"config_error,omitempty"`
 	BeadsDirExists bool   `json:"beads_dir_exists"`
-	// BeadsDirs are the .beads/ folders checked (one per bd workspace).
+	// BeadsDirs are the .beads/ folders checked (one per bd workspace); Missing the absent ones.
 	BeadsDirs []string `json:"beads_dirs"`
+	Missing   []string `json:"missing_beads_dirs,omitempty"`
 }
 
 // HealthInput is everything BuildHealthReport needs besides the probes.
@@ -244,14 +245,8 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 	case !ps.ConfigValid:
 		structural = append(structural, "config: "+ps.ConfigError)
 	}
-	if !ps.BeadsDirExists && len(ps.BeadsDirs) > 0 {
-		var missing []string
-		for _, dir := range ps.BeadsDirs {
-			if fi, err := p.Stat(dir); err != nil || !fi.IsDir() {
-				missing = append(missing, dir)
-			}
-		}
-		structural = append(structural, "workspace: no "+strings.Join(missing, ", ")+" (run bd init)")
+	if len(ps.Missing) > 0 {
+		structural = append(structural, "workspace: no "+strings.Join(ps.Missing, ", ")+" (run bd init)")
 	}
 	if len(in.Daemons) > 0 && in.Agent == nil {
 		msg := "agent: not running"
@@ -263,7 +258,7 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 	if len(in.Daemons) == 0 && ps.ConfigValid {
 		structural = append(structural, "config: declares no daemon")
 	}
-	r.Problems = append(structural, r.Problems...)
+	r.Problems = append(append([]string{}, structural...), r.Problems...)
 	r.OverallHealthy = len(r.Problems) == 0
 	return r
 }
@@ -352,7 +347,9 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp bool) He
 		if ph.MemoryLimitBytes > 0 {
 			c.Detail += " / " + FormatBytes(ph.MemoryLimitBytes)
 		}
-		if ph.Restarts > 0 {
+		if ph.Restarts == 1 {
+			c.Detail += ", 1 restart"
+		} else if ph.Restarts > 1 {
 			c.Detail += fmt.Sprintf(", %d restarts", ph.Restarts)
 		}
 	}
@@ -364,7 +361,12 @@ func beadsChecks(d schema.Daemon, ph ProcessHealth, probe supervisor.BeadsProbe,
 	rpc := HealthCheck{Name: "beads-rpc"}
 	if err != nil {
 		bh.Error = err.Error()
-		rpc.Detail = "bd RPC: no answer on " + filepath.Join(d.Dir, ".beads", "bd.sock") + ": " + err.Error()
+		sock := filepath.Join(d.Dir, ".beads", "bd.sock")
+		if errors.Is(err, supervisor.ErrBeadsNotRunning) {
+			rpc.Detail = "bd RPC: no bd daemon answers on " + sock
+		} else {
+			rpc.Detail = "bd RPC: " + sock + ": " + err.Error()
+		}
 	} else {
 		bh.Status, bh.Version, bh.DBResponseMS, bh.Pid = probe.Status, probe.Version, probe.DBResponseMS, probe.Pid
 		if b, err := json.Marshal(probe); err == nil {
@@ -456,6 +458,7 @@ func syncHealth(d schema.Daemon, probe supervisor.BeadsProbe, perr error, now ti
 	if !sh.LastActivity.IsZero() {
 		c.Detail += fmt.Sprintf("; last activity %s ago", FormatDuration(time.Duration(sh.LastActivityAgeSeconds)*time.Second))
 	}
+	c.Warning = !c.OK
 	*checks = append(*checks, c)
 
 	for _, line := range p.Tail(filepath.Join(beads, "daemon.log"), healthLogScan) {
@@ -467,7 +470,7 @@ func syncHealth(d schema.Daemon, probe supervisor.BeadsProbe, perr error, now ti
 	if n := len(sh.LogErrors); n > healthLogErrors {
 		sh.LogErrors = sh.LogErrors[n-healthLogErrors:]
 	}
-	lc := HealthCheck{Name: "daemon-log", OK: len(sh.LogErrors) == 0, Warning: true, Detail: "daemon.log: no recent errors"}
+	lc := HealthCheck{Name: "daemon-log", OK: len(sh.LogErrors) == 0, Warning: len(sh.LogErrors) > 0, Detail: "daemon.log: no recent errors"}
 	if !lc.OK {
 		lc.Detail = "daemon.log: " + sh.LogErrors[len(sh.LogErrors)-1]
 	}
@@ -487,6 +490,10 @@ func projectStructure(in HealthInput, p HealthProbes) ProjectStructure {
 			ps.BeadsDirs = append(ps.BeadsDirs, filepath.Join(d.Dir, ".beads"))
 		}
 	}
+	if len(ps.BeadsDirs) == 0 && !ps.ConfigValid {
+		// Nothing declared to go by: a Beads project has .beads/ beside its config.
+		ps.BeadsDirs = append(ps.BeadsDirs, filepath.Join(in.Dir, ".beads"))
+	}
 	if len(ps.BeadsDirs) == 0 {
 		// No bd daemon: .beads/ is reported but not required.
 		fi, err := p.Stat(filepath.Join(in.Dir, ".beads"))
@@ -494,12 +501,12 @@ func projectStructure(in HealthInput, p HealthProbes) ProjectStructure {
 		ps.Valid = ps.ConfigValid
 		return ps
 	}
-	ps.BeadsDirExists = true
 	for _, dir := range ps.BeadsDirs {
 		if fi, err := p.Stat(dir); err != nil || !fi.IsDir() {
-			ps.BeadsDirExists = false
+			ps.Missing = append(ps.Missing, dir)
 		}
 	}
+	ps.BeadsDirExists = len(ps.Missing) == 0
 	ps.Valid = ps.ConfigValid && ps.BeadsDirExists
 	return ps
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -207,4 +208,20 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh%dm", s/3600, s%3600/60)
 	}
 	return fmt.Sprintf("%dd%dh", s/86400, s%86400/3600)
+}
+
+// FillMemory reads the memory of running daemons the agent has not sampled yet
+// (right after a start it reports 0) with mem, such as supervisor.GroupMemory.
+func FillMemory(ctx context.Context, r *StatusReport, mem supervisor.MemoryFunc) {
+	if !r.Agent.Running {
+		return
+	}
+	for i := range r.Daemons {
+		d := &r.Daemons[i]
+		if d.Pid > 0 && d.MemoryBytes == 0 {
+			if b, err := mem(ctx, d.Pid); err == nil {
+				d.MemoryBytes = b
+			}
+		}
+	}
 }

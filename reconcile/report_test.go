@@ -142,7 +142,7 @@ func TestBuildHealthReport(t *testing.T) {
 		}), problems: []string{
 			"agent: not running",
 			"beads: not running: the agent is down (run beadsctl apply)",
-			"beads: bd RPC: no answer on DIR/.beads/bd.sock: no bd daemon answers",
+			"beads: bd RPC: no bd daemon answers on DIR/.beads/bd.sock",
 		}},
 		"version mismatch from the lock": {agent: onlineAgent(), probes: fakeProbes(func(p *HealthProbes) {
 			p.InstalledVersion = func(context.Context, string) (string, error) { return "0.29.0", nil }
@@ -150,7 +150,7 @@ func TestBuildHealthReport(t *testing.T) {
 				return supervisor.BeadsProbe{}, errors.New("version mismatch: client v0.29.0 requires daemon upgrade")
 			}
 		}), problems: []string{
-			"beads: bd RPC: no answer on DIR/.beads/bd.sock: version mismatch: client v0.29.0 requires daemon upgrade",
+			"beads: bd RPC: DIR/.beads/bd.sock: version mismatch: client v0.29.0 requires daemon upgrade",
 			"beads: version mismatch: bd 0.29.0 installed, daemon runs 0.28.0 (beadsctl restart beads)",
 		}},
 		"unmanaged daemon answers": {agent: onlineAgent(func(s *supervisor.Status) { s.Pid = 43 }), probes: fakeProbes(), problems: []string{
@@ -174,7 +174,7 @@ func TestBuildHealthReport(t *testing.T) {
 			p.ReadLock = func(string) (supervisor.BeadsLock, bool, error) { return supervisor.BeadsLock{}, false, nil }
 		}), problems: []string{
 			"beads: errored: exited 0 before min_uptime 10 times (last log: Error: database locked)",
-			"beads: bd RPC: no answer on DIR/.beads/bd.sock: no bd daemon answers",
+			"beads: bd RPC: no bd daemon answers on DIR/.beads/bd.sock",
 		}},
 		"no .beads and invalid config": {agent: onlineAgent(), probes: fakeProbes(), noBeads: true, cfgErr: errors.New("beads.hcl:1,1: bad"), problems: []string{
 			"config: beads.hcl:1,1: bad",

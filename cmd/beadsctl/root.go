@@ -116,6 +116,11 @@ var commands = []func(*globals) *cobra.Command{
 	newStopCmd,
 	newRestartCmd,
 	newDestroyCmd,
+	newStateCmd,
+	newStatusCmd,
+	newLogsCmd,
+	newMonitorCmd,
+	newHealthCmd,
 }
 
 func newVersionCmd(*globals) *cobra.Command {

@@ -1,0 +1,211 @@
+//go:build linux
+
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// When StartAgent runs this test binary as "beadsctl agent --dir D", it is the
+// agent (what cmd/beadsctl's agent command does, without cobra).
+func init() {
+	if filepath.Base(os.Args[0]) != "beadsctl" || len(os.Args) < 2 || os.Args[1] != "agent" {
+		return
+	}
+	fs := flag.NewFlagSet("agent", flag.ExitOnError)
+	dir := fs.String("dir", ".", "")
+	_ = fs.Parse(os.Args[2:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: *dir, Version: "helper", Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
+	go func() {
+		fd, err := strconv.Atoi(os.Getenv(supervisor.AgentReadyFDEnv))
+		if err != nil {
+			return
+		}
+		f := os.NewFile(uintptr(fd), "ready")
+		<-a.Ready()
+		f.WriteString("ready\n")
+		f.Close()
+	}()
+	err := a.Run(ctx)
+	stop()
+	if err != nil {
+		os.Stderr.WriteString("Error: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runAgent(t *testing.T, dir string) (done <-chan error) {
+	t.Helper()
+	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: dir, Version: "test"})
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := make(chan error, 1)
+	go func() { ch <- a.Run(ctx) }()
+	select {
+	case <-a.Ready():
+	case err := <-ch:
+		t.Fatalf("agent: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-ch })
+	return ch
+}
+
+func TestClientAgentDown(t *testing.T) {
+	c := Dial(t.TempDir())
+	if _, err := c.Status(t.Context()); !errors.Is(err, ErrAgentDown) {
+		t.Fatalf("Status without agent: %v, want ErrAgentDown", err)
+	}
+	if _, err := c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"true"}}); !errors.Is(err, ErrAgentDown) {
+		t.Fatalf("Put without agent: %v, want ErrAgentDown", err)
+	}
+}
+
+func TestClientAgainstAgent(t *testing.T) {
+	dir := t.TempDir()
+	runAgent(t, dir)
+	ctx := t.Context()
+	c := Dial(dir)
+	defer c.Close()
+
+	spec := supervisor.Spec{
+		Name:    "web",
+		Argv:    []string{"sh", "-c", "echo hello; exec sleep 1000"},
+		Dir:     dir,
+		Restart: supervisor.RestartPolicy{Policy: "always", MinUptime: 200 * time.Millisecond, MaxRestarts: 3},
+		Stop:    supervisor.StopPolicy{Timeout: 3 * time.Second},
+		Logs:    supervisor.LogSpec{Out: filepath.Join(dir, "web.out.log")},
+	}
+	res, err := c.Put(ctx, spec)
+	if err != nil || res.Action != supervisor.ActionCreated {
+		t.Fatalf("Put: %+v %v", res, err)
+	}
+	st, err := c.Wait(ctx, "web", true, 10*time.Second)
+	if err != nil || st.State != supervisor.StateOnline || st.Pid == 0 {
+		t.Fatalf("Wait: %+v %v", st, err)
+	}
+	as, err := c.Status(ctx)
+	if err != nil || len(as.Daemons) != 1 || as.Daemons[0].Pid != st.Pid || as.Dir != dir {
+		t.Fatalf("Status: %+v %v", as, err)
+	}
+	if res, err := c.Put(ctx, spec); err != nil || res.Action != supervisor.ActionUnchanged {
+		t.Fatalf("Put again: %+v %v", res, err)
+	}
+
+	// The follow streams until its context ends; the first line is the barrier.
+	lctx, cancel := context.WithCancel(ctx)
+	lw := &lineWatcher{want: "hello", cancel: cancel}
+	if err := c.Logs(lctx, "web", 10, true, "out", lw); err != nil {
+		t.Fatalf("Logs follow: %v", err)
+	}
+	var tail bytes.Buffer
+	if err := c.Logs(ctx, "web", 10, false, "", &tail); err != nil || !strings.Contains(tail.String(), "hello") {
+		t.Fatalf("Logs tail: %q %v", tail.String(), err)
+	}
+
+	if st, err = c.Stop(ctx, "web"); err != nil || st.State != supervisor.StateStopped {
+		t.Fatalf("Stop: %+v %v", st, err)
+	}
+	if _, err := c.Wait(ctx, "web", false, 5*time.Second); !errors.Is(err, ErrDaemonStopped) {
+		t.Fatalf("Wait on stopped: %v", err)
+	}
+	if _, err = c.Start(ctx, "web"); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := c.Wait(ctx, "web", false, 10*time.Second); err != nil {
+		t.Fatalf("Wait after start: %v", err)
+	}
+	if _, err = c.Restart(ctx, "web"); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	first, err := c.Wait(ctx, "web", false, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Wait after restart: %v", err)
+	}
+	if _, err := c.Delete(ctx, "web"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if processRunning(first.Pid) {
+		t.Fatalf("pid %d alive after delete", first.Pid)
+	}
+	_, err = c.Restart(ctx, "web")
+	var ae *APIError
+	if !errors.Is(err, ErrUnknownDaemon) || !errors.As(err, &ae) || ae.Code != 404 || !strings.Contains(ae.Message, "web") {
+		t.Fatalf("Restart unknown: %v", err)
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// processRunning reports whether pid is alive and not a zombie.
+func processRunning(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// lineWatcher cancels the follow once it has seen want.
+type lineWatcher struct {
+	buf    bytes.Buffer
+	want   string
+	cancel context.CancelFunc
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+func TestStartAgentDetached(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StartAgent(t.Context(), dir, exe); err != nil {
+		t.Fatalf("StartAgent: %v", err)
+	}
+	c := Dial(dir)
+	defer c.Close()
+	as, err := c.Status(t.Context())
+	if err != nil || as.Version != "helper" || as.Pid == os.Getpid() {
+		t.Fatalf("Status of the detached agent: %+v %v", as, err)
+	}
+	// Its own session: not in our process group.
+	if sid, _ := syscall.Getpgid(as.Pid); sid != as.Pid {
+		t.Fatalf("agent pgid %d, want its own (%d)", sid, as.Pid)
+	}
+	// A second start for the same folder fails and says who holds it.
+	err = StartAgent(t.Context(), dir, exe)
+	if err == nil || !strings.Contains(err.Error(), "pid "+strconv.Itoa(as.Pid)) {
+		t.Fatalf("second StartAgent: %v", err)
+	}
+	if err := c.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, supervisor.StateDir, "agent.log"))
+	if !strings.Contains(string(b), "agent listening") {
+		t.Fatalf("agent.log: %s", b)
+	}
+}
