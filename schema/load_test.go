@@ -301,8 +301,8 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`4:13: error: Invalid duration; restart.delay: "5 seconds" is not a duration: use a number with a unit, such as "500ms", "5s" or "1m30s" (units ns, us, ms, s, m, h).`},
 		},
 		"duration without unit": {
-			src:  "daemon \"x\" {\n  command = \"a\"\n  stop {\n    timeout = 5000\n  }\n}\n",
-			want: []string{`4:15: error: Invalid duration; stop.timeout: "5000" has no unit: write "5000ms" for milliseconds (as PM2 counts) or "5000s" for seconds.`},
+			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    interval = 30\n  }\n}\n",
+			want: []string{`4:16: error: Invalid duration; health.interval: "30" has no unit: write "30ms" for milliseconds (as PM2 counts) or "30s" for seconds.`},
 		},
 		"check interval too short": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  limits {\n    check_interval = \"10ms\"\n  }\n}\n",
@@ -559,6 +559,21 @@ func TestEnvFunction(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"K": "x,y", "N": "2"}, d.Environment); diff != "" {
 		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+}
+
+// TestPM2Milliseconds: the durations that came from PM2 take its bare
+// milliseconds.
+func TestPM2Milliseconds(t *testing.T) {
+	src := "daemon \"a\" {\n  command = \"a\"\n  restart {\n    delay = 5000\n    min_uptime = \"1500\"\n  }\n  stop {\n    timeout = 3000\n  }\n}\n"
+	cfg, diags := loadSrc(t, src, "")
+	if len(diags) > 0 {
+		t.Fatal(diagLines(diags))
+	}
+	d := cfg.Daemons[0]
+	got := []time.Duration{d.Restart.Delay, d.Restart.MinUptime, d.Stop.Timeout}
+	if diff := cmp.Diff([]time.Duration{5 * time.Second, 1500 * time.Millisecond, 3 * time.Second}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 

@@ -18,15 +18,15 @@ import (
 //
 //	dir                   the folder of beads.hcl
 //	restart.policy        "always"      (always | on-failure | never)
-//	restart.delay         "0s"
+//	restart.delay         "0s"          (a bare number is milliseconds, as PM2's restart_delay)
 //	restart.backoff       "constant"    (constant | exponential)
 //	restart.max_delay     "1m", or delay when that is longer
 //	restart.max_restarts  10            (unstable runs in a row before "errored"; 0 = unlimited)
-//	restart.min_uptime    "10s"         (a shorter run is unstable)
+//	restart.min_uptime    "10s"         (a shorter run is unstable; bare number: milliseconds)
 //	limits.memory         none          (a size: "200M", "1G", "512K", bytes)
 //	limits.check_interval "1s"          (at least 100ms)
 //	stop.signal           "SIGTERM"
-//	stop.timeout          "5s"          (then SIGKILL to the process group)
+//	stop.timeout          "5s"          (then SIGKILL to the process group; bare number: milliseconds)
 //	logs.out              ".beadsctl/logs/<name>.out.log"  ("" writes no file)
 //	logs.error            ".beadsctl/logs/<name>.err.log"  ("" writes no file)
 //	logs.combined         none
@@ -129,12 +129,20 @@ func (r *resolver) integer(path string, dst *int) *field {
 	return f
 }
 
+// pm2Millis are the durations that came from PM2 (restart_delay, min_uptime,
+// kill_timeout): there a bare whole number counts milliseconds, as in PM2.
+var pm2Millis = map[string]bool{"restart.delay": true, "restart.min_uptime": true, "stop.timeout": true}
+
 func (r *resolver) duration(path string, dst *time.Duration, min time.Duration) *field {
 	f := r.l.fields[path]
 	if f == nil {
 		return nil
 	}
-	d, err := ParseDuration(f.val.AsString())
+	s := strings.TrimSpace(f.val.AsString())
+	if pm2Millis[path] && s != "" && strings.Trim(s, "0123456789") == "" {
+		s += "ms"
+	}
+	d, err := ParseDuration(s)
 	if err != nil {
 		r.add(hcl.DiagError, f.rng, "Invalid duration", fmt.Sprintf("%s: %s.", path, err))
 		return nil

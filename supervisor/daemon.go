@@ -94,7 +94,7 @@ func NewDaemon(spec Spec, opts DaemonOptions) *Daemon {
 	}
 	d.st = Status{
 		Name:             spec.Name,
-		State:            StateStopped,
+		State:            StateStarting,
 		SpecHash:         spec.Hash,
 		MemoryLimitBytes: spec.Limits.Memory,
 		LastChange:       time.Now(),
@@ -552,9 +552,17 @@ func (l *loop) report(ctx context.Context, ev event) {
 func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 	d := l.d
 	var cpu cpuMeter
+	gs := newGroupSampler(r.pid)
+	// The first sample waits one interval too: a process over its limit from
+	// the start is then restarted at most once per interval, not in a hot loop.
 	t := time.NewTicker(checkInterval(spec.Limits))
 	defer t.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 		var (
 			rss uint64
 			pct float64
@@ -564,7 +572,7 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 			rss, err = d.opts.Memory(ctx, r.pid)
 		} else {
 			var s groupSample
-			s, err = sampleGroup(r.pid)
+			s, err = gs.sample()
 			rss, pct = s.RSS, cpu.percent(s.CPU, time.Now())
 		}
 		if err == nil {
@@ -578,11 +586,6 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 				l.report(ctx, event{runID: r.id, reason: ReasonMemory})
 				return
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }
@@ -627,12 +630,15 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 	}
 }
 
+// errNotOurs means the pid now names another process: ours is gone.
+var errNotOurs = errors.New("pid is no longer our process")
+
 // signal sends sig to r's group unless r's pid now names another process.
 func (l *loop) signal(r *run, sig os.Signal) error {
 	if !r.startTime.IsZero() {
 		if t, err := l.d.opts.StartTime(r.pid); err == nil && !t.Equal(r.startTime) {
 			l.d.log.Error("pid recycled, not signalling", "pid", r.pid, "start_time", r.startTime, "os_start_time", t)
-			return fmt.Errorf("pid %d is no longer our process", r.pid)
+			return errNotOurs
 		}
 	}
 	err := r.proc.Signal(sig)
@@ -658,7 +664,10 @@ func (l *loop) stop(r *run) {
 	if timeout <= 0 {
 		timeout = defaultStopTimeout
 	}
-	l.signal(r, sig)
+	if err := l.signal(r, sig); errors.Is(err, errNotOurs) {
+		l.finish(r)
+		return
+	}
 	t := time.NewTimer(timeout)
 	select {
 	case <-r.proc.Done():

@@ -142,8 +142,3 @@ func ParseSignal(name string) (os.Signal, error) {
 
 // killSignal is the signal that cannot be caught.
 var killSignal os.Signal = unix.SIGKILL
-
-// groupAlive reports whether any process of the group pgid still exists.
-func groupAlive(pgid int) bool {
-	return unix.Kill(-pgid, 0) == nil
-}

@@ -86,5 +86,3 @@ func ParseSignal(name string) (os.Signal, error) {
 }
 
 var killSignal = os.Kill
-
-func groupAlive(pgid int) bool { return false }

@@ -203,12 +203,29 @@ func (s *logSink) write(f int, path string, rot Rotate, b []byte) error {
 		}
 		s.files[f] = w
 	}
-	if len(b) == 0 {
-		return nil
+	// Write in chunks that end at a newline: lumberjack rotates between
+	// writes and refuses one larger than its maximum size (1 MB at least).
+	for len(b) > 0 {
+		n := len(b)
+		if n > writeChunk {
+			n = bytes.LastIndexByte(b[:writeChunk], '\n') + 1
+			if n == 0 { // one line longer than a chunk
+				n = bytes.IndexByte(b, '\n') + 1
+				if n == 0 || n > 1<<20 {
+					n = min(len(b), 1<<20)
+				}
+			}
+		}
+		if _, err := s.files[f].Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
 	}
-	_, err := s.files[f].Write(b)
-	return err
+	return nil
 }
+
+// writeChunk is the most written to a log file at once.
+const writeChunk = 256 << 10
 
 // report publishes the first failing file's error, or "" once all write again.
 func (s *logSink) report() {

@@ -18,8 +18,12 @@ var pageSize = uint64(os.Getpagesize())
 // /proc/<pid>/stat of every process (one small read each, no allocation per
 // process) and sums their resident memory and CPU time. The stat file has the
 // group id, the RSS in pages (the same number statm reports) and the CPU
-// times, so one read per process is enough. See BenchmarkSampleGroup.
-func sampleGroup(pgid int) (groupSample, error) {
+// times, so one read per process is enough. See BenchmarkSampleGroup and
+// groupSampler, which the daemon uses.
+func sampleGroup(pgid int) (groupSample, error) { return scanGroup(pgid, nil) }
+
+// scanGroup is sampleGroup; it calls member with the stat path of each member.
+func scanGroup(pgid int, member func(path string)) (groupSample, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return groupSample{}, err
@@ -37,7 +41,8 @@ func sampleGroup(pgid int) (groupSample, error) {
 		if name[0] < '0' || name[0] > '9' {
 			continue
 		}
-		n := readSmall("/proc/"+name+"/stat", buf[:])
+		path := "/proc/" + name + "/stat"
+		n := readSmall(path, buf[:])
 		if n <= 0 {
 			continue // gone, or not readable
 		}
@@ -48,6 +53,9 @@ func sampleGroup(pgid int) (groupSample, error) {
 		s.Members++
 		s.RSS += st.rssPages * pageSize
 		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
+		if member != nil {
+			member(path)
+		}
 	}
 	if s.Members == 0 {
 		return s, os.ErrProcessDone
@@ -108,4 +116,57 @@ func parseStat(b []byte) (procStat, bool) {
 		field++
 	}
 	return procStat{}, false
+}
+
+// fullScanEvery is how often (in samples) a groupSampler rescans /proc for
+// new members of the group; in between it reads only the members it knows.
+const fullScanEvery = 10
+
+// groupSampler samples one process group repeatedly, cheaply: a full /proc
+// scan (about 10µs per process on the system) every fullScanEvery samples, and
+// otherwise one stat read per known member. A process that joins the group
+// between two scans is counted from the next full scan.
+type groupSampler struct {
+	pgid    int
+	n       int
+	members []string // "/proc/<pid>/stat"
+}
+
+func newGroupSampler(pgid int) *groupSampler { return &groupSampler{pgid: pgid} }
+
+func (g *groupSampler) sample() (groupSample, error) {
+	g.n++
+	if g.n%fullScanEvery == 1 || len(g.members) == 0 {
+		return g.scan()
+	}
+	var (
+		s   groupSample
+		buf [1024]byte
+	)
+	kept := g.members[:0]
+	for _, path := range g.members {
+		n := readSmall(path, buf[:])
+		if n <= 0 {
+			continue
+		}
+		st, ok := parseStat(buf[:n])
+		if !ok || st.pgrp != g.pgid {
+			continue
+		}
+		kept = append(kept, path)
+		s.Members++
+		s.RSS += st.rssPages * pageSize
+		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
+	}
+	g.members = kept
+	if s.Members == 0 {
+		return s, os.ErrProcessDone
+	}
+	return s, nil
+}
+
+// scan is sampleGroup that also remembers the members.
+func (g *groupSampler) scan() (groupSample, error) {
+	g.members = g.members[:0]
+	return scanGroup(g.pgid, func(path string) { g.members = append(g.members, path) })
 }

@@ -26,3 +26,10 @@ func sampleGroup(pid int) (groupSample, error) {
 	}
 	return s, nil
 }
+
+// groupSampler samples the leader of a group (see sampleGroup).
+type groupSampler struct{ pgid int }
+
+func newGroupSampler(pgid int) *groupSampler { return &groupSampler{pgid: pgid} }
+
+func (g *groupSampler) sample() (groupSample, error) { return sampleGroup(g.pgid) }

@@ -80,8 +80,8 @@ func TestUnifiedDiff(t *testing.T) {
 	tests := map[string]struct{ a, b, want string }{
 		"equal": {a: "x\n", b: "x\n", want: ""},
 		"two hunks": {
-			a: "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
-			b: "one\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\ntwelve\n",
+			a:    "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
+			b:    "one\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\ntwelve\n",
 			want: "--- a\n+++ b\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n 3\n 4\n@@ -9,4 +9,4 @@\n 9\n 10\n 11\n-12\n+twelve\n",
 		},
 		"close changes merge": {

@@ -4,19 +4,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
-	"strconv"
-	"syscall"
-
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 
 	"github.com/beadsctl/beadsctl/internal/bdsim"
+	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 func TestMain(m *testing.M) {
@@ -45,6 +48,8 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
+			"pidgone":  cmdPidgone,
+			"sigterm":  cmdSigterm,
 			"signal":   cmdSignal,
 		},
 	})
@@ -129,4 +134,78 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	if (err != nil) != neg {
 		ts.Fatalf("signal %s %d: %v", args[0], pid, err)
 	}
+}
+
+// shutdownAgent stops the agent of dir, if one answers, and waits until it is gone.
+func shutdownAgent(t testscript.T, dir string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := reconcile.Dial(dir)
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return // no agent: nothing to do
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Log("shutdown agent:", err)
+	}
+	// Wait for the agent process to exit: its pid vanishes (or turns zombie).
+	for ctx.Err() == nil {
+		if syscall.Kill(st.Pid, 0) != nil {
+			return
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", st.Pid)); err == nil && strings.Contains(string(b), ") Z ") {
+			return
+		}
+		waitForChange(filepath.Join(dir, ".beadsctl"), 20*time.Millisecond)
+	}
+	t.Log("agent did not exit; killing pid", st.Pid)
+	_ = syscall.Kill(st.Pid, syscall.SIGKILL)
+}
+
+// cmdPidgone checks that the process whose pid is in each file is gone (a zombie
+// counts as gone), waiting up to 5s on a pidfd for one that is exiting.
+// With !, it checks the processes are alive. Usage: pidgone file...
+func cmdPidgone(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: pidgone file...")
+	}
+	for _, f := range args {
+		pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(f)))
+		ts.Check(err)
+		if neg {
+			if !pidAlive(pid) {
+				ts.Fatalf("pid %d (%s) is gone", pid, f)
+			}
+			continue
+		}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000)
+			unix.Close(fd)
+		}
+		if pidAlive(pid) {
+			ts.Fatalf("pid %d (%s) is still running", pid, f)
+		}
+	}
+}
+
+// pidAlive reports whether pid runs and is not a zombie.
+func pidAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// cmdSigterm sends SIGTERM to the pid written in a file (testscript's kill only
+// knows INT and KILL). Usage: sigterm file
+func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: sigterm file")
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[0])))
+	ts.Check(err)
+	ts.Check(unix.Kill(pid, unix.SIGTERM))
 }

@@ -1,0 +1,119 @@
+package supervisor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sinkErrors returns a sink and the error states it reports, in order.
+func sinkErrors(spec LogSpec) (*logSink, <-chan string) {
+	errs := make(chan string, 16)
+	return newLogSink(spec, func(msg string) { errs <- msg }), errs
+}
+
+func TestLogRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.log")
+	// 1 byte rounds up to lumberjack's 1 MB; Keep 0 keeps every backup.
+	s, errs := sinkErrors(LogSpec{Out: path, Rotate: Rotate{MaxSize: 1}})
+	w := &lineWriter{sink: s, stream: streamOut}
+	line := strings.Repeat("y", 99)
+	const n = 35000 // 3.5 MB
+	for i := range n {
+		fmt.Fprintf(w, "%06d %s\n", i, line)
+	}
+	s.close()
+	select {
+	case msg := <-errs:
+		t.Fatalf("log error: %s", msg)
+	default:
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "out*.log"))
+	if len(files) < 4 {
+		t.Fatalf("files %v, want the current one and at least 3 backups", files)
+	}
+	total := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 1<<20 {
+			t.Errorf("%s has %d bytes, over the 1 MB limit", f, len(b))
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if len(l) != 106 {
+				t.Fatalf("%s: split line %q", f, l)
+			}
+			total++
+		}
+	}
+	if total != n {
+		t.Errorf("%d lines across %d files, want %d", total, len(files), n)
+	}
+}
+
+func TestLogErrorClearsWhenWritingWorksAgain(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "logs")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, errs := sinkErrors(LogSpec{Error: filepath.Join(blocker, "err.log")})
+	defer s.close()
+	w := &lineWriter{sink: s, stream: streamErr}
+	fmt.Fprintln(w, "lost while the folder is a file")
+	if msg := recvErr(t, errs); msg == "" {
+		t.Fatal("no error reported")
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(w, "written again")
+	if msg := recvErr(t, errs); msg != "" {
+		t.Fatalf("error not cleared: %s", msg)
+	}
+	if got := s.stderrTail(); len(got) != 2 || got[1] != "written again" {
+		t.Errorf("stderr tail = %q", got)
+	}
+}
+
+func recvErr(t *testing.T, errs <-chan string) string {
+	t.Helper()
+	select {
+	case msg := <-errs:
+		return msg
+	case <-time.After(10 * time.Second):
+		t.Fatal("no error state reported")
+		return ""
+	}
+}
+
+func TestLineWriterHoldsPartialLines(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "all.log")
+	s, _ := sinkErrors(LogSpec{Combined: path})
+	out := &lineWriter{sink: s, stream: streamOut}
+	errw := &lineWriter{sink: s, stream: streamErr}
+	// Interleaved fragments of two streams must come out as whole lines.
+	out.Write([]byte("out-a "))
+	errw.Write([]byte("err-a "))
+	out.Write([]byte("out-b\nout-c"))
+	errw.Write([]byte("err-b\n"))
+	out.Write([]byte(" out-d\nno newline"))
+	out.Flush()
+	errw.Flush()
+	s.close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "out-a out-b\nerr-a err-b\nout-c out-d\nno newline\n"
+	if string(b) != want {
+		t.Errorf("combined log = %q, want %q", b, want)
+	}
+}
