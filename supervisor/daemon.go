@@ -595,7 +595,14 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 	d := l.d
 	h := spec.Health
-	t := time.NewTicker(healthInterval(h))
+	interval := healthInterval(h)
+	// Start phase: until the first success, or for one interval, probe fast
+	// (100 ms, doubling up to 1 s) so that a waiter learns "healthy" as soon as
+	// the daemon answers; failures in this phase do not count (like Docker's
+	// start_period with start_interval).
+	started := time.Now()
+	starting, fast := true, startProbeFirst
+	t := time.NewTimer(fast)
 	defer t.Stop()
 	failures := 0
 	for {
@@ -608,6 +615,13 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		if ctx.Err() != nil {
 			return
 		}
+		if starting && !res.Healthy && time.Since(started) < interval {
+			fast = min(2*fast, startProbeMax, interval)
+			t.Reset(fast)
+			continue
+		}
+		starting = false
+		t.Reset(interval)
 		if res.Healthy {
 			failures = 0
 		} else {
@@ -629,6 +643,13 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		}
 	}
 }
+
+// The start phase of health checks probes first after startProbeFirst, then
+// at doubling intervals up to startProbeMax.
+const (
+	startProbeFirst = 100 * time.Millisecond
+	startProbeMax   = time.Second
+)
 
 // errNotOurs means the pid now names another process: ours is gone.
 var errNotOurs = errors.New("pid is no longer our process")

@@ -440,6 +440,46 @@ func TestDaemonHealthy(t *testing.T) {
 	}
 }
 
+// TestDaemonHealthyBeforeFirstInterval: the start phase probes fast, so a
+// daemon with a 1h interval is known healthy long before the first interval.
+func TestDaemonHealthyBeforeFirstInterval(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	h := HealthSpec{Check: CheckTCP, Address: ln.Addr().String(), Interval: time.Hour, Failures: 1}
+	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Health: h}, DaemonOptions{})
+	st := waitStatus(t, d, 10*time.Second, "healthy", func(s Status) bool { return s.Health.Status == "healthy" })
+	if st.Restarts != 0 {
+		t.Errorf("restarts = %d, want 0", st.Restarts)
+	}
+}
+
+// TestDaemonStartPhaseFailuresDoNotCount: a check failing while the daemon
+// starts does not restart it before the first interval has passed.
+func TestDaemonStartPhaseFailuresDoNotCount(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ok")
+	h := HealthSpec{Check: CheckExec, Command: []string{"test", "-e", ready}, Interval: time.Hour, Failures: 1}
+	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Health: h}, DaemonOptions{})
+	if err := os.WriteFile(ready, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, d, 10*time.Second, "healthy", func(s Status) bool { return s.Health.Status == "healthy" })
+	if st.Restarts != 0 {
+		t.Errorf("restarts = %d, want 0: start-phase failures counted", st.Restarts)
+	}
+}
+
 func TestDaemonEnvIsolation(t *testing.T) {
 	t.Setenv("LEAKY_AGENT_VAR", "secret")
 	dir := t.TempDir()
