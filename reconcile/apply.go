@@ -43,9 +43,6 @@ type ApplyOptions struct {
 	StopUnmanaged func(ctx context.Context, u Unmanaged) ([]string, error)
 	// Progress, when set, hears of every step as it happens.
 	Progress func(Progress)
-	// Probe asks a bd daemon for its health (supervisor.ProbeBeads); when nil,
-	// apply waits for the agent's own health check.
-	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
 	// Now is the clock for applied_at (time.Now when nil).
 	Now func() time.Time
 }
@@ -180,7 +177,7 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 			continue
 		}
 		o := Outcome{Daemon: c.Name, Actions: c.Actions}
-		o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, opts.Probe, progress)
+		o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, progress)
 		if o.Err != nil {
 			failed++
 			progress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
@@ -201,7 +198,7 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 	return outcomes, nil
 }
 
-func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agent Agent, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error), progress func(Progress)) (supervisor.Status, error) {
+func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
 	spec := SpecFor(*d, live.Beads[d.Name].Installed)
 	step := "starting"
 	switch {
@@ -228,54 +225,20 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agen
 			return res.Status, fmt.Errorf("start daemon %q: %w", d.Name, err)
 		}
 	}
-	return waitOnline(ctx, agent, d, d.Name, spec.Health.ClientVersion, timeout, probe)
+	return waitOnline(ctx, agent, d, d.Name, timeout)
 }
 
 // waitOnline waits until the daemon is online and, when it has a health check,
-// healthy. A beads-rpc check is asked at once (bd answers within milliseconds)
-// rather than at the agent's first periodic check, one interval later.
-func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name, bdVersion string, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error)) (supervisor.Status, error) {
-	check := ""
-	if d != nil && d.Health.Check != "none" {
-		check = d.Health.Check
-	}
-	deadline := time.Now().Add(timeout)
-	s, err := agent.Wait(ctx, name, check != "" && (check != "beads-rpc" || probe == nil), timeout)
+// healthy: the agent's first checks run fast while a daemon starts, and a
+// beads-rpc check passes only when bd answers for the pid the agent started.
+func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration) (supervisor.Status, error) {
+	check := d != nil && d.Health.Check != "" && d.Health.Check != "none"
+	s, err := agent.Wait(ctx, name, check, timeout)
 	if err != nil {
+		if check && s.State == supervisor.StateOnline {
+			return s, fmt.Errorf("daemon %q is online but not healthy after %v: %s", name, timeout, s.Health.Message)
+		}
 		return s, fmt.Errorf("daemon %q did not come online: %w", name, err)
-	}
-	if check != "beads-rpc" || probe == nil {
-		return s, nil
-	}
-	var last error
-	ok := waitUntil(ctx, time.Until(deadline), func() bool {
-		p, err := probe(ctx, d.Dir, bdVersion)
-		switch {
-		case err != nil:
-			last = err
-		case p.Status != "healthy" && p.Status != "degraded":
-			last = fmt.Errorf("bd says %s", p.Status)
-		case p.Pid != 0 && p.Pid != s.Pid:
-			// The agent may have answered before a restart replaced the process:
-			// ask it again which pid it runs.
-			if fresh, ok := statusOf(ctx, agent, name); ok && fresh.Pid == p.Pid && fresh.State == supervisor.StateOnline {
-				s = fresh
-				return true
-			}
-			last = fmt.Errorf("bd.sock answers for pid %d, not for our pid %d", p.Pid, s.Pid)
-		default:
-			return true
-		}
-		return false
-	})
-	if !ok {
-		if ctx.Err() != nil {
-			return s, ctx.Err()
-		}
-		if fresh, ok := statusOf(ctx, agent, name); ok {
-			s = fresh
-		}
-		return s, fmt.Errorf("daemon %q is online but not healthy after %v: %v", name, timeout, last)
 	}
 	return s, nil
 }

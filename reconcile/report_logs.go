@@ -293,7 +293,8 @@ func splitLines(b []byte) []string {
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
+		// NULs come from a file truncated under a writer without O_APPEND (a hole).
+		lines[i] = strings.TrimLeft(strings.TrimSuffix(l, "\r"), "\x00")
 	}
 	return lines
 }

@@ -26,9 +26,7 @@ type VerbOptions struct {
 	Timeout     time.Duration
 	EnsureAgent func(ctx context.Context) error
 	Progress    func(Progress)
-	// Probe is as in ApplyOptions.
-	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
-	Now   func() time.Time
+	Now         func() time.Time
 }
 
 // RunVerb starts, stops or restarts the named daemons (every declared one when
@@ -85,7 +83,7 @@ func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 	var failed int
 	for _, n := range names {
 		o := Outcome{Daemon: n}
-		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], n, live, st, agent, opts.Timeout, opts.Probe, progress)
+		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], n, live, st, agent, opts.Timeout, progress)
 		if o.Err != nil {
 			failed++
 			progress(Progress{Daemon: n, Step: "failed", Status: o.Status, Err: o.Err})
@@ -121,7 +119,7 @@ func hasDaemon(live *Live, name string) bool {
 	return ok
 }
 
-func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, live *Live, st *State, agent Agent, timeout time.Duration, probe func(context.Context, string, string) (supervisor.BeadsProbe, error), progress func(Progress)) (supervisor.Status, error) {
+func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, live *Live, st *State, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
 	if verb == VerbStop {
 		if !live.AgentUp || !hasDaemon(live, name) {
 			return supervisor.Status{Name: name, State: supervisor.StateStopped}, nil
@@ -157,7 +155,7 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, l
 	if err != nil {
 		return supervisor.Status{}, fmt.Errorf("%s daemon %q: %w", verb, name, err)
 	}
-	return waitOnline(ctx, agent, d, name, live.Beads[name].Installed, timeout, probe)
+	return waitOnline(ctx, agent, d, name, timeout)
 }
 
 // Destroyer is what Destroy needs of the agent's client.

@@ -193,7 +193,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.markDirty()
 
 	for _, spec := range a.opts.Specs {
-		if _, err := a.put(runCtx, spec); err != nil {
+		if _, err := a.put(runCtx, spec, true); err != nil {
 			a.log.Error("initial spec refused", "daemon", spec.Name, "error", err.Error())
 		}
 	}
@@ -334,8 +334,9 @@ func (a *Agent) AgentStatus() AgentStatus {
 // errBadSpec marks a spec the agent refuses (400).
 var errBadSpec = errors.New("invalid spec")
 
-// put converges the daemon spec.Name to spec.
-func (a *Agent) put(ctx context.Context, spec Spec) (PutResult, error) {
+// put converges the daemon spec.Name to spec. direct is true on Run's own
+// goroutine, where ctx is the agent's context; otherwise the work is sent there.
+func (a *Agent) put(ctx context.Context, spec Spec, direct bool) (PutResult, error) {
 	if spec.Name == "" || strings.ContainsAny(spec.Name, "/\\") {
 		return PutResult{}, fmt.Errorf("%w: name %q", errBadSpec, spec.Name)
 	}
@@ -343,8 +344,14 @@ func (a *Agent) put(ctx context.Context, spec Spec) (PutResult, error) {
 		return PutResult{}, fmt.Errorf("%w: daemon %q has no command", errBadSpec, spec.Name)
 	}
 	var res PutResult
-	err := a.onLoop(ctx, func(runCtx context.Context) {
-		h, ok := a.lookup(spec.Name)
+	var h *hosted
+	oldPid := 0
+	converge := func(runCtx context.Context) {
+		var ok bool
+		h, ok = a.lookup(spec.Name)
+		if ok {
+			oldPid = h.d.Status().Pid
+		}
 		switch {
 		case !ok:
 			h = a.spawn(runCtx, spec)
@@ -361,13 +368,38 @@ func (a *Agent) put(ctx context.Context, spec Spec) (PutResult, error) {
 			res.Action = ActionUpdated
 		}
 		res.Status = a.status(h)
-	})
-	if err != nil {
+	}
+	if direct {
+		converge(ctx)
+	} else if err := a.onLoop(ctx, converge); err != nil {
 		return PutResult{}, err
+	}
+	if res.Action == ActionRestarted && oldPid != 0 {
+		// Answer once the old process is on its way out, so that a wait that
+		// follows never mistakes it for the new one.
+		a.awaitLeave(ctx, h, oldPid)
+		res.Status = a.status(h)
 	}
 	a.log.Info("daemon put", "daemon", spec.Name, "action", res.Action, "spec_hash", spec.Hash)
 	a.markDirty()
 	return res, nil
+}
+
+// awaitLeave returns once the daemon no longer runs pid online (or ctx is done).
+func (a *Agent) awaitLeave(ctx context.Context, h *hosted, pid int) {
+	for {
+		ch := h.d.Changed()
+		if st := h.d.Status(); st.Pid != pid || st.State != StateOnline {
+			return
+		}
+		select {
+		case <-ch:
+		case <-h.done:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (a *Agent) hasPanicked(h *hosted) bool {
@@ -384,7 +416,7 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 		dopts = a.opts.DaemonOptions(spec)
 	}
 	if dopts.Logger == nil {
-		dopts.Logger = a.log.With("daemon", spec.Name)
+		dopts.Logger = a.log // the daemon adds its name
 	}
 	ctx, cancel := context.WithCancel(runCtx)
 	h := &hosted{d: NewDaemon(spec, dopts), cancel: cancel, done: make(chan struct{})}

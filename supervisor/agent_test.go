@@ -127,7 +127,7 @@ func (ta *testAgent) wait(t *testing.T, name, query string) WaitResult {
 
 func (ta *testAgent) waitOnline(t *testing.T, name string) Status {
 	t.Helper()
-	res := ta.wait(t, name, "for=online&timeout=10s")
+	res := ta.wait(t, name, "for=online&timeout=10s&settle=100ms")
 	if res.Result != WaitReached || res.Status.Pid == 0 {
 		t.Fatalf("wait %s: %+v", name, res)
 	}

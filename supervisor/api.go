@@ -20,7 +20,7 @@ import (
 //	POST   /v1/daemons/{name}/restart      -> DaemonResult
 //	POST   /v1/daemons/{name}/stop         -> DaemonResult (returns once stopped)
 //	POST   /v1/daemons/{name}/start        -> DaemonResult
-//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s -> WaitResult
+//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=1s -> WaitResult
 //	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
@@ -136,7 +136,7 @@ func (a *Agent) handlePut(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("spec name %q does not match the path's %q", spec.Name, name))
 		return
 	}
-	res, err := a.put(r.Context(), spec)
+	res, err := a.put(r.Context(), spec, false)
 	switch {
 	case errors.Is(err, errBadSpec):
 		writeAPIError(w, http.StatusBadRequest, err.Error())
@@ -175,7 +175,11 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 			}
 			h, _ = a.lookup(name)
 		} else if verb == "restart" {
+			old := h.d.Status().Pid
 			h.d.Restart(ReasonManual)
+			if old != 0 {
+				a.awaitLeave(r.Context(), h, old)
+			}
 		} else {
 			h.d.Start()
 		}
@@ -192,7 +196,7 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 
 // respawn replaces a panicked daemon by a new one running the same spec.
 func (a *Agent) respawn(r *http.Request, h *hosted) (PutResult, error) {
-	return a.put(r.Context(), h.d.Spec())
+	return a.put(r.Context(), h.d.Spec(), false)
 }
 
 func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
@@ -216,15 +220,29 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = min(d, MaxWait)
 	}
-	if _, ok := a.lookup(name); !ok {
+	h, ok := a.lookup(name)
+	if !ok {
 		writeAPIError(w, http.StatusNotFound, fmt.Sprintf("%v: %q", ErrUnknownDaemon, name))
 		return
+	}
+	// A process that is online only for an instant before it crashes is not
+	// "online": it must stay up for settle (default min(min_uptime, 1s)).
+	settle := min(h.d.Spec().Restart.MinUptime, time.Second)
+	if s := q.Get("settle"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("settle=%q: not a duration", s))
+			return
+		}
+		settle = min(d, MaxWait)
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	// Health results do not fire Changed (only state and pid do): poll them.
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
+	settleT := time.NewTimer(0)
+	defer settleT.Stop()
 	for {
 		h, ok := a.lookup(name)
 		if !ok {
@@ -233,7 +251,18 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		changed := h.d.Changed()
 		st := a.status(h)
-		if res := waitOutcome(st, h.d.Spec(), want, healthy); res != "" {
+		res := waitOutcome(st, h.d.Spec(), want, healthy)
+		var settled <-chan time.Time
+		// A healthy answer from the daemon proves it is up: no need to settle.
+		provenHealthy := healthy && (st.Health.Status == "healthy" || st.Health.Status == "degraded")
+		if res == WaitReached && want == string(StateOnline) && !provenHealthy {
+			if left := settle - time.Since(st.LastChange); left > 0 {
+				res = ""
+				settleT.Reset(left)
+				settled = settleT.C
+			}
+		}
+		if res != "" {
 			writeJSONBody(w, http.StatusOK, WaitResult{Status: st, Result: res})
 			return
 		}
@@ -241,6 +270,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		case <-changed:
 		case <-h.done:
 		case <-poll.C:
+		case <-settled:
 		case <-deadline.C:
 			writeJSONBody(w, http.StatusOK, WaitResult{Status: a.status(h), Result: WaitTimeout})
 			return
@@ -264,7 +294,7 @@ func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
 	switch st.State {
 	case StateOnline:
 		check := spec.Health.Check
-		if !healthy || check == "" || check == "none" || st.Health.Status == "healthy" {
+		if !healthy || check == "" || check == "none" || st.Health.Status == "healthy" || st.Health.Status == "degraded" {
 			return WaitReached
 		}
 	case StateErrored:

@@ -597,7 +597,7 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 	h := spec.Health
 	interval := healthInterval(h)
 	// Start phase: until the first success, or for one interval, probe fast
-	// (100 ms, doubling up to 1 s) so that a waiter learns "healthy" as soon as
+	// (20 ms, doubling up to 1 s) so that a waiter learns "healthy" as soon as
 	// the daemon answers; failures in this phase do not count (like Docker's
 	// start_period with start_interval).
 	started := time.Now()
@@ -647,7 +647,7 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 // The start phase of health checks probes first after startProbeFirst, then
 // at doubling intervals up to startProbeMax.
 const (
-	startProbeFirst = 100 * time.Millisecond
+	startProbeFirst = 20 * time.Millisecond
 	startProbeMax   = time.Second
 )
 

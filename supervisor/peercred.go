@@ -1,12 +1,14 @@
 package supervisor
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
-
+	"time"
 )
 
 // ErrPeerRefused means a connection came from another user.
@@ -30,8 +32,8 @@ func checkPeerUID(conn net.Conn, want int) error {
 // response and are closed.
 type peerListener struct {
 	net.Listener
-	uid      int
-	refused  func(err error)
+	uid     int
+	refused func(err error)
 }
 
 func (l *peerListener) Accept() (net.Conn, error) {
@@ -51,9 +53,19 @@ func (l *peerListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refuse answers a refused connection with 403 and closes it.
+// refuse answers a refused connection with 403 and closes it. It reads the
+// request head first: closing a socket with unread data resets it, and the
+// client would never see the answer.
 func refuse(c net.Conn, err error) {
 	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	r := bufio.NewReader(io.LimitReader(c, 64<<10))
+	for {
+		line, rerr := r.ReadString('\n')
+		if rerr != nil || line == "\r\n" || line == "\n" {
+			break
+		}
+	}
 	body := `{"error":"` + strings.ReplaceAll(err.Error(), `"`, `'`) + `"}` + "\n"
 	fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type applyOptions struct {
@@ -87,7 +86,6 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		ReplaceUnmanaged: o.replaceUnmanaged,
 		EnsureAgent:      func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, exe) },
 		Progress:         progressPrinter(out, color),
-		Probe:            supervisor.ProbeBeads,
 	})
 	if applyErr != nil && len(outcomes) == 0 {
 		return applyErr // nothing was done: the state stays as it was

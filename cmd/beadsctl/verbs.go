@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type verbOptions struct {
@@ -63,7 +62,6 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 		Timeout:     o.timeout,
 		EnsureAgent: func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, exe) },
 		Progress:    progressPrinter(out, g.color(out)),
-		Probe:       supervisor.ProbeBeads,
 	})
 	if len(outcomes) > 0 {
 		if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
