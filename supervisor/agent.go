@@ -33,6 +33,10 @@ type AgentOptions struct {
 	// DaemonOptions returns the seams for one daemon (nil: the real ones). The
 	// daemon's Logger defaults to Logger with a "daemon" attribute.
 	DaemonOptions func(Spec) DaemonOptions
+	// FolderCheck is how often the agent checks that Dir/.beadsctl still exists
+	// (default 2s). When the project folder is removed, nothing can reach the
+	// agent any more: it stops its daemons and exits rather than live on orphaned.
+	FolderCheck time.Duration
 }
 
 // Put actions, in PutResult.Action.
@@ -200,6 +204,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent listening", "socket", sock, "dir", a.dir, "pid", a.pid, "version", a.opts.Version)
 	close(a.ready)
 
+	every := a.opts.FolderCheck
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	folder := time.NewTicker(every)
+	defer folder.Stop()
 loop:
 	for {
 		select {
@@ -209,6 +219,11 @@ loop:
 			break loop
 		case <-ctx.Done():
 			break loop
+		case <-folder.C:
+			if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+				a.log.Warn("project folder removed, shutting down", "dir", a.dir)
+				break loop
+			}
 		}
 	}
 	a.log.Info("agent stopping", "daemons", len(a.snapshot()))

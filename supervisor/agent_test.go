@@ -765,3 +765,39 @@ func TestAgentReapsOrphansNotRecycledPids(t *testing.T) {
 		t.Fatalf("a pid with another start time was signalled")
 	}
 }
+
+// TestAgentExitsWhenFolderRemoved: an agent whose project folder is deleted
+// stops its daemons and exits instead of living on unreachable.
+func TestAgentExitsWhenFolderRemoved(t *testing.T) {
+	dir := t.TempDir()
+	a := NewAgent(AgentOptions{Dir: dir, Version: "test", FolderCheck: 20 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(t.Context()) }()
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		t.Fatalf("agent did not start: %v", err)
+	}
+	if _, err := a.put(t.Context(), Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: os.TempDir()}, true); err != nil {
+		t.Fatal(err)
+	}
+	h, ok := a.lookup("s")
+	if !ok {
+		t.Fatal("daemon s not found after put")
+	}
+	pid := waitStatus(t, h.d, 10*time.Second, "online", func(s Status) bool { return s.Pid != 0 }).Pid
+	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent still running 30s after its folder was removed")
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("daemon pid %d still alive after the agent exited", pid)
+	}
+}
