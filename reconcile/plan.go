@@ -261,8 +261,12 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Attributes = DiffDaemons(&s.Spec, d)
 	}
 	forces := false
+	var forcing []string
 	for _, at := range c.Attributes {
-		forces = forces || at.ForcesRestart
+		if at.ForcesRestart {
+			forces = true
+			forcing = append(forcing, at.Path)
+		}
 	}
 	var reasons []string
 	switch {
@@ -293,7 +297,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		}
 	default:
 		if forces {
-			reasons = append(reasons, "forces restart")
+			reasons = append(reasons, strings.Join(forcing, ", ")+" changed, which forces a restart")
 		}
 		switch {
 		case a.SpecHash != "" && a.SpecHash != s.Hash && a.SpecHash != d.Hash:

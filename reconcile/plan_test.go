@@ -86,7 +86,7 @@ func TestComputePlan(t *testing.T) {
 		"interval forces a restart": {
 			desired: config("", slower),
 			live:    agentUp(st, online(st, beads)),
-			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "interval changed, which forces a restart",
 				Attrs: []string{`interval: "5s" -> "10s" (forces restart)`}}},
 		},
 		"memory limit in place": {
@@ -98,7 +98,7 @@ func TestComputePlan(t *testing.T) {
 		"environment added": {
 			desired: config("production", prod),
 			live:    agentUp(st, online(st, beads)),
-			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: null -> "production" (forces restart)`}}},
 		},
 		"sensitive value changed": {
@@ -107,7 +107,7 @@ func TestComputePlan(t *testing.T) {
 				s := applied("", oldSecret)
 				return agentUp(s, online(s, oldSecret))
 			}(),
-			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "forces restart",
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.TOKEN changed, which forces a restart",
 				Attrs: []string{`environment.TOKEN: (sensitive) -> (sensitive) (forces restart)`}}},
 		},
 		"removed from the file": {

@@ -78,7 +78,7 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		sym, verb := symbol(c, pal)
 		fmt.Fprintf(w, "\n  %s\n", pal.bold("# "+c.Address+" will be "+verb))
 		if c.Reason != "" {
-			fmt.Fprintf(w, "  # (%s)\n", c.Reason)
+			fmt.Fprintf(w, "  # %s\n", c.Reason)
 		}
 		fmt.Fprintf(w, "%s daemon %q {\n", sym, c.Name)
 		attrs := c.Attributes
