@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,14 +82,16 @@ func renderHealth(w io.Writer, r *reconcile.HealthReport, color bool) {
 		cfg = "config: " + ps.ConfigError
 	}
 	fmt.Fprintf(w, "%s %s\n", mark(ps.ConfigValid, false), cfg)
+	missing := map[string]bool{}
+	for _, d := range ps.Missing {
+		missing[d] = true
+	}
 	for _, d := range ps.BeadsDirs {
-		_, err := os.Stat(d)
-		ok := err == nil
-		detail := "workspace: " + d + " present"
-		if !ok {
-			detail = "workspace: " + d + " missing (run bd init)"
+		if missing[d] {
+			fmt.Fprintf(w, "%s workspace: %s missing (run bd init)\n", mark(false, false), d)
+		} else if len(r.Order) > 0 || ps.BeadsDirExists {
+			fmt.Fprintf(w, "%s workspace: %s present\n", mark(true, false), d)
 		}
-		fmt.Fprintf(w, "%s %s\n", mark(ok, false), detail)
 	}
 	if len(r.Order) > 0 {
 		if r.Agent.Running {

@@ -166,8 +166,8 @@ func flushLogs(c *cobra.Command, files []reconcile.LogFile) error {
 	return err
 }
 
-// logPrinter writes lines with a "name err | " prefix when several daemons or
-// both streams are shown.
+// logPrinter writes lines with a "name | " prefix when several daemons are
+// shown, and marks stderr lines "err" when stdout is shown too.
 type logPrinter struct {
 	w         io.Writer
 	json      bool
@@ -213,9 +213,10 @@ func (p *logPrinter) print(lines []reconcile.LogLine) error {
 			b.WriteByte('\n')
 			continue
 		}
-		if p.prefixLen > 0 {
-			pre := p.prefix(l.Daemon, l.Stream)
+		if pre := p.prefix(l.Daemon, l.Stream); p.byName {
 			b.WriteString(pre + strings.Repeat(" ", p.prefixLen-len(pre)) + " | ")
+		} else if pre != "" {
+			b.WriteString(pre + " | ")
 		}
 		if l.Stream == reconcile.StreamErr {
 			b.WriteString(p.pal.red(l.Text))

@@ -64,7 +64,9 @@ func statusReport(ctx context.Context, dir string, a opsAgent) (reconcile.Status
 			rec = &r
 		}
 	}
-	return reconcile.BuildStatusReport(live, err, rec, st, time.Now()), nil
+	r := reconcile.BuildStatusReport(live, err, rec, st, time.Now())
+	reconcile.FillMemory(ctx, &r, supervisor.GroupMemory)
+	return r, nil
 }
 
 type statusOptions struct {

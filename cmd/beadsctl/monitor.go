@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/internal/monitor"
+	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+type monitorOptions struct {
+	interval time.Duration
+}
+
+func newMonitorCmd(g *globals) *cobra.Command {
+	o := &monitorOptions{}
+	c := &cobra.Command{
+		Use:   "monitor",
+		Short: "Live dashboard: status, CPU and memory graphs, logs; restart, stop, start",
+		Long: "A live terminal dashboard of the daemons: status, pid, uptime, restarts, CPU and memory\n" +
+			"with a history graph (the memory limit marked), health, and the selected daemon's latest log\n" +
+			"lines. Keys: ↑/↓ select, r restart, s stop, t start, q quit. Needs a terminal; elsewhere use\n" +
+			"beadsctl status -w.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runMonitor(c, g, o) },
+	}
+	c.Flags().DurationVar(&o.interval, "interval", time.Second, "refresh interval")
+	return c
+}
+
+func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
+	out, in := c.OutOrStdout(), c.InOrStdin()
+	outF, ok1 := out.(*os.File)
+	inF, ok2 := in.(*os.File)
+	if !ok1 || !ok2 || !isTerminal(outF) || !isTerminal(inF) {
+		return errors.New("monitor needs a terminal; use beadsctl status -w (or status --json) instead")
+	}
+	ctx, dir := c.Context(), opsDir(g)
+	agent := reconcile.Dial(dir)
+	defer agent.Close()
+	src := monitor.Source{
+		Status: func() reconcile.StatusReport {
+			r, err := statusReport(ctx, dir, agent)
+			if err != nil {
+				r.Agent.Error = err.Error()
+			}
+			return r
+		},
+		Logs: func(name string, n int) []string { return monitorLogs(g, dir, name, n) },
+		Act: func(verb, name string) error {
+			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			var err error
+			switch verb {
+			case "restart":
+				_, err = agent.Restart(actx, name)
+			case "stop":
+				_, err = agent.Stop(actx, name)
+			case "start":
+				_, err = agent.Start(actx, name)
+			default:
+				err = fmt.Errorf("unknown action %q", verb)
+			}
+			return err
+		},
+	}
+	m := monitor.New(src, monitor.Options{Interval: o.interval, Color: g.color(out)})
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(inF), tea.WithOutput(outF), tea.WithAltScreen())
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // Ctrl-C / SIGTERM through the context
+	}
+	return err
+}
+
+// monitorLogs reads the last n lines of a daemon's out and err files, merged.
+func monitorLogs(g *globals, dir, name string, n int) []string {
+	cfg, applied, _ := opsDaemons(g, dir)
+	var d *schema.Daemon
+	for _, list := range [][]schema.Daemon{applied, cfg} {
+		for i := range list {
+			if list[i].Name == name && d == nil {
+				d = &list[i]
+			}
+		}
+	}
+	if d == nil {
+		return nil
+	}
+	lines, _, err := reconcile.ReadLogs(reconcile.LogFilesFor(*d, ""), n, time.Time{})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.Text
+		if l.Stream == reconcile.StreamErr {
+			out[i] = "err | " + l.Text
+		}
+	}
+	return out
+}

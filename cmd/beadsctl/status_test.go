@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// TestNPMScripts checks that every daemon:* script of examples/npm/package.json
+// runs an existing beadsctl command with flags it accepts.
+func TestNPMScripts(t *testing.T) {
+	b, err := os.ReadFile("../../examples/npm/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Scripts map[string]string }
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"start", "stop", "restart", "status", "logs", "monitor", "health", "cleanup"} {
+		if _, ok := pkg.Scripts["daemon:"+want]; !ok {
+			t.Errorf("no daemon:%s script", want)
+		}
+	}
+	for name, script := range pkg.Scripts {
+		args := strings.Fields(script)
+		if args[0] != "beadsctl" {
+			t.Errorf("%s: %q does not run beadsctl", name, script)
+			continue
+		}
+		cmd, rest, err := New().Find(args[1:])
+		if err != nil || cmd.Name() == "beadsctl" {
+			t.Errorf("%s: %q: no such command (%v)", name, script, err)
+			continue
+		}
+		if err := cmd.ParseFlags(rest); err != nil {
+			t.Errorf("%s: %q: %v", name, script, err)
+		}
+	}
+}
+
+func TestRenderStatusAgentDownFromState(t *testing.T) {
+	st := &reconcile.State{Env: "production", Daemons: map[string]reconcile.DaemonState{"beads": {Pid: 9}}}
+	r := reconcile.BuildStatusReport(nil, reconcile.ErrAgentDown, nil, st, time.Now())
+	var b strings.Builder
+	renderStatus(&b, r, time.Now(), false)
+	want := "The agent is not running: showing what the last apply recorded (.beadsctl/state.json).\n" +
+		"NAME   ENV         STATUS   PID  UPTIME  RESTARTS  CPU  MEMORY  HEALTH   LAST RESTART\n" +
+		"beads  production  unknown  -    -       0 (0)     -    -       unknown  -\n" +
+		"beads: agent not running\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestRenderStatusRestartReason(t *testing.T) {
+	live := &supervisor.AgentStatus{Pid: 1, Daemons: []supervisor.Status{{Name: "beads", State: supervisor.StateWaitingRestart,
+		Reason: "restarting in 5s", Restarts: 3, UnstableRestarts: 2, LastRestartReason: "crash",
+		LastExit: &supervisor.Exit{Code: -1, Signal: "SIGKILL"}}}}
+	var b strings.Builder
+	renderStatus(&b, reconcile.BuildStatusReport(live, nil, nil, nil, time.Now()), time.Now(), false)
+	for _, want := range []string{"waiting-restart", "3 (2)", "crash (SIGKILL)", "beads: restarting in 5s"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
+		}
+	}
+}
