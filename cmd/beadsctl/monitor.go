@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/internal/monitor"
@@ -72,7 +72,7 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 		},
 	}
 	m := monitor.New(src, monitor.Options{Interval: o.interval, Color: g.color(out)})
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(inF), tea.WithOutput(outF), tea.WithAltScreen())
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(inF), tea.WithOutput(outF))
 	_, err := p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // Ctrl-C / SIGTERM through the context

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/beadsctl/beadsctl/reconcile"
 )
@@ -163,7 +163,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.msg = fmt.Sprintf("%s %s: done", msg.Verb, msg.Name)
 		}
 		return m, m.refresh()
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
 	return m, nil
@@ -192,7 +192,7 @@ func appendCap[T any](s []T, v T, n int) []T {
 	return s
 }
 
-func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch k.String() {
 	case "q", "ctrl+c", "esc":
 		return m, tea.Quit
@@ -243,8 +243,16 @@ func (m *Model) move(delta int) {
 // Selected is the selected daemon's name.
 func (m Model) Selected() string { return m.sel }
 
-// View renders the screen: every line fits the width, and the whole fits the height.
-func (m Model) View() string {
+// View renders the screen in the alternate screen buffer.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	return v
+}
+
+// Render is the screen as text, the content of View: every line fits the
+// width, and the whole fits the height.
+func (m Model) Render() string {
 	w, h := max(m.width, 20), max(m.height, 5)
 	var top []string
 	title := "beadsctl monitor"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/beadsctl/beadsctl/reconcile"
@@ -135,16 +135,16 @@ func TestMonitorViewAndResize(t *testing.T) {
 	for range 39 {
 		m, _ = run(t, m, func() tea.Msg { return TickMsg{} })
 	}
-	golden(t, "view_100x24", m.View())
-	checkFits(t, m.View(), 100, 24)
+	golden(t, "view_100x24", m.View().Content)
+	checkFits(t, m.View().Content, 100, 24)
 
 	// Smaller: every line is cut to the width and the log pane shrinks.
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 50, Height: 14})
-	golden(t, "view_50x14", m.View())
-	checkFits(t, m.View(), 50, 14)
+	golden(t, "view_50x14", m.View().Content)
+	checkFits(t, m.View().Content, 50, 14)
 	// Tiny: still within bounds.
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 10, Height: 3})
-	checkFits(t, m.View(), 20, 5)
+	checkFits(t, m.View().Content, 20, 5)
 }
 
 func TestMonitorKeys(t *testing.T) {
@@ -156,41 +156,41 @@ func TestMonitorKeys(t *testing.T) {
 		t.Fatalf("selected %q, want the first daemon", got)
 	}
 	// Down selects web and fetches its logs; down again wraps around.
-	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	m, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 	m, _ = run(t, m, cmd)
 	if got := m.(Model).Selected(); got != "web" {
 		t.Errorf("after down: %q", got)
 	}
-	if !strings.Contains(m.View(), "web line 29") {
-		t.Errorf("the log pane does not show web's logs:\n%s", m.View())
+	if !strings.Contains(m.View().Content, "web line 29") {
+		t.Errorf("the log pane does not show web's logs:\n%s", m.View().Content)
 	}
-	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("j")})
+	m, cmd = m.Update(tea.KeyPressMsg{Code: []rune("j")[0], Text: "j"})
 	m, _ = run(t, m, cmd)
 	if got := m.(Model).Selected(); got != "beads" {
 		t.Errorf("after j: %q", got)
 	}
 	// r restarts the selected daemon; the result is shown in the footer.
-	m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
-	if !strings.Contains(m.View(), "restart beads...") {
-		t.Errorf("no progress shown:\n%s", m.View())
+	m, cmd = m.Update(tea.KeyPressMsg{Code: []rune("r")[0], Text: "r"})
+	if !strings.Contains(m.View().Content, "restart beads...") {
+		t.Errorf("no progress shown:\n%s", m.View().Content)
 	}
 	m, _ = run(t, m, cmd)
-	if !strings.Contains(m.View(), "restart beads: done") {
-		t.Errorf("no result shown:\n%s", m.View())
+	if !strings.Contains(m.View().Content, "restart beads: done") {
+		t.Errorf("no result shown:\n%s", m.View().Content)
 	}
 	f.actErr = errors.New("agent: unknown daemon")
 	for _, k := range []string{"s", "t"} {
-		m, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)})
+		m, cmd = m.Update(tea.KeyPressMsg{Code: []rune(k)[0], Text: k})
 		m, _ = run(t, m, cmd)
 	}
-	if !strings.Contains(m.View(), "start beads: agent: unknown daemon") {
-		t.Errorf("the error is not shown:\n%s", m.View())
+	if !strings.Contains(m.View().Content, "start beads: agent: unknown daemon") {
+		t.Errorf("the error is not shown:\n%s", m.View().Content)
 	}
 	if d := cmp.Diff([]string{"restart beads", "stop beads", "start beads"}, f.acts); d != "" {
 		t.Errorf("actions (-want +got)\n%s", d)
 	}
 	// q quits.
-	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
+	_, cmd = m.Update(tea.KeyPressMsg{Code: []rune("q")[0], Text: "q"})
 	if _, quit := run(t, m, cmd); !quit {
 		t.Error("q did not quit")
 	}
@@ -206,12 +206,12 @@ func TestMonitorAgentDown(t *testing.T) {
 	var m tea.Model = newModel(f.source(), Options{Now: clock})
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 90, Height: 16})
 	m, _ = run(t, m, m.Init())
-	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	m, cmd := m.Update(tea.KeyPressMsg{Code: []rune("r")[0], Text: "r"})
 	m, _ = run(t, m, cmd)
 	if len(f.acts) != 0 {
 		t.Errorf("acted with the agent down: %v", f.acts)
 	}
-	golden(t, "view_agent_down", m.View())
+	golden(t, "view_agent_down", m.View().Content)
 }
 
 func TestSpark(t *testing.T) {
