@@ -462,10 +462,14 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 		}
 	}()
 	go func() {
+		// Take the next channel before marking dirty: a change that lands
+		// between the two is then either in the record written next or wakes
+		// us again; none is lost.
+		ch := h.d.Changed()
 		for {
-			ch := h.d.Changed()
 			select {
 			case <-ch:
+				ch = h.d.Changed()
 				a.markDirty()
 			case <-h.done:
 				a.markDirty()
