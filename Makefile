@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS := ./...
 
-.PHONY: all build test test-deps check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean
+.PHONY: all build test test-deps pm2 check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean staticcheck
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	$(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
-test: test-deps
+test: test-deps pm2
 	$(GO) test -count=1 $(PKGS)
 
 ## test-deps: what the tests need beyond Go: systemd-analyze (Debian's systemd) for the export tests.
@@ -28,14 +28,18 @@ test-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq systemd >/dev/null; }
 
+## pm2: a real PM2 for the migration tests, into .tools/pm2 (gitignored), from npm.
+pm2:
+	@test -x .tools/pm2/node_modules/.bin/pm2 || npm install --prefix .tools/pm2 pm2@7 --no-audit --no-fund
+
 ## check: vet, race tests, cross builds, the package-import rule, gofmt
-check: vet imports cross race
+check: vet imports cross race staticcheck
 	@test -z "$$(gofmt -l . | grep -v '^.tools/')" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 vet:
 	$(GO) vet $(PKGS)
 
-race: test-deps
+race: test-deps pm2
 	$(GO) test -race -count=1 $(PKGS)
 
 cross:
@@ -82,3 +86,43 @@ fmt:
 
 clean:
 	rm -rf $(BIN)
+
+## bench: beadsctl against PM2, side by side in one run (PM2 from npm into bench/node_modules,
+## its own PM2_HOME); prints the table and writes BENCHMARKS.md. Under ten minutes.
+bench:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/bench ./bench
+	$(BIN)/bench run -root $(CURDIR) -out $(CURDIR)/BENCHMARKS.md
+
+## bench-quick: one repetition, short durations (CI smoke: fails only when a scenario gave no number)
+bench-quick:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/bench ./bench
+	$(BIN)/bench run -quick -root $(CURDIR)
+
+## staticcheck: honnef.co/go/tools' staticcheck over every package (installed into .tools/bin).
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(CURDIR)/.tools/bin/staticcheck
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) $(PKGS)
+
+$(STATICCHECK):
+	@mkdir -p $(CURDIR)/.tools/bin
+	GOBIN=$(CURDIR)/.tools/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+## fuzz: every Fuzz target of every package for FUZZTIME each (their seed corpora run in every go test).
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "==> $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) 2>&1 | tail -n 3; \
+	    test $${PIPESTATUS[0]} -eq 0; \
+	  done; \
+	done
+
+## soak: the long reliability runs (build tag soak): 50 daemons and 1,000 crash-restarts under
+## one agent, 100 plan/apply cycles; prints start/end memory, fds and goroutines. Minutes.
+soak:
+	set -o pipefail; $(GO) test -tags soak -count=1 -timeout 30m -run '^TestSoak' -v ./supervisor ./cmd/beadsctl 2>&1 \
+	  | grep -E '^(--- |PASS|FAIL|ok)|soak'

@@ -121,6 +121,8 @@ var commands = []func(*globals) *cobra.Command{
 	newLogsCmd,
 	newMonitorCmd,
 	newHealthCmd,
+	newImportCmd,
+	newMigrateCmd,
 }
 
 func newVersionCmd(*globals) *cobra.Command {

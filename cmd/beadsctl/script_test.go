@@ -209,3 +209,25 @@ func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(unix.Kill(pid, unix.SIGTERM))
 }
+
+// killStrays kills what a failed script may have left running in dir (a
+// background bd started by hand, say): every process whose working directory is
+// inside dir. The test binary itself is never one of them.
+func killStrays(t testscript.T, dir string) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+string(filepath.Separator))) {
+			continue
+		}
+		t.Log("killing stray process", pid, "left in", cwd)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}

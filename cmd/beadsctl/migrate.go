@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/migrate"
+)
+
+type migrateOptions struct {
+	dryRun      bool
+	force       bool
+	json        bool
+	stopTimeout time.Duration
+	timeout     time.Duration
+}
+
+func newMigrateCmd(g *globals) *cobra.Command {
+	o := &migrateOptions{}
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "Move this folder's bd daemon from PM2 or a background daemon to beadsctl",
+		Long: "Detects a PM2 app or a background bd daemon serving this folder's .beads/, writes beads.hcl\n" +
+			"from ecosystem.config.* when there is none (never over one), stops the old daemon (pm2 delete,\n" +
+			"or SIGTERM; --force adds SIGKILL after the timeout), cleans bd's stale files and applies.\n" +
+			"--dry-run shows the steps and changes nothing.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runMigrate(c, g, o) },
+	}
+	f := c.Flags()
+	f.BoolVar(&o.dryRun, "dry-run", false, "show the steps and change nothing")
+	f.BoolVar(&o.force, "force", false, "SIGKILL the old daemon when it has not stopped after --stop-timeout")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "how long to wait for the old daemon to stop")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the new daemon to come online")
+	return c
+}
+
+func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
+	out := c.OutOrStdout()
+	cfgPath, err := filepath.Abs(g.file)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	opts := migrate.Options{
+		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.profile(), Environ: os.Environ(),
+		DryRun: o.dryRun, Force: o.force, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
+	}
+	if !o.json {
+		opts.Step = func(s migrate.Step) { printStep(out, s) }
+	}
+	rep, err := migrate.Run(c.Context(), opts)
+	if o.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(rep); jerr != nil {
+			return jerr
+		}
+		if err != nil {
+			return errPrinted
+		}
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintf(out, "\nMigration stopped: %s\n", rep.Resume)
+		return errPrinted
+	}
+	switch {
+	case rep.DryRun:
+		fmt.Fprintln(out, "\nDry run: nothing was changed. Run beadsctl migrate to do it.")
+	default:
+		fmt.Fprintln(out, "\nMigration complete: beadsctl runs the daemon now (beadsctl status, beadsctl drift).")
+	}
+	return nil
+}
+
+func printStep(w io.Writer, s migrate.Step) {
+	mark := "✓"
+	switch {
+	case !s.OK:
+		mark = "✗"
+	case s.Planned:
+		mark = "•"
+	}
+	fmt.Fprintf(w, "%s %s: %s\n", mark, s.Name, s.Detail)
+}

@@ -1,0 +1,809 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// Options tune Detect and Run.
+type Options struct {
+	// Dir is the project folder: it holds .beads/ (the bd workspace) and
+	// beads.hcl, and maybe an ecosystem.config.* file.
+	Dir string
+	// Config is the beads.hcl path (Dir/beads.hcl when empty).
+	Config string
+	// Profile is the env profile applied ("" for none).
+	Profile string
+	// Environ is the caller's environment: process.env of the ecosystem file,
+	// env() of beads.hcl, and the environment of pm2 (PM2_HOME, PATH).
+	Environ []string
+	// DryRun plans and changes nothing.
+	DryRun bool
+	// Force sends SIGKILL to an old daemon still running after StopTimeout.
+	Force bool
+	// StopTimeout bounds the graceful stop of the old daemon (10s when 0).
+	StopTimeout time.Duration
+	// ApplyTimeout bounds the wait for the new daemon (reconcile.DefaultApplyTimeout when 0).
+	ApplyTimeout time.Duration
+	// Exe is the beadsctl executable that runs the agent.
+	Exe string
+	// PM2 is the pm2 command ("" looks it up on Environ's PATH).
+	PM2 string
+	// Step, when set, hears of every step as it ends.
+	Step func(Step)
+}
+
+// OldDaemon is a bd daemon that runs the workspace outside beadsctl.
+type OldDaemon struct {
+	// Manager is "pm2" or "background" (bd's own auto-started daemon, or one started by hand).
+	Manager   string    `json:"manager"`
+	Pid       int       `json:"pid"`
+	Version   string    `json:"version,omitempty"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// StartTimeMS is the OS start time of Pid (Unix ms): no signal is sent
+	// unless it still matches.
+	StartTimeMS int64 `json:"start_time_ms,omitempty"`
+	// Via says how it was found: daemon.lock, bd.sock, pm2 jlist.
+	Via string `json:"via"`
+	// App and PM2ID name the PM2 app.
+	App   string `json:"app,omitempty"`
+	PM2ID int    `json:"pm2_id,omitempty"`
+}
+
+func (o OldDaemon) String() string {
+	v := o.Version
+	if v == "" {
+		v = "unknown version"
+	}
+	if o.Manager == "pm2" {
+		return fmt.Sprintf("PM2 app %q (pm_id %d), bd daemon pid %d, version %s", o.App, o.PM2ID, o.Pid, v)
+	}
+	return fmt.Sprintf("background bd daemon pid %d, version %s", o.Pid, v)
+}
+
+// Detection is what runs and what files there are.
+type Detection struct {
+	Workspace string `json:"workspace"`
+	// Old is the daemon to replace (nil when none runs).
+	Old *OldDaemon `json:"old,omitempty"`
+	// Managed is true when beadsctl's agent already runs the workspace's daemon.
+	Managed bool `json:"managed"`
+	// PM2 is the pm2 command used ("" when none was found or PM2 does not run).
+	PM2 string `json:"pm2,omitempty"`
+	// Ecosystem is the ecosystem file found ("" when none).
+	Ecosystem string `json:"ecosystem,omitempty"`
+	// ConfigExists tells whether beads.hcl exists (it is never overwritten).
+	ConfigExists bool `json:"config_exists"`
+	// Installed is the installed bd CLI's version.
+	Installed string `json:"installed,omitempty"`
+	// StaleFiles are bd files under .beads/ left by a daemon that is gone.
+	StaleFiles []string `json:"stale_files,omitempty"`
+	// Registry are the entries of ~/.beads/registry.json for the workspace.
+	Registry int `json:"registry_entries"`
+}
+
+// Step is one step of a migration as reported.
+type Step struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Planned is true under --dry-run: the step was not carried out.
+	Planned bool `json:"planned,omitempty"`
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	DryRun    bool      `json:"dry_run"`
+	Detection Detection `json:"detection"`
+	Steps     []Step    `json:"steps"`
+	// Wrote is the beads.hcl written ("" when one existed).
+	Wrote   string   `json:"wrote,omitempty"`
+	Cleaned []string `json:"cleaned,omitempty"`
+	// New is the daemon beadsctl runs now.
+	New *NewDaemon `json:"new,omitempty"`
+	// MismatchResolved is set when the old daemon's version differed from the
+	// installed CLI's and the new one's equals it.
+	MismatchResolved *bool `json:"version_mismatch_resolved,omitempty"`
+	OK               bool  `json:"ok"`
+	// Resume says how to go on after a failed step.
+	Resume string `json:"resume,omitempty"`
+}
+
+// NewDaemon is the daemon beadsctl's agent runs after the migration.
+type NewDaemon struct {
+	Name    string `json:"name"`
+	Pid     int    `json:"pid"`
+	Version string `json:"version"`
+}
+
+// ErrFailed is returned (wrapped) when a step fails; the report says which.
+var ErrFailed = errors.New("migration failed")
+
+// ecosystemNames are the files PM2 users keep their apps in, in the order tried.
+var ecosystemNames = []string{"ecosystem.config.cjs", "ecosystem.config.js", "ecosystem.config.mjs", "ecosystem.json", "ecosystem.config.json"}
+
+func (o *Options) defaults() {
+	if o.Config == "" {
+		o.Config = filepath.Join(o.Dir, "beads.hcl")
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 10 * time.Second
+	}
+	if o.Step == nil {
+		o.Step = func(Step) {}
+	}
+}
+
+func (o *Options) env(key string) string {
+	for i := len(o.Environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(o.Environ[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Detect finds the old daemon, the ecosystem file and the stale bd files. It
+// changes nothing: pm2 is asked only when its daemon already runs (asking a
+// stopped PM2 would start one).
+func Detect(ctx context.Context, o Options) (Detection, error) {
+	o.defaults()
+	ws := o.Dir
+	d := Detection{Workspace: ws}
+	if _, err := os.Stat(o.Config); err == nil {
+		d.ConfigExists = true
+	}
+	for _, n := range ecosystemNames {
+		if _, err := os.Stat(filepath.Join(o.Dir, n)); err == nil {
+			d.Ecosystem = filepath.Join(o.Dir, n)
+			break
+		}
+	}
+	d.Installed, _ = supervisor.InstalledBeadsVersion(ctx, lookPath("bd", o.env("PATH")))
+
+	apps, pm2, err := pm2Apps(ctx, o)
+	if err != nil {
+		return d, err
+	}
+	d.PM2 = pm2
+	lock, held, _ := supervisor.ReadBeadsLock(ws)
+	pid, via, version, started := 0, "", "", time.Time{}
+	if held && lock.Pid > 0 {
+		pid, via, version, started = lock.Pid, "daemon.lock", lock.Version, lock.StartedAt
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		p, err := supervisor.ProbeBeads(pctx, ws, d.Installed)
+		cancel()
+		if err == nil && p.Pid > 0 {
+			pid, via, version = p.Pid, "bd.sock", p.Version
+		}
+	}
+	for _, a := range apps {
+		if a.Pid > 0 && (a.Pid == pid || pid == 0) {
+			a.Version, a.StartedAt = version, started
+			if pid == 0 {
+				a.Version = ""
+			}
+			d.Old = &a
+			break
+		}
+	}
+	if d.Old == nil && pid > 0 {
+		if ppid := lock.ParentPid; held && ppid > 0 && underPM2(ppid) {
+			// Stopping it with a signal would only make PM2 restart it.
+			return d, fmt.Errorf("bd daemon pid %d runs under PM2 (parent pid %d), but no PM2 app for this folder was found: put pm2 on PATH (with PM2_HOME set as PM2 was started) and run migrate again", pid, ppid)
+		}
+		if managedBy(ctx, o.Dir, pid) {
+			d.Managed = true
+		} else {
+			d.Old = &OldDaemon{Manager: "background", Pid: pid, Version: version, StartedAt: started, Via: via}
+		}
+	}
+	if d.Old != nil {
+		if t, err := supervisor.ProcessStartTime(d.Old.Pid); err == nil {
+			d.Old.StartTimeMS = t.UnixMilli()
+		}
+	}
+	if !held && pid == 0 {
+		for _, n := range []string{"bd.sock", "daemon.pid", "daemon.lock"} {
+			if p := filepath.Join(ws, ".beads", n); exists(p) {
+				d.StaleFiles = append(d.StaleFiles, p)
+			}
+		}
+	}
+	if entries, _, err := readRegistry(o.env("HOME")); err == nil {
+		for _, e := range entries {
+			if sameDir(e.WorkspacePath, ws) {
+				d.Registry++
+			}
+		}
+	}
+	return d, nil
+}
+
+// underPM2 tells whether pid is PM2's God daemon (its title is "PM2 vX: God Daemon (...)").
+func underPM2(pid int) bool {
+	p, err := process.NewProcess(int32(pid))
+	if err != nil {
+		return false
+	}
+	cmd, _ := p.Cmdline()
+	return strings.HasPrefix(cmd, "PM2 ") || strings.Contains(cmd, "God Daemon")
+}
+
+// managedBy tells whether beadsctl's agent for dir runs pid.
+func managedBy(ctx context.Context, dir string, pid int) bool {
+	c := reconcile.Dial(dir)
+	defer c.Close()
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := c.Status(sctx)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(st.Daemons, func(s supervisor.Status) bool { return s.Pid == pid })
+}
+
+// Run migrates: write beads.hcl when there is none, stop the old daemon, clean
+// bd's stale files, apply and verify. Each step is reported as it ends; the
+// first failure stops the migration, and Report.Resume says how to go on.
+// With DryRun, the steps are planned and nothing changes.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.defaults()
+	r := &Report{DryRun: o.DryRun}
+	step := func(s Step) {
+		s.Planned = o.DryRun && s.Name != "detect"
+		r.Steps = append(r.Steps, s)
+		o.Step(s)
+	}
+	fail := func(name, resume string, err error) (*Report, error) {
+		step(Step{Name: name, Detail: err.Error()})
+		r.Resume = resume
+		return r, fmt.Errorf("%w: %s: %v", ErrFailed, name, err)
+	}
+	det, err := Detect(ctx, o)
+	if err != nil {
+		return fail("detect", "nothing was changed; fix the error and run beadsctl migrate again", err)
+	}
+	r.Detection = det
+	old := det.Old
+	switch {
+	case old != nil:
+		step(Step{Name: "detect", OK: true, Detail: "found " + old.String() + " (via " + old.Via + ")"})
+	case det.Managed:
+		step(Step{Name: "detect", OK: true, Detail: "beadsctl already runs the bd daemon of this workspace; nothing to stop"})
+	default:
+		step(Step{Name: "detect", OK: true, Detail: "no bd daemon runs for " + det.Workspace})
+	}
+
+	// 1. beads.hcl
+	var hcl []byte
+	name := "write beads.hcl"
+	switch {
+	case det.ConfigExists:
+		step(Step{Name: name, OK: true, Detail: o.Config + " exists; kept as it is"})
+	default:
+		src, detail, err := configFor(det, o)
+		if err != nil {
+			return fail(name, "nothing was changed; write beads.hcl by hand (beadsctl import pm2 helps) and run beadsctl migrate again", err)
+		}
+		hcl = src
+		if !o.DryRun {
+			if err := writeNew(o.Config, hcl); err != nil {
+				return fail(name, "nothing was changed", err)
+			}
+			r.Wrote = o.Config
+		}
+		step(Step{Name: name, OK: true, Detail: detail})
+	}
+	// A config error never stops a running daemon: load it before anything stops.
+	cfg, err := loadConfig(o, hcl)
+	if err != nil {
+		return fail("validate beads.hcl", "the old daemon still runs; fix beads.hcl (beadsctl validate) and run beadsctl migrate again", err)
+	}
+
+	// 2. stop the old daemon
+	var restore string
+	if old != nil {
+		restore = restoreHint(old, det)
+		how := "SIGTERM, then wait up to " + o.StopTimeout.String() + " for daemon.lock to be released"
+		if old.Manager == "pm2" {
+			how = fmt.Sprintf("pm2 delete %s (so PM2 does not restart it), then wait up to %s for daemon.lock to be released", old.App, o.StopTimeout)
+		}
+		if o.Force {
+			how += ", then SIGKILL (--force)"
+		}
+		if o.DryRun {
+			step(Step{Name: "stop old daemon", OK: true, Detail: "stop " + old.String() + ": " + how})
+		} else {
+			if err := stopOld(ctx, o, det, old); err != nil {
+				return fail("stop old daemon", "the old daemon was not stopped and still serves the workspace; "+
+					"run beadsctl migrate --force to SIGKILL it after the timeout, or stop it by hand and run beadsctl migrate again", err)
+			}
+			step(Step{Name: "stop old daemon", OK: true, Detail: "stopped " + old.String()})
+		}
+	}
+
+	// 3. clean stale files
+	if o.DryRun {
+		step(Step{Name: "clean stale files", OK: true, Detail: "remove .beads/bd.sock, .beads/daemon.pid, .beads/daemon.lock if left behind, and this workspace's ~/.beads/registry.json entries"})
+	} else {
+		cleaned, err := clean(o)
+		r.Cleaned = cleaned
+		if err != nil {
+			return fail("clean stale files", "the old daemon is stopped; remove the files named by hand, then run beadsctl apply --auto-approve"+restore, err)
+		}
+		detail := "nothing stale left"
+		if len(cleaned) > 0 {
+			detail = "removed " + strings.Join(rels(o.Dir, cleaned), ", ")
+		}
+		step(Step{Name: "clean stale files", OK: true, Detail: detail})
+	}
+
+	// 4. apply and verify
+	var names []string
+	for _, d := range cfg.Daemons {
+		names = append(names, d.Name)
+	}
+	if o.DryRun {
+		step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("start %s under beadsctl's agent (bd %s installed)", strings.Join(names, ", "), orDefault(det.Installed, "version unknown"))})
+		step(Step{Name: "verify", OK: true, Detail: "new daemon online, its version equal to the installed bd's, no other daemon for the workspace, drift clean"})
+		r.OK = true
+		return r, nil
+	}
+	nd, err := applyAndVerify(ctx, o, cfg)
+	if err != nil {
+		return fail("apply", "the old daemon is stopped; see beadsctl plan, then run beadsctl apply --auto-approve"+restore, err)
+	}
+	r.New = nd
+	step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("daemon %q online under beadsctl: pid %d, bd %s", nd.Name, nd.Pid, nd.Version)})
+	if old != nil && old.Version != "" && old.Version != det.Installed {
+		ok := nd.Version == det.Installed
+		r.MismatchResolved = &ok
+		step(Step{Name: "version mismatch", OK: ok, Detail: fmt.Sprintf("old daemon %s, installed bd %s, new daemon %s", old.Version, det.Installed, nd.Version)})
+	}
+	step(Step{Name: "verify", OK: true, Detail: "online, version " + nd.Version + " equals the installed bd's, no other daemon holds the workspace, no drift"})
+	r.OK = true
+	return r, nil
+}
+
+// configFor is the beads.hcl to write: converted from the ecosystem file (the
+// app that runs the old daemon when PM2 runs it), or a plain bd daemon.
+func configFor(det Detection, o Options) ([]byte, string, error) {
+	if det.Ecosystem != "" {
+		app := ""
+		if det.Old != nil && det.Old.Manager == "pm2" {
+			app = det.Old.App
+		}
+		res, err := ImportFile(det.Ecosystem, o.Environ, ImportOptions{App: app, OutDir: filepath.Dir(o.Config), Home: o.env("HOME")})
+		if err != nil {
+			return nil, "", fmt.Errorf("convert %s: %w", filepath.Base(det.Ecosystem), err)
+		}
+		detail := fmt.Sprintf("%s from %s (daemons %s)", o.Config, filepath.Base(det.Ecosystem), strings.Join(res.Daemons, ", "))
+		if n := len(res.Warnings); n > 0 {
+			detail += fmt.Sprintf("; %d warnings (beadsctl import pm2 %s shows them)", n, filepath.Base(det.Ecosystem))
+		}
+		return res.HCL, detail, nil
+	}
+	src := `# beads.hcl: written by beadsctl migrate for the bd daemon of this folder.
+daemon "beads" {
+  command  = "bd"
+  args     = ["daemon", "--start", "--foreground"]
+  interval = "5s"
+}
+`
+	return []byte(src), o.Config + " with one bd daemon (no ecosystem file here)", nil
+}
+
+func loadConfig(o Options, planned []byte) (*schema.Config, error) {
+	path := o.Config
+	if planned != nil && o.DryRun {
+		// Validate what would be written, from a temporary copy beside it.
+		f, err := os.CreateTemp(filepath.Dir(o.Config), ".beads-migrate-*.hcl")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(f.Name())
+		if _, err := f.Write(planned); err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.Close()
+		path = f.Name()
+	}
+	cfg, _, diags := schema.Load(path, o.Profile, o.Environ)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, nil
+}
+
+func writeNew(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err // an existing beads.hcl is never overwritten
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func restoreHint(old *OldDaemon, det Detection) string {
+	if old.Manager == "pm2" && det.Ecosystem != "" {
+		return fmt.Sprintf("; to go back to PM2: pm2 start %s --only %s", filepath.Base(det.Ecosystem), old.App)
+	}
+	return "; to go back to a background daemon: bd daemon --start"
+}
+
+// stopOld stops the old daemon: pm2 delete for PM2 (PM2 signals and waits
+// kill_timeout itself), SIGTERM for a background daemon; then waits until
+// daemon.lock is free. With Force, a daemon still there gets SIGKILL. No
+// signal goes to a pid whose start time changed.
+func stopOld(ctx context.Context, o Options, det Detection, old *OldDaemon) error {
+	u := reconcile.Unmanaged{Pid: old.Pid, Version: old.Version, StartedAt: old.StartedAt, StartTimeMS: old.StartTimeMS, Via: old.Via, Workspace: det.Workspace}
+	if old.Manager == "pm2" {
+		out, err := pm2Cmd(ctx, o, det.PM2, "delete", old.App)
+		if err != nil {
+			return fmt.Errorf("pm2 delete %s: %v: %s", old.App, err, strings.TrimSpace(out))
+		}
+		if !waitGone(ctx, u, o.StopTimeout) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !o.Force {
+				return fmt.Errorf("pid %d still holds .beads/daemon.lock %v after pm2 delete", old.Pid, o.StopTimeout)
+			}
+			if sameProcess(u) {
+				kill(u.Pid)
+			}
+			if !waitGone(ctx, u, 5*time.Second) {
+				return fmt.Errorf("pid %d still holds .beads/daemon.lock after SIGKILL", old.Pid)
+			}
+		}
+		return nil
+	}
+	if o.Force {
+		_, err := reconcile.DefaultStopUnmanaged(ctx, u, o.StopTimeout)
+		return err
+	}
+	// Without --force no SIGKILL: DefaultStopUnmanaged sends one only after its
+	// own timeout, which the context's deadline cuts short.
+	sctx, cancel := context.WithTimeout(ctx, o.StopTimeout)
+	defer cancel()
+	_, err := reconcile.DefaultStopUnmanaged(sctx, u, o.StopTimeout+time.Minute)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return fmt.Errorf("pid %d did not stop within %v of SIGTERM", old.Pid, o.StopTimeout)
+	}
+	return err
+}
+
+func sameProcess(u reconcile.Unmanaged) bool {
+	t, err := supervisor.ProcessStartTime(u.Pid)
+	return err == nil && (u.StartTimeMS == 0 || t.UnixMilli() == u.StartTimeMS)
+}
+
+// waitGone waits until the daemon released daemon.lock or its pid is another process.
+func waitGone(ctx context.Context, u reconcile.Unmanaged, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	backoff := 5 * time.Millisecond
+	for {
+		_, held, err := supervisor.ReadBeadsLock(u.Workspace)
+		if (err == nil && !held) || !sameProcess(u) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
+}
+
+// clean removes bd.sock and daemon.pid when stale (supervisor.CleanStaleBeadsFiles),
+// daemon.lock when nobody holds it, and the workspace's registry entries whose
+// process is gone.
+func clean(o Options) ([]string, error) {
+	ws := o.Dir
+	removed, err := supervisor.CleanStaleBeadsFiles(ws)
+	if err != nil {
+		return removed, err
+	}
+	lockPath := filepath.Join(ws, ".beads", "daemon.lock")
+	if _, held, _ := supervisor.ReadBeadsLock(ws); !held && exists(lockPath) {
+		if err := os.Remove(lockPath); err != nil {
+			return removed, err
+		}
+		removed = append(removed, lockPath)
+	}
+	entries, path, err := readRegistry(o.env("HOME"))
+	if err != nil || path == "" {
+		return removed, nil // no registry: nothing to clean
+	}
+	kept := entries[:0:0]
+	dropped := 0
+	for _, e := range entries {
+		if sameDir(e.WorkspacePath, ws) && (e.Pid <= 0 || !alive(e.Pid) || !lockHeldBy(ws, e.Pid)) {
+			dropped++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if dropped > 0 {
+		b, err := json.MarshalIndent(kept, "", "  ")
+		if err != nil {
+			return removed, err
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return removed, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return removed, err
+		}
+		removed = append(removed, fmt.Sprintf("%s (%d entries for this workspace)", path, dropped))
+	}
+	return removed, nil
+}
+
+func lockHeldBy(ws string, pid int) bool {
+	l, held, err := supervisor.ReadBeadsLock(ws)
+	return err == nil && held && l.Pid == pid
+}
+
+// registryEntry is one entry of ~/.beads/registry.json; unknown fields are kept.
+type registryEntry struct {
+	WorkspacePath string         `json:"workspace_path"`
+	Pid           int            `json:"pid"`
+	Version       string         `json:"version,omitempty"`
+	Rest          map[string]any `json:"-"`
+}
+
+func (e registryEntry) MarshalJSON() ([]byte, error) {
+	m := map[string]any{}
+	for k, v := range e.Rest {
+		m[k] = v
+	}
+	m["workspace_path"], m["pid"] = e.WorkspacePath, e.Pid
+	if e.Version != "" {
+		m["version"] = e.Version
+	}
+	return json.Marshal(m)
+}
+
+func (e *registryEntry) UnmarshalJSON(b []byte) error {
+	type plain registryEntry
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &e.Rest)
+}
+
+func readRegistry(home string) ([]registryEntry, string, error) {
+	if home == "" {
+		return nil, "", nil
+	}
+	path := filepath.Join(home, ".beads", "registry.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var entries []registryEntry
+	if err := json.Unmarshal(b, &entries); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return entries, path, nil
+}
+
+// applyAndVerify applies cfg under the project lock, replacing nothing: the old
+// daemon is stopped by now, and one still holding the workspace is an error.
+func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDaemon, error) {
+	l, err := reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), "migrate", 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
+	st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
+	if err != nil {
+		return nil, err
+	}
+	client := reconcile.Dial(cfg.Dir)
+	defer client.Close()
+	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
+	p := reconcile.ComputePlan(cfg, live)
+	if b := p.Blocking(); len(b) > 0 {
+		return nil, &reconcile.UnmanagedError{Found: b}
+	}
+	_, err = reconcile.Apply(ctx, cfg, p, live, st, client, reconcile.ApplyOptions{
+		Timeout:     o.ApplyTimeout,
+		EnsureAgent: func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, o.Exe) },
+	})
+	if werr := reconcile.WriteState(reconcile.StatePath(cfg.Dir), st); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Verify with a fresh look, as drift would.
+	live = reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
+	if fs := reconcile.Findings(cfg, live, false); reconcile.HasDrift(fs) {
+		var msgs []string
+		for _, f := range fs {
+			if !f.Info {
+				msgs = append(msgs, f.Kind+": "+f.Actual)
+			}
+		}
+		return nil, fmt.Errorf("drift after apply: %s", strings.Join(msgs, "; "))
+	}
+	var nd *NewDaemon
+	for _, d := range cfg.Daemons {
+		if !d.IsBeads() {
+			continue
+		}
+		s := live.Daemons[d.Name]
+		b := live.Beads[d.Name]
+		if b.Unmanaged != nil {
+			return nil, fmt.Errorf("another bd daemon holds the workspace: %s", b.Unmanaged)
+		}
+		if b.Running != b.Installed {
+			return nil, fmt.Errorf("daemon %q runs bd %s, the installed CLI is %s", d.Name, b.Running, b.Installed)
+		}
+		if nd == nil {
+			nd = &NewDaemon{Name: d.Name, Pid: s.Pid, Version: b.Running}
+		}
+	}
+	if nd == nil {
+		return nil, errors.New("beads.hcl declares no bd daemon")
+	}
+	return nd, nil
+}
+
+// pm2App is the part of a `pm2 jlist` entry migrate reads.
+type pm2App struct {
+	Name   string `json:"name"`
+	PmID   int    `json:"pm_id"`
+	Pid    int    `json:"pid"`
+	PM2Env struct {
+		ExecPath string `json:"pm_exec_path"`
+		Cwd      string `json:"pm_cwd"`
+		Args     any    `json:"args"`
+		Status   string `json:"status"`
+	} `json:"pm2_env"`
+}
+
+// pm2Apps lists the PM2 apps that run `bd daemon` in the workspace, when a PM2
+// daemon runs (PM2_HOME, default ~/.pm2, has a live pm2.pid).
+func pm2Apps(ctx context.Context, o Options) ([]OldDaemon, string, error) {
+	pm2 := o.PM2
+	if pm2 == "" {
+		pm2 = lookPath("pm2", o.env("PATH"))
+		if pm2 == "pm2" {
+			return nil, "", nil
+		}
+	}
+	home := o.env("PM2_HOME")
+	if home == "" {
+		if h := o.env("HOME"); h != "" {
+			home = filepath.Join(h, ".pm2")
+		}
+	}
+	if !pidFileAlive(filepath.Join(home, "pm2.pid")) {
+		return nil, "", nil
+	}
+	out, err := pm2Cmd(ctx, o, pm2, "jlist")
+	if err != nil {
+		return nil, pm2, fmt.Errorf("pm2 jlist: %v: %s", err, strings.TrimSpace(out))
+	}
+	// pm2 may print warnings before the JSON.
+	if i := strings.Index(out, "["); i > 0 {
+		out = out[i:]
+	}
+	var apps []pm2App
+	if err := json.Unmarshal([]byte(out), &apps); err != nil {
+		return nil, pm2, fmt.Errorf("pm2 jlist: %w", err)
+	}
+	var found []OldDaemon
+	for _, a := range apps {
+		args := a.PM2Env.Args
+		first := ""
+		switch v := args.(type) {
+		case []any:
+			if len(v) > 0 {
+				first, _ = v[0].(string)
+			}
+		case string:
+			first, _, _ = strings.Cut(strings.TrimSpace(v), " ")
+		}
+		if filepath.Base(a.PM2Env.ExecPath) != "bd" || first != "daemon" || !sameDir(a.PM2Env.Cwd, o.Dir) {
+			continue
+		}
+		found = append(found, OldDaemon{Manager: "pm2", Pid: a.Pid, Via: "pm2 jlist", App: a.Name, PM2ID: a.PmID})
+	}
+	return found, pm2, nil
+}
+
+func pm2Cmd(ctx context.Context, o Options, pm2 string, args ...string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, pm2, args...)
+	cmd.Env = o.Environ
+	cmd.Dir = o.Dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func pidFileAlive(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var pid int
+	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err != nil || pid <= 0 {
+		return false
+	}
+	return alive(pid)
+}
+
+// lookPath finds name on the PATH given (not this process's), or returns name.
+func lookPath(name, path string) string {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name
+}
+
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	if err1 != nil || err2 != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return ra == rb
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+func rels(dir string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+			out[i] = r
+		} else {
+			out[i] = p
+		}
+	}
+	return out
+}

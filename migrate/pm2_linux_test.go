@@ -1,0 +1,200 @@
+package migrate
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedEcosystem is the seed project's PM2 file: PM2 runs the bd simulator as
+// beads-daemon from the project folder.
+const seedEcosystem = `module.exports = {
+  apps: [{
+    name: 'beads-daemon',
+    script: 'bd',
+    args: 'daemon --start --foreground --interval 5s',
+    autorestart: true,
+    max_memory_restart: '200M',
+    kill_timeout: 5000,
+    restart_delay: 5000,
+    max_restarts: 10,
+    min_uptime: 10000,
+    out_file: '.beads/pm2-out.log',
+    error_file: '.beads/pm2-error.log',
+    log_file: '.beads/pm2-combined.log',
+    time: true,
+    log_date_format: 'YYYY-MM-DD HH:mm:ss Z',
+    env: { BD_AUTO_START_DAEMON: 'true' },
+    env_development: { NODE_ENV: 'development' },
+    env_production: { NODE_ENV: 'production' },
+  }],
+};
+`
+
+// pm2Bin is the PM2 that `make pm2` installs.
+func pm2Bin(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../.tools/pm2/node_modules/.bin/pm2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("PM2 is not installed at %s: run `make pm2` (npm install --prefix .tools/pm2 pm2@7)", p)
+	}
+	return p
+}
+
+// buildTools builds beadsctl and the bd simulator (as bd) into a folder.
+func buildTools(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	for out, pkg := range map[string]string{"bd": "../cmd/bdsim", "beadsctl": "../cmd/beadsctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return bin
+}
+
+type project struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func (p *project) run(wantOK bool, name string, args ...string) string {
+	p.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Env = p.dir, p.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	p.t.Logf("$ %s %s   (%v)\n%s", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond), out.String())
+	if (err == nil) != wantOK {
+		p.t.Fatalf("%s %v: err = %v", name, args, err)
+	}
+	return out.String()
+}
+
+// waitFor polls a file for text: the daemon's readiness line.
+func waitFor(t *testing.T, path, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: no %q after %v", path, text, timeout)
+}
+
+func TestMigrateFromPM2(t *testing.T) {
+	pm2 := pm2Bin(t)
+	bin := buildTools(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "proj")
+	home := filepath.Join(root, "home")
+	for _, d := range []string{dir, home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ecosystem.config.cjs"), []byte(seedEcosystem), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &project{t: t, dir: dir, env: []string{
+		"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + filepath.Join(root, "pm2"),
+		"NO_COLOR=1", "BEADSCTL_ENV=",
+	}}
+	beadsctl := filepath.Join(bin, "beadsctl")
+	t.Cleanup(func() {
+		p.run(true, beadsctl, "destroy", "--auto-approve")
+		p.run(true, pm2, "kill")
+	})
+	start := time.Now()
+	p.run(true, pm2, "start", "ecosystem.config.cjs")
+	waitFor(t, filepath.Join(dir, ".beads", "daemon.log"), "RPC server ready", 30*time.Second)
+	t.Logf("PM2 start to bd ready: %v", time.Since(start).Round(time.Millisecond))
+	oldPid := strings.TrimSpace(readFile(t, filepath.Join(dir, ".beads", "daemon.pid")))
+
+	// Without pm2 on PATH the daemon is seen under PM2's God daemon and left alone.
+	out := p.run(false, beadsctl, "migrate")
+	if !strings.Contains(out, "runs under PM2") {
+		t.Errorf("migrate without pm2 on PATH: want a refusal naming PM2")
+	}
+	p.env[0] = "PATH=" + filepath.Dir(pm2) + ":" + bin + ":" + os.Getenv("PATH")
+
+	out = p.run(true, beadsctl, "migrate", "--dry-run")
+	for _, want := range []string{
+		`✓ detect: found PM2 app "beads-daemon" (pm_id 0), bd daemon pid ` + oldPid + `, version 0.28.0 (via pm2 jlist)`,
+		"• write beads.hcl: " + filepath.Join(dir, "beads.hcl") + " from ecosystem.config.cjs (daemons beads-daemon)",
+		"• stop old daemon: stop PM2 app \"beads-daemon\"",
+		"pm2 delete beads-daemon",
+		"Dry run: nothing was changed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "beads.hcl")); err == nil {
+		t.Fatal("--dry-run wrote beads.hcl")
+	}
+	if !strings.Contains(p.run(true, pm2, "jlist"), `"name":"beads-daemon"`) {
+		t.Fatal("--dry-run removed the PM2 app")
+	}
+
+	start = time.Now()
+	out = p.run(true, beadsctl, "migrate")
+	took := time.Since(start)
+	for _, want := range []string{
+		"✓ write beads.hcl:", "✓ stop old daemon: stopped PM2 app \"beads-daemon\"",
+		"✓ clean stale files:", `✓ apply: daemon "beads-daemon" online under beadsctl`, "✓ verify:", "Migration complete",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate output lacks %q", want)
+		}
+	}
+	t.Logf("migrate took %v", took.Round(time.Millisecond))
+	var apps []map[string]any
+	jl := p.run(true, pm2, "jlist")
+	if err := json.Unmarshal([]byte(jl[strings.Index(jl, "["):]), &apps); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range apps {
+		if a["name"] == "beads-daemon" {
+			t.Errorf("PM2 still has beads-daemon: %v", a)
+		}
+	}
+	newPid := strings.TrimSpace(readFile(t, filepath.Join(dir, ".beads", "daemon.pid")))
+	if b, err := os.ReadFile("/proc/" + oldPid + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {
+		t.Errorf("the PM2 daemon pid %s still runs", oldPid)
+	}
+	if newPid == oldPid {
+		t.Errorf("daemon.pid still names the PM2 daemon %s", oldPid)
+	}
+	p.run(true, beadsctl, "drift")
+	p.run(true, beadsctl, "status")
+	hcl := readFile(t, filepath.Join(dir, "beads.hcl"))
+	for _, want := range []string{`daemon "beads-daemon"`, `memory = "200M"`, `env "production"`} {
+		if !strings.Contains(hcl, want) {
+			t.Errorf("beads.hcl lacks %q:\n%s", want, hcl)
+		}
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
