@@ -786,7 +786,9 @@ func TestAgentExitsWhenFolderRemoved(t *testing.T) {
 		t.Fatal("daemon s not found after put")
 	}
 	pid := waitStatus(t, h.d, 10*time.Second, "online", func(s Status) bool { return s.Pid != 0 }).Pid
-	if err := os.RemoveAll(filepath.Join(dir, StateDir)); err != nil {
+	// Rename, not RemoveAll: the agent may be writing agent.json at this very
+	// moment; to it, the folder vanishes at once either way.
+	if err := os.Rename(filepath.Join(dir, StateDir), filepath.Join(t.TempDir(), "gone")); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -180,6 +180,11 @@ func beadsCtxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
+	// The connection's deadline is the context's: it may fire a moment before
+	// the context's own timer marks it done.
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
 	return err
 }
 

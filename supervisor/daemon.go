@@ -207,6 +207,7 @@ func (d *Daemon) Restart(reason string) {
 	}
 	d.mu.Lock()
 	d.want, d.restartReq, d.resetUnst, d.st.Stopped = true, reason, true, false
+	d.leaveRestLocked("restart requested")
 	d.mu.Unlock()
 	d.poke()
 }
@@ -243,8 +244,18 @@ func (d *Daemon) Stop(ctx context.Context) error {
 func (d *Daemon) Start() {
 	d.mu.Lock()
 	d.want, d.startReq, d.resetUnst, d.st.Stopped = true, true, true, false
+	d.leaveRestLocked("start requested")
 	d.mu.Unlock()
 	d.poke()
+}
+
+// leaveRestLocked marks a stopped or errored daemon as starting at once, so
+// that a waiter asking right after Start or Restart never sees the old
+// "stopped" and gives up; the loop then starts the process.
+func (d *Daemon) leaveRestLocked(reason string) {
+	if d.st.State == StateStopped || d.st.State == StateErrored {
+		d.setStateLocked(StateStarting, reason)
+	}
 }
 
 func (d *Daemon) poke() {
