@@ -126,3 +126,24 @@ fuzz:
 soak:
 	set -o pipefail; $(GO) test -tags soak -count=1 -timeout 30m -run '^TestSoak' -v ./supervisor ./cmd/beadsctl 2>&1 \
 	  | grep -E '^(--- |PASS|FAIL|ok)|soak'
+
+## daemon-*: the PM2 setup's npm scripts (daemon:start, daemon:stop, ...) as make targets,
+## so a team can switch without retraining. ENV=development|production selects the profile.
+BEADSCTL = PATH="$$PATH:$(BIN)" $(BIN)/beadsctl
+.PHONY: daemon-start daemon-stop daemon-restart daemon-status daemon-logs daemon-monitor daemon-health daemon-cleanup
+daemon-start: build
+	$(BEADSCTL) apply --env $(ENV) --auto-approve
+daemon-stop: build
+	$(BEADSCTL) stop
+daemon-restart: build
+	$(BEADSCTL) restart
+daemon-status: build
+	$(BEADSCTL) status
+daemon-logs: build
+	$(BEADSCTL) logs -n 50
+daemon-monitor: build
+	$(BEADSCTL) monitor
+daemon-health: build
+	$(BEADSCTL) health
+daemon-cleanup: build
+	$(BEADSCTL) destroy --auto-approve
