@@ -243,20 +243,6 @@ func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string,
 	return s, nil
 }
 
-// statusOf asks the agent for one daemon's status.
-func statusOf(ctx context.Context, agent Agent, name string) (supervisor.Status, bool) {
-	as, err := agent.Status(ctx)
-	if err != nil {
-		return supervisor.Status{}, false
-	}
-	for _, x := range as.Daemons {
-		if x.Name == name {
-			return x, true
-		}
-	}
-	return supervisor.Status{}, false
-}
-
 // record is the state entry of d as the agent runs it.
 func record(d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
 	return DaemonState{Spec: HashedSpec(*d), Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,

@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openNoFollow makes opening the lock fail on a symlink planted in its place,
+// rather than truncate whatever it points at.
+const openNoFollow = unix.O_NOFOLLOW
+
 func tryLock(f *os.File) (bool, error) {
 	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	switch {

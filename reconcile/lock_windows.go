@@ -11,6 +11,9 @@ import (
 // process can still read who holds it.
 const lockOffset = 1 << 30
 
+// openNoFollow is O_NOFOLLOW where the OS has it.
+const openNoFollow = 0
+
 func tryLock(f *os.File) (bool, error) {
 	ol := &windows.Overlapped{Offset: lockOffset}
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)

@@ -56,6 +56,8 @@ type DaemonRow struct {
 	LastExit          *supervisor.Exit `json:"last_exit"`
 	LastRestartReason string           `json:"last_restart_reason"`
 	Stopped           bool             `json:"stopped,omitempty"`
+	// LogError is the agent's last error writing this daemon's log files, while writing fails.
+	LogError string `json:"log_error,omitempty"`
 }
 
 // BuildStatusReport combines what the agent said (live, or nil when it could not
@@ -149,6 +151,7 @@ func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 		LastExit:          s.LastExit,
 		LastRestartReason: s.LastRestartReason,
 		Stopped:           s.Stopped,
+		LogError:          s.LogError,
 	}
 	if row.Health == "" {
 		row.Health = "none"

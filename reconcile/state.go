@@ -157,8 +157,13 @@ func WriteState(path string, st *State) error {
 	return syncDir(dir)
 }
 
+// writeFileSync writes a new file at path: whatever was there, a symlink
+// included, is removed first and never written through.
 func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,11 @@ func (p *execProcess) wait() {
 
 // convertExit turns an exec error into an *ExitError (or keeps it as is).
 func convertExit(err error) error {
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The process exited 0; only a process outside the group still held
+		// its output pipes past waitDelay. That is a clean exit, not a crash.
+		return nil
+	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
 		return err

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -268,7 +267,7 @@ func openLog(path string, rot Rotate) (io.WriteCloser, error) {
 			Compress:   rot.Compress,
 		}, nil
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 }
 
 // lineWriter splits one stream of a run into lines for the sink.
@@ -279,8 +278,6 @@ type lineWriter struct {
 	mu      sync.Mutex
 	partial []byte
 }
-
-var errWriterClosed = errors.New("log writer flushed")
 
 // Write never blocks on the disk and never fails: the child must not notice.
 func (w *lineWriter) Write(p []byte) (int, error) {

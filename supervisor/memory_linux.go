@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -118,46 +119,72 @@ func parseStat(b []byte) (procStat, bool) {
 	return procStat{}, false
 }
 
-// fullScanEvery is how often (in samples) a groupSampler rescans /proc for
-// new members of the group; in between it reads only the members it knows.
-const fullScanEvery = 10
+// rescanEvery is how often a groupSampler asks for a full /proc scan to find
+// members it cannot reach through the children lists (a double fork whose
+// middle process already exited, a child of a non-main thread). The scan is
+// shared by every sampler of the process (see sharedScan), so 50 daemons cost
+// at most one scan per rescanEvery, not fifty.
+const rescanEvery = 5 * time.Second
 
-// groupSampler samples one process group repeatedly, cheaply: a full /proc
-// scan (about 10µs per process on the system) every fullScanEvery samples, and
-// otherwise one stat read per known member. A process that joins the group
-// between two scans is counted from the next full scan.
+// groupSampler samples one process group repeatedly, cheaply. Each sample reads
+// /proc/<pid>/stat of every known member and /proc/<pid>/task/<pid>/children of
+// each, which finds a new child of a member at the next sample (so a leaking
+// child is seen within one check interval); every rescanEvery a shared full
+// scan catches the rest. Idle, one daemon costs two small reads per member per
+// check interval.
 type groupSampler struct {
-	pgid    int
-	n       int
-	members []string // "/proc/<pid>/stat"
+	pgid     int
+	members  []int
+	scratch  []int
+	lastScan time.Time
+	now      func() time.Time
 }
 
-func newGroupSampler(pgid int) *groupSampler { return &groupSampler{pgid: pgid} }
+func newGroupSampler(pgid int) *groupSampler {
+	return &groupSampler{pgid: pgid, members: []int{pgid}, lastScan: time.Now(), now: time.Now}
+}
 
 func (g *groupSampler) sample() (groupSample, error) {
-	g.n++
-	if g.n%fullScanEvery == 1 || len(g.members) == 0 {
-		return g.scan()
+	if now := g.now(); now.Sub(g.lastScan) >= rescanEvery {
+		g.lastScan = now
+		for _, pid := range sharedScan.members(g.pgid, now) {
+			if !slicesContains(g.members, pid) {
+				g.members = append(g.members, pid)
+			}
+		}
 	}
 	var (
 		s   groupSample
 		buf [1024]byte
 	)
+	// queue is what to visit: the known members, then the children found on
+	// the way; kept is who is still in the group.
+	queue := append(g.scratch[:0], g.members...)
 	kept := g.members[:0]
-	for _, path := range g.members {
-		n := readSmall(path, buf[:])
+	for i := 0; i < len(queue); i++ {
+		pid := queue[i]
+		ps := strconv.Itoa(pid)
+		n := readSmall("/proc/"+ps+"/stat", buf[:])
 		if n <= 0 {
-			continue
+			continue // gone
 		}
 		st, ok := parseStat(buf[:n])
 		if !ok || st.pgrp != g.pgid {
-			continue
+			continue // gone, or left the group
 		}
-		kept = append(kept, path)
+		kept = append(kept, pid)
 		s.Members++
 		s.RSS += st.rssPages * pageSize
 		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
+		if n := readSmall("/proc/"+ps+"/task/"+ps+"/children", buf[:]); n > 0 {
+			for _, f := range bytes.Fields(buf[:n]) {
+				if c, err := strconv.Atoi(string(f)); err == nil && !slicesContains(queue, c) {
+					queue = append(queue, c)
+				}
+			}
+		}
 	}
+	g.scratch = queue
 	g.members = kept
 	if s.Members == 0 {
 		return s, os.ErrProcessDone
@@ -165,8 +192,65 @@ func (g *groupSampler) sample() (groupSample, error) {
 	return s, nil
 }
 
-// scan is sampleGroup that also remembers the members.
-func (g *groupSampler) scan() (groupSample, error) {
-	g.members = g.members[:0]
-	return scanGroup(g.pgid, func(path string) { g.members = append(g.members, path) })
+func slicesContains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedScan is one scan of /proc, by process group, reused by every sampler
+// for rescanEvery.
+var sharedScan procScan
+
+type procScan struct {
+	mu     sync.Mutex
+	at     time.Time
+	groups map[int][]int // pgrp -> pids
+}
+
+// members returns the pids of group pgid from a scan no older than rescanEvery.
+func (p *procScan) members(pgid int, now time.Time) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.groups == nil || now.Sub(p.at) >= rescanEvery {
+		p.groups = scanGroups()
+		p.at = now
+	}
+	return p.groups[pgid]
+}
+
+// scanGroups reads /proc/<pid>/stat of every process and groups the pids by
+// process group.
+func scanGroups() map[int][]int {
+	groups := map[int][]int{}
+	d, err := os.Open("/proc")
+	if err != nil {
+		return groups
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return groups
+	}
+	var buf [1024]byte
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		pid, err := strconv.Atoi(name)
+		if err != nil {
+			continue
+		}
+		n := readSmall("/proc/"+name+"/stat", buf[:])
+		if n <= 0 {
+			continue
+		}
+		if st, ok := parseStat(buf[:n]); ok {
+			groups[st.pgrp] = append(groups[st.pgrp], pid)
+		}
+	}
+	return groups
 }

@@ -3,9 +3,13 @@
 package supervisor
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,8 +51,8 @@ func BenchmarkSampleGroup(b *testing.B) {
 	b.ReportMetric(float64(len(procs)), "procs")
 }
 
-// BenchmarkGroupSampler measures the daemon's sampling: mostly reads of the
-// known members, a full scan every fullScanEvery samples.
+// BenchmarkGroupSampler measures the daemon's sampling: two small reads per
+// known member, a shared full scan every rescanEvery.
 func BenchmarkGroupSampler(b *testing.B) {
 	g := newGroupSampler(unix.Getpgrp())
 	b.ReportAllocs()
@@ -71,5 +75,61 @@ func TestGroupSamplerFindsMembers(t *testing.T) {
 	}
 	if cheap.Members != full.Members || cheap.RSS == 0 {
 		t.Errorf("cheap sample %+v, full scan %+v", cheap, full)
+	}
+}
+
+// TestGroupSamplerRescanFindsOthers: a member that descends from no member
+// (here our own child, put in the group) is found by the shared rescan.
+func TestGroupSamplerRescanFindsOthers(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "read x")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Wait() }()
+	g := newGroupSampler(cmd.Process.Pid)
+	first, err := g.sample()
+	if err != nil || first.Members != 1 {
+		t.Fatalf("first sample = %+v, %v; want the leader alone", first, err)
+	}
+	child := exec.Command("sleep", "1000")
+	child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: cmd.Process.Pid}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	// sleep is our child, not the leader's: only the shared scan can find it.
+	g.lastScan = time.Time{}
+	second, err := g.sample()
+	if err != nil || second.Members != 2 {
+		t.Fatalf("after a rescan = %+v, %v; want 2 members", second, err)
+	}
+}
+
+// TestGroupSamplerFollowsChildren: a grandchild of the leader, in its group, is
+// found through the children lists with no full scan at all.
+func TestGroupSamplerFollowsChildren(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 1000 & echo ready; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	g := newGroupSampler(cmd.Process.Pid)
+	g.now = func() time.Time { return g.lastScan } // never rescan
+	s, err := g.sample()
+	if err != nil || s.Members != 2 {
+		t.Fatalf("sample = %+v, %v; want sh and sleep", s, err)
 	}
 }

@@ -78,7 +78,7 @@ func parseFmtFlags(c *cobra.Command, args []string) (operands []string, help boo
 	c.InheritedFlags() // merges the persistent flags into c.Flags()
 	fs := c.Flags()
 	if err := fs.Parse(norm); err != nil {
-		return nil, false, fmt.Errorf("%w\nRun 'beadsctl fmt --help' for usage.", err)
+		return nil, false, fmt.Errorf("%w\nRun 'beadsctl fmt --help' for usage", err)
 	}
 	help, _ = fs.GetBool("help")
 	return fs.Args(), help, nil

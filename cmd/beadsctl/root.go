@@ -60,11 +60,11 @@ func newLogger(format string, w io.Writer, noColor bool) (*slog.Logger, error) {
 	switch format {
 	case "auto", "":
 		if isTerminal(w) {
-			return slog.New(tint.NewHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != ""})), nil
+			return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != ""})), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	case "text":
-		return slog.New(tint.NewHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != "" || !isTerminal(w)})), nil
+		return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != "" || !isTerminal(w)})), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}

@@ -44,6 +44,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("BEADSCTL_ENV", "")
 			env.Setenv("REPO", repo)
+			// Whatever a script left running (an agent started by apply and its
+			// daemons, a bd started by hand) is stopped when the script ends.
+			dir := env.WorkDir
+			env.Defer(func() {
+				shutdownAgent(env.T(), dir)
+				killStrays(env.T(), dir)
+			})
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -1,0 +1,152 @@
+//go:build linux
+
+package supervisor
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fault cases for one daemon with real processes: children that misbehave in
+// the ways issue 9 lists. Each asserts the end state, not the way there.
+
+// A child that closes stdout and stderr at once keeps running: EOF on its
+// pipes is not an exit, it is not restarted, and it stops gracefully.
+func TestFaultChildClosesStdoutEarly(t *testing.T) {
+	path, lines := fifo(t)
+	dir := t.TempDir()
+	d := runDaemon(t, Spec{
+		Argv: []string{"sh", "-c", `echo before; exec 1>&- 2>&-; echo "$$" > "$FIFO"; exec sleep 1000`},
+		Env:  map[string]string{"FIFO": path},
+		Stop: StopPolicy{Timeout: 5 * time.Second},
+		Logs: LogSpec{Out: filepath.Join(dir, "out.log")},
+	}, DaemonOptions{})
+	pid := recvLine(t, lines)
+	st := waitStatus(t, d, 10*time.Second, "online", online)
+	if st.Restarts != 0 || st.LogError != "" || st.Pid == 0 || pid == "" {
+		t.Fatalf("after the child closed its output: %+v, want online, no restart, no log error", st)
+	}
+	if err := d.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	st = d.Status()
+	if st.State != StateStopped || st.LastExit == nil || st.LastExit.Signal != "SIGTERM" || st.Restarts != 0 {
+		t.Fatalf("stop: %+v (last exit %+v), want stopped by SIGTERM, never restarted", st, st.LastExit)
+	}
+}
+
+// A child that exits 0 at once (bd's silent failure) is an unstable run like
+// any crash: restarted, then errored after max_restarts, with exit code 0 in
+// the status rather than a success.
+func TestFaultChildExitsZeroAtOnce(t *testing.T) {
+	d := runDaemon(t, Spec{
+		Argv:    []string{"true"},
+		Restart: RestartPolicy{Policy: "always", Delay: time.Millisecond, Backoff: "constant", MaxRestarts: 3, MinUptime: 5 * time.Second},
+	}, DaemonOptions{})
+	st := waitStatus(t, d, 20*time.Second, "errored", func(s Status) bool { return s.State == StateErrored })
+	if st.LastExit == nil || st.LastExit.Code != 0 || st.Pid != 0 || st.UnstableRestarts != 3 {
+		t.Fatalf("status %+v (last exit %+v), want errored after 3 unstable restarts of exit 0", st, st.LastExit)
+	}
+}
+
+// A child that writes as fast as it can (far above 100 MB/s into the pipe):
+// rotation keeps the disk use within max_size*(keep+1), the
+// daemon stays online and answers, and it stops within its timeout.
+func TestFaultChildFloodsLogs(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.log")
+	line := strings.Repeat("0123456789", 10)
+	d := runDaemon(t, Spec{
+		Argv: []string{"yes", line},
+		Stop: StopPolicy{Timeout: 5 * time.Second},
+		Logs: LogSpec{Out: out, Rotate: Rotate{MaxSize: 1 << 20, Keep: 2}},
+	}, DaemonOptions{})
+	waitStatus(t, d, 10*time.Second, "online", online)
+	// Wait for the second backup: the log rotated at least twice under the flood.
+	backups := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "out-*.log"))
+		return m
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(backups()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no second rotation after 30s; files %v", backups())
+		}
+		faultWaitDir(dir, 50*time.Millisecond)
+	}
+	if st := d.Status(); st.State != StateOnline || st.Restarts != 0 || st.LogError != "" {
+		t.Fatalf("under the flood: %+v, want online, no restart, no log error", st)
+	}
+	start := time.Now()
+	if err := d.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("stop took %v under the flood", took)
+	}
+	// lumberjack removes old backups in the background: once it is done, the
+	// current file and keep=2 backups remain, each at most max_size.
+	var total int64
+	var files []string
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		total, files = 0, nil
+		all, _ := filepath.Glob(filepath.Join(dir, "out*"))
+		for _, f := range all {
+			if fi, err := os.Stat(f); err == nil {
+				total += fi.Size()
+				files = append(files, f)
+			}
+		}
+		if len(files) <= 3 || time.Now().After(deadline) {
+			break
+		}
+		faultWaitDir(dir, 50*time.Millisecond)
+	}
+	if limit := int64(3 << 20); total > limit || len(files) > 3 {
+		t.Errorf("logs use %d bytes in %d files, want at most %d in 3", total, len(files), limit)
+	}
+}
+
+// faultWaitDir blocks until something in dir changes (inotify), or at most max:
+// the bound only guards against events missed between the check and the watch.
+func faultWaitDir(dir string, max time.Duration) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_DELETE); err != nil {
+		return
+	}
+	_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(max/time.Millisecond))
+}
+
+// A child that forks a grandchild into a new session (out of our group, so
+// out of our reach, as documented on ExecRunner) and exits: the grandchild
+// still holds the output pipe, yet the exit is seen within waitDelay and the
+// daemon restarts instead of hanging on the pipe.
+func TestFaultGrandchildEscapesWithThePipe(t *testing.T) {
+	path, lines := fifo(t)
+	d := runDaemon(t, Spec{
+		Argv:    []string{"sh", "-c", `setsid sleep 1000 & echo "$!" > "$FIFO"; exit 0`},
+		Env:     map[string]string{"FIFO": path},
+		Restart: RestartPolicy{Policy: "on-failure"},
+	}, DaemonOptions{})
+	grandchild := recvLine(t, lines)
+	t.Cleanup(func() {
+		if pid, err := strconv.Atoi(grandchild); err == nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	st := waitStatus(t, d, 3*waitDelay, "the exit despite the held pipe", func(s Status) bool { return s.LastExit != nil })
+	if st.LastExit.Code != 0 || st.Restarts != 0 {
+		t.Fatalf("status %+v (last exit %+v), want a clean exit 0 seen, no restart under on-failure", st, st.LastExit)
+	}
+}
