@@ -258,7 +258,7 @@ func StartAgent(ctx context.Context, dir, exe string) error {
 		return fmt.Errorf("start agent: %w", err)
 	}
 	logPath := filepath.Join(state, "agent.log")
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|openNoFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}

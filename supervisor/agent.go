@@ -248,7 +248,7 @@ loop:
 // lock takes .beadsctl/agent.lock and writes our pid in it.
 func (a *Agent) lock() (unlock func(), err error) {
 	path := filepath.Join(a.dir, StateDir, "agent.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|OpenNoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open agent lock: %w", err)
 	}

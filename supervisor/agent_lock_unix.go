@@ -20,3 +20,7 @@ func agTryLock(f *os.File) (bool, error) {
 }
 
 func agUnlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// OpenNoFollow (an os.OpenFile flag) makes opening a file in .beadsctl fail on a symlink planted in
+// its place, rather than write through it to whatever it points at.
+const OpenNoFollow = unix.O_NOFOLLOW

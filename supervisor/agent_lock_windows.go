@@ -26,3 +26,7 @@ func agUnlock(f *os.File) error {
 	ol := &windows.Overlapped{Offset: agLockOffset}
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
 }
+
+// OpenNoFollow is 0: Windows has no O_NOFOLLOW; creating a symlink there needs a
+// privilege an attacker of .beadsctl would not have.
+const OpenNoFollow = 0

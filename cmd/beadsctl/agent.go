@@ -98,7 +98,7 @@ func openAgentLog(dir string) (*os.File, error) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(filepath.Join(state, "agent.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	return os.OpenFile(filepath.Join(state, "agent.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|supervisor.OpenNoFollow, 0o600)
 }
 
 // signalReady tells whoever started the agent (reconcile.StartAgent) that it
