@@ -125,7 +125,7 @@ func TestMonitorUnderPTY(t *testing.T) {
 	mark = resized
 	_, err = tty.Write([]byte("r"))
 	must(err)
-	mark = screen.waitFor(t, mark, "restart beads: done")
+	screen.waitFor(t, mark, "restart beads: done")
 	_, err = tty.Write([]byte("q"))
 	must(err)
 	done := make(chan error, 1)
