@@ -238,6 +238,19 @@ func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, stre
 	return err
 }
 
+// FlushLogs asks the agent to empty a daemon's log files in place (through its
+// log writer, so no later line is lost) and returns the paths emptied.
+func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
+	var res supervisor.FlushResult
+	if err := c.do(ctx, http.MethodPost, daemonPath(name, "logs", "flush"), nil, &res); err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		return res.Flushed, errors.New(res.Error)
+	}
+	return res.Flushed, nil
+}
+
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {

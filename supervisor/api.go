@@ -20,6 +20,7 @@ import (
 //	POST   /v1/daemons/{name}/restart      -> DaemonResult
 //	POST   /v1/daemons/{name}/stop         -> DaemonResult (returns once stopped)
 //	POST   /v1/daemons/{name}/start        -> DaemonResult
+//	POST   /v1/daemons/{name}/logs/flush -> FlushResult (empties the log files in place)
 //	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=1s -> WaitResult
 //	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
@@ -64,6 +65,7 @@ func (a *Agent) handler() http.Handler {
 	mux.Handle("/v1/daemons/{name}/start", methods{http.MethodPost: a.handleVerb})
 	mux.Handle("/v1/daemons/{name}/wait", methods{http.MethodGet: a.handleWait})
 	mux.Handle("/v1/daemons/{name}/logs", methods{http.MethodGet: a.handleLogs})
+	mux.Handle("/v1/daemons/{name}/logs/flush", methods{http.MethodPost: a.handleFlush})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -192,6 +194,29 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("daemon verb", "daemon", name, "verb", verb)
 	a.markDirty()
 	writeJSONBody(w, http.StatusOK, DaemonResult{Status: a.status(h)})
+}
+
+// FlushResult is the answer to POST /v1/daemons/{name}/logs/flush.
+type FlushResult struct {
+	Flushed []string `json:"flushed"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// handleFlush empties a daemon's log files through its log writer.
+func (a *Agent) handleFlush(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	h, ok := a.lookup(name)
+	if !ok {
+		writeAPIError(w, http.StatusNotFound, fmt.Sprintf("%v: %q", ErrUnknownDaemon, name))
+		return
+	}
+	paths, err := h.d.FlushLogs()
+	res := FlushResult{Flushed: paths}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	a.log.Info("daemon logs flushed", "daemon", name, "files", len(paths))
+	writeJSONBody(w, http.StatusOK, res)
 }
 
 // respawn replaces a panicked daemon by a new one running the same spec.

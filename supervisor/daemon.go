@@ -67,6 +67,7 @@ type Daemon struct {
 	resetUnst  bool   // reset the unstable count at the next start
 	reconfig   bool   // Update in place: restart the watchers with the new spec
 	kick       chan struct{}
+	sink       *logSink // set while Run runs
 }
 
 // NewDaemon returns a Daemon for spec; nothing runs until Run.
@@ -118,7 +119,15 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	defer close(d.runDone)
 
 	l := &loop{d: d, events: make(chan event, 4), sink: newLogSink(logs, d.setLogError)}
-	defer l.sink.close()
+	d.mu.Lock()
+	d.sink = l.sink
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.sink = nil
+		d.mu.Unlock()
+		l.sink.close()
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			d.log.Error("daemon loop panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -149,6 +158,34 @@ func (d *Daemon) Spec() Spec {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.spec
+}
+
+// FlushLogs empties the daemon's log files (out, error, combined) in place and
+// returns the paths emptied. While the daemon runs, its log writer does it, so
+// that the files are reopened in append mode and no later line is lost or
+// lands after a hole.
+func (d *Daemon) FlushLogs() ([]string, error) {
+	d.mu.Lock()
+	sink, spec := d.sink, d.spec.Logs
+	d.mu.Unlock()
+	if sink != nil {
+		if paths, err := sink.flush(); err == nil || len(paths) > 0 {
+			return paths, err
+		}
+	}
+	var paths []string
+	var errs error
+	for _, p := range spec.paths() {
+		if p == "" || slices.Contains(paths, p) {
+			continue
+		}
+		if err := truncateLog(p); err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		paths = append(paths, p)
+	}
+	return paths, errs
 }
 
 // Changed returns a channel that is closed at the next change of Status().State or Pid

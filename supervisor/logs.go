@@ -2,10 +2,12 @@ package supervisor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +56,7 @@ type logSink struct {
 	lastErr  string
 	kick     chan struct{}
 	done     chan struct{}
+	flushReq []chan flushResult     // FlushLogs calls waiting for the writer
 	files    [nFiles]io.WriteCloser // owned by the writer goroutine
 	fileErrs [nFiles]error          // owned by the writer goroutine
 }
@@ -171,6 +174,8 @@ func (s *logSink) writeLoop() {
 			dropped[f], s.dropped[f] = s.dropped[f], 0
 		}
 		closing := s.closing
+		flushReq := s.flushReq
+		s.flushReq = nil
 		s.mu.Unlock()
 
 		for f := range nFiles {
@@ -183,11 +188,71 @@ func (s *logSink) writeLoop() {
 			}
 		}
 		s.report()
+		if len(flushReq) > 0 {
+			res := s.truncate(paths)
+			for _, ch := range flushReq {
+				ch <- res
+			}
+		}
 		if closing {
 			s.closeFiles()
 			return
 		}
 	}
+}
+
+// flushResult is what a flush did.
+type flushResult struct {
+	paths []string
+	err   error
+}
+
+// flush empties the log files: the writer closes them, truncates them and
+// reopens them at its next line (in append mode), so no line lands in a hole
+// and none written after the flush is lost.
+func (s *logSink) flush() ([]string, error) {
+	ch := make(chan flushResult, 1)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, errors.New("log writer closed")
+	}
+	s.flushReq = append(s.flushReq, ch)
+	s.mu.Unlock()
+	s.signal()
+	r := <-ch
+	return r.paths, r.err
+}
+
+// truncate closes and empties every file written (writer goroutine only).
+func (s *logSink) truncate(paths [nFiles]string) flushResult {
+	s.closeFiles()
+	var res flushResult
+	for _, p := range paths {
+		if p == "" || slices.Contains(res.paths, p) {
+			continue
+		}
+		if err := truncateLog(p); err != nil {
+			res.err = errors.Join(res.err, err)
+			continue
+		}
+		res.paths = append(res.paths, p)
+	}
+	return res
+}
+
+// truncateLog empties a regular file at path; a missing file is left missing.
+func truncateLog(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s: not a regular file, not flushed", path)
+	}
+	return os.Truncate(path, 0)
 }
 
 // write appends b to file slot f, opening it first when needed.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,47 @@ func TestLineWriterHoldsPartialLines(t *testing.T) {
 	want := "out-a out-b\nerr-a err-b\nout-c out-d\nno newline\n"
 	if string(b) != want {
 		t.Errorf("combined log = %q, want %q", b, want)
+	}
+}
+
+// TestLogFlush: flushing empties the files through the writer, which reopens
+// them in append mode: the lines written after the flush start the file, with
+// no hole of NUL bytes where the old content was, even after lumberjack has
+// rotated (it creates its new file without O_APPEND).
+func TestLogFlush(t *testing.T) {
+	for name, rot := range map[string]Rotate{"plain": {}, "rotating": {MaxSize: 1}} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out, comb := filepath.Join(dir, "out.log"), filepath.Join(dir, "all.log")
+			s, errs := sinkErrors(LogSpec{Out: out, Combined: comb, Rotate: rot})
+			w := &lineWriter{sink: s, stream: streamOut}
+			line := strings.Repeat("x", 99)
+			for i := range 12000 { // 1.2 MB: past one rotation when rotating
+				fmt.Fprintf(w, "%06d %s\n", i, line)
+			}
+			paths, err := s.flush()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{out, comb}; !slices.Equal(paths, want) {
+				t.Errorf("flushed %v, want %v", paths, want)
+			}
+			fmt.Fprintf(w, "after flush\n")
+			s.close()
+			select {
+			case msg := <-errs:
+				t.Fatalf("log error: %s", msg)
+			default:
+			}
+			for _, p := range []string{out, comb} {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(b) != "after flush\n" {
+					t.Errorf("%s after flush holds %d bytes, starting %q", p, len(b), b[:min(len(b), 40)])
+				}
+			}
+		})
 	}
 }

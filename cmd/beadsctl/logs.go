@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type logsOptions struct {
@@ -68,8 +71,17 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 		stream = reconcile.StreamErr
 	}
 	var files []reconcile.LogFile
+	var flushedByAgent []string
 	for _, d := range daemons {
 		if o.flush && stream == "" {
+			// The agent's log writer empties the files of a daemon it runs:
+			// it reopens them in append mode, so no later line lands after a hole.
+			if paths, err := agentFlush(c, g, d.Name); err == nil {
+				flushedByAgent = append(flushedByAgent, paths...)
+				continue
+			} else if !errors.Is(err, reconcile.ErrAgentDown) && !errors.Is(err, supervisor.ErrUnknownDaemon) {
+				return err
+			}
 			for _, s := range []string{reconcile.StreamOut, reconcile.StreamErr, reconcile.StreamCombined} {
 				files = append(files, reconcile.LogFilesFor(d, s)...)
 			}
@@ -78,6 +90,12 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 		files = append(files, reconcile.LogFilesFor(d, stream)...)
 	}
 	if o.flush {
+		for _, p := range flushedByAgent {
+			fmt.Fprintf(c.OutOrStdout(), "flushed %s\n", p)
+		}
+		if len(flushedByAgent) > 0 && len(files) == 0 {
+			return nil
+		}
 		return flushLogs(c, files)
 	}
 	p := newLogPrinter(c.OutOrStdout(), files, len(daemons) > 1, o.json, g.color(c.OutOrStdout()))
@@ -227,4 +245,11 @@ func (p *logPrinter) print(lines []reconcile.LogLine) error {
 	}
 	_, err := io.WriteString(p.w, b.String())
 	return err
+}
+
+// agentFlush asks the agent of the project to flush a daemon's logs.
+func agentFlush(c *cobra.Command, g *globals, name string) ([]string, error) {
+	client := reconcile.Dial(filepath.Dir(g.file))
+	defer client.Close()
+	return client.FlushLogs(c.Context(), name)
 }
