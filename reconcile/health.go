@@ -76,6 +76,9 @@ type ProcessHealth struct {
 	Restarts         int     `json:"restarts"`
 	UnstableRestarts int     `json:"unstable_restarts"`
 	UptimeSeconds    float64 `json:"uptime_seconds"`
+	// LogError is the agent's error writing the daemon's log files, when
+	// writing fails now (a full disk, a read-only folder): lines are being lost.
+	LogError string `json:"log_error,omitempty"`
 }
 
 // BeadsHealth is what the bd daemon's RPC said.
@@ -285,6 +288,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 			CPUPercent:       s.CPUPercent,
 			Restarts:         s.Restarts,
 			UnstableRestarts: s.UnstableRestarts,
+			LogError:         s.LogError,
 		}
 		if h.Process.MemoryLimitBytes == 0 {
 			h.Process.MemoryLimitBytes = d.Limits.Memory
@@ -294,6 +298,9 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 		}
 	}
 	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil))
+	if h.Process.LogError != "" {
+		h.Checks = append(h.Checks, HealthCheck{Name: "logs", Detail: "log files not written: " + h.Process.LogError})
+	}
 
 	if d.IsBeads() {
 		probe, perr := p.Beads(ctx, d.Dir, bd.v)
