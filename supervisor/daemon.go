@@ -601,9 +601,15 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 	d := l.d
 	var cpu cpuMeter
 	gs := newGroupSampler(r.pid)
-	// The first sample waits one interval too: a process over its limit from
-	// the start is then restarted at most once per interval, not in a hot loop.
-	t := time.NewTicker(checkInterval(spec.Limits))
+	defer gs.close()
+	// Samples fall on multiples of the interval of the wall clock, so the
+	// samplers of all daemons of an agent wake together, once per interval,
+	// rather than each at its own phase: idle, 50 daemons cost one wakeup a
+	// second, not fifty. The first sample waits at least one interval: a
+	// process over its limit from the start is restarted at most once per
+	// interval, not in a hot loop.
+	every := checkInterval(spec.Limits)
+	t := time.NewTimer(untilAligned(time.Now().Add(every), every) + every)
 	defer t.Stop()
 	for {
 		select {
@@ -611,6 +617,7 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 			return
 		case <-t.C:
 		}
+		t.Reset(untilAligned(time.Now(), every))
 		var (
 			rss uint64
 			pct float64
@@ -698,6 +705,16 @@ const (
 	startProbeFirst = 20 * time.Millisecond
 	startProbeMax   = time.Second
 )
+
+// untilAligned is the time from now to the next multiple of every (a whole
+// interval when now is on one).
+func untilAligned(now time.Time, every time.Duration) time.Duration {
+	d := every - time.Duration(now.UnixNano()%int64(every))
+	if d <= 0 {
+		d += every
+	}
+	return d
+}
 
 // errNotOurs means the pid now names another process: ours is gone.
 var errNotOurs = errors.New("pid is no longer our process")

@@ -138,6 +138,65 @@ type groupSampler struct {
 	scratch  []int
 	lastScan time.Time
 	now      func() time.Time
+	// fds keeps /proc/<pid>/stat and .../children of each member open: a
+	// sample is then one pread per file, not an open, a read and a close. An
+	// fd refers to the process it was opened for; once that process is gone,
+	// reads fail, so a recycled pid is never read through it.
+	fds map[int]memberFDs
+}
+
+type memberFDs struct{ stat, children int }
+
+// open returns the fds of member pid, opening them the first time.
+func (g *groupSampler) open(pid int) (memberFDs, bool) {
+	if f, ok := g.fds[pid]; ok {
+		return f, true
+	}
+	ps := strconv.Itoa(pid)
+	stat, err := syscall.Open("/proc/"+ps+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return memberFDs{}, false
+	}
+	children, err := syscall.Open("/proc/"+ps+"/task/"+ps+"/children", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		children = -1 // kernel without CONFIG_PROC_CHILDREN: rescans find them
+	}
+	if g.fds == nil {
+		g.fds = map[int]memberFDs{}
+	}
+	f := memberFDs{stat, children}
+	g.fds[pid] = f
+	return f, true
+}
+
+// drop closes the fds of pid.
+func (g *groupSampler) drop(pid int) {
+	if f, ok := g.fds[pid]; ok {
+		syscall.Close(f.stat)
+		if f.children >= 0 {
+			syscall.Close(f.children)
+		}
+		delete(g.fds, pid)
+	}
+}
+
+// close releases every fd the sampler holds.
+func (g *groupSampler) close() {
+	for pid := range g.fds {
+		g.drop(pid)
+	}
+}
+
+// preadSmall reads a /proc file from its start again; -1 on error.
+func preadSmall(fd int, buf []byte) int {
+	if fd < 0 {
+		return -1
+	}
+	n, err := syscall.Pread(fd, buf, 0)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func newGroupSampler(pgid int) *groupSampler {
@@ -163,22 +222,27 @@ func (g *groupSampler) sample() (groupSample, error) {
 	kept := g.members[:0]
 	for i := 0; i < len(queue); i++ {
 		pid := queue[i]
-		ps := strconv.Itoa(pid)
-		n := readSmall("/proc/"+ps+"/stat", buf[:])
+		f, ok := g.open(pid)
+		if !ok {
+			continue // gone
+		}
+		n := preadSmall(f.stat, buf[:])
 		if n <= 0 {
+			g.drop(pid)
 			continue // gone
 		}
 		st, ok := parseStat(buf[:n])
 		if !ok || st.pgrp != g.pgid {
+			g.drop(pid)
 			continue // gone, or left the group
 		}
 		kept = append(kept, pid)
 		s.Members++
 		s.RSS += st.rssPages * pageSize
 		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
-		if n := readSmall("/proc/"+ps+"/task/"+ps+"/children", buf[:]); n > 0 {
-			for _, f := range bytes.Fields(buf[:n]) {
-				if c, err := strconv.Atoi(string(f)); err == nil && !slicesContains(queue, c) {
+		if n := preadSmall(f.children, buf[:]); n > 0 {
+			for _, fld := range bytes.Fields(buf[:n]) {
+				if c, err := strconv.Atoi(string(fld)); err == nil && !slicesContains(queue, c) {
 					queue = append(queue, c)
 				}
 			}

@@ -33,3 +33,6 @@ type groupSampler struct{ pgid int }
 func newGroupSampler(pgid int) *groupSampler { return &groupSampler{pgid: pgid} }
 
 func (g *groupSampler) sample() (groupSample, error) { return sampleGroup(g.pgid) }
+
+// close releases nothing: the sampler holds no resources here.
+func (g *groupSampler) close() {}
