@@ -59,6 +59,8 @@ type logSink struct {
 	flushReq []chan flushResult     // FlushLogs calls waiting for the writer
 	files    [nFiles]io.WriteCloser // owned by the writer goroutine
 	fileErrs [nFiles]error          // owned by the writer goroutine
+	sizes    [nFiles]int64          // bytes in each rotating file (writer goroutine)
+	lastRot  time.Time              // when the writer last rotated a file
 }
 
 func newLogSink(spec LogSpec, onError func(string)) *logSink {
@@ -266,6 +268,10 @@ func (s *logSink) write(f int, path string, rot Rotate, b []byte) error {
 			return err
 		}
 		s.files[f] = w
+		s.sizes[f] = 0
+		if fi, err := os.Stat(path); err == nil {
+			s.sizes[f] = fi.Size() // lumberjack appends to what is there
+		}
 	}
 	// Write in chunks that end at a newline: lumberjack rotates between
 	// writes and refuses one larger than its maximum size (1 MB at least).
@@ -280,11 +286,40 @@ func (s *logSink) write(f int, path string, rot Rotate, b []byte) error {
 				}
 			}
 		}
+		if lj, ok := s.files[f].(*lumberjack.Logger); ok {
+			if err := s.rotateBefore(f, lj, int64(n)); err != nil {
+				return err
+			}
+		}
 		if _, err := s.files[f].Write(b[:n]); err != nil {
 			return err
 		}
+		s.sizes[f] += int64(n)
 		b = b[n:]
 	}
+	return nil
+}
+
+// rotateBefore rotates a lumberjack file itself before a write of n bytes
+// would take it over its maximum size. lumberjack names a backup after the
+// time to the millisecond: two rotations in one millisecond (a flood of
+// output) would give the second backup the first one's name and lose the
+// first one's lines. So the writer rotates, and never twice in one
+// millisecond; lumberjack, always under its maximum, never rotates on its own.
+func (s *logSink) rotateBefore(f int, lj *lumberjack.Logger, n int64) error {
+	limit := int64(lj.MaxSize) << 20
+	if s.sizes[f] == 0 || s.sizes[f]+n <= limit {
+		return nil
+	}
+	now := time.Now()
+	if ms := now.Truncate(time.Millisecond); !ms.After(s.lastRot.Truncate(time.Millisecond)) {
+		time.Sleep(ms.Add(time.Millisecond).Sub(now)) // the next backup name, at most 1 ms away
+	}
+	if err := lj.Rotate(); err != nil {
+		return err
+	}
+	// Read the clock after the rotation: lumberjack read it inside Rotate.
+	s.lastRot, s.sizes[f] = time.Now(), 0
 	return nil
 }
 
