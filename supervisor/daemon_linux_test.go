@@ -410,20 +410,7 @@ func TestDaemonHealthFailuresRestart(t *testing.T) {
 }
 
 func TestDaemonHealthy(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := acceptingListener(t)
 	tests := map[string]HealthSpec{
 		"exec": {Check: CheckExec, Command: []string{"sh", "-c", `test "$BEADS_AUTO_START_DAEMON" = false`}},
 		"tcp":  {Check: CheckTCP, Address: ln.Addr().String()},
@@ -443,20 +430,7 @@ func TestDaemonHealthy(t *testing.T) {
 // TestDaemonHealthyBeforeFirstInterval: the start phase probes fast, so a
 // daemon with a 1h interval is known healthy long before the first interval.
 func TestDaemonHealthyBeforeFirstInterval(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := acceptingListener(t)
 	h := HealthSpec{Check: CheckTCP, Address: ln.Addr().String(), Interval: time.Hour, Failures: 1}
 	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Health: h}, DaemonOptions{})
 	st := waitStatus(t, d, 10*time.Second, "healthy", func(s Status) bool { return s.Health.Status == "healthy" })
@@ -583,4 +557,25 @@ func liveGroupMembers(t *testing.T, pgid int) int {
 		}
 	}
 	return n
+}
+
+// acceptingListener is a TCP listener on loopback that accepts and closes every
+// connection, until the test ends: a healthy target for tcp checks.
+func acceptingListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln
 }
