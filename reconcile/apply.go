@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -162,6 +163,20 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 		}
 		outcomes = append(outcomes, o)
 	}
+	// Starts, updates and restarts run side by side (a few at a time), each
+	// waiting for its own daemon; progress lines stay whole and the outcomes
+	// keep the plan's order.
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, applyParallel)
+		results = make([]*Outcome, len(p.Changes))
+	)
+	safeProgress := func(pr Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress(pr)
+	}
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		d := declared[c.Name]
@@ -176,19 +191,34 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 			}
 			continue
 		}
-		o := Outcome{Daemon: c.Name, Actions: c.Actions}
-		o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, progress)
+		o := &Outcome{Daemon: c.Name, Actions: c.Actions}
+		results[i] = o
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, safeProgress)
+			if o.Err != nil {
+				safeProgress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
+			} else {
+				safeProgress(Progress{Daemon: c.Name, Step: "online", Status: o.Status})
+			}
+		}()
+	}
+	wg.Wait()
+	for i, o := range results {
+		if o == nil {
+			continue
+		}
+		d := declared[p.Changes[i].Name]
 		if o.Err != nil {
 			failed++
-			progress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
-		} else {
-			progress(Progress{Daemon: c.Name, Step: "online", Status: o.Status})
 		}
 		if o.Err == nil || o.Status.SpecHash == d.Hash {
 			// The agent runs this spec now, healthy or not: record it.
-			st.Daemons[c.Name] = record(d, o.Status, now())
+			st.Daemons[o.Daemon] = record(d, o.Status, now())
 		}
-		outcomes = append(outcomes, o)
+		outcomes = append(outcomes, *o)
 	}
 	st.Env = desired.Env
 	st.ConfigHash = ConfigHash(desired)
@@ -197,6 +227,10 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 	}
 	return outcomes, nil
 }
+
+// applyParallel is how many daemons apply converges at once: each is mostly a
+// long-poll on the agent, so 50 daemons settle in about one settle time.
+const applyParallel = 64
 
 func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
 	spec := SpecFor(*d, live.Beads[d.Name].Installed)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 // fakeAgent is an in-memory agent: Put runs (or updates) the spec at once, and
 // specs whose Argv contains "fail" end errored.
 type fakeAgent struct {
+	mu      sync.Mutex // apply converges several daemons at once
 	calls   []string
 	daemons map[string]supervisor.Status
 	pid     int
@@ -38,6 +41,8 @@ func (f *fakeAgent) run(spec supervisor.Spec) supervisor.Status {
 }
 
 func (f *fakeAgent) Status(context.Context) (supervisor.AgentStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	as := supervisor.AgentStatus{Pid: 7}
 	for _, s := range f.daemons {
 		as.Daemons = append(as.Daemons, s)
@@ -46,6 +51,8 @@ func (f *fakeAgent) Status(context.Context) (supervisor.AgentStatus, error) {
 }
 
 func (f *fakeAgent) Put(_ context.Context, spec supervisor.Spec) (supervisor.PutResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "put "+spec.Name)
 	old, ok := f.daemons[spec.Name]
 	switch {
@@ -64,12 +71,16 @@ func (f *fakeAgent) Put(_ context.Context, spec supervisor.Spec) (supervisor.Put
 }
 
 func (f *fakeAgent) Delete(_ context.Context, name string) (supervisor.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "delete "+name)
 	delete(f.daemons, name)
 	return f.daemons[name], nil
 }
 
 func (f *fakeAgent) Restart(_ context.Context, name string) (supervisor.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "restart "+name)
 	s := f.daemons[name]
 	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
@@ -77,6 +88,8 @@ func (f *fakeAgent) Restart(_ context.Context, name string) (supervisor.Status, 
 }
 
 func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start "+name)
 	s := f.daemons[name]
 	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
@@ -84,6 +97,8 @@ func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, er
 }
 
 func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "stop "+name)
 	s := f.daemons[name]
 	s.State, s.Pid, s.Stopped = supervisor.StateStopped, 0, true
@@ -92,6 +107,8 @@ func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, err
 }
 
 func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Duration) (supervisor.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("wait %s healthy=%v", name, healthy))
 	s := f.daemons[name]
 	if s.State != supervisor.StateOnline {
@@ -101,6 +118,8 @@ func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Du
 }
 
 func (f *fakeAgent) Shutdown(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "shutdown")
 	return nil
 }
@@ -113,7 +132,23 @@ func converge(t *testing.T, f *fakeAgent, desired *schema.Config, st *State, age
 	p := ComputePlan(desired, live)
 	f.calls = nil
 	_, err := Apply(t.Context(), desired, p, live, st, f, opts)
-	return f.calls, err
+	return byDaemon(f.calls), err
+}
+
+// byDaemon orders calls by daemon name, keeping each daemon's own order: apply
+// converges daemons side by side, so only the order per daemon is defined.
+func byDaemon(calls []string) []string {
+	out := slices.Clone(calls)
+	slices.SortStableFunc(out, func(a, b string) int { return strings.Compare(callDaemon(a), callDaemon(b)) })
+	return out
+}
+
+func callDaemon(call string) string {
+	f := strings.Fields(call)
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
 }
 
 func TestApplyConverges(t *testing.T) {
@@ -142,7 +177,7 @@ func TestApplyConverges(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if diff := cmp.Diff(s.want, calls); diff != "" {
+		if diff := cmp.Diff(byDaemon(s.want), calls); diff != "" {
 			t.Errorf("%s: calls (-want +got):\n%s", s.name, diff)
 		}
 		if p := ComputePlan(s.desired, Observe(t.Context(), s.desired, st, f, Probes{})); p.HasChanges() {
