@@ -197,5 +197,11 @@ func (b *beadsctlTool) Down(ctx context.Context) error {
 		return nil
 	}
 	_, err := run(ctx, b.cmd("destroy", "--auto-approve"))
+	if b.agentPid > 0 {
+		// destroy may return while the agent finishes exiting.
+		if werr := waitGone(ctx, b.agentPid, 10*time.Second); err == nil {
+			err = werr
+		}
+	}
 	return err
 }

@@ -142,10 +142,12 @@ func touch(path string) {
 	}
 }
 
+// leaked holds what leak allocates, so that it stays reachable.
+var leaked [][]byte
+
 // leak grows the resident set by rate bytes per second in steps of 10 ms,
 // touching every page so the memory is resident.
 func leak(rate, capB int64) {
-	var keep [][]byte
 	var total int64
 	step := rate / 100
 	for {
@@ -154,7 +156,7 @@ func leak(rate, capB int64) {
 			for i := 0; i < len(b); i += 4096 {
 				b[i] = 1
 			}
-			keep = append(keep, b)
+			leaked = append(leaked, b)
 			total += step
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -162,10 +164,19 @@ func leak(rate, capB int64) {
 }
 
 // payload is line i's content (without newline): a marker, the sequence number,
-// and a fixed filler, so a checker can tell an intact line from a fragment.
+// a filler whose length varies with i (so line ends do not line up with buffer
+// sizes) and the number again, so a checker can tell an intact line from a fragment.
 func payload(i int) string {
-	return fmt.Sprintf("L%08d the quick brown fox jumps over the lazy dog %08d|", i, i)
+	return fmt.Sprintf("L%08d the quick brown fox %s jumps over the lazy dog %08d|", i, fillers[i%len(fillers)], i)
 }
+
+var fillers = func() []string {
+	f := make([]string, 23)
+	for i := range f {
+		f[i] = strings.Repeat("x", i)
+	}
+	return f
+}()
 
 // writeLines writes n lines through a 32 KiB buffer: the pipe sees large writes
 // that cut lines anywhere, as a busy daemon's output does.
