@@ -21,7 +21,7 @@ import (
 //	POST   /v1/daemons/{name}/stop         -> DaemonResult (returns once stopped)
 //	POST   /v1/daemons/{name}/start        -> DaemonResult
 //	POST   /v1/daemons/{name}/logs/flush -> FlushResult (empties the log files in place)
-//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=1s -> WaitResult
+//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms -> WaitResult
 //	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
@@ -251,8 +251,10 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A process that is online only for an instant before it crashes is not
-	// "online": it must stay up for settle (default min(min_uptime, 1s)).
-	settle := min(h.d.Spec().Restart.MinUptime, time.Second)
+	// "online": it must stay up for settle (default min(min_uptime, 300ms):
+	// long enough for a bad flag, a missing file or a taken port to show; a
+	// daemon with a health check is proven up by its first healthy answer).
+	settle := min(h.d.Spec().Restart.MinUptime, defaultSettle)
 	if s := q.Get("settle"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
@@ -304,6 +306,10 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// defaultSettle caps how long a daemon without a health check must stay up
+// before a wait calls it online.
+const defaultSettle = 300 * time.Millisecond
 
 // waitOutcome says whether a wait is over and how ("" when it goes on).
 func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
