@@ -55,7 +55,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, _ []string) error { return runPlan(c, g, o) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.out, "out", "", "save the plan to FILE for `beadsctl apply FILE`")
+	f.StringVar(&o.out, "out", "", "save the plan to `FILE`, for beadsctl apply FILE")
 	f.BoolVar(&o.json, "json", false, "print the plan as JSON (format_version "+reconcile.PlanFormatVersion+")")
 	f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "with --out, how long to wait for the lock")

@@ -99,6 +99,7 @@ func New() *cobra.Command {
 	for _, add := range commands {
 		root.AddCommand(add(g))
 	}
+	addExamples(root)
 	return root
 }
 

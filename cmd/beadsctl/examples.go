@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// examples are the Example sections of the commands that do not set their
+// own, by command path without the root ("state reset"). A test checks that
+// every runnable command has one.
+var examples = map[string]string{
+	"version": `  beadsctl version`,
+	"plan": `  beadsctl plan --env production
+  beadsctl plan --env production --out tonight.plan   # apply it later: beadsctl apply tonight.plan
+  beadsctl plan --json | jq '.changes[].address'
+  beadsctl plan --detailed-exitcode || [ $? -eq 2 ]    # CI: 2 means changes pending`,
+	"apply": `  beadsctl apply --env production
+  beadsctl apply --env production --auto-approve --timeout 30s
+  beadsctl apply tonight.plan                           # refused if anything changed since the plan
+  beadsctl apply --replace-unmanaged                    # take over a bd daemon beadsctl did not start`,
+	"drift": `  beadsctl drift --env production          # exit 2 with findings, 0 in sync
+  beadsctl drift --config-only              # only beads.hcl against the last apply
+  beadsctl drift --json | jq '.findings[]'`,
+	"status": `  beadsctl status
+  beadsctl status --json | jq '.daemons[] | {name, status, memory_bytes}'
+  beadsctl status -w                        # refresh until Ctrl-C`,
+	"logs": `  beadsctl logs                     # the last lines of every daemon, merged in time order
+  beadsctl logs beads -n 100 -f      # follow through rotation until Ctrl-C
+  beadsctl logs --err --since 10m
+  beadsctl logs --flush              # empty the log files in place`,
+	"monitor": `  beadsctl monitor                  # r restart, s stop, t start, ↑/↓ select, q quit`,
+	"health": `  beadsctl health                   # a checklist; exit 1 when anything is unhealthy
+  beadsctl health --json --enhanced  # the report of the old health script, with the sync view`,
+	"start": `  beadsctl start          # every daemon stopped with beadsctl stop
+  beadsctl start beads`,
+	"stop": `  beadsctl stop beads     # recorded: drift says "stopped on purpose"
+  beadsctl stop`,
+	"restart": `  beadsctl restart beads
+  beadsctl restart`,
+	"destroy": `  beadsctl destroy                  # asks first on a terminal
+  beadsctl destroy --auto-approve`,
+	"import pm2": `  beadsctl import pm2 ecosystem.config.cjs > beads.hcl
+  beadsctl import pm2 ecosystem.config.js --app beads-daemon -o beads.hcl`,
+	"migrate": `  beadsctl migrate --dry-run        # what would be stopped, cleaned, written and started
+  beadsctl migrate
+  beadsctl migrate --force --json   # SIGKILL an old daemon that ignores SIGTERM`,
+	"agent": `  beadsctl agent --foreground --env production   # under systemd, Nomad or a container
+  beadsctl agent                                 # what apply starts, detached`,
+	"state reset": `  beadsctl state reset              # after checking that nothing runs (beadsctl status)`,
+}
+
+// addExamples sets the Example of every command in the tree that has none.
+func addExamples(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := strings.TrimPrefix(strings.TrimPrefix(c.CommandPath(), root.Name()), " ")
+		if c.Example == "" {
+			c.Example = examples[path]
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
