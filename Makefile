@@ -11,11 +11,11 @@ PKGS := ./...
 
 all: build
 
-## build: beadsctl and the bd simulator into .bin/
+## build: beadsctl and the bd simulator into .bin/ (static binaries: no libc to map)
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl ./cmd/beadsctl
-	$(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl ./cmd/beadsctl
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
 test: test-deps pm2
@@ -78,7 +78,7 @@ stop: build
 
 ## install: beadsctl into $(GOBIN) or ~/go/bin
 install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
