@@ -10,7 +10,7 @@ import (
 )
 
 // hashVersion prefixes the hashed text; change it when the canonical form changes.
-const hashVersion = "beadsctl.daemon.v1\n"
+const hashVersion = "beadsctl.daemon.v2\n"
 
 // HashDaemon is a stable sha256 (hex) of everything in d that describes the
 // daemon: its canonical JSON form, without Hash, Root and DeclRange, with
