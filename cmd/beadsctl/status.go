@@ -133,6 +133,11 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 		fmt.Fprintf(w, "%s showing what it recorded %s ago (.beadsctl/agent.json).\n",
 			pal.red("The agent is not running:"), reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
 	default:
+		if len(r.Daemons) == 0 {
+			fmt.Fprintf(w, "%s and nothing was applied here yet.\n", pal.red("The agent is not running"))
+			fmt.Fprintln(w, "Run beadsctl plan to see what beadsctl apply would start.")
+			return
+		}
 		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
 	}
 	if a.Error != "" && !strings.Contains(a.Error, reconcile.ErrAgentDown.Error()) {
