@@ -11,10 +11,12 @@ PKGS := ./...
 
 all: build
 
-## build: beadsctl and the bd simulator into .bin/ (static binaries: no libc to map)
+## build: beadsctl, its lean agent (beadsctl-agent, which apply starts when it sits beside beadsctl)
+## and the bd simulator into .bin/ (static binaries: no libc to map)
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl ./cmd/beadsctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl-agent ./cmd/beadsctl-agent
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
@@ -76,9 +78,9 @@ run: build
 stop: build
 	PATH="$$PATH:$(BIN)" $(BIN)/beadsctl destroy --auto-approve
 
-## install: beadsctl into $(GOBIN) or ~/go/bin
+## install: beadsctl and beadsctl-agent into $(GOBIN) or ~/go/bin
 install:
-	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl ./cmd/beadsctl-agent
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

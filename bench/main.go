@@ -214,7 +214,7 @@ func setup(ctx context.Context, root string, quick bool) (*Env, error) {
 	e := &Env{root: root, work: work, self: self, quick: quick, binDir: mustMkdir(filepath.Join(work, "bin"))}
 	e.beadsctlBin = filepath.Join(e.binDir, "beadsctl")
 	e.logf("work folder %s", work)
-	for _, b := range [][2]string{{"beadsctl", "./cmd/beadsctl"}, {"bd", "./cmd/bdsim"}} {
+	for _, b := range [][2]string{{"beadsctl", "./cmd/beadsctl"}, {"beadsctl-agent", "./cmd/beadsctl-agent"}, {"bd", "./cmd/bdsim"}} {
 		// As `make build` does: static (no libc mapped), stripped (stripping does
 		// not change the resident memory: checked).
 		c := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(e.binDir, b[0]), b[1])

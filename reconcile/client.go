@@ -257,11 +257,50 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)
 }
 
+// AgentCommand is how StartAgentWith starts an agent.
+type AgentCommand struct {
+	// Path is the executable; Args its argv with Args[0], to which
+	// "--dir DIR" is appended.
+	Path string
+	Args []string
+	// Version, when set, is the version the agent must report; another one
+	// is shut down again and ErrAgentVersion returned.
+	Version string
+}
+
+// ErrAgentVersion means the agent binary is not the CLI's version.
+var ErrAgentVersion = errors.New("agent binary of another version")
+
+// LeanAgentName is the agent-only binary that apply prefers when it sits
+// beside beadsctl (see cmd/beadsctl-agent).
+const LeanAgentName = "beadsctl-agent"
+
+// LeanAgent returns the command for the lean agent beside the beadsctl binary
+// exe, and false when there is none.
+func LeanAgent(exe, version string) (AgentCommand, bool) {
+	name := LeanAgentName
+	if filepath.Ext(exe) == ".exe" {
+		name += ".exe"
+	}
+	p := filepath.Join(filepath.Dir(exe), name)
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return AgentCommand{}, false
+	}
+	return AgentCommand{Path: p, Args: []string{LeanAgentName}, Version: version}, true
+}
+
 // StartAgent starts `beadsctl agent --dir dir` (exe is the beadsctl binary,
-// normally os.Executable()) detached in its own session, with stdin from
-// /dev/null and its output appended to .beadsctl/agent.log, and waits until it
-// answers (or fails, or ctx is done). It does not wait for the agent to exit.
+// normally os.Executable()): StartAgentWith for that command.
 func StartAgent(ctx context.Context, dir, exe string) error {
+	return StartAgentWith(ctx, dir, AgentCommand{Path: exe, Args: []string{"beadsctl", "agent"}})
+}
+
+// StartAgentWith starts an agent for dir detached in its own session, with
+// stdin from /dev/null and its output appended to .beadsctl/agent.log, and
+// waits until it answers (or fails, or ctx is done). It does not wait for the
+// agent to exit.
+func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
+	exe := ac.Path
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -279,7 +318,7 @@ func StartAgent(ctx context.Context, dir, exe string) error {
 
 	cmd := &exec.Cmd{
 		Path:        exe,
-		Args:        []string{"beadsctl", "agent", "--dir", abs},
+		Args:        append(append([]string{}, ac.Args...), "--dir", abs),
 		Dir:         abs,
 		Stdout:      logf,
 		Stderr:      logf,
@@ -325,14 +364,17 @@ func StartAgent(ctx context.Context, dir, exe string) error {
 			if !ok {
 				return agentFailed(exited, logPath)
 			}
-			_, err := client.Status(ctx)
-			return err
+			as, err := client.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return awaitRefused(ctx, checkAgentVersion(ctx, client, as, ac.Version), exited)
 		case <-tick.C:
 			if readyR != nil {
 				continue // the pipe says when; the tick only serves Windows
 			}
-			if _, err := client.Status(ctx); err == nil {
-				return nil
+			if as, err := client.Status(ctx); err == nil {
+				return awaitRefused(ctx, checkAgentVersion(ctx, client, as, ac.Version), exited)
 			}
 		case err := <-exited:
 			exited <- err
@@ -345,6 +387,30 @@ func StartAgent(ctx context.Context, dir, exe string) error {
 
 // agentFailed describes an agent that exited before it was ready, with the end
 // of its log.
+// awaitRefused waits, after an agent of another version was shut down, until
+// that process has exited and released the folder, so that the caller can
+// start another agent at once.
+func awaitRefused(ctx context.Context, err error, exited <-chan error) error {
+	if errors.Is(err, ErrAgentVersion) {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+		}
+	}
+	return err
+}
+
+// checkAgentVersion shuts down an agent that is not of the wanted version.
+func checkAgentVersion(ctx context.Context, client *Client, as supervisor.AgentStatus, want string) error {
+	if want == "" || as.Version == want {
+		return nil
+	}
+	if err := client.Shutdown(ctx); err != nil {
+		return fmt.Errorf("%w: it reports %s, beadsctl is %s; and it did not shut down: %v", ErrAgentVersion, as.Version, want, err)
+	}
+	return fmt.Errorf("%w: it reports %s, beadsctl is %s", ErrAgentVersion, as.Version, want)
+}
+
 func agentFailed(exited <-chan error, logPath string) error {
 	var why string
 	select {

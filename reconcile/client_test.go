@@ -209,3 +209,51 @@ func TestStartAgentDetached(t *testing.T) {
 		t.Fatalf("agent.log: %s", b)
 	}
 }
+
+// TestStartAgentWithRefusesAnotherVersion: an agent binary that reports
+// another version than the CLI's is shut down again, and the folder is free
+// for the next start at once.
+func TestStartAgentWithRefusesAnotherVersion(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = StartAgentWith(t.Context(), dir, AgentCommand{Path: exe, Args: []string{"beadsctl", "agent"}, Version: "9.9.9"})
+	if !errors.Is(err, ErrAgentVersion) || !strings.Contains(err.Error(), "helper") {
+		t.Fatalf("StartAgentWith of another version: %v, want ErrAgentVersion naming both", err)
+	}
+	// The refused agent is gone and the folder free: a start of the right version works.
+	if err := StartAgentWith(t.Context(), dir, AgentCommand{Path: exe, Args: []string{"beadsctl", "agent"}, Version: "helper"}); err != nil {
+		t.Fatalf("StartAgentWith after the refusal: %v", err)
+	}
+	c := Dial(dir)
+	defer c.Close()
+	if err := c.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestLeanAgent finds beadsctl-agent beside the beadsctl binary only when it
+// is an executable file.
+func TestLeanAgent(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "beadsctl")
+	if _, ok := LeanAgent(exe, "1.0"); ok {
+		t.Fatal("found a lean agent in an empty folder")
+	}
+	lean := filepath.Join(dir, LeanAgentName)
+	if err := os.WriteFile(lean, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := LeanAgent(exe, "1.0"); ok {
+		t.Fatal("a file without execute permission counted as the lean agent")
+	}
+	if err := os.Chmod(lean, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ac, ok := LeanAgent(exe, "1.0")
+	if !ok || ac.Path != lean || ac.Version != "1.0" || ac.Args[0] != LeanAgentName {
+		t.Fatalf("LeanAgent = %+v, %v", ac, ok)
+	}
+}

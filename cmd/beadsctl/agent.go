@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +60,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 		opts.Logger = slog.New(slog.NewJSONHandler(logf, nil))
 	}
 	a := supervisor.NewAgent(opts)
-	go signalReady(ctx, a, opts.Logger)
+	go supervisor.SignalReady(ctx, a, opts.Logger)
 	return a.Run(ctx)
 }
 
@@ -99,30 +98,4 @@ func openAgentLog(dir string) (*os.File, error) {
 		return nil, err
 	}
 	return os.OpenFile(filepath.Join(state, "agent.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|supervisor.OpenNoFollow, 0o600)
-}
-
-// signalReady tells whoever started the agent (reconcile.StartAgent) that it
-// answers, through the file descriptor named by BEADSCTL_AGENT_READY_FD.
-func signalReady(ctx context.Context, a *supervisor.Agent, log *slog.Logger) {
-	s := os.Getenv(supervisor.AgentReadyFDEnv)
-	if s == "" {
-		return
-	}
-	os.Unsetenv(supervisor.AgentReadyFDEnv)
-	fd, err := strconv.Atoi(s)
-	if err != nil || fd < 3 {
-		return
-	}
-	f := os.NewFile(uintptr(fd), "ready")
-	if f == nil {
-		return
-	}
-	defer f.Close()
-	select {
-	case <-a.Ready():
-		if _, err := f.WriteString("ready\n"); err != nil {
-			log.Warn("readiness not signalled", "error", err.Error())
-		}
-	case <-ctx.Done():
-	}
 }

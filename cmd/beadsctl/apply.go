@@ -77,14 +77,10 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		}
 	}
 	fmt.Fprintln(out)
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	outcomes, applyErr := reconcile.Apply(ctx, cfg, p, pr.live, pr.st, pr.client, reconcile.ApplyOptions{
 		Timeout:          o.timeout,
 		ReplaceUnmanaged: o.replaceUnmanaged,
-		EnsureAgent:      func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, exe) },
+		EnsureAgent:      func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
 		Progress:         progressPrinter(out, color),
 	})
 	if applyErr != nil && len(outcomes) == 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,13 +53,9 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 	if err != nil {
 		return err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	outcomes, verbErr := reconcile.RunVerb(ctx, verb, cfg, names, pr.live, pr.st, pr.client, reconcile.VerbOptions{
 		Timeout:     o.timeout,
-		EnsureAgent: func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, exe) },
+		EnsureAgent: func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
 		Progress:    progressPrinter(out, g.color(out)),
 	})
 	if len(outcomes) > 0 {
