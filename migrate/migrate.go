@@ -41,6 +41,9 @@ type Options struct {
 	ApplyTimeout time.Duration
 	// Exe is the beadsctl executable that runs the agent.
 	Exe string
+	// StartAgent, when set, starts the agent of dir instead of
+	// reconcile.StartAgent with Exe (the CLI prefers its lean agent).
+	StartAgent func(ctx context.Context, dir string) error
 	// PM2 is the pm2 command ("" looks it up on Environ's PATH).
 	PM2 string
 	// Step, when set, hears of every step as it ends.
@@ -639,8 +642,13 @@ func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDae
 		return nil, &reconcile.UnmanagedError{Found: b}
 	}
 	_, err = reconcile.Apply(ctx, cfg, p, live, st, client, reconcile.ApplyOptions{
-		Timeout:     o.ApplyTimeout,
-		EnsureAgent: func(ctx context.Context) error { return reconcile.StartAgent(ctx, cfg.Dir, o.Exe) },
+		Timeout: o.ApplyTimeout,
+		EnsureAgent: func(ctx context.Context) error {
+			if o.StartAgent != nil {
+				return o.StartAgent(ctx, cfg.Dir)
+			}
+			return reconcile.StartAgent(ctx, cfg.Dir, o.Exe)
+		},
 	})
 	if werr := reconcile.WriteState(reconcile.StatePath(cfg.Dir), st); werr != nil && err == nil {
 		err = werr

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,6 +56,7 @@ func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
 	opts := migrate.Options{
 		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.profile(), Environ: os.Environ(),
 		DryRun: o.dryRun, Force: o.force, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
+		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
 	}
 	if !o.json {
 		opts.Step = func(s migrate.Step) { printStep(out, s) }
