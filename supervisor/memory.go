@@ -23,10 +23,12 @@ func GroupMemory(ctx context.Context, pid int) (uint64, error) {
 
 var _ MemoryFunc = GroupMemory
 
-// Memory sampling bounds.
+// Memory sampling bounds. A daemon without a memory limit is sampled every
+// displaySampleInterval at most often: its RSS and CPU only feed status.
 const (
-	defaultCheckInterval = time.Second
-	minCheckInterval     = 100 * time.Millisecond
+	defaultCheckInterval  = time.Second
+	minCheckInterval      = 100 * time.Millisecond
+	displaySampleInterval = 5 * time.Second
 )
 
 func checkInterval(l Limits) time.Duration {
