@@ -184,6 +184,17 @@ func (e *Env) with(ctx context.Context, tool string, f func(t Tool, dir string) 
 	return f(t, instanceDir(t))
 }
 
+// eachFresh runs f e.reps(quick, full) times, each in a fresh instance of
+// tool; the first error is recorded in o and ends the repetitions.
+func (e *Env) eachFresh(ctx context.Context, tool string, quick, full int, o *Outcome, f func(t Tool, dir string) error) {
+	for range e.reps(quick, full) {
+		if err := e.with(ctx, tool, f); err != nil {
+			fail(o, err)
+			return
+		}
+	}
+}
+
 // fail records err: the outcome has no number if no run succeeded.
 func fail(o *Outcome, err error) {
 	if err == nil {
@@ -281,34 +292,28 @@ func waitFile(ctx context.Context, path string, timeout time.Duration) error {
 
 func runIdle(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	var o Outcome
-	for range e.reps(1, 3) {
-		err := e.with(ctx, tool, func(t Tool, dir string) error {
-			a, pf := e.bdApp(dir, "beads")
-			if err := t.Start(ctx, a); err != nil {
-				return err
-			}
-			if err := waitFile(ctx, pf, 20*time.Second); err != nil {
-				return err
-			}
-			if err := sleepCtx(ctx, e.dur(time.Second, 3*time.Second)); err != nil {
-				return err
-			}
-			pid, err := t.SupervisorPid(ctx)
-			if err != nil {
-				return err
-			}
-			rss, err := rssBytes(pid)
-			if err != nil {
-				return err
-			}
-			o.add(mb(rss))
-			return nil
-		})
-		if err != nil {
-			fail(&o, err)
-			break
+	e.eachFresh(ctx, tool, 1, 3, &o, func(t Tool, dir string) error {
+		a, pf := e.bdApp(dir, "beads")
+		if err := t.Start(ctx, a); err != nil {
+			return err
 		}
-	}
+		if err := waitFile(ctx, pf, 20*time.Second); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, e.dur(time.Second, 3*time.Second)); err != nil {
+			return err
+		}
+		pid, err := t.SupervisorPid(ctx)
+		if err != nil {
+			return err
+		}
+		rss, err := rssBytes(pid)
+		if err != nil {
+			return err
+		}
+		o.add(mb(rss))
+		return nil
+	})
 	return map[string]Outcome{"idle1": o}
 }
 
@@ -523,59 +528,53 @@ func countLines(path string) int {
 func runCrashLoop(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	var o Outcome
 	var notes []string
-	for range e.reps(1, 3) {
-		err := e.with(ctx, tool, func(t Tool, dir string) error {
-			starts := filepath.Join(dir, "starts")
-			a := e.app(dir, "crasher", e.child("crash", "-after", "50ms", "-starts", starts))
-			a.RestartDelay, a.MaxRestarts, a.MinUptime = crashDelay, crashMax, crashUptime
-			if err := t.Start(ctx, a); err != nil {
-				// beadsctl apply waits for the daemon and reports its crash with
-				// exit 1; the agent goes on supervising it, which is what is measured.
-				notes = append(notes, "start command failed: "+firstLine(err))
-			}
-			t0 := time.Now()
-			// Long enough for max_restarts+1 runs and their delays, with room to spare.
-			window := time.Duration(crashMax+1)*(crashDelay+50*time.Millisecond) + 2*time.Second
-			poll := 50 * time.Millisecond
-			if tool == "PM2" {
-				poll = 500 * time.Millisecond // a jlist costs PM2 ~0.3 s of CPU
-			}
-			known := false
-			for time.Since(t0) < window {
-				st, err := t.Status(ctx)
-				if err != nil {
-					return err
-				}
-				for _, s := range st {
-					known = known || s.Name == "crasher"
-					if s.Name == "crasher" && s.State == "errored" {
-						n := countLines(starts)
-						if err := sleepCtx(ctx, crashDelay+500*time.Millisecond); err != nil {
-							return err
-						}
-						if m := countLines(starts); m != n {
-							notes = append(notes, fmt.Sprintf("started again after errored (%d -> %d)", n, m))
-						}
-						o.add(float64(n))
-						return nil
-					}
-				}
-				if err := sleepCtx(ctx, poll); err != nil {
-					return err
-				}
-			}
-			if !known {
-				return fmt.Errorf("the supervisor does not know the crashing daemon: %s", strings.Join(notes, "; "))
-			}
-			o.add(-1)
-			notes = append(notes, fmt.Sprintf("%d starts in %s", countLines(starts), window.Round(time.Second)))
-			return nil
-		})
-		if err != nil {
-			fail(&o, err)
-			break
+	e.eachFresh(ctx, tool, 1, 3, &o, func(t Tool, dir string) error {
+		starts := filepath.Join(dir, "starts")
+		a := e.app(dir, "crasher", e.child("crash", "-after", "50ms", "-starts", starts))
+		a.RestartDelay, a.MaxRestarts, a.MinUptime = crashDelay, crashMax, crashUptime
+		if err := t.Start(ctx, a); err != nil {
+			// beadsctl apply waits for the daemon and reports its crash with
+			// exit 1; the agent goes on supervising it, which is what is measured.
+			notes = append(notes, "start command failed: "+firstLine(err))
 		}
-	}
+		t0 := time.Now()
+		// Long enough for max_restarts+1 runs and their delays, with room to spare.
+		window := time.Duration(crashMax+1)*(crashDelay+50*time.Millisecond) + 2*time.Second
+		poll := 50 * time.Millisecond
+		if tool == "PM2" {
+			poll = 500 * time.Millisecond // a jlist costs PM2 ~0.3 s of CPU
+		}
+		known := false
+		for time.Since(t0) < window {
+			st, err := t.Status(ctx)
+			if err != nil {
+				return err
+			}
+			for _, s := range st {
+				known = known || s.Name == "crasher"
+				if s.Name == "crasher" && s.State == "errored" {
+					n := countLines(starts)
+					if err := sleepCtx(ctx, crashDelay+500*time.Millisecond); err != nil {
+						return err
+					}
+					if m := countLines(starts); m != n {
+						notes = append(notes, fmt.Sprintf("started again after errored (%d -> %d)", n, m))
+					}
+					o.add(float64(n))
+					return nil
+				}
+			}
+			if err := sleepCtx(ctx, poll); err != nil {
+				return err
+			}
+		}
+		if !known {
+			return fmt.Errorf("the supervisor does not know the crashing daemon: %s", strings.Join(notes, "; "))
+		}
+		o.add(-1)
+		notes = append(notes, fmt.Sprintf("%d starts in %s", countLines(starts), window.Round(time.Second)))
+		return nil
+	})
 	o.Note = strings.Join(slices.Compact(notes), "; ")
 	if o.Note == "" {
 		o.Note = fmt.Sprintf("restart delay %s, max_restarts %d, min_uptime %s", crashDelay, crashMax, crashUptime)
@@ -616,22 +615,16 @@ func runWarm(ctx context.Context, e *Env, tool string) map[string]Outcome {
 
 func runCold(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	var o Outcome
-	for range e.reps(2, 5) {
-		err := e.with(ctx, tool, func(t Tool, dir string) error {
-			a, pf := e.idleApp(dir, "cold")
-			d, r, err := startTimed(ctx, pf, func() error { return t.Start(ctx, a) })
-			if err != nil {
-				return err
-			}
-			o.add(ms(d))
-			o.addAux(ms(r))
-			return nil
-		})
+	e.eachFresh(ctx, tool, 2, 5, &o, func(t Tool, dir string) error {
+		a, pf := e.idleApp(dir, "cold")
+		d, r, err := startTimed(ctx, pf, func() error { return t.Start(ctx, a) })
 		if err != nil {
-			fail(&o, err)
-			break
+			return err
 		}
-	}
+		o.add(ms(d))
+		o.addAux(ms(r))
+		return nil
+	})
 	return map[string]Outcome{"cold": o}
 }
 

@@ -82,18 +82,21 @@ func (f *fakeAgent) Restart(_ context.Context, name string) (supervisor.Status, 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "restart "+name)
-	s := f.daemons[name]
-	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
-	return f.daemons[name], nil
+	return f.rerun(name), nil
 }
 
 func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start "+name)
+	return f.rerun(name), nil
+}
+
+// rerun runs daemon name again, with a new pid, from the spec it had (f.mu held).
+func (f *fakeAgent) rerun(name string) supervisor.Status {
 	s := f.daemons[name]
 	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
-	return f.daemons[name], nil
+	return f.daemons[name]
 }
 
 func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, error) {

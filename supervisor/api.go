@@ -265,9 +265,6 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	// Health results do not fire Changed (only state and pid do): poll them.
-	poll := time.NewTicker(100 * time.Millisecond)
-	defer poll.Stop()
 	settleT := time.NewTimer(0)
 	defer settleT.Stop()
 	for {
@@ -296,7 +293,6 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-h.done:
-		case <-poll.C:
 		case <-settled:
 		case <-deadline.C:
 			writeJSONBody(w, http.StatusOK, WaitResult{Status: a.status(h), Result: WaitTimeout})
