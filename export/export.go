@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -164,44 +165,19 @@ func warnLogs(r *Result, d *schema.Daemon, engine string, mapsRotation bool) {
 	}
 }
 
-// WriteFiles writes files into dir (created 0755 if missing), each atomically
-// (temporary file, fsync, rename) and with its Mode, so a file holding secrets
+// WriteFiles writes files into dir (created 0755 if missing), each through
+// atomicfile (temporary file, fsync, rename, fsync of dir) and with its Mode, so a file holding secrets
 // is never readable by others, not even for a moment.
 func WriteFiles(dir string, files []File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	for _, f := range files {
-		if err := writeFile(filepath.Join(dir, f.Name), f.Data, f.Mode); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.Name), f.Data, f.Mode); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	// CreateTemp makes the file 0600; widen only when asked.
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Print writes files to w: a lone file as it is, several each after a

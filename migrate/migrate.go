@@ -14,6 +14,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/process"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -436,15 +437,7 @@ func loadConfig(o Options, planned []byte) (*schema.Config, error) {
 }
 
 func writeNew(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err // an existing beads.hcl is never overwritten
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteNew(path, b, 0o644) // an existing beads.hcl is never overwritten
 }
 
 func restoreHint(old *OldDaemon, det Detection) string {
@@ -558,11 +551,7 @@ func clean(o Options) ([]string, error) {
 		if err != nil {
 			return removed, err
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			return removed, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := atomicfile.Write(path, b, 0o600); err != nil {
 			return removed, err
 		}
 		removed = append(removed, fmt.Sprintf("%s (%d entries for this workspace)", path, dropped))

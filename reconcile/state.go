@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -104,8 +105,9 @@ func ReadState(path string) (*State, error) {
 	return &st, nil
 }
 
-// WriteState writes st to path atomically: a temporary file in the same folder,
-// fsync, the previous file kept as path+".backup", rename, fsync of the folder.
+// WriteState writes st to path through atomicfile (temporary file in the same
+// folder, fsync, rename, fsync of the folder), the previous file kept first as
+// path+".backup" the same way.
 // It gives the state a lineage when it has none and increments its serial.
 // The file is mode 0600 in a 0700 folder.
 func WriteState(path string, st *State) error {
@@ -122,60 +124,18 @@ func WriteState(path string, st *State) error {
 		return fmt.Errorf("write state: %w", err)
 	}
 	b = append(b, '\n')
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".state-*.json")
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	if prev, err := os.ReadFile(path); err == nil {
-		if err := writeFileSync(path+".backup", prev); err != nil {
+		if err := atomicfile.Write(path+".backup", prev, 0o600); err != nil {
 			return fmt.Errorf("write state backup: %w", err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	return syncDir(dir)
-}
-
-// writeFileSync writes a new file at path: whatever was there, a symlink
-// included, is removed first and never written through.
-func writeFileSync(path string, b []byte) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // HashValue is how environment values are recorded in state: "sha256:" and the hex digest.

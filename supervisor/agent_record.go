@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/shirou/gopsutil/v4/process"
 )
 
@@ -57,7 +58,7 @@ func (a *Agent) recordLoop(ctx context.Context) {
 	}
 }
 
-// writeRecord writes agent.json atomically (temp file, fsync, rename), mode 0600.
+// writeRecord writes agent.json through atomicfile, mode 0600.
 func (a *Agent) writeRecord() error {
 	rec := AgentRecord{AgentStatus: a.AgentStatus(), UpdatedAt: time.Now().UTC(), StopPolicies: map[string]StopPolicy{}}
 	for _, n := range a.snapshot() {
@@ -69,41 +70,7 @@ func (a *Agent) writeRecord() error {
 	if err != nil {
 		return err
 	}
-	return agWriteFileAtomic(agentRecordPath(a.dir), append(b, '\n'))
-}
-
-// agWriteFileAtomic replaces path with data: a reader sees the old or the new
-// content, never a half-written file.
-func agWriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(agentRecordPath(a.dir), append(b, '\n'), 0o600)
 }
 
 // agProcessStart is the creation time of pid (ms precision), zero when unknown.

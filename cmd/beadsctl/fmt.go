@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -163,30 +164,14 @@ func readSource(c *cobra.Command, path string) (name string, src []byte, err err
 	return path, src, err
 }
 
-// writeKeepingMode replaces path's content through a temporary file in the
-// same folder, keeping its permissions.
+// writeKeepingMode replaces path's content through atomicfile, keeping its
+// permissions.
 func writeKeepingMode(path string, data []byte) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".fmt-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, st.Mode().Perm())
 }
 
 // unifiedDiff is a unified diff (3 lines of context) from a to b, or "" when

@@ -1,0 +1,124 @@
+// Package atomicfile replaces files so that a reader sees either the old content or the new, never a
+// half-written file, and so that a crash right after Write returns does not lose the new content.
+//
+// Every file beadsctl writes whole (state.json and its backup, agent.json, exported units, beads.hcl
+// after fmt, bd's registry after migrate, and the bd 1.x server's pid and port files) goes through
+// Write. The recipe is the one rule for all of them: a temporary file created in the same folder
+// (O_EXCL|O_NOFOLLOW, so nothing planted there is written through), the data written and fsynced, its
+// mode set, renamed over the path, and the folder fsynced so the rename itself is durable.
+//
+// A symlink found at the path is replaced by the new regular file; its target is never opened or
+// changed. Where the caller must refuse a link instead (a file that is ours and that nobody has a
+// reason to link), it says so with RefuseSymlink.
+//
+// It is a leaf: it imports nothing of beadsctl's.
+package atomicfile
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrSymlink is returned (wrapped) by RefuseSymlink when the path is a symbolic link.
+var ErrSymlink = errors.New("is a symbolic link")
+
+// Write replaces path with data, with permissions perm exactly (the umask does not apply). The folder
+// must exist. On any error the old file is untouched and no temporary file is left behind.
+func Write(path string, data []byte, perm os.FileMode) error {
+	if err := write(path, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteNew creates path with data and permissions perm, as Write does, but fails with an error
+// wrapping fs.ErrExist when anything (a symlink included) is already at path: the file appears whole
+// (hard-linked from the fsynced temporary file) or not at all, and an existing file is never replaced.
+func WriteNew(path string, data []byte, perm os.FileMode) error {
+	if err := writeWith(path, data, perm, linkNew); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// linkNew puts the temporary file name at path only when path is free, then drops the temporary name.
+func linkNew(name, path string) error {
+	if err := os.Link(name, path); err != nil {
+		return err
+	}
+	return os.Remove(name)
+}
+
+func write(path string, data []byte, perm os.FileMode) error {
+	return writeWith(path, data, perm, os.Rename)
+}
+
+func writeWith(path string, data []byte, perm os.FileMode, commit func(tmp, path string) error) error {
+	dir := filepath.Dir(path)
+	tmp, name, err := createTemp(dir, filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(perm.Perm()); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := commit(name, path); err != nil {
+		return err
+	}
+	committed = true
+	return syncDir(dir)
+}
+
+// createTemp makes a new file ".BASE.tmp-RANDOM" in dir, mode 0600, refusing to follow a link.
+func createTemp(dir, base string) (*os.File, string, error) {
+	for range 10000 {
+		var r [6]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return nil, "", err
+		}
+		name := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(r[:]))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|NoFollow, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("create temporary file in %s: too many attempts", dir)
+}
+
+// RefuseSymlink returns an error wrapping ErrSymlink when path is a symbolic link, and nil when it is
+// anything else or does not exist. Call it before Write where a link at path can only have been planted.
+func RefuseSymlink(path string) error {
+	st, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s: %w", path, ErrSymlink)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package atomicfile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+func TestWriteReplacesWithExactMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, perm := range []os.FileMode{0o600, 0o640, 0o755} {
+		if err := Write(path, []byte("new"), perm); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != "new" {
+			t.Fatalf("content = %q, %v; want new", got, err)
+		}
+		if runtime.GOOS == "windows" {
+			continue
+		}
+		st, _ := os.Stat(path)
+		if st.Mode().Perm() != perm {
+			t.Errorf("mode = %v, want %v", st.Mode().Perm(), perm)
+		}
+	}
+	assertOnly(t, dir, "state.json")
+}
+
+func TestWriteNeverWritesThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "agent.json")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := RefuseSymlink(path); !errors.Is(err, ErrSymlink) {
+		t.Errorf("RefuseSymlink = %v, want ErrSymlink", err)
+	}
+	if err := Write(path, []byte("ours"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "precious" {
+		t.Errorf("victim = %q: written through the link", got)
+	}
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("path is %v, %v; want a regular file of our own", st.Mode(), err)
+	}
+	if err := RefuseSymlink(path); err != nil {
+		t.Errorf("RefuseSymlink on a regular file = %v", err)
+	}
+	if err := RefuseSymlink(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("RefuseSymlink on a missing file = %v", err)
+	}
+}
+
+func TestWriteFailureLeavesOldFileAndNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// a folder in the way: the rename fails after the temporary file was written
+	target := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(target, []byte("new"), 0o600); err == nil {
+		t.Fatal("Write over a non-empty folder succeeded")
+	}
+	if err := Write(filepath.Join(dir, "nofolder", "f"), []byte("new"), 0o600); err == nil {
+		t.Fatal("Write into a missing folder succeeded")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Errorf("old file = %q", got)
+	}
+	assertOnly(t, dir, "f", "sub")
+}
+
+func TestWriteConcurrentReadersSeeWholeFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	a, b := make([]byte, 1<<16), make([]byte, 1<<16)
+	for i := range a {
+		a[i], b[i] = 'a', 'b'
+	}
+	if err := Write(path, a, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 50 {
+			data := a
+			if i%2 == 1 {
+				data = b
+			}
+			if err := Write(path, data, 0o600); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 200 {
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(a) || (got[0] != got[len(got)-1]) {
+			t.Fatalf("a reader saw a half-written file (%d bytes)", len(got))
+		}
+	}
+	wg.Wait()
+	assertOnly(t, dir, "f")
+}
+
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if len(got) != len(names) {
+		t.Fatalf("folder holds %v, want %v (a temporary file left behind?)", got, names)
+	}
+	for i := range names {
+		if got[i] != names[i] {
+			t.Fatalf("folder holds %v, want %v", got, names)
+		}
+	}
+}
+
+func TestWriteNewNeverReplaces(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "beads.hcl")
+	if err := WriteNew(path, []byte("first"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNew(path, []byte("second"), 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("WriteNew over an existing file = %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "first" {
+		t.Errorf("content = %q, want first", got)
+	}
+	link := filepath.Join(dir, "link.hcl")
+	if err := os.Symlink(filepath.Join(dir, "absent"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNew(link, []byte("x"), 0o644); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("WriteNew over a dangling link = %v, want fs.ErrExist", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "absent")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the link's target was created")
+	}
+	assertOnly(t, dir, "beads.hcl", "link.hcl")
+}

@@ -1,0 +1,23 @@
+//go:build !windows
+
+package atomicfile
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// NoFollow is O_NOFOLLOW: an os.OpenFile flag that makes opening fail on a symbolic link planted at
+// the final component of a path that is ours.
+const NoFollow = unix.O_NOFOLLOW
+
+// syncDir makes a rename inside dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
