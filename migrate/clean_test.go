@@ -10,13 +10,7 @@ import (
 // TestCleanRegistry: the workspace's registry entries whose daemon is gone are
 // removed; other workspaces' entries and unknown fields stay.
 func TestCleanRegistry(t *testing.T) {
-	root := t.TempDir()
-	ws, home := filepath.Join(root, "ws"), filepath.Join(root, "home")
-	for _, d := range []string{filepath.Join(ws, ".beads"), filepath.Join(home, ".beads")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root, ws, home := cleanDirs(t)
 	reg := filepath.Join(home, ".beads", "registry.json")
 	src := `[{"workspace_path":"` + ws + `","socket_path":"x","pid":999999999,"version":"0.26.0"},
 	{"workspace_path":"/elsewhere","socket_path":"/elsewhere/.beads/bd.sock","pid":1,"version":"0.28.0"}]`
@@ -46,13 +40,7 @@ func TestCleanRegistry(t *testing.T) {
 // rewritten through the fixed name registry.json.tmp, so a symlink planted
 // there had its target overwritten. It now goes through atomicfile.
 func TestCleanRegistryNeverWritesThroughAPlantedTemp(t *testing.T) {
-	root := t.TempDir()
-	ws, home := filepath.Join(root, "ws"), filepath.Join(root, "home")
-	for _, d := range []string{filepath.Join(ws, ".beads"), filepath.Join(home, ".beads")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root, ws, home := cleanDirs(t)
 	reg := filepath.Join(home, ".beads", "registry.json")
 	src := `[{"workspace_path":"` + ws + `","socket_path":"x","pid":999999999,"version":"0.26.0"}]`
 	if err := os.WriteFile(reg, []byte(src), 0o600); err != nil {
@@ -74,4 +62,16 @@ func TestCleanRegistryNeverWritesThroughAPlantedTemp(t *testing.T) {
 	if b, _ := os.ReadFile(reg); strings.Contains(string(b), ws) {
 		t.Errorf("registry not cleaned:\n%s", b)
 	}
+}
+
+// cleanDirs makes root/ws/.beads and root/home/.beads.
+func cleanDirs(t *testing.T) (root, ws, home string) {
+	root = t.TempDir()
+	ws, home = filepath.Join(root, "ws"), filepath.Join(root, "home")
+	for _, d := range []string{filepath.Join(ws, ".beads"), filepath.Join(home, ".beads")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, ws, home
 }
