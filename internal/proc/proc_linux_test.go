@@ -1,0 +1,144 @@
+package proc
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// recycle ends and reaps cmd, then starts `sleep 1000` on the same pid by
+// setting the kernel's last pid (root in its pid namespace may). With
+// laterTick, it tries until the new process's start time differs from the
+// old one's, as it always does when a pid comes back the natural way. It
+// returns nil when another process of the machine took the pid first.
+func recycle(t *testing.T, cmd *exec.Cmd, laterTick bool) *exec.Cmd {
+	t.Helper()
+	pid := cmd.Process.Pid
+	old, err := StartTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	for range 2000 {
+		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
+			t.Fatalf("recycling a pid needs /proc/sys/kernel/ns_last_pid (root): %v", err)
+		}
+		next := exec.Command("sleep", "1000")
+		next.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := next.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = next.Process.Kill(); _ = next.Wait() })
+		if next.Process.Pid == pid {
+			st, err := StartTime(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !laterTick || st.UnixMilli() != old.UnixMilli() {
+				return next
+			}
+		}
+		_ = next.Process.Kill()
+		_ = next.Wait()
+		if next.Process.Pid != pid {
+			if _, err := StartTime(pid); err == nil {
+				return nil // taken by a process not ours
+			}
+		}
+	}
+	return nil
+}
+
+// tries runs scenario until it could recycle its pid (it returns false when
+// another process of the machine took the pid first), 20 times at most.
+func tries(t *testing.T, scenario func() bool) {
+	t.Helper()
+	for range 20 {
+		if scenario() {
+			return
+		}
+	}
+	t.Fatal("no pid could be recycled in 20 scenarios")
+}
+
+// TestRecycledPidIsNeverSignalled: a handle taken of one process refuses to
+// signal the unrelated process that later got the same pid.
+func TestRecycledPidIsNeverSignalled(t *testing.T) {
+	tries(t, func() bool {
+		first := sleeper(t)
+		h, err := Open(first.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := recycle(t, first, true)
+		if second == nil {
+			return false
+		}
+		if err := h.Signal(syscall.SIGKILL); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("Signal = %v, want ErrNotOurs", err)
+		}
+		if err := h.SignalGroup(syscall.SIGKILL); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("SignalGroup = %v, want ErrNotOurs", err)
+		}
+		if !running(t, second.Process.Pid) {
+			t.Fatal("the process that got the recycled pid was signalled")
+		}
+		return true
+	})
+}
+
+// TestPidfdRaceRecycledAfterOpen: the pid is recycled after the pidfd was
+// opened and before the identity check (the window of check-then-kill). Either
+// the check sees the new start time (ErrNotOurs), or, recycled within the same
+// clock tick so that the start times are equal, the pidfd still names the
+// first, dead process (ErrGone): nothing reaches the second.
+func TestPidfdRaceRecycledAfterOpen(t *testing.T) {
+	for name, group := range map[string]bool{"Signal": false, "SignalGroup": true} {
+		t.Run(name, func(t *testing.T) {
+			tries(t, func() bool {
+				first := sleeper(t)
+				h, err := Open(first.Process.Pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var second *exec.Cmd
+				afterOpen = func() { second = recycle(t, first, false) }
+				defer func() { afterOpen = func() {} }()
+				if group {
+					err = h.SignalGroup(syscall.SIGKILL)
+				} else {
+					err = h.Signal(syscall.SIGKILL)
+				}
+				if second == nil {
+					return false
+				}
+				if !errors.Is(err, ErrNotOurs) && !errors.Is(err, ErrGone) {
+					t.Errorf("%s = %v, want ErrNotOurs or ErrGone", name, err)
+				}
+				if !running(t, second.Process.Pid) {
+					t.Fatal("the process that got the recycled pid was signalled")
+				}
+				return true
+			})
+		})
+	}
+}
+
+// TestPidfdExitAfterOpen: the process exits after the pidfd was opened: the
+// result is ErrGone and nothing else is signalled.
+func TestPidfdExitAfterOpen(t *testing.T) {
+	first := sleeper(t)
+	h, err := Open(first.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	afterOpen = func() { _ = first.Process.Kill(); _ = first.Wait() }
+	defer func() { afterOpen = func() {} }()
+	if err := h.Signal(syscall.SIGTERM); !errors.Is(err, ErrGone) {
+		t.Errorf("Signal = %v, want ErrGone", err)
+	}
+}
