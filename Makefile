@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS := ./...
 
-.PHONY: all build test test-deps pm2 check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean staticcheck
+.PHONY: all build test test-deps pm2 dolt check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean staticcheck
 
 all: build
 
@@ -20,7 +20,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
-test: test-deps pm2
+test: test-deps pm2 dolt
 	$(GO) test -count=1 $(PKGS)
 
 ## test-deps: what the tests need beyond Go: systemd-analyze (Debian's systemd) for the export tests.
@@ -34,6 +34,13 @@ test-deps:
 pm2:
 	@test -x .tools/pm2/node_modules/.bin/pm2 || npm install --prefix .tools/pm2 pm2@7 --no-audit --no-fund
 
+## dolt: a real Dolt (1.88.1, the one bd v1.0.5 pins) into .tools/bin for the bd 1.x simulator's tests;
+## reused when present. Builds with CGO and ICU (Debian's libicu-dev), a few minutes.
+DOLT_VERSION ?= v0.40.5-0.20260507221239-14b38e279fc6
+dolt:
+	@test -x .tools/bin/dolt || { mkdir -p .tools/bin && \
+	  GOBIN=$(CURDIR)/.tools/bin CGO_ENABLED=1 $(GO) install github.com/dolthub/dolt/go/cmd/dolt@$(DOLT_VERSION); }
+
 ## check: vet, race tests, cross builds, the package-import rule, gofmt
 check: vet imports cross race staticcheck
 	@test -z "$$(gofmt -l . | grep -v '^.tools/')" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -41,7 +48,7 @@ check: vet imports cross race staticcheck
 vet:
 	$(GO) vet $(PKGS)
 
-race: test-deps pm2
+race: test-deps pm2 dolt
 	$(GO) test -race -count=1 $(PKGS)
 
 cross:

@@ -1,6 +1,8 @@
-// Package bdsim is a stand-in for the real bd CLI (v0.28), faithful to
-// ../shared/BEADS.md, for tests, the demo and benchmarks. No bd binary can be
-// installed on our machines; this is the seam where the real thing cannot run.
+// Package bdsim is a stand-in for the real bd CLI, faithful to
+// ../shared/BEADS.md, for tests, the demo and benchmarks: bd v0.28's daemon by
+// default, bd 1.x's Dolt SQL server mode with BDSIM_VERSION >= 0.50.0 (see
+// "bd 1.x mode" below). No bd binary can be installed on our machines; this is
+// the seam where the real thing cannot run.
 //
 // It is the server side of the bd protocol and deliberately imports nothing from
 // beadsctl (in particular not supervisor), so that the client there is tested
@@ -43,6 +45,41 @@
 //	BDSIM_OUTPUT_LINES     number of extra numbered lines ("bdsim line 000001 ...")
 //	                       written to stdout after the start line.
 //	BDSIM_PARENT_POLL      period of the parent-death check (default 10s, as bd).
+//
+// # bd 1.x mode (BDSIM_VERSION >= 0.50.0, e.g. 1.0.5)
+//
+// The commands of bd v1.0.5 in server mode, reading and writing issues over
+// SQL (go-sql-driver/mysql, as bd) through a real `dolt sql-server` (dolt must
+// be on PATH; `make dolt` installs the one bd v1.0.5 pins into .tools/bin):
+//
+//	bd version [--json]                 bd version 1.0.5 (dev); no daemon command
+//	bd init --server [--prefix P] [--shared-server] [--database D]
+//	bd init                             embedded mode: files only (not simulated)
+//	bd create "title" [-p N] [-t T] [-d D] [--silent|--json]
+//	bd list [--all] [--json] | bd show ID [--json] | bd close ID [--reason R]
+//	bd dolt start | stop | status [--json]
+//
+// Every command finds its server as bd does (internal/doltserver at v1.0.5):
+// port BEADS_DOLT_SERVER_PORT > .beads/dolt-server.port > config.yaml
+// dolt.port > metadata.json dolt_server_port (warns); a port that accepts TCP
+// is used as is; otherwise a pid file naming a live, non-zombie "dolt ...
+// sql-server" is running, anything else is stale (pid and port files deleted)
+// and bd auto-starts `dolt sql-server -H 127.0.0.1 -P <port> --loglevel=warning`
+// in the data dir (.beads/dolt), in its own process group, output appended to
+// .beads/dolt-server.log, under the dolt-server.lock flock, after killing
+// stale servers of the data dir (only when a canonical pid file exists), then
+// writes the pid and port files and waits BEADS_DOLT_READY_TIMEOUT (10) s for
+// the port. Auto-start is off with BEADS_DOLT_AUTO_START=0|false|off,
+// config.yaml dolt.auto-start: false, an explicit metadata.json port or shared
+// server mode (BEADS_DOLT_SHARED_SERVER=1 or dolt.shared-server: true; files
+// in ~/.beads/shared-server or BEADS_SHARED_SERVER_DIR, data dir there/dolt,
+// port 3308). After connecting, the database's metadata `_project_id` must
+// equal metadata.json's project_id. Writes commit as bd's do ("bd: create
+// ID", "bd: close ID"); bd init leaves the config table uncommitted, as bd.
+//
+//	BDSIM_NO_COMMIT=1      simulator only: create and close leave their rows in
+//	                       the working set, uncommitted (bd commits each), so a
+//	                       test has a pending change for a flush to commit.
 package bdsim
 
 import (
@@ -65,6 +102,9 @@ func Main() int {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	version := envOr("BDSIM_VERSION", DefaultVersion)
+	if !versionLess(version, "0.50.0") {
+		return runV1(args, version, stdout, stderr)
+	}
 	if len(args) == 0 {
 		help(stdout)
 		return 0
