@@ -560,21 +560,21 @@ func (c *v1) initCmd(ctx context.Context, args []string) error {
 		return errExit1
 	}
 	defer s.close()
-	if cur, _ := s.getConfig(ctx, "issue_prefix"); cur == "" {
-		if err := s.setConfig(ctx, "issue_prefix", strings.ReplaceAll(prefix, ".", "_")); err != nil {
+	if cur, _ := s.getKV(ctx, "config", "issue_prefix"); cur == "" {
+		if err := s.setKV(ctx, "config", "issue_prefix", strings.ReplaceAll(prefix, ".", "_")); err != nil {
 			return fmt.Errorf("failed to set issue prefix: %v", err)
 		}
 	}
 	if err := c.writeInitFiles(e, m, shared); err != nil {
 		return err
 	}
-	if err := s.setMetadata(ctx, "_project_id", m.ProjectID); err != nil {
+	if err := s.setKV(ctx, "metadata", "_project_id", m.ProjectID); err != nil {
 		fmt.Fprintf(c.stderr, "Warning: failed to write project ID to database: %v\n", err)
 	}
 	if shared && !quiet {
 		fmt.Fprintf(c.stdout, "  ✓ Shared server mode enabled\n")
 	}
-	if err := s.setMetadata(ctx, "last_import_time", nowRFC3339()); err != nil {
+	if err := s.setKV(ctx, "metadata", "last_import_time", nowRFC3339()); err != nil {
 		fmt.Fprintf(c.stderr, "Warning: failed to initialize last_import_time: %v\n", err)
 	}
 	if err := s.commit(ctx, "bd init"); err != nil {

@@ -628,22 +628,16 @@ func (e *env) flushWorkingSet(host string, port int) error {
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("flush: server not reachable: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, "SHOW DATABASES")
+	names, err := showDatabases(ctx, db)
 	if err != nil {
 		return fmt.Errorf("flush: failed to list databases: %w", err)
 	}
 	var databases []string
-	for rows.Next() {
-		var name string
-		if rows.Scan(&name) != nil {
-			continue
+	for _, name := range names {
+		if name != "information_schema" && name != "mysql" && name != "performance_schema" {
+			databases = append(databases, name)
 		}
-		if name == "information_schema" || name == "mysql" || name == "performance_schema" {
-			continue
-		}
-		databases = append(databases, name)
 	}
-	_ = rows.Close()
 	flushed := 0
 	for _, name := range databases {
 		var hasChanges bool
@@ -655,8 +649,7 @@ func (e *env) flushWorkingSet(host string, port int) error {
 			continue
 		}
 		if _, err := db.ExecContext(ctx, "CALL DOLT_COMMIT('-Am', 'auto-flush: commit working set before server stop')"); err != nil {
-			s := strings.ToLower(err.Error())
-			if strings.Contains(s, "nothing to commit") || strings.Contains(s, "no changes") {
+			if isNothingToCommit(err) {
 				continue
 			}
 			fmt.Fprintf(e.stderr, "flush: failed to commit %s: %v\n", name, err)

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -237,22 +238,28 @@ func isLocalHost(host string) bool {
 	return false
 }
 
-func databaseExists(ctx context.Context, db *sql.DB, name string) (bool, error) {
+// showDatabases lists the server's databases (SHOW DATABASES).
+func showDatabases(ctx context.Context, db *sql.DB) ([]string, error) {
 	rows, err := db.QueryContext(ctx, "SHOW DATABASES")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer rows.Close()
+	var names []string
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return false, err
+			return nil, err
 		}
-		if n == name {
-			return true, nil
-		}
+		names = append(names, n)
 	}
-	return false, rows.Err()
+	return names, rows.Err()
+}
+
+// databaseExists is databaseExistsOnServer: an exact match in SHOW DATABASES.
+func databaseExists(ctx context.Context, db *sql.DB, name string) (bool, error) {
+	names, err := showDatabases(ctx, db)
+	return slices.Contains(names, name), err
 }
 
 // databaseNotFoundError is internal/storage/dolt/errors.go databaseNotFoundError.
@@ -294,32 +301,23 @@ func (s *store) verifyProjectIdentity(ctx context.Context, m *metadataFile) erro
 
 func (s *store) close() { _ = s.db.Close() }
 
+// getKV reads key from bd's two key/value tables, metadata and config.
+func (s *store) getKV(ctx context.Context, table, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM "+table+" WHERE `key` = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+func (s *store) setKV(ctx context.Context, table, key, value string) error {
+	_, err := s.db.ExecContext(ctx, "REPLACE INTO "+table+" (`key`, value) VALUES (?, ?)", key, value)
+	return err
+}
+
 func (s *store) getMetadata(ctx context.Context, key string) (string, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, "SELECT value FROM metadata WHERE `key` = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return v, err
-}
-
-func (s *store) setMetadata(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, "REPLACE INTO metadata (`key`, value) VALUES (?, ?)", key, value)
-	return err
-}
-
-func (s *store) getConfig(ctx context.Context, key string) (string, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, "SELECT value FROM config WHERE `key` = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return v, err
-}
-
-func (s *store) setConfig(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, "REPLACE INTO config (`key`, value) VALUES (?, ?)", key, value)
-	return err
+	return s.getKV(ctx, "metadata", key)
 }
 
 // commitAuthor is DoltStore.commitAuthorString with bd's defaults.
@@ -440,7 +438,7 @@ func generateHashID(prefix, title, description, creator string, ts time.Time, le
 // createIssue inserts the issue and its "created" event in one transaction,
 // then commits "bd: create <id>" (issues.go CreateIssue).
 func (s *store) createIssue(ctx context.Context, is *issue, actor string) error {
-	prefix, err := s.getConfig(ctx, "issue_prefix")
+	prefix, err := s.getKV(ctx, "config", "issue_prefix")
 	if err != nil {
 		return fmt.Errorf("failed to get issue_prefix: %w", err)
 	}
