@@ -39,6 +39,11 @@ pm2:
 DOLT_VERSION ?= v0.40.5-0.20260507221239-14b38e279fc6
 dolt:
 	@test -x .tools/bin/dolt || { mkdir -p .tools/bin && \
+	  { dpkg -s libicu-dev >/dev/null 2>&1 || ! command -v apt-get >/dev/null || { \
+	    echo "==> installing Debian's libicu-dev (dolt builds with ICU)"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libicu-dev >/dev/null; }; } && \
+	  echo "==> building dolt $(DOLT_VERSION) into .tools/bin (a few minutes)" && \
 	  GOBIN=$(CURDIR)/.tools/bin CGO_ENABLED=1 $(GO) install github.com/dolthub/dolt/go/cmd/dolt@$(DOLT_VERSION); }
 
 ## check: vet, race tests, cross builds, the package-import rule, gofmt

@@ -547,3 +547,53 @@ func TestV1ConcurrentAutoStartsMakeOneServer(t *testing.T) {
 		t.Fatalf("dolt sql-servers: %+v, pid file %d", got, pid)
 	}
 }
+
+// Shared server mode: one server in the shared dir for every project, one
+// database each; commands never auto-start it (bd treats it as external).
+func TestV1SharedServer(t *testing.T) {
+	port := freePort(t) // not bd's 3308: tests run side by side
+	w := newV1World(t)
+	shared := filepath.Join(w.root, "shared")
+	w.env = append(w.env, "BEADS_SHARED_SERVER_DIR="+shared, "BEADS_DOLT_SERVER_PORT="+strconv.Itoa(port))
+	r := w.mustBD(nil, "init", "--server", "--shared-server", "--prefix", "alpha")
+	if !strings.Contains(r.stdout, "✓ Shared Dolt server started") || !strings.Contains(r.stdout, "✓ Shared server mode enabled") {
+		t.Fatalf("init: %s", r.stdout)
+	}
+	other := *w
+	other.ws = filepath.Join(w.root, "beta")
+	if err := os.Mkdir(other.ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other.mustBD(nil, "init", "--server", "--shared-server", "--prefix", "beta")
+	other.mustBD(nil, "create", "in beta")
+
+	pid := readInt(t, filepath.Join(shared, pidFileName))
+	if got := w.doltsIn(filepath.Join(shared, "dolt")); len(got) != 1 || got[0].pid != pid {
+		t.Fatalf("shared dolt sql-servers: %+v, pid file %d", got, pid)
+	}
+	if readInt(t, filepath.Join(shared, portFileName)) != port || exists(w.beads(pidFileName)) {
+		t.Fatal("server files not in the shared dir")
+	}
+	if cfg, _ := os.ReadFile(w.beads("config.yaml")); !strings.HasSuffix(string(cfg), "\ndolt.shared-server: true") {
+		t.Fatalf("config.yaml does not persist shared mode:\n%s", cfg)
+	}
+	names, err := showDatabases(t.Context(), sqlDB(t, port, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"alpha", "beta", globalDatabaseName} {
+		if !slices.Contains(names, want) {
+			t.Errorf("SHOW DATABASES %v lacks %s", names, want)
+		}
+	}
+
+	w.mustBD(nil, "dolt", "stop")
+	r = w.bd(nil, "list")
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("Dolt server unreachable at 127.0.0.1:%d:", port)) ||
+		!strings.Contains(r.stderr, "The Dolt server may not be running. Try:\n  bd dolt start") {
+		t.Fatalf("list with the shared server down: exit %d: %s", r.code, r.stderr)
+	}
+	if got := w.doltsIn(filepath.Join(shared, "dolt")); len(got) != 0 {
+		t.Fatalf("a command auto-started the shared server: %+v", got)
+	}
+}
