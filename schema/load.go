@@ -86,7 +86,7 @@ func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
 }
 
 func loadFile(path, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readConfig(path)
 	if err != nil {
 		detail := err.Error()
 		if os.IsNotExist(err) {
@@ -106,6 +106,9 @@ func loadFile(path, profile string, environ []string) (*Config, []string, map[st
 // load is Load on source already read: filename names it in diagnostics and
 // abs is its absolute path.
 func load(src []byte, filename, abs, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
+	if diags := CheckLimits(src, filename); diags.HasErrors() {
+		return nil, nil, map[string]*hcl.File{}, diags
+	}
 	var diags hcl.Diagnostics
 	parser := hclparse.NewParser()
 	var file *hcl.File

@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/schema"
 )
 
 type fmtOptions struct {
@@ -115,7 +117,11 @@ func runFmt(c *cobra.Command, g *globals, o *fmtOptions, operands []string) erro
 		if err != nil {
 			return fmt.Errorf("fmt: %w", err)
 		}
-		if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
+		diags := schema.CheckLimits(src, name)
+		if !diags.HasErrors() {
+			_, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		}
+		if diags.HasErrors() {
 			files := map[string]*hcl.File{name: {Bytes: src}}
 			if err := renderDiags(stderr, diags, files, g.color(stderr), false); err != nil {
 				return err
@@ -156,11 +162,18 @@ func runFmt(c *cobra.Command, g *globals, o *fmtOptions, operands []string) erro
 }
 
 func readSource(c *cobra.Command, path string) (name string, src []byte, err error) {
+	// One byte more than schema.MaxFileSize is enough to refuse a larger file.
+	limit := func(r io.Reader) ([]byte, error) { return io.ReadAll(io.LimitReader(r, schema.MaxFileSize+1)) }
 	if path == "-" {
-		src, err = io.ReadAll(c.InOrStdin())
+		src, err = limit(c.InOrStdin())
 		return "<stdin>", src, err
 	}
-	src, err = os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return path, nil, err
+	}
+	defer f.Close()
+	src, err = limit(f)
 	return path, src, err
 }
 
