@@ -544,37 +544,35 @@ func tokenDepth(src []byte, limit int) int {
 	return t.over
 }
 
+var (
+	tokenOpens = map[hclsyntax.TokenType]frameKind{
+		hclsyntax.TokenOBrace: frameBrace, hclsyntax.TokenOBrack: frameBrack, hclsyntax.TokenOParen: frameParen,
+		hclsyntax.TokenTemplateInterp: frameInterp, hclsyntax.TokenTemplateControl: frameControl,
+		hclsyntax.TokenOQuote: frameQuote, hclsyntax.TokenOHeredoc: frameHeredoc,
+	}
+	tokenCloses = map[hclsyntax.TokenType]frameKind{
+		hclsyntax.TokenCBrack: frameBrack, hclsyntax.TokenCParen: frameParen,
+		hclsyntax.TokenCQuote: frameQuote, hclsyntax.TokenCHeredoc: frameHeredoc,
+	}
+)
+
 func feedTokens(t *depthTracker, toks hclsyntax.Tokens) {
 	for _, tok := range toks {
 		if t.over >= 0 {
 			return
 		}
 		off := tok.Range.Start.Byte
+		if k, ok := tokenOpens[tok.Type]; ok {
+			t.push(k, off)
+			continue
+		}
+		if k, ok := tokenCloses[tok.Type]; ok {
+			t.closeKind(k)
+			continue
+		}
 		switch tok.Type {
-		case hclsyntax.TokenOBrace:
-			t.push(frameBrace, off)
 		case hclsyntax.TokenCBrace, hclsyntax.TokenTemplateSeqEnd:
 			t.closeBrace()
-		case hclsyntax.TokenOBrack:
-			t.push(frameBrack, off)
-		case hclsyntax.TokenCBrack:
-			t.closeKind(frameBrack)
-		case hclsyntax.TokenOParen:
-			t.push(frameParen, off)
-		case hclsyntax.TokenCParen:
-			t.closeKind(frameParen)
-		case hclsyntax.TokenTemplateInterp:
-			t.push(frameInterp, off)
-		case hclsyntax.TokenTemplateControl:
-			t.push(frameControl, off)
-		case hclsyntax.TokenOQuote:
-			t.push(frameQuote, off)
-		case hclsyntax.TokenCQuote:
-			t.closeKind(frameQuote)
-		case hclsyntax.TokenOHeredoc:
-			t.push(frameHeredoc, off)
-		case hclsyntax.TokenCHeredoc:
-			t.closeKind(frameHeredoc)
 		case hclsyntax.TokenBang:
 			t.unary(off)
 		case hclsyntax.TokenMinus:
