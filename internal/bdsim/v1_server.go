@@ -373,6 +373,7 @@ func (e *env) start(dir string) (*serverState, error) {
 	if err := ensureDoltInit(doltDir); err != nil {
 		return nil, fmt.Errorf("initializing dolt database: %w", err)
 	}
+	maybeRotateLog(logPath(dir))
 	logFile, err := os.OpenFile(logPath(dir), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening log file: %w", err)
@@ -449,6 +450,21 @@ func (e *env) start(dir string) (*serverState, error) {
 			pid, port, err, logPath(dir))
 	}
 	return &serverState{Running: true, PID: pid, Port: port, DataDir: doltDir}, nil
+}
+
+// maybeRotateLog is logrotate.go maybeRotateLog: at start only, a log over
+// BEADS_DOLT_LOG_MAX_BYTES (default 50 MB; <= 0 never) becomes log.1,
+// replacing the previous one.
+func maybeRotateLog(primary string) {
+	maxBytes := int64(50 << 20)
+	if v := os.Getenv("BEADS_DOLT_LOG_MAX_BYTES"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			maxBytes = n
+		}
+	}
+	if info, err := os.Stat(primary); maxBytes > 0 && err == nil && info.Size() > maxBytes {
+		_ = os.Rename(primary, primary+".1")
+	}
 }
 
 // exitedWithin reports whether the just-started cmd exits within d, the way

@@ -103,3 +103,34 @@ func TestV1InitPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestV1LogRotatesAtStartOnly(t *testing.T) {
+	for name, tc := range map[string]struct {
+		max     string
+		size    int
+		rotated bool
+	}{
+		"default 50 MB, small log": {size: 1 << 10},
+		"over the limit":           {max: "100", size: 101, rotated: true},
+		"at the limit":             {max: "100", size: 100},
+		"disabled":                 {max: "0", size: 1 << 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("BEADS_DOLT_LOG_MAX_BYTES", tc.max)
+			dir := t.TempDir()
+			log := filepath.Join(dir, logFileName)
+			if err := os.WriteFile(log+".1", []byte("older"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(log, bytes.Repeat([]byte("x"), tc.size), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			maybeRotateLog(log)
+			old, _ := os.ReadFile(log + ".1")
+			_, err := os.Stat(log)
+			if got := len(old) == tc.size && os.IsNotExist(err); got != tc.rotated {
+				t.Fatalf("rotated = %v, want %v (log.1 %d bytes, log: %v)", got, tc.rotated, len(old), err)
+			}
+		})
+	}
+}
