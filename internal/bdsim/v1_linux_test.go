@@ -597,3 +597,45 @@ func TestV1SharedServer(t *testing.T) {
 		t.Fatalf("a command auto-started the shared server: %+v", got)
 	}
 }
+
+// A port pinned in config.yaml is dialled first: a server someone else runs
+// there is used without pid or port files, and bd writes the port file.
+func TestV1ConfiguredPortIsDialledBeforeAnyAutoStart(t *testing.T) {
+	w := newV1World(t)
+	w.initServer()
+	w.mustBD(nil, "dolt", "stop")
+	port := freePort(t)
+	f, err := os.OpenFile(w.beads("config.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "dolt:\n  port: %d\n", port)
+	f.Close()
+	fg := w.foregroundDolt(port)
+	w.mustBD(nil, "create", "on the pinned port")
+	if got := w.doltsIn(w.dataDir()); len(got) != 1 || got[0].pid != fg.Process.Pid {
+		t.Fatalf("dolt sql-servers: %+v, want only the foreground %d", got, fg.Process.Pid)
+	}
+	if readInt(t, w.beads(portFileName)) != port || exists(w.beads(pidFileName)) {
+		t.Fatal("want the port file written (EnsurePortFile) and no pid file")
+	}
+}
+
+// A pid file without its port file: bd stops the named server and starts its
+// own (doltserver.go IsRunning), so a supervisor must write both.
+func TestV1PidFileWithoutPortFileStopsThatServer(t *testing.T) {
+	w := newV1World(t)
+	w.initServer()
+	old := readInt(t, w.beads(pidFileName))
+	if err := os.Remove(w.beads(portFileName)); err != nil {
+		t.Fatal(err)
+	}
+	r := w.mustBD(nil, "list")
+	if !strings.Contains(r.stderr, fmt.Sprintf("Dolt server (PID %d) running but port unknown; stopping for restart", old)) {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	pid := readInt(t, w.beads(pidFileName))
+	if got := w.doltsIn(w.dataDir()); pid == old || len(got) != 1 || got[0].pid != pid {
+		t.Fatalf("dolt sql-servers: %+v, pid file %d (old %d)", got, pid, old)
+	}
+}
