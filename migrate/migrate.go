@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/shirou/gopsutil/v4/process"
-
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
+	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -177,20 +178,20 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 			break
 		}
 	}
-	d.Installed, _ = supervisor.InstalledBeadsVersion(ctx, lookPath("bd", o.env("PATH")))
+	d.Installed, _ = bd.InstalledVersion(ctx, lookPath("bd", o.env("PATH")))
 
 	apps, pm2, err := pm2Apps(ctx, o)
 	if err != nil {
 		return d, err
 	}
 	d.PM2 = pm2
-	lock, held, _ := supervisor.ReadBeadsLock(ws)
+	lock, held, _ := bd.ReadLock(ws)
 	pid, via, version, started := 0, "", "", time.Time{}
 	if held && lock.Pid > 0 {
 		pid, via, version, started = lock.Pid, "daemon.lock", lock.Version, lock.StartedAt
 	} else {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		p, err := supervisor.ProbeBeads(pctx, ws, d.Installed)
+		p, err := bd.ProbeDaemon(pctx, ws, d.Installed)
 		cancel()
 		if err == nil && p.Pid > 0 {
 			pid, via, version = p.Pid, "bd.sock", p.Version
@@ -218,7 +219,7 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 		}
 	}
 	if d.Old != nil {
-		if t, err := supervisor.ProcessStartTime(d.Old.Pid); err == nil {
+		if t, err := proc.StartTime(d.Old.Pid); err == nil {
 			d.Old.StartTimeMS = t.UnixMilli()
 		}
 	}
@@ -241,11 +242,11 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 
 // underPM2 tells whether pid is PM2's God daemon (its title is "PM2 vX: God Daemon (...)").
 func underPM2(pid int) bool {
-	p, err := process.NewProcess(int32(pid))
+	argv, err := proc.Cmdline(pid)
 	if err != nil {
 		return false
 	}
-	cmd, _ := p.Cmdline()
+	cmd := strings.Join(argv, " ")
 	return strings.HasPrefix(cmd, "PM2 ") || strings.Contains(cmd, "God Daemon")
 }
 
@@ -449,85 +450,56 @@ func restoreHint(old *OldDaemon, det Detection) string {
 
 // stopOld stops the old daemon: pm2 delete for PM2 (PM2 signals and waits
 // kill_timeout itself), SIGTERM for a background daemon; then waits until
-// daemon.lock is free. With Force, a daemon still there gets SIGKILL. No
-// signal goes to a pid whose start time changed.
+// daemon.lock is free. With Force, a daemon still there gets SIGKILL. A signal
+// goes only to a pid proven to hold daemon.lock with the start time Detect saw
+// (bd.ProveHolder); otherwise the refusal names both pids.
 func stopOld(ctx context.Context, o Options, det Detection, old *OldDaemon) error {
-	u := reconcile.Unmanaged{Pid: old.Pid, Version: old.Version, StartedAt: old.StartedAt, StartTimeMS: old.StartTimeMS, Via: old.Via, Workspace: det.Workspace}
-	if old.Manager == "pm2" {
-		out, err := pm2Cmd(ctx, o, det.PM2, "delete", old.App)
-		if err != nil {
-			return fmt.Errorf("pm2 delete %s: %v: %s", old.App, err, strings.TrimSpace(out))
-		}
-		if !waitGone(ctx, u, o.StopTimeout) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if !o.Force {
-				return fmt.Errorf("pid %d still holds .beads/daemon.lock %v after pm2 delete", old.Pid, o.StopTimeout)
-			}
-			if sameProcess(u) {
-				kill(u.Pid)
-			}
-			if !waitGone(ctx, u, 5*time.Second) {
-				return fmt.Errorf("pid %d still holds .beads/daemon.lock after SIGKILL", old.Pid)
-			}
-		}
-		return nil
+	var start time.Time
+	if old.StartTimeMS != 0 {
+		start = time.UnixMilli(old.StartTimeMS)
 	}
-	if o.Force {
-		_, err := reconcile.DefaultStopUnmanaged(ctx, u, o.StopTimeout)
+	if old.Manager != "pm2" {
+		_, err := bd.StopDaemon(ctx, det.Workspace, old.Pid, start, bd.StopOptions{Timeout: o.StopTimeout, Kill: o.Force})
 		return err
 	}
-	// Without --force no SIGKILL: DefaultStopUnmanaged sends one only after its
-	// own timeout, which the context's deadline cuts short.
-	sctx, cancel := context.WithTimeout(ctx, o.StopTimeout)
-	defer cancel()
-	_, err := reconcile.DefaultStopUnmanaged(sctx, u, o.StopTimeout+time.Minute)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return fmt.Errorf("pid %d did not stop within %v of SIGTERM", old.Pid, o.StopTimeout)
+	out, err := pm2Cmd(ctx, o, det.PM2, "delete", old.App)
+	if err != nil {
+		return fmt.Errorf("pm2 delete %s: %v: %s", old.App, err, strings.TrimSpace(out))
 	}
-	return err
-}
-
-func sameProcess(u reconcile.Unmanaged) bool {
-	t, err := supervisor.ProcessStartTime(u.Pid)
-	return err == nil && (u.StartTimeMS == 0 || t.UnixMilli() == u.StartTimeMS)
-}
-
-// waitGone waits until the daemon released daemon.lock or its pid is another process.
-func waitGone(ctx context.Context, u reconcile.Unmanaged, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	backoff := 5 * time.Millisecond
-	for {
-		_, held, err := supervisor.ReadBeadsLock(u.Workspace)
-		if (err == nil && !held) || !sameProcess(u) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 100*time.Millisecond)
+	h := proc.Handle{Pid: old.Pid, Start: start}
+	if bd.WaitReleased(ctx, det.Workspace, h, o.StopTimeout) {
+		return nil
 	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !o.Force {
+		return fmt.Errorf("pid %d still holds .beads/daemon.lock %v after pm2 delete", old.Pid, o.StopTimeout)
+	}
+	proven, err := bd.ProveHolder(det.Workspace, old.Pid, start)
+	if err == nil {
+		err = proven.Signal(syscall.SIGKILL)
+	}
+	if err != nil && !errors.Is(err, proc.ErrGone) {
+		return fmt.Errorf("not killing the old daemon: %w", err)
+	}
+	if !bd.WaitReleased(ctx, det.Workspace, h, 5*time.Second) {
+		return fmt.Errorf("pid %d still holds .beads/daemon.lock after SIGKILL", old.Pid)
+	}
+	return nil
 }
 
-// clean removes bd.sock and daemon.pid when stale (supervisor.CleanStaleBeadsFiles),
+// clean removes bd.sock and daemon.pid when stale (bd.CleanStale),
 // daemon.lock when nobody holds it, and the workspace's registry entries whose
 // process is gone.
 func clean(o Options) ([]string, error) {
 	ws := o.Dir
-	removed, err := supervisor.CleanStaleBeadsFiles(ws)
+	removed, err := bd.CleanStale(ws)
 	if err != nil {
 		return removed, err
 	}
 	lockPath := filepath.Join(ws, ".beads", "daemon.lock")
-	if _, held, _ := supervisor.ReadBeadsLock(ws); !held && exists(lockPath) {
+	if _, held, _ := bd.ReadLock(ws); !held && exists(lockPath) {
 		if err := os.Remove(lockPath); err != nil {
 			return removed, err
 		}
@@ -560,7 +532,7 @@ func clean(o Options) ([]string, error) {
 }
 
 func lockHeldBy(ws string, pid int) bool {
-	l, held, err := supervisor.ReadBeadsLock(ws)
+	l, held, err := bd.ReadLock(ws)
 	return err == nil && held && l.Pid == pid
 }
 

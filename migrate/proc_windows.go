@@ -10,9 +10,3 @@ func alive(pid int) bool {
 	p.Release()
 	return true
 }
-
-func kill(pid int) {
-	if p, err := os.FindProcess(pid); err == nil {
-		_ = p.Kill()
-	}
-}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -283,73 +282,18 @@ func record(d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
 		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}
 }
 
-// DefaultStopUnmanaged stops an unmanaged bd daemon gracefully: it checks the
-// pid still has the start time Observe saw, sends SIGTERM, waits up to timeout
-// for it to release daemon.lock (or exit), sends SIGKILL otherwise, then removes
-// the stale bd.sock and daemon.pid.
+// DefaultStopUnmanaged stops an unmanaged bd daemon through bd.StopDaemon: only
+// when its pid is proven to hold daemon.lock with the start time Observe saw
+// (an unknown one is refused), SIGTERM, up to timeout for it to release the
+// lock, SIGKILL otherwise, then the stale bd.sock and daemon.pid removed.
 func DefaultStopUnmanaged(ctx context.Context, u Unmanaged, timeout time.Duration) ([]string, error) {
 	if u.Pid <= 0 {
 		return nil, errors.New("its pid is unknown; stop it by hand")
 	}
-	same := func() bool {
-		if u.StartTimeMS == 0 {
-			return true
-		}
-		t, err := supervisor.ProcessStartTime(u.Pid)
-		return err == nil && t.UnixMilli() == u.StartTimeMS
+	if u.StartTimeMS == 0 && u.StartTimeErr != "" {
+		return nil, fmt.Errorf("%w: the start time of pid %d could not be read when it was seen (%s)", bd.ErrNotProven, u.Pid, u.StartTimeErr)
 	}
-	gone := func() bool {
-		_, held, err := supervisor.ReadBeadsLock(u.Workspace)
-		return (err == nil && !held) || !same()
-	}
-	if !same() {
-		return nil, fmt.Errorf("pid %d is no longer the process seen (start time changed); run plan again", u.Pid)
-	}
-	proc, err := os.FindProcess(u.Pid)
-	if err != nil {
-		return nil, err
-	}
-	if err := proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		if err := proc.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			return nil, err
-		}
-	}
-	if !waitUntil(ctx, timeout, gone) {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if same() {
-			_ = proc.Kill()
-		}
-		if !waitUntil(ctx, 5*time.Second, gone) {
-			return nil, fmt.Errorf("pid %d still holds %s/.beads/daemon.lock after SIGKILL", u.Pid, u.Workspace)
-		}
-	}
-	return supervisor.CleanStaleBeadsFiles(u.Workspace)
-}
-
-// waitUntil polls cond with a short, growing backoff until it holds, the
-// timeout passes or ctx is done; a foreign process's exit gives no event to wait on.
-func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	backoff := 5 * time.Millisecond
-	for {
-		if cond() {
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		t := time.NewTimer(min(backoff, left))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 100*time.Millisecond)
-	}
+	return bd.StopDaemon(ctx, u.Workspace, u.Pid, u.StartTime(), bd.StopOptions{Timeout: timeout, Kill: true})
 }
 
 var _ Destroyer = (*Client)(nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -235,8 +236,8 @@ func TestApplyFailureKeepsSuccesses(t *testing.T) {
 func TestApplyRefusesUnmanaged(t *testing.T) {
 	beads := beadsDaemon("beads")
 	desired := config("", beads)
-	probes := Probes{ReadLock: func(string) (supervisor.BeadsLock, bool, error) {
-		return supervisor.BeadsLock{Pid: 4242, Version: "0.26.0"}, true, nil
+	probes := Probes{ReadLock: func(string) (bd.Lock, bool, error) {
+		return bd.Lock{Pid: 4242, Version: "0.26.0"}, true, nil
 	}}
 	f := newFakeAgent()
 	live := Observe(t.Context(), desired, &State{}, f, probes)

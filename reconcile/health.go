@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -152,9 +153,9 @@ type HealthInput struct {
 
 // HealthProbes are the report's seams; DefaultHealthProbes gives the real ones.
 type HealthProbes struct {
-	Beads            func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
+	Beads            func(ctx context.Context, workspace, clientVersion string) (bd.Probe, error)
 	InstalledVersion func(ctx context.Context, bd string) (string, error)
-	ReadLock         func(workspace string) (supervisor.BeadsLock, bool, error)
+	ReadLock         func(workspace string) (bd.Lock, bool, error)
 	Tail             func(path string, n int) []string
 	Stat             func(path string) (os.FileInfo, error)
 }
@@ -162,9 +163,9 @@ type HealthProbes struct {
 // DefaultHealthProbes are the real probes.
 func DefaultHealthProbes() HealthProbes {
 	return HealthProbes{
-		Beads:            supervisor.ProbeBeads,
-		InstalledVersion: supervisor.InstalledBeadsVersion,
-		ReadLock:         supervisor.ReadBeadsLock,
+		Beads:            bd.ProbeDaemon,
+		InstalledVersion: bd.InstalledVersion,
+		ReadLock:         bd.ReadLock,
 		Tail:             supervisor.TailFile,
 		Stat:             os.Stat,
 	}
@@ -363,13 +364,13 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp bool) He
 	return c
 }
 
-func beadsChecks(d schema.Daemon, ph ProcessHealth, probe supervisor.BeadsProbe, err error, bd versionResult, p HealthProbes, checks *[]HealthCheck) (*BeadsHealth, *VersionInfo) {
+func beadsChecks(d schema.Daemon, ph ProcessHealth, probe bd.Probe, err error, inst versionResult, p HealthProbes, checks *[]HealthCheck) (*BeadsHealth, *VersionInfo) {
 	bh := &BeadsHealth{Status: "unreachable"}
 	rpc := HealthCheck{Name: "beads-rpc"}
 	if err != nil {
 		bh.Error = err.Error()
 		sock := filepath.Join(d.Dir, ".beads", "bd.sock")
-		if errors.Is(err, supervisor.ErrBeadsNotRunning) {
+		if errors.Is(err, bd.ErrNotRunning) {
 			rpc.Detail = "bd RPC: no bd daemon answers on " + sock
 		} else {
 			rpc.Detail = "bd RPC: " + sock + ": " + err.Error()
@@ -395,7 +396,7 @@ func beadsChecks(d schema.Daemon, ph ProcessHealth, probe supervisor.BeadsProbe,
 	}
 	*checks = append(*checks, rpc)
 
-	vi := &VersionInfo{BDVersion: bd.v}
+	vi := &VersionInfo{BDVersion: inst.v}
 	vc := HealthCheck{Name: "version"}
 	if err == nil && probe.Version != "" {
 		vi.DaemonVersion, vi.Source = probe.Version, "rpc"
@@ -403,25 +404,25 @@ func beadsChecks(d schema.Daemon, ph ProcessHealth, probe supervisor.BeadsProbe,
 		vi.DaemonVersion, vi.Source = lock.Version, "daemon.lock"
 	}
 	switch {
-	case bd.err != nil:
-		vi.Error = bd.err.Error()
-		vc.Detail = fmt.Sprintf("installed %s version unknown: %v", d.Command, bd.err)
+	case inst.err != nil:
+		vi.Error = inst.err.Error()
+		vc.Detail = fmt.Sprintf("installed %s version unknown: %v", d.Command, inst.err)
 	case vi.DaemonVersion == "":
 		// Nothing runs to compare with: the process check already says why.
 		vc.OK, vc.Warning = false, true
-		vc.Detail = "bd " + bd.v + " installed; no running daemon to compare"
-	case vi.DaemonVersion != bd.v:
-		vc.Detail = fmt.Sprintf("version mismatch: bd %s installed, daemon runs %s (beadsctl restart %s)", bd.v, vi.DaemonVersion, d.Name)
+		vc.Detail = "bd " + inst.v + " installed; no running daemon to compare"
+	case vi.DaemonVersion != inst.v:
+		vc.Detail = fmt.Sprintf("version mismatch: bd %s installed, daemon runs %s (beadsctl restart %s)", inst.v, vi.DaemonVersion, d.Name)
 	default:
 		vi.Match = true
 		vc.OK = true
-		vc.Detail = "bd " + bd.v + " installed = daemon " + vi.DaemonVersion
+		vc.Detail = "bd " + inst.v + " installed = daemon " + vi.DaemonVersion
 	}
 	*checks = append(*checks, vc)
 	return bh, vi
 }
 
-func syncHealth(d schema.Daemon, probe supervisor.BeadsProbe, perr error, now time.Time, p HealthProbes, checks *[]HealthCheck) *SyncHealth {
+func syncHealth(d schema.Daemon, probe bd.Probe, perr error, now time.Time, p HealthProbes, checks *[]HealthCheck) *SyncHealth {
 	sh := &SyncHealth{JSONLAgeSeconds: -1, DBAgeSeconds: -1, LogErrors: []string{}}
 	beads := filepath.Join(d.Dir, ".beads")
 	if perr == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -19,21 +21,21 @@ type Probes struct {
 	// InstalledVersion runs `<bd> version` (with BEADS_AUTO_START_DAEMON=false).
 	InstalledVersion func(ctx context.Context, bd string) (string, error)
 	// Probe asks the daemon answering on <workspace>/.beads/bd.sock.
-	Probe func(ctx context.Context, workspace, clientVersion string) (supervisor.BeadsProbe, error)
+	Probe func(ctx context.Context, workspace, clientVersion string) (bd.Probe, error)
 	// ReadLock reads <workspace>/.beads/daemon.lock and whether a live process holds it.
-	ReadLock func(workspace string) (supervisor.BeadsLock, bool, error)
+	ReadLock func(workspace string) (bd.Lock, bool, error)
 	// StartTime is the OS start time of a process.
 	StartTime func(pid int) (int64, error)
 }
 
-// DefaultProbes are the probes of the supervisor package.
+// DefaultProbes are the real probes: bd's (internal/bd) and the OS's (internal/proc).
 func DefaultProbes() Probes {
 	return Probes{
-		InstalledVersion: supervisor.InstalledBeadsVersion,
-		Probe:            supervisor.ProbeBeads,
-		ReadLock:         supervisor.ReadBeadsLock,
+		InstalledVersion: bd.InstalledVersion,
+		Probe:            bd.ProbeDaemon,
+		ReadLock:         bd.ReadLock,
 		StartTime: func(pid int) (int64, error) {
-			t, err := supervisor.ProcessStartTime(pid)
+			t, err := proc.StartTime(pid)
 			return t.UnixMilli(), err
 		},
 	}
@@ -81,7 +83,7 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 		}
 		held := false
 		if pr.ReadLock != nil {
-			var lock supervisor.BeadsLock
+			var lock bd.Lock
 			var err error
 			lock, held, err = pr.ReadLock(d.Dir)
 			switch {
@@ -109,7 +111,12 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 			}
 		}
 		if u := b.Unmanaged; u != nil && u.Pid > 0 && pr.StartTime != nil {
-			u.StartTimeMS, _ = pr.StartTime(u.Pid)
+			ms, err := pr.StartTime(u.Pid)
+			if err != nil {
+				u.StartTimeMS, u.StartTimeErr = 0, err.Error()
+			} else {
+				u.StartTimeMS = ms
+			}
 		}
 		if b.Unmanaged != nil || b.Installed != "" || b.Running != "" {
 			live.Beads[d.Name] = b

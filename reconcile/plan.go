@@ -173,10 +173,21 @@ type Unmanaged struct {
 	// StartTimeMS is the OS start time of the process (Unix ms; 0 when unknown):
 	// no signal is sent to the pid unless it still matches.
 	StartTimeMS int64 `json:"start_time_ms,omitempty"`
+	// StartTimeErr says why StartTimeMS is 0 when its reading failed: the pid is
+	// then not proven, and nothing is signalled.
+	StartTimeErr string `json:"start_time_error,omitempty"`
 	// Via says how it was seen: "daemon.lock" or "bd.sock".
 	Via string `json:"via"`
 	// Workspace is the folder holding its .beads/.
 	Workspace string `json:"workspace"`
+}
+
+// StartTime is StartTimeMS as a time (zero when unknown).
+func (u Unmanaged) StartTime() time.Time {
+	if u.StartTimeMS == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(u.StartTimeMS)
 }
 
 // ComputePlan compares what beads.hcl declares with what runs. It does no I/O

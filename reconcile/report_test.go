@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -86,13 +87,13 @@ func TestFormat(t *testing.T) {
 // fakeProbes answer as a healthy bd v0.28.0 daemon with pid 42 unless changed.
 func fakeProbes(mod ...func(*HealthProbes)) HealthProbes {
 	p := HealthProbes{
-		Beads: func(_ context.Context, ws, cv string) (supervisor.BeadsProbe, error) {
-			return supervisor.BeadsProbe{Status: "healthy", Version: "0.28.0", Compatible: true, Pid: 42, DBResponseMS: 0.45,
+		Beads: func(_ context.Context, ws, cv string) (bd.Probe, error) {
+			return bd.Probe{Status: "healthy", Version: "0.28.0", Compatible: true, Pid: 42, DBResponseMS: 0.45,
 				LastActivity: t0.Add(-30 * time.Second)}, nil
 		},
 		InstalledVersion: func(context.Context, string) (string, error) { return "0.28.0", nil },
-		ReadLock: func(string) (supervisor.BeadsLock, bool, error) {
-			return supervisor.BeadsLock{Pid: 42, Version: "0.28.0"}, true, nil
+		ReadLock: func(string) (bd.Lock, bool, error) {
+			return bd.Lock{Pid: 42, Version: "0.28.0"}, true, nil
 		},
 		Tail: supervisor.TailFile,
 		Stat: os.Stat,
@@ -135,10 +136,10 @@ func TestBuildHealthReport(t *testing.T) {
 	}{
 		"healthy": {agent: onlineAgent(), probes: fakeProbes()},
 		"agent down": {agentErr: ErrAgentDown, probes: fakeProbes(func(p *HealthProbes) {
-			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
-				return supervisor.BeadsProbe{}, supervisor.ErrBeadsNotRunning
+			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
+				return bd.Probe{}, bd.ErrNotRunning
 			}
-			p.ReadLock = func(string) (supervisor.BeadsLock, bool, error) { return supervisor.BeadsLock{}, false, nil }
+			p.ReadLock = func(string) (bd.Lock, bool, error) { return bd.Lock{}, false, nil }
 		}), problems: []string{
 			"agent: not running",
 			"beads: not running: the agent is down (run beadsctl apply)",
@@ -146,8 +147,8 @@ func TestBuildHealthReport(t *testing.T) {
 		}},
 		"version mismatch from the lock": {agent: onlineAgent(), probes: fakeProbes(func(p *HealthProbes) {
 			p.InstalledVersion = func(context.Context, string) (string, error) { return "0.29.0", nil }
-			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
-				return supervisor.BeadsProbe{}, errors.New("version mismatch: client v0.29.0 requires daemon upgrade")
+			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
+				return bd.Probe{}, errors.New("version mismatch: client v0.29.0 requires daemon upgrade")
 			}
 		}), problems: []string{
 			"beads: bd RPC: DIR/.beads/bd.sock: version mismatch: client v0.29.0 requires daemon upgrade",
@@ -157,8 +158,8 @@ func TestBuildHealthReport(t *testing.T) {
 			"beads: bd RPC answered by pid 42, not the supervised pid 43 (an unmanaged bd daemon holds the workspace)",
 		}},
 		"degraded and over memory": {agent: onlineAgent(func(s *supervisor.Status) { s.MemoryBytes = 201 << 20 }), probes: fakeProbes(func(p *HealthProbes) {
-			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
-				return supervisor.BeadsProbe{Status: "degraded", Version: "0.28.0", Pid: 42, DBResponseMS: 612}, nil
+			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
+				return bd.Probe{Status: "degraded", Version: "0.28.0", Pid: 42, DBResponseMS: 612}, nil
 			}
 		}), problems: []string{
 			"beads: memory 201M over the limit 200M",
@@ -168,10 +169,10 @@ func TestBuildHealthReport(t *testing.T) {
 			s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "exited 0 before min_uptime 10 times"
 			s.LastExit = &supervisor.Exit{LogTail: []string{"Error: database locked"}}
 		}), probes: fakeProbes(func(p *HealthProbes) {
-			p.Beads = func(context.Context, string, string) (supervisor.BeadsProbe, error) {
-				return supervisor.BeadsProbe{}, supervisor.ErrBeadsNotRunning
+			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
+				return bd.Probe{}, bd.ErrNotRunning
 			}
-			p.ReadLock = func(string) (supervisor.BeadsLock, bool, error) { return supervisor.BeadsLock{}, false, nil }
+			p.ReadLock = func(string) (bd.Lock, bool, error) { return bd.Lock{}, false, nil }
 		}), problems: []string{
 			"beads: errored: exited 0 before min_uptime 10 times (last log: Error: database locked)",
 			"beads: bd RPC: no bd daemon answers on DIR/.beads/bd.sock",

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -199,7 +200,7 @@ func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State,
 		if !d.IsBeads() {
 			continue
 		}
-		removed, err := supervisor.CleanStaleBeadsFiles(d.Dir)
+		removed, err := bd.CleanStale(d.Dir)
 		if err != nil {
 			return fmt.Errorf("clean %s/.beads: %w", d.Dir, err)
 		}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // AgentOptions configure an Agent.
@@ -157,7 +159,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	a.start = agProcessStart(a.pid)
+	a.start, _ = proc.StartTime(a.pid) // zero when unknown: the status then shows none
 
 	if rec, err := ReadAgentRecord(a.dir); err == nil {
 		a.reapOrphans(ctx, rec)
@@ -447,7 +449,8 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 				h.panicked = fmt.Sprint(r)
 				a.mu.Unlock()
 				a.log.Error("daemon loop panicked", "daemon", spec.Name, "panic", fmt.Sprint(r))
-				a.killLeftover(h.d.Status(), spec.Stop)
+				// even while the agent shuts down: nothing may be left running
+				a.killLeftover(context.WithoutCancel(runCtx), h.d.Status(), spec.Stop)
 				a.markDirty()
 			}
 		}()
@@ -481,11 +484,11 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 }
 
 // killLeftover stops the process group a panicked loop may have left running.
-func (a *Agent) killLeftover(st Status, stop StopPolicy) {
-	if st.Pid <= 0 || st.StartTime.IsZero() {
+func (a *Agent) killLeftover(ctx context.Context, st Status, stop StopPolicy) {
+	if st.Pid <= 0 {
 		return
 	}
-	a.stopOrphan(st.Name, st.Pid, st.StartTime, stop)
+	a.stopOrphan(ctx, st.Name, proc.Handle{Pid: st.Pid, Start: st.StartTime}, stop)
 }
 
 // retire removes h from the map, stops it gracefully and waits for its loop.

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
-	"github.com/shirou/gopsutil/v4/process"
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // AgentRecord is the content of .beadsctl/agent.json: what the agent knows,
@@ -73,94 +74,51 @@ func (a *Agent) writeRecord() error {
 	return atomicfile.Write(agentRecordPath(a.dir), append(b, '\n'), 0o600)
 }
 
-// agProcessStart is the creation time of pid (ms precision), zero when unknown.
-func agProcessStart(pid int) time.Time {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return time.Time{}
-	}
-	ms, err := p.CreateTime()
-	if err != nil {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
-// agSameProcess reports whether pid is alive (not a zombie) and was created at start.
-func agSameProcess(pid int, start time.Time) bool {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return false
-	}
-	if st, err := p.Status(); err == nil && len(st) > 0 && st[0] == process.Zombie {
-		return false
-	}
-	ms, err := p.CreateTime()
-	if err != nil {
-		return false
-	}
-	return agStartMatches(time.UnixMilli(ms), start)
-}
-
-// agStartMatches compares process creation times. The OS reports them in clock
-// ticks (10 ms on Linux), so a few milliseconds of rounding are tolerated; a pid
-// recycled within that window is not a practical concern.
-func agStartMatches(a, b time.Time) bool {
-	d := a.Sub(b)
-	return d > -20*time.Millisecond && d < 20*time.Millisecond
-}
-
 // reapOrphans stops, in parallel, the daemons a dead agent recorded that still run
-// with the recorded start time. A pid whose start time differs was recycled: it
-// is never signalled.
+// with the recorded start time. A pid whose start time differs was recycled, and
+// one recorded without a start time is not proven ours: neither is signalled.
 func (a *Agent) reapOrphans(ctx context.Context, rec AgentRecord) {
 	var wg sync.WaitGroup
 	for _, st := range rec.Daemons {
-		if st.Pid <= 1 || st.Pid == a.pid || st.StartTime.IsZero() {
-			continue
-		}
-		if !agSameProcess(st.Pid, st.StartTime) {
+		h := proc.Handle{Pid: st.Pid, Start: st.StartTime}
+		if st.Pid <= 1 || st.Pid == a.pid || h.Verify() != nil {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.stopOrphan(st.Name, st.Pid, st.StartTime, rec.StopPolicies[st.Name])
+			a.stopOrphan(ctx, st.Name, h, rec.StopPolicies[st.Name])
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	wg.Wait()
 }
 
-// stopOrphan sends the stop signal to the group of pid, waits up to the stop
-// timeout, then SIGKILLs the group. It checks the start time before each signal.
-func (a *Agent) stopOrphan(name string, pid int, start time.Time, stop StopPolicy) {
+// stopOrphan sends the stop signal to the group that h leads, waits up to the
+// stop timeout, then SIGKILLs the group. proc proves h's identity before each
+// signal.
+func (a *Agent) stopOrphan(ctx context.Context, name string, h proc.Handle, stop StopPolicy) {
 	timeout := stop.Timeout
 	if timeout <= 0 {
-		timeout = 5 * time.Second
+		timeout = defaultStopTimeout
 	}
-	if !agSameProcess(pid, start) {
+	sig, err := ParseSignal(stop.Signal)
+	if err != nil {
+		sig, _ = ParseSignal("") // SIGTERM
+	}
+	a.log.Warn("stopping orphaned daemon", "daemon", name, "pid", h.Pid, "signal", fmt.Sprint(sig))
+	if err := h.SignalGroup(sig); err != nil {
+		if !errors.Is(err, proc.ErrGone) {
+			a.log.Warn("orphan not signalled", "daemon", name, "pid", h.Pid, "error", err.Error())
+		}
 		return
 	}
-	a.log.Warn("stopping orphaned daemon", "daemon", name, "pid", pid, "signal", stop.Signal)
-	if err := agSignalGroup(pid, agParseSignal(stop.Signal)); err != nil {
-		a.log.Warn("orphan signal failed", "daemon", name, "pid", pid, "error", err.Error())
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if h.WaitGone(wctx) == nil || ctx.Err() != nil {
+		return
 	}
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(deadline) {
-		if !agSameProcess(pid, start) {
-			return
-		}
-		<-tick.C
-	}
-	if agSameProcess(pid, start) {
-		a.log.Warn("killing orphaned daemon", "daemon", name, "pid", pid)
-		_ = agSignalGroup(pid, agKillSignal)
+	a.log.Warn("killing orphaned daemon", "daemon", name, "pid", h.Pid)
+	if err := h.SignalGroup(killSignal); err != nil && !errors.Is(err, proc.ErrGone) {
+		a.log.Warn("orphan not killed", "daemon", name, "pid", h.Pid, "error", err.Error())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -729,11 +730,11 @@ func TestAgentReapsOrphansNotRecycledPids(t *testing.T) {
 	defer func() { _ = unix.Kill(-stranger.Process.Pid, unix.SIGKILL); stranger.Wait() }()
 	orphanDone := make(chan error, 1)
 	go func() { orphanDone <- orphan.Wait() }()
-	ostart, err := ProcessStartTime(orphan.Process.Pid)
+	ostart, err := proc.StartTime(orphan.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sstart, err := ProcessStartTime(stranger.Process.Pid)
+	sstart, err := proc.StartTime(stranger.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}

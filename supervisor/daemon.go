@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // DaemonOptions are the seams of a Daemon. Zero values select the real thing.
@@ -27,7 +30,7 @@ type DaemonOptions struct {
 	// Memory reads the RSS of a process group (default GroupMemory, which also
 	// gives the group's CPU percent; a custom Memory leaves CPUPercent at 0).
 	Memory MemoryFunc
-	// StartTime reads the OS creation time of a pid (default ProcessStartTime).
+	// StartTime reads the OS creation time of a pid (default proc.StartTime).
 	// It identifies the child before every signal.
 	StartTime func(pid int) (time.Time, error)
 	// LookupEnv reads the agent's environment for the child's minimal base
@@ -79,7 +82,7 @@ func NewDaemon(spec Spec, opts DaemonOptions) *Daemon {
 		opts.Runner = ExecRunner{}
 	}
 	if opts.StartTime == nil {
-		opts.StartTime = ProcessStartTime
+		opts.StartTime = proc.StartTime
 	}
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
@@ -724,10 +727,14 @@ func untilAligned(now time.Time, every time.Duration) time.Duration {
 // errNotOurs means the pid now names another process: ours is gone.
 var errNotOurs = errors.New("pid is no longer our process")
 
-// signal sends sig to r's group unless r's pid now names another process.
+// signal sends sig to r's group unless r's pid now names another process, by
+// proc's one rule. r.proc is our unreaped child, which itself keeps its pid
+// from being recycled (the runner refuses to signal once it reaped it), so a
+// child whose start time could not be read is still signalled: holding it is
+// the proof.
 func (l *loop) signal(r *run, sig os.Signal) error {
 	if !r.startTime.IsZero() {
-		if t, err := l.d.opts.StartTime(r.pid); err == nil && !t.Equal(r.startTime) {
+		if t, err := l.d.opts.StartTime(r.pid); err == nil && !(proc.Handle{Pid: r.pid, Start: r.startTime}).Same(proc.Handle{Pid: r.pid, Start: t}) {
 			l.d.log.Error("pid recycled, not signalling", "pid", r.pid, "start_time", r.startTime, "os_start_time", t)
 			return errNotOurs
 		}
@@ -807,7 +814,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
 	if r.spec.Beads {
 		exit.LogTail = TailFile(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
-		if removed, err := CleanStaleBeadsFiles(r.spec.Dir); err != nil {
+		if removed, err := bd.CleanStale(r.spec.Dir); err != nil {
 			d.log.Warn("clean stale bd files failed", "error", err)
 		} else if len(removed) > 0 {
 			d.log.Info("removed stale bd files", "paths", removed)

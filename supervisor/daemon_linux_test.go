@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -515,11 +516,16 @@ func readEnv(t *testing.T, path string) map[string]string {
 
 func TestDaemonRecycledPidIsNotSignalled(t *testing.T) {
 	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Stop: StopPolicy{Timeout: 200 * time.Millisecond}},
-		DaemonOptions{StartTime: func(pid int) (time.Time, error) {
-			// The first reading is at the start; any later one disagrees, as
-			// for a pid recycled by another process.
-			return time.Now(), nil
-		}})
+		DaemonOptions{StartTime: func() func(int) (time.Time, error) {
+			// The first reading is at the start; any later one disagrees (by
+			// a second, well past proc's millisecond rule), as for a pid
+			// recycled by another process.
+			var readings atomic.Int64
+			at := time.Now()
+			return func(int) (time.Time, error) {
+				return at.Add(time.Duration(readings.Add(1)-1) * time.Second), nil
+			}
+		}()})
 	st := waitStatus(t, d, 10*time.Second, "online", online)
 	fd := pidfd(t, st.Pid)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

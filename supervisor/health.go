@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/bd"
 )
 
 // Health check kinds.
@@ -90,7 +92,7 @@ func unhealthy(msg string) healthResult {
 // checkBeads is healthy when bd answers healthy or degraded and the daemon
 // answering is our child, not a rival that holds the workspace.
 func checkBeads(ctx context.Context, spec Spec, pid int) healthResult {
-	p, err := ProbeBeads(ctx, spec.Dir, spec.Health.ClientVersion)
+	p, err := bd.ProbeDaemon(ctx, spec.Dir, spec.Health.ClientVersion)
 	if err != nil {
 		r := unhealthy(err.Error())
 		r.Version, r.DBMS = p.Version, p.DBResponseMS

@@ -1,25 +1,8 @@
 package supervisor
 
 import (
-	"context"
 	"time"
-
-	"github.com/shirou/gopsutil/v4/process"
 )
-
-// ProcessStartTime returns the OS creation time of pid (ms precision). Together
-// with the pid it identifies a process: a recycled pid has another start time.
-func ProcessStartTime(pid int) (time.Time, error) {
-	p, err := process.NewProcessWithContext(context.Background(), int32(pid))
-	if err != nil {
-		return time.Time{}, err
-	}
-	ms, err := p.CreateTime()
-	if err != nil {
-		return time.Time{}, err
-	}
-	return time.UnixMilli(ms), nil
-}
 
 // cpuMeter turns successive CPU time readings into a percentage of one CPU.
 type cpuMeter struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -79,7 +80,7 @@ func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.
 	for _, d := range cfg.Daemons {
 		var bdVersion string
 		if d.IsBeads() {
-			bdVersion, _ = supervisor.InstalledBeadsVersion(ctx, d.Command)
+			bdVersion, _ = bd.InstalledVersion(ctx, d.Command)
 		}
 		specs = append(specs, reconcile.SpecFor(d, bdVersion))
 	}

@@ -5,4 +5,7 @@
 //
 // It is a leaf: it imports nothing of beadsctl's but other internal/ leaves, and supervisor, reconcile
 // and migrate use it. Everything that knows how bd lays out its files or what it says lives here.
+//
+// A pid read from a bd file or answer is only a claim: StopDaemon signals it (through internal/proc)
+// only when ProveHolder proved it holds daemon.lock's flock with the start time it was seen with.
 package bd

@@ -1,6 +1,6 @@
 //go:build linux
 
-package supervisor
+package bd
 
 import (
 	"bytes"
@@ -118,6 +118,12 @@ func (p *bdProc) wait(t *testing.T) int {
 	}
 }
 
+// lastLines is the last n lines of the file at path.
+func lastLines(path string, n int) []string {
+	lines := strings.Split(strings.TrimSuffix(readText(path), "\n"), "\n")
+	return lines[max(0, len(lines)-n):]
+}
+
 func readText(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
@@ -162,7 +168,7 @@ func TestBeadsProbeHealthAndStatus(t *testing.T) {
 	p := startBD(t, bd, ws)
 	pid := p.cmd.Process.Pid
 
-	probe, err := ProbeBeads(t.Context(), ws, "0.28.0")
+	probe, err := ProbeDaemon(t.Context(), ws, "0.28.0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,9 +182,9 @@ func TestBeadsProbeHealthAndStatus(t *testing.T) {
 		t.Error("LastActivity not parsed")
 	}
 
-	lock, held, err := ReadBeadsLock(ws)
+	lock, held, err := ReadLock(ws)
 	if err != nil || !held {
-		t.Fatalf("ReadBeadsLock: held %v, err %v; want held", held, err)
+		t.Fatalf("ReadLock: held %v, err %v; want held", held, err)
 	}
 	if lock.Pid != pid || lock.ParentPid != os.Getpid() || lock.Version != "0.28.0" ||
 		lock.Database != probe.DatabasePath || lock.StartedAt.IsZero() {
@@ -194,8 +200,8 @@ func TestBeadsProbeHealthAndStatus(t *testing.T) {
 		}
 	}
 	// A live daemon's files are not stale.
-	if removed, err := CleanStaleBeadsFiles(ws); len(removed) != 0 || err != nil {
-		t.Errorf("CleanStaleBeadsFiles on a live daemon removed %v (err %v)", removed, err)
+	if removed, err := CleanStale(ws); len(removed) != 0 || err != nil {
+		t.Errorf("CleanStale on a live daemon removed %v (err %v)", removed, err)
 	}
 
 	// SIGTERM: clean exit 0, socket and pid file gone, the lock file stays unlocked.
@@ -213,13 +219,13 @@ func TestBeadsProbeHealthAndStatus(t *testing.T) {
 			t.Errorf("%s still there after a clean exit", name)
 		}
 	}
-	if _, held, err := ReadBeadsLock(ws); held || err != nil {
+	if _, held, err := ReadLock(ws); held || err != nil {
 		t.Errorf("after exit: held %v, err %v; want the lock file unlocked", held, err)
 	}
-	if _, err := ProbeBeads(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrBeadsNotRunning) {
-		t.Errorf("probe after exit: %v, want ErrBeadsNotRunning", err)
+	if _, err := ProbeDaemon(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("probe after exit: %v, want ErrNotRunning", err)
 	}
-	tail := TailFile(filepath.Join(ws, ".beads", "daemon.log"), 2)
+	tail := lastLines(filepath.Join(ws, ".beads", "daemon.log"), 2)
 	if len(tail) != 2 || !strings.Contains(tail[0], "Received signal terminated, shutting down gracefully") {
 		t.Errorf("daemon.log tail = %q", tail)
 	}
@@ -231,13 +237,13 @@ func TestBeadsProbeVersions(t *testing.T) {
 	startBD(t, bd, ws)
 
 	// An older client is fine: the daemon is newer, same major.
-	probe, err := ProbeBeads(t.Context(), ws, "0.26.0")
+	probe, err := ProbeDaemon(t.Context(), ws, "0.26.0")
 	if err != nil || !probe.Compatible {
 		t.Errorf("older client: compatible %v, err %v", probe.Compatible, err)
 	}
 
-	probe, err = ProbeBeads(t.Context(), ws, "0.99.0")
-	var rpcErr *BeadsRPCError
+	probe, err = ProbeDaemon(t.Context(), ws, "0.99.0")
+	var rpcErr *RPCError
 	if !errors.As(err, &rpcErr) || rpcErr.Operation != "status" ||
 		!strings.HasPrefix(rpcErr.Message, "version mismatch: client v0.99.0 requires daemon upgrade (daemon is v0.28.0)") {
 		t.Fatalf("newer client: err %v, want a status version mismatch", err)
@@ -252,10 +258,10 @@ func TestBeadsProbeUnhealthy(t *testing.T) {
 	ws := newWorkspace(t)
 	startBD(t, bd, ws, "BDSIM_UNHEALTHY_AFTER=1ms")
 
-	probe, err := ProbeBeads(t.Context(), ws, "0.28.0")
-	var rpcErr *BeadsRPCError
+	probe, err := ProbeDaemon(t.Context(), ws, "0.28.0")
+	var rpcErr *RPCError
 	if !errors.As(err, &rpcErr) || rpcErr.Operation != "health" {
-		t.Fatalf("err %v, want a health BeadsRPCError", err)
+		t.Fatalf("err %v, want a health RPCError", err)
 	}
 	if probe.Status != "unhealthy" || probe.Version != "0.28.0" {
 		t.Errorf("probe %+v, want unhealthy 0.28.0", probe)
@@ -277,23 +283,23 @@ func TestBeadsStaleFilesAfterSIGKILL(t *testing.T) {
 			t.Fatalf("%s missing after SIGKILL; bd leaves it stale", f)
 		}
 	}
-	lock, held, err := ReadBeadsLock(ws)
+	lock, held, err := ReadLock(ws)
 	if held || err != nil || lock.Pid != p.cmd.Process.Pid {
 		t.Errorf("stale lock: %+v held %v err %v; want the dead pid, not held", lock, held, err)
 	}
-	if _, err := ProbeBeads(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrBeadsNotRunning) {
-		t.Errorf("probe of a stale socket: %v, want ErrBeadsNotRunning", err)
+	if _, err := ProbeDaemon(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("probe of a stale socket: %v, want ErrNotRunning", err)
 	}
-	removed, err := CleanStaleBeadsFiles(ws)
+	removed, err := CleanStale(ws)
 	if err != nil || strings.Join(removed, ",") != sock+","+pidFile {
-		t.Errorf("CleanStaleBeadsFiles = %v, %v; want [%s %s]", removed, err, sock, pidFile)
+		t.Errorf("CleanStale = %v, %v; want [%s %s]", removed, err, sock, pidFile)
 	}
-	if removed, err := CleanStaleBeadsFiles(ws); len(removed) != 0 || err != nil {
+	if removed, err := CleanStale(ws); len(removed) != 0 || err != nil {
 		t.Errorf("second clean = %v, %v; want nothing", removed, err)
 	}
 	// A new daemon starts over the stale lock file.
 	p2 := startBD(t, bd, ws)
-	if probe, err := ProbeBeads(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p2.cmd.Process.Pid {
+	if probe, err := ProbeDaemon(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p2.cmd.Process.Pid {
 		t.Errorf("restarted: pid %d err %v, want %d", probe.Pid, err, p2.cmd.Process.Pid)
 	}
 }
@@ -310,7 +316,7 @@ func TestBeadsSecondStartRefused(t *testing.T) {
 	if got := second.stderr.String(); got != want {
 		t.Errorf("second start stderr %q, want %q", got, want)
 	}
-	if probe, err := ProbeBeads(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p.cmd.Process.Pid {
+	if probe, err := ProbeDaemon(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p.cmd.Process.Pid {
 		t.Errorf("first daemon after refusal: pid %d, err %v", probe.Pid, err)
 	}
 }
@@ -324,7 +330,7 @@ func TestBeadsOldVersionHasNoForeground(t *testing.T) {
 	}
 	// Its foreground mode is BD_DAEMON_FOREGROUND=1.
 	startBDArgs(t, bd, ws, []string{"BDSIM_VERSION=0.26.0", "BD_DAEMON_FOREGROUND=1"}, "daemon", "--start")
-	if probe, err := ProbeBeads(t.Context(), ws, "0.26.0"); err != nil || probe.Version != "0.26.0" {
+	if probe, err := ProbeDaemon(t.Context(), ws, "0.26.0"); err != nil || probe.Version != "0.26.0" {
 		t.Errorf("v0.26 probe: %+v, %v", probe, err)
 	}
 }
@@ -344,7 +350,7 @@ func TestBeadsExitsWhenParentDies(t *testing.T) {
 	waitBeads(t, ws, 10*time.Second, "the socket to listen", func() bool {
 		return strings.Contains(readText(log), "RPC server ready")
 	})
-	lock, held, err := ReadBeadsLock(ws)
+	lock, held, err := ReadLock(ws)
 	if err != nil || !held || lock.ParentPid != sh.Process.Pid {
 		t.Fatalf("lock %+v held %v err %v; want parent %d", lock, held, err, sh.Process.Pid)
 	}
@@ -353,7 +359,7 @@ func TestBeadsExitsWhenParentDies(t *testing.T) {
 	_ = sh.Process.Kill()
 	_ = sh.Wait()
 	waitBeads(t, ws, 10*time.Second, "bd to exit", func() bool {
-		_, held, _ := ReadBeadsLock(ws)
+		_, held, _ := ReadLock(ws)
 		return !held && strings.Contains(readText(log), "Daemon stopped")
 	})
 	want := "Parent process (PID " + strconv.Itoa(sh.Process.Pid) + ") died, shutting down daemon"
@@ -374,7 +380,7 @@ func TestBeadsSignalsAndCrashKnobs(t *testing.T) {
 		waitBeads(t, ws, 10*time.Second, "the SIGHUP log line", func() bool {
 			return strings.Contains(readText(filepath.Join(ws, ".beads", "daemon.log")), "Received SIGHUP, ignoring")
 		})
-		if probe, err := ProbeBeads(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p.cmd.Process.Pid {
+		if probe, err := ProbeDaemon(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != p.cmd.Process.Pid {
 			t.Errorf("after SIGHUP: %+v, %v", probe, err)
 		}
 	})
@@ -385,7 +391,7 @@ func TestBeadsSignalsAndCrashKnobs(t *testing.T) {
 		waitBeads(t, ws, 10*time.Second, "the ignored SIGTERM", func() bool {
 			return strings.Contains(readText(filepath.Join(ws, ".beads", "daemon.log")), "ignoring it (BDSIM_IGNORE_SIGTERM=1)")
 		})
-		if _, err := ProbeBeads(t.Context(), ws, "0.28.0"); err != nil {
+		if _, err := ProbeDaemon(t.Context(), ws, "0.28.0"); err != nil {
 			t.Errorf("after an ignored SIGTERM: %v", err)
 		}
 	})
@@ -395,7 +401,7 @@ func TestBeadsSignalsAndCrashKnobs(t *testing.T) {
 		if code := p.wait(t); code != 3 {
 			t.Errorf("exit code %d, want 3", code)
 		}
-		tail := TailFile(filepath.Join(ws, ".beads", "daemon.log"), 1)
+		tail := lastLines(filepath.Join(ws, ".beads", "daemon.log"), 1)
 		if len(tail) != 1 || !strings.Contains(tail[0], "simulated failure after 100ms") {
 			t.Errorf("daemon.log tail %q", tail)
 		}
@@ -409,7 +415,7 @@ func TestBeadsBackgroundStartAndStop(t *testing.T) {
 	if code := start.wait(t); code != 0 {
 		t.Fatalf("background start: exit %d, stderr %s", code, start.stderr.String())
 	}
-	lock, held, err := ReadBeadsLock(ws)
+	lock, held, err := ReadLock(ws)
 	if err != nil || !held || lock.ParentPid != 0 {
 		t.Fatalf("background daemon lock %+v held %v err %v", lock, held, err)
 	}
@@ -421,14 +427,14 @@ func TestBeadsBackgroundStartAndStop(t *testing.T) {
 	if sid, _ := unix.Getsid(lock.Pid); sid != lock.Pid {
 		t.Errorf("background daemon session %d, want its own (%d)", sid, lock.Pid)
 	}
-	if probe, err := ProbeBeads(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != lock.Pid {
+	if probe, err := ProbeDaemon(t.Context(), ws, "0.28.0"); err != nil || probe.Pid != lock.Pid {
 		t.Errorf("probe %+v, %v", probe, err)
 	}
 	stop := runBD(t, bd, ws, nil, "daemon", "--stop")
 	if code := stop.wait(t); code != 0 || stop.stdout.String() != "Daemon stopped\n" {
 		t.Errorf("stop: exit %d stdout %q stderr %q", code, stop.stdout.String(), stop.stderr.String())
 	}
-	if _, held, _ := ReadBeadsLock(ws); held || beadsFileExists(filepath.Join(ws, ".beads", "bd.sock")) {
+	if _, held, _ := ReadLock(ws); held || beadsFileExists(filepath.Join(ws, ".beads", "bd.sock")) {
 		t.Error("daemon still holds the workspace after --stop")
 	}
 }
@@ -436,8 +442,8 @@ func TestBeadsBackgroundStartAndStop(t *testing.T) {
 func TestInstalledBeadsVersion(t *testing.T) {
 	bd := buildBD(t)
 	t.Setenv("BDSIM_VERSION", "0.29.1")
-	if v, err := InstalledBeadsVersion(t.Context(), bd); v != "0.29.1" || err != nil {
-		t.Errorf("InstalledBeadsVersion = %q, %v; want 0.29.1", v, err)
+	if v, err := InstalledVersion(t.Context(), bd); v != "0.29.1" || err != nil {
+		t.Errorf("InstalledVersion = %q, %v; want 0.29.1", v, err)
 	}
 	// Every probe carries BEADS_AUTO_START_DAEMON=false, whatever the caller's environment says.
 	t.Setenv("BEADS_AUTO_START_DAEMON", "true")
@@ -446,10 +452,10 @@ func TestInstalledBeadsVersion(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := InstalledBeadsVersion(t.Context(), script); v != "0.30.0" || err != nil {
-		t.Errorf("InstalledBeadsVersion(script) = %q, %v; want 0.30.0", v, err)
+	if v, err := InstalledVersion(t.Context(), script); v != "0.30.0" || err != nil {
+		t.Errorf("InstalledVersion(script) = %q, %v; want 0.30.0", v, err)
 	}
-	if _, err := InstalledBeadsVersion(t.Context(), filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := InstalledVersion(t.Context(), filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing bd gave no error")
 	}
 }
@@ -480,7 +486,7 @@ func TestBeadsProbeHostileServers(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := ProbeBeads(ctx, ws, "0.28.0")
+		_, err := ProbeDaemon(ctx, ws, "0.28.0")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err %v, want context.DeadlineExceeded", err)
 		}
@@ -498,7 +504,7 @@ func TestBeadsProbeHostileServers(t *testing.T) {
 				}
 			}
 		})
-		_, err := ProbeBeads(t.Context(), ws, "0.28.0")
+		_, err := ProbeDaemon(t.Context(), ws, "0.28.0")
 		if err == nil || !strings.Contains(err.Error(), "longer than") {
 			t.Errorf("err %v, want a line-too-long error", err)
 		}
@@ -512,19 +518,19 @@ func TestBeadsProbeHostileServers(t *testing.T) {
 		}
 		ln.SetUnlinkOnClose(false)
 		ln.Close()
-		if _, err := ProbeBeads(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrBeadsNotRunning) {
-			t.Errorf("err %v, want ErrBeadsNotRunning", err)
+		if _, err := ProbeDaemon(t.Context(), ws, "0.28.0"); !errors.Is(err, ErrNotRunning) {
+			t.Errorf("err %v, want ErrNotRunning", err)
 		}
-		if removed, err := CleanStaleBeadsFiles(ws); err != nil || len(removed) != 1 || removed[0] != sock {
-			t.Errorf("CleanStaleBeadsFiles = %v, %v; want [%s]", removed, err, sock)
+		if removed, err := CleanStale(ws); err != nil || len(removed) != 1 || removed[0] != sock {
+			t.Errorf("CleanStale = %v, %v; want [%s]", removed, err, sock)
 		}
 	})
 	t.Run("no workspace", func(t *testing.T) {
-		if _, err := ProbeBeads(t.Context(), t.TempDir(), "0.28.0"); !errors.Is(err, ErrBeadsNotRunning) {
-			t.Errorf("err %v, want ErrBeadsNotRunning", err)
+		if _, err := ProbeDaemon(t.Context(), t.TempDir(), "0.28.0"); !errors.Is(err, ErrNotRunning) {
+			t.Errorf("err %v, want ErrNotRunning", err)
 		}
-		if lock, held, err := ReadBeadsLock(t.TempDir()); held || err != nil || lock != (BeadsLock{}) {
-			t.Errorf("ReadBeadsLock of nothing = %+v, %v, %v", lock, held, err)
+		if lock, held, err := ReadLock(t.TempDir()); held || err != nil || lock != (Lock{}) {
+			t.Errorf("ReadLock of nothing = %+v, %v, %v", lock, held, err)
 		}
 	})
 }

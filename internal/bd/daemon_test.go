@@ -1,11 +1,8 @@
-package supervisor
+package bd
 
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -31,67 +28,27 @@ func TestParseBeadsVersion(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := ParseBeadsVersion(tc.out)
+			got, err := ParseVersion(tc.out)
 			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("ParseBeadsVersion(%q) = %q, %v; want %q (error %v)", tc.out, got, err, tc.want, tc.wantErr)
+				t.Errorf("ParseVersion(%q) = %q, %v; want %q (error %v)", tc.out, got, err, tc.want, tc.wantErr)
 			}
 		})
-	}
-}
-
-func TestTailFile(t *testing.T) {
-	many := func(n int) string {
-		var b strings.Builder
-		for i := 1; i <= n; i++ {
-			fmt.Fprintf(&b, "line %d %s\n", i, strings.Repeat("x", 40))
-		}
-		return b.String()
-	}
-	tests := map[string]struct {
-		content string
-		n       int
-		want    []string
-	}{
-		"fewer lines than n":    {content: "a\nb\n", n: 5, want: []string{"a", "b"}},
-		"last n":                {content: "a\nb\nc\nd\n", n: 2, want: []string{"c", "d"}},
-		"no final newline":      {content: "a\nb\nc", n: 2, want: []string{"b", "c"}},
-		"crlf":                  {content: "a\r\nb\r\n", n: 2, want: []string{"a", "b"}},
-		"empty lines kept":      {content: "a\n\nb\n", n: 3, want: []string{"a", "", "b"}},
-		"empty file":            {content: "", n: 3, want: nil},
-		"n zero":                {content: "a\n", n: 0, want: nil},
-		"across blocks":         {content: many(1000), n: 3, want: []string{"line 998 " + strings.Repeat("x", 40), "line 999 " + strings.Repeat("x", 40), "line 1000 " + strings.Repeat("x", 40)}},
-		"huge line is bounded":  {content: "first\n" + strings.Repeat("y", 3<<20) + "\nlast\n", n: 2, want: []string{"last"}},
-		"exactly block of line": {content: strings.Repeat("z", 8<<10-1) + "\n", n: 1, want: []string{strings.Repeat("z", 8<<10-1)}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "log")
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, TailFile(path, tc.n)); diff != "" {
-				t.Errorf("TailFile (-want +got):\n%s", diff)
-			}
-		})
-	}
-	if got := TailFile(filepath.Join(t.TempDir(), "missing"), 3); got != nil {
-		t.Errorf("TailFile(missing) = %q, want nil", got)
 	}
 }
 
 func TestDecodeBeadsResponse(t *testing.T) {
 	tests := map[string]struct {
 		line    string
-		want    BeadsProbe
+		want    Probe
 		wantErr string
 	}{
 		"healthy": {
 			line: `{"success":true,"data":{"status":"healthy","version":"0.28.0","client_version":"0.28.0","compatible":true,"uptime_seconds":4.9,"db_response_ms":1.68,"active_connections":1,"max_connections":100,"memory_alloc_mb":3},"error":""}`,
-			want: BeadsProbe{Status: "healthy", Version: "0.28.0", Compatible: true, UptimeSeconds: 4.9, DBResponseMS: 1.68},
+			want: Probe{Status: "healthy", Version: "0.28.0", Compatible: true, UptimeSeconds: 4.9, DBResponseMS: 1.68},
 		},
 		"unhealthy keeps data": {
 			line:    `{"success":false,"data":{"status":"unhealthy","version":"0.28.0"},"error":"database ping failed"}`,
-			want:    BeadsProbe{Status: "unhealthy", Version: "0.28.0"},
+			want:    Probe{Status: "unhealthy", Version: "0.28.0"},
 			wantErr: "bd daemon health: database ping failed",
 		},
 		"refused without data": {
@@ -105,7 +62,7 @@ func TestDecodeBeadsResponse(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var got BeadsProbe
+			var got Probe
 			err := decodeBeadsResponse([]byte(tc.line), "health", &got)
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tc.wantErr)
@@ -120,7 +77,7 @@ func TestDecodeBeadsResponse(t *testing.T) {
 }
 
 // FuzzBeadsResponse: the decoder never panics, a success=false answer is always
-// a *BeadsRPCError, and nil is returned only for a valid success=true answer.
+// a *RPCError, and nil is returned only for a valid success=true answer.
 func FuzzBeadsResponse(f *testing.F) {
 	for _, seed := range []string{
 		`{"success":true,"data":{"status":"healthy","version":"0.28.0","compatible":true,"uptime_seconds":4.9,"db_response_ms":1.68},"error":""}`,
@@ -136,7 +93,7 @@ func FuzzBeadsResponse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var probe BeadsProbe
+		var probe Probe
 		err := decodeBeadsResponse(line, "health", &probe)
 		var st beadsStatus
 		err2 := decodeBeadsResponse(line, "status", &st)
@@ -145,7 +102,7 @@ func FuzzBeadsResponse(f *testing.F) {
 			Success *bool `json:"success"`
 		}
 		valid := json.Unmarshal(line, &resp) == nil
-		var rpcErr *BeadsRPCError
+		var rpcErr *RPCError
 		switch {
 		case !valid:
 			if err == nil || err2 == nil {
@@ -153,7 +110,7 @@ func FuzzBeadsResponse(f *testing.F) {
 			}
 		case resp.Success == nil || !*resp.Success:
 			if !errors.As(err, &rpcErr) || rpcErr.Message == "" {
-				t.Fatalf("success=false %q gave %v, want a *BeadsRPCError with a message", line, err)
+				t.Fatalf("success=false %q gave %v, want a *RPCError with a message", line, err)
 			}
 		default:
 			if errors.As(err, &rpcErr) {

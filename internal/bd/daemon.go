@@ -1,4 +1,4 @@
-package supervisor
+package bd
 
 import (
 	"bufio"
@@ -14,16 +14,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
 
-// This file is the client side of the bd daemon protocol (see ../shared/BEADS.md):
+// This file is the client side of the bd v0 daemon protocol (see shared/BEADS.md):
 // the NDJSON RPC on .beads/bd.sock, the files under .beads/ and `bd version`.
 
-// BeadsProbe is what the bd daemon's RPC said about itself.
-type BeadsProbe struct {
+// Probe is what the bd daemon's RPC said about itself.
+type Probe struct {
 	// Status is bd's health status: "healthy", "degraded" or "unhealthy".
 	Status        string  `json:"status"`
 	Version       string  `json:"version"`
@@ -38,17 +37,17 @@ type BeadsProbe struct {
 	DatabasePath  string    `json:"database_path,omitempty"`
 }
 
-// ErrBeadsNotRunning means no bd daemon answers on the workspace's socket.
-var ErrBeadsNotRunning = errors.New("no bd daemon answers")
+// ErrNotRunning means no bd daemon answers on the workspace's socket.
+var ErrNotRunning = errors.New("no bd daemon answers")
 
-// BeadsRPCError is a response with success=false: the daemon answered, and
+// RPCError is a response with success=false: the daemon answered, and
 // refused or failed the operation (an unhealthy database, a version mismatch).
-type BeadsRPCError struct {
+type RPCError struct {
 	Operation string
 	Message   string
 }
 
-func (e *BeadsRPCError) Error() string {
+func (e *RPCError) Error() string {
 	return fmt.Sprintf("bd daemon %s: %s", e.Operation, e.Message)
 }
 
@@ -85,7 +84,7 @@ type beadsStatus struct {
 }
 
 // decodeBeadsResponse decodes one response line of operation op into data
-// (which may be nil). A success=false response is a *BeadsRPCError; data is
+// (which may be nil). A success=false response is a *RPCError; data is
 // still decoded when present, since bd's unhealthy health answer carries it.
 func decodeBeadsResponse(line []byte, op string, data any) error {
 	var resp beadsResponse
@@ -103,21 +102,21 @@ func decodeBeadsResponse(line []byte, op string, data any) error {
 		if msg == "" {
 			msg = "failed without a message"
 		}
-		return &BeadsRPCError{Operation: op, Message: msg}
+		return &RPCError{Operation: op, Message: msg}
 	}
 	return dataErr
 }
 
-// ProbeBeads speaks the NDJSON RPC on <workspace>/.beads/bd.sock (health, then
+// ProbeDaemon speaks the NDJSON RPC on <workspace>/.beads/bd.sock (health, then
 // status) with clientVersion as client_version. workspace is the folder holding .beads/.
 //
-// The context's deadline bounds the whole probe. ErrBeadsNotRunning (wrapped)
-// means nothing listens: no socket, or the dial was refused. A *BeadsRPCError
+// The context's deadline bounds the whole probe. ErrNotRunning (wrapped)
+// means nothing listens: no socket, or the dial was refused. A *RPCError
 // means the daemon answered success=false; the probe then holds what was learnt
 // so far (an unhealthy health answer fills Status and Version, a version
 // mismatch on status leaves Pid 0 with Compatible false).
-func ProbeBeads(ctx context.Context, workspace, clientVersion string) (BeadsProbe, error) {
-	var probe BeadsProbe
+func ProbeDaemon(ctx context.Context, workspace, clientVersion string) (Probe, error) {
+	var probe Probe
 	ws, err := filepath.Abs(workspace)
 	if err != nil {
 		return probe, err
@@ -196,7 +195,7 @@ func dialBeads(ctx context.Context, workspace string) (net.Conn, error) {
 	fi, err := os.Stat(sock)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s does not exist", ErrBeadsNotRunning, sock)
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNotRunning, sock)
 		}
 		return nil, err
 	}
@@ -207,7 +206,7 @@ func dialBeads(ctx context.Context, workspace string) (net.Conn, error) {
 			err = json.Unmarshal(b, &ep)
 		}
 		if err != nil || ep.Address == "" {
-			return nil, fmt.Errorf("%w: %s holds no endpoint", ErrBeadsNotRunning, sock)
+			return nil, fmt.Errorf("%w: %s holds no endpoint", ErrNotRunning, sock)
 		}
 		network, address = ep.Network, ep.Address
 		if network == "" {
@@ -218,7 +217,7 @@ func dialBeads(ctx context.Context, workspace string) (net.Conn, error) {
 	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
 		if dialRefused(err) {
-			return nil, fmt.Errorf("%w: %w", ErrBeadsNotRunning, err)
+			return nil, fmt.Errorf("%w: %w", ErrNotRunning, err)
 		}
 		return nil, beadsCtxErr(ctx, err)
 	}
@@ -250,8 +249,8 @@ func readFileMax(path string, max int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, max))
 }
 
-// BeadsLock is the content of .beads/daemon.lock.
-type BeadsLock struct {
+// Lock is the content of .beads/daemon.lock.
+type Lock struct {
 	Pid       int       `json:"pid"`
 	ParentPid int       `json:"parent_pid"`
 	Database  string    `json:"database"`
@@ -259,39 +258,39 @@ type BeadsLock struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
-// ReadBeadsLock reads .beads/daemon.lock and reports whether a live process holds its flock.
+// ReadLock reads .beads/daemon.lock and reports whether a live process holds its flock.
 //
 // A missing file is not an error (zero lock, not held). held is reported even
 // when the content does not decode (err then says why). The check takes the
 // flock for an instant on a separate descriptor and releases it, as bd itself
 // does; a bd starting in that instant would fail with "already running". On
 // Windows held is always false.
-func ReadBeadsLock(workspace string) (lock BeadsLock, held bool, err error) {
+func ReadLock(workspace string) (lock Lock, held bool, err error) {
 	path := filepath.Join(workspace, ".beads", "daemon.lock")
 	b, err := readFileMax(path, 64<<10)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return BeadsLock{}, false, nil
+			return Lock{}, false, nil
 		}
-		return BeadsLock{}, false, err
+		return Lock{}, false, err
 	}
 	held, herr := flockHeld(path)
 	if herr != nil {
-		return BeadsLock{}, false, herr
+		return Lock{}, false, herr
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return BeadsLock{}, held, nil
+		return Lock{}, held, nil
 	}
 	if err := json.Unmarshal(b, &lock); err != nil {
-		return BeadsLock{}, held, fmt.Errorf("decode %s: %w", path, err)
+		return Lock{}, held, fmt.Errorf("decode %s: %w", path, err)
 	}
 	return lock, held, nil
 }
 
-// CleanStaleBeadsFiles removes .beads/bd.sock and .beads/daemon.pid when they are
+// CleanStale removes .beads/bd.sock and .beads/daemon.pid when they are
 // stale (no live flock on daemon.lock and the socket refuses a dial), and returns
 // the paths removed.
-func CleanStaleBeadsFiles(workspace string) ([]string, error) {
+func CleanStale(workspace string) ([]string, error) {
 	held, err := flockHeld(filepath.Join(workspace, ".beads", "daemon.lock"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -306,7 +305,7 @@ func CleanStaleBeadsFiles(workspace string) ([]string, error) {
 		conn.Close()
 		return nil, nil // someone answers: not stale
 	}
-	if !errors.Is(err, ErrBeadsNotRunning) {
+	if !errors.Is(err, ErrNotRunning) {
 		return nil, nil // a timeout or a permission error proves nothing
 	}
 	var removed []string
@@ -321,9 +320,9 @@ func CleanStaleBeadsFiles(workspace string) ([]string, error) {
 	return removed, nil
 }
 
-// InstalledBeadsVersion runs `<bd> version` with BEADS_AUTO_START_DAEMON=false and
+// InstalledVersion runs `<bd> version` with BEADS_AUTO_START_DAEMON=false and
 // returns the first semver after "bd version ".
-func InstalledBeadsVersion(ctx context.Context, bd string) (string, error) {
+func InstalledVersion(ctx context.Context, bd string) (string, error) {
 	cmd := exec.CommandContext(ctx, bd, "version")
 	cmd.Env = append(envWithout(os.Environ(), "BEADS_AUTO_START_DAEMON", "BD_AUTO_START_DAEMON"),
 		"BEADS_AUTO_START_DAEMON=false", "BD_AUTO_START_DAEMON=false")
@@ -332,7 +331,7 @@ func InstalledBeadsVersion(ctx context.Context, bd string) (string, error) {
 	cmd.Stderr = out
 	cmd.WaitDelay = time.Second // a child holding the pipe open cannot hang us
 	err := cmd.Run()
-	v, perr := ParseBeadsVersion(out.String())
+	v, perr := ParseVersion(out.String())
 	if perr == nil {
 		return v, nil
 	}
@@ -345,10 +344,10 @@ func InstalledBeadsVersion(ctx context.Context, bd string) (string, error) {
 // beadsVersionRE matches a semver (an optional v, pre-release and build metadata).
 var beadsVersionRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)`)
 
-// ParseBeadsVersion returns the semver (without a leading v) that follows the
+// ParseVersion returns the semver (without a leading v) that follows the
 // first "bd version " in the output of `bd version`, e.g. "0.28.0" from
 // "bd version 0.28.0 (dev)" or "bd version v0.29.0 (abc1234: main@...)".
-func ParseBeadsVersion(out string) (string, error) {
+func ParseVersion(out string) (string, error) {
 	_, rest, found := strings.Cut(out, "bd version ")
 	if !found {
 		return "", fmt.Errorf("no %q in %q", "bd version ", beadsTruncate(out, 80))
@@ -398,57 +397,3 @@ func (c *beadsCapped) Write(p []byte) (int, error) {
 }
 
 func (c *beadsCapped) String() string { return c.buf.String() }
-
-// tailWindow bounds how far from the end TailFile reads.
-const tailWindow = 1 << 20
-
-// TailFile returns the last n lines of a file (nil when it does not exist).
-// It reads backwards from the end in blocks, at most the last MiB; a line cut by
-// that bound is dropped. A final line without a newline counts as a line, and
-// "\r\n" endings are trimmed.
-func TailFile(path string, n int) []string {
-	if n <= 0 {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil || size == 0 {
-		return nil
-	}
-	const block = 8 << 10
-	var chunks [][]byte // backwards
-	newlines, off := 0, size
-	for off > 0 && size-off < tailWindow && newlines <= n {
-		step := min(int64(block), off, tailWindow-(size-off))
-		off -= step
-		chunk := make([]byte, step)
-		if _, err := f.ReadAt(chunk, off); err != nil && !errors.Is(err, io.EOF) {
-			return nil
-		}
-		chunks = append(chunks, chunk)
-		// n lines need n newlines before the last line's start (n+1 counting the
-		// final newline, when present).
-		newlines += bytes.Count(chunk, []byte{'\n'})
-	}
-	slices.Reverse(chunks)
-	buf := bytes.Join(chunks, nil)
-	buf = bytes.TrimSuffix(buf, []byte{'\n'})
-	lines := strings.Split(string(buf), "\n")
-	if off > 0 && len(lines) > 0 {
-		lines = lines[1:] // the first one is (maybe) cut
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return lines
-}
