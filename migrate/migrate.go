@@ -212,7 +212,13 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 			// Stopping it with a signal would only make PM2 restart it.
 			return d, fmt.Errorf("bd daemon pid %d runs under PM2 (parent pid %d), but no PM2 app for this folder was found: put pm2 on PATH (with PM2_HOME set as PM2 was started) and run migrate again", pid, ppid)
 		}
-		if managedBy(ctx, o.Dir, pid) {
+		managed, err := managedBy(ctx, o.Dir, pid)
+		if err != nil {
+			// Whether beadsctl runs pid cannot be told: stopping it could
+			// stop our own daemon.
+			return d, err
+		}
+		if managed {
 			d.Managed = true
 		} else {
 			d.Old = &OldDaemon{Manager: "background", Pid: pid, Version: version, StartedAt: started, Via: via}
@@ -250,17 +256,19 @@ func underPM2(pid int) bool {
 	return strings.HasPrefix(cmd, "PM2 ") || strings.Contains(cmd, "God Daemon")
 }
 
-// managedBy tells whether beadsctl's agent for dir runs pid.
-func managedBy(ctx context.Context, dir string, pid int) bool {
+// managedBy tells whether beadsctl's agent for dir runs pid; an agent that
+// lives but does not answer is an error (it may well run pid).
+func managedBy(ctx context.Context, dir string, pid int) (bool, error) {
 	c := reconcile.Dial(dir)
 	defer c.Close()
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	st, err := c.Status(sctx)
-	if err != nil {
-		return false
+	st, err := c.Status(ctx) // bounded by the client's deadline
+	if errors.Is(err, reconcile.ErrAgentNotAnswering) {
+		return false, fmt.Errorf("bd daemon pid %d: whether beadsctl runs it cannot be told: %w", pid, err)
 	}
-	return slices.ContainsFunc(st.Daemons, func(s supervisor.Status) bool { return s.Pid == pid })
+	if err != nil {
+		return false, nil
+	}
+	return slices.ContainsFunc(st.Daemons, func(s supervisor.Status) bool { return s.Pid == pid }), nil
 }
 
 // Run migrates: write beads.hcl when there is none, stop the old daemon, clean

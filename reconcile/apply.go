@@ -96,6 +96,9 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	if err := live.AgentAnswers(); err != nil {
+		return nil, err
+	}
 	if st.Daemons == nil {
 		st.Daemons = map[string]DaemonState{}
 	}

@@ -21,9 +21,46 @@ import (
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
-// ErrAgentDown means no agent answers for the project folder (no socket, or a
-// socket nobody listens on).
+// ErrAgentDown means no agent runs for the project folder: no socket, or a
+// socket nobody listens on, and no live process holds the agent's lock.
 var ErrAgentDown = errors.New("agent is not running")
+
+// ErrAgentNotAnswering means an agent process lives for the project folder but
+// did not answer in time (stopped with SIGSTOP, overloaded, its socket gone).
+// It is never "not running": its daemons may well run, so nothing may be
+// started beside it, recorded as done, or removed under it.
+var ErrAgentNotAnswering = errors.New("the agent does not answer")
+
+// NotAnsweringError is an ErrAgentNotAnswering with what is known.
+type NotAnsweringError struct {
+	// Pid holds the agent's lock (0 when no live holder was found: the
+	// socket accepted the question, yet nobody answered).
+	Pid int
+	// Request is what went unanswered ("GET /v1/status").
+	Request string
+	// Timeout is how long the agent was given.
+	Timeout time.Duration
+	// Why is set when the socket itself is the problem ("its socket ... is gone").
+	Why string
+}
+
+func (e *NotAnsweringError) Error() string {
+	who := "the agent"
+	if e.Pid > 0 {
+		who = fmt.Sprintf("agent pid %d", e.Pid)
+	}
+	if e.Why != "" {
+		return fmt.Sprintf("%s does not answer: %s", who, e.Why)
+	}
+	msg := fmt.Sprintf("%s does not answer (stopped? overloaded?): no answer to %s within %v", who, e.Request, e.Timeout)
+	if !strings.HasPrefix(e.Request, http.MethodGet+" ") {
+		msg += " (a request it already read may still be carried out when it resumes)"
+	}
+	return msg
+}
+
+// Is makes a *NotAnsweringError match ErrAgentNotAnswering.
+func (e *NotAnsweringError) Is(target error) bool { return target == ErrAgentNotAnswering }
 
 // Errors of Client.Wait besides transport errors; the status is returned with them.
 var (
@@ -47,11 +84,25 @@ func (e *APIError) Is(target error) bool {
 	return target == supervisor.ErrUnknownDaemon && e.Code == http.StatusNotFound
 }
 
+// DefaultAgentTimeout is how long the agent has to answer a question (status,
+// start, a flush) and, during a long request (stop, wait, shutdown), each
+// liveness ping. An idle agent answers in a millisecond; this leaves room for
+// a loaded machine.
+const DefaultAgentTimeout = 5 * time.Second
+
+// longBound caps a long request whose own duration is not known here (a stop
+// waits out the daemon's stop timeout): the liveness pings are what find a
+// wedged agent early.
+const longBound = supervisor.MaxWait
+
 // Client talks to the agent of one project folder over its control socket.
+// Every request has a deadline (see DefaultAgentTimeout): an agent that does
+// not answer in time is reported as such (ErrAgentNotAnswering), never as down.
 type Client struct {
-	dir    string
-	socket string
-	hc     *http.Client
+	dir     string
+	socket  string
+	hc      *http.Client
+	timeout time.Duration
 }
 
 // Dial returns a client for the agent of the project folder dir. It does no I/O:
@@ -62,17 +113,29 @@ func Dial(dir string) *Client {
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "unix", sock)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				return nil, fmt.Errorf("%w: %v", ErrAgentDown, err)
 			}
-			return c, nil
+			return c, err
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
 		IdleConnTimeout:    30 * time.Second,
 	}
-	return &Client{dir: dir, socket: sock, hc: &http.Client{Transport: tr}}
+	return &Client{dir: dir, socket: sock, hc: &http.Client{Transport: tr}, timeout: DefaultAgentTimeout}
 }
+
+// SetTimeout sets how long the agent has to answer (DefaultAgentTimeout when
+// d is not positive).
+func (c *Client) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		d = DefaultAgentTimeout
+	}
+	c.timeout = d
+}
+
+// Timeout is how long the agent has to answer.
+func (c *Client) Timeout() time.Duration { return c.timeout }
 
 // SocketPath is the socket the client dials.
 func (c *Client) SocketPath() string { return c.socket }
@@ -80,57 +143,175 @@ func (c *Client) SocketPath() string { return c.socket }
 // Close releases idle connections.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
+// call is one request: its deadline, and for a long one the liveness pings.
+type call struct {
+	method, path string
+	body         any
+	// bound is how long the request may legitimately take beyond the agent's
+	// answer time (the wait's own timeout, a stop's); 0 for a question.
+	bound time.Duration
+	// stream: no deadline on the body once the head came (logs --follow);
+	// pings still watch the agent.
+	stream bool
+}
+
+func (k call) long() bool { return k.bound > 0 || k.stream }
+
 // do sends a request and decodes a JSON answer into out (when not nil).
-func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	resp, err := c.send(ctx, method, path, body)
+func (c *Client) do(ctx context.Context, k call, out any) error {
+	resp, release, err := c.send(ctx, k)
 	if err != nil {
 		return err
 	}
+	defer release()
 	defer resp.Body.Close()
 	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
+		_, err = io.Copy(io.Discard, resp.Body)
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(out)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("agent: decode answer to %s %s: %w", method, path, err)
+	if err != nil {
+		if cerr := c.callErr(ctx, resp.Request.Context(), k, err); cerr != err {
+			return cerr
+		}
+		return fmt.Errorf("agent: decode answer to %s %s: %w", k.method, k.path, err)
 	}
 	return nil
 }
 
-// send sends a request and returns a 2xx response (the caller closes its body).
-func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+// send sends a request and returns a 2xx response; the caller reads and closes
+// its body, then calls release (which ends the request's deadline and pings).
+func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), error) {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	if k.body != nil {
+		b, err := json.Marshal(k.body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, rd)
-	if err != nil {
-		return nil, err
+	cctx, cancel := context.WithCancelCause(ctx)
+	rctx, cancelT := cctx, context.CancelFunc(func() {})
+	if !k.stream {
+		rctx, cancelT = context.WithTimeoutCause(cctx, c.timeout+k.bound, c.notAnswering(k))
 	}
-	if body != nil {
+	stop := func() {}
+	if k.long() {
+		stop = c.ping(rctx, k, cancel)
+	}
+	release := func() { stop(); cancelT(); cancel(nil) }
+	req, err := http.NewRequestWithContext(rctx, k.method, "http://agent"+k.path, rd)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	if k.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if k.stream {
+		// The head must come within the answer time even when the body is
+		// a stream without end.
+		t := time.AfterFunc(c.timeout, func() { cancel(c.notAnswering(k)) })
+		resp, err = c.hc.Do(req)
+		t.Stop()
+	} else {
+		resp, err = c.hc.Do(req)
+	}
 	if err != nil {
-		if errors.Is(err, ErrAgentDown) {
-			return nil, fmt.Errorf("%w (socket %s)", ErrAgentDown, c.socket)
-		}
-		return nil, fmt.Errorf("agent: %s %s: %w", method, path, err)
+		release()
+		return nil, nil, c.callErr(ctx, rctx, k, err)
 	}
 	if resp.StatusCode/100 != 2 {
+		defer release()
 		defer resp.Body.Close()
 		var ae supervisor.APIError
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if json.Unmarshal(b, &ae) != nil || ae.Error == "" {
 			ae.Error = strings.TrimSpace(string(b))
 		}
-		return nil, &APIError{Code: resp.StatusCode, Message: ae.Error}
+		return nil, nil, &APIError{Code: resp.StatusCode, Message: ae.Error}
 	}
-	return resp, nil
+	return resp, release, nil
+}
+
+// notAnswering is the cause a request's deadline carries.
+func (c *Client) notAnswering(k call) error {
+	return &NotAnsweringError{Request: k.method + " " + strings.SplitN(k.path, "?", 2)[0], Timeout: c.timeout + k.bound}
+}
+
+// callErr turns a failed request into what it means: the caller's own context
+// done (Ctrl-C) wins; then an agent that does not answer; then one that does
+// not run, unless a live process still holds its lock (its socket is gone).
+func (c *Client) callErr(ctx, rctx context.Context, k call, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("agent: %s %s: %w", k.method, k.path, context.Cause(ctx))
+	}
+	var na *NotAnsweringError
+	if errors.As(context.Cause(rctx), &na) {
+		n := *na
+		n.Pid = c.lockHolder()
+		return &n
+	}
+	if errors.Is(err, ErrAgentDown) {
+		if pid := c.lockHolder(); pid > 0 {
+			return &NotAnsweringError{Pid: pid, Request: k.method + " " + k.path,
+				Why: fmt.Sprintf("it runs, but its socket %s does not take connections (%v)", c.socket, errors.Unwrap(err))}
+		}
+		return fmt.Errorf("%w (socket %s)", ErrAgentDown, c.socket)
+	}
+	return fmt.Errorf("agent: %s %s: %w", k.method, k.path, err)
+}
+
+// lockHolder is the pid of the live agent of the folder, 0 when none.
+func (c *Client) lockHolder() int {
+	pid, _ := supervisor.AgentLockHolder(c.dir)
+	return pid
+}
+
+// ping asks the agent for its status every timeout while a long request runs,
+// and ends the request (cancel, with a NotAnsweringError) when one goes
+// unanswered: a stop that may take a minute must not take a minute to learn
+// that the agent is wedged.
+func (c *Client) ping(ctx context.Context, k call, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(c.timeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			pctx, pcancel := context.WithTimeoutCause(ctx, c.timeout, c.notAnswering(call{method: http.MethodGet, path: "/v1/status"}))
+			req, err := http.NewRequestWithContext(pctx, http.MethodGet, "http://agent/v1/status", nil)
+			if err == nil {
+				var resp *http.Response
+				if resp, err = c.hc.Do(req); err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+			cause := context.Cause(pctx)
+			pcancel()
+			var na *NotAnsweringError
+			if err != nil && ctx.Err() == nil && errors.As(cause, &na) {
+				n := *na
+				n.Request = fmt.Sprintf("a status ping during %s %s", k.method, strings.SplitN(k.path, "?", 2)[0])
+				cancel(&n)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 func daemonPath(name string, verb ...string) string {
@@ -144,7 +325,7 @@ func daemonPath(name string, verb ...string) string {
 // Status returns the agent's status: itself and every daemon it hosts.
 func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
 	var st supervisor.AgentStatus
-	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status"}, &st)
 	return st, err
 }
 
@@ -155,37 +336,37 @@ type PutResult = supervisor.PutResult
 // updated in place, or restarted when the change needs it.
 func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, error) {
 	var res PutResult
-	err := c.do(ctx, http.MethodPut, daemonPath(spec.Name), spec, &res)
+	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound}, &res)
 	return res, err
 }
 
 // Delete stops the daemon gracefully and forgets it.
 func (c *Client) Delete(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodDelete, name, "")
+	return c.verb(ctx, http.MethodDelete, name, "", longBound)
 }
 
 // Restart restarts the daemon gracefully (reason "manual").
 func (c *Client) Restart(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "restart")
+	return c.verb(ctx, http.MethodPost, name, "restart", longBound)
 }
 
 // Stop stops the daemon and keeps it stopped; it returns once the process is gone.
 func (c *Client) Stop(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "stop")
+	return c.verb(ctx, http.MethodPost, name, "stop", longBound)
 }
 
 // Start starts a stopped or errored daemon.
 func (c *Client) Start(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "start")
+	return c.verb(ctx, http.MethodPost, name, "start", 0)
 }
 
-func (c *Client) verb(ctx context.Context, method, name, verb string) (supervisor.Status, error) {
+func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration) (supervisor.Status, error) {
 	var res supervisor.DaemonResult
 	p := daemonPath(name)
 	if verb != "" {
 		p = daemonPath(name, verb)
 	}
-	err := c.do(ctx, method, p, nil, &res)
+	err := c.do(ctx, call{method: method, path: p, bound: bound}, &res)
 	return res.Status, err
 }
 
@@ -199,7 +380,7 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 		q.Set("healthy", "1")
 	}
 	var res supervisor.WaitResult
-	if err := c.do(ctx, http.MethodGet, daemonPath(name, "wait")+"?"+q.Encode(), nil, &res); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait)}, &res); err != nil {
 		return res.Status, err
 	}
 	switch res.Result {
@@ -226,23 +407,28 @@ func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, stre
 	if stream != "" {
 		q.Set("stream", stream)
 	}
-	resp, err := c.send(ctx, http.MethodGet, daemonPath(name, "logs")+"?"+q.Encode(), nil)
+	k := call{method: http.MethodGet, path: daemonPath(name, "logs") + "?" + q.Encode(), bound: longBound, stream: follow}
+	resp, release, err := c.send(ctx, k)
 	if err != nil {
 		return err
 	}
+	defer release()
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	if err != nil && ctx.Err() != nil {
 		return nil
 	}
-	return err
+	if err != nil {
+		return c.callErr(ctx, resp.Request.Context(), k, err)
+	}
+	return nil
 }
 
 // FlushLogs asks the agent to empty a daemon's log files in place (through its
 // log writer, so no later line is lost) and returns the paths emptied.
 func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 	var res supervisor.FlushResult
-	if err := c.do(ctx, http.MethodPost, daemonPath(name, "logs", "flush"), nil, &res); err != nil {
+	if err := c.do(ctx, call{method: http.MethodPost, path: daemonPath(name, "logs", "flush")}, &res); err != nil {
 		return nil, err
 	}
 	if res.Error != "" {
@@ -254,7 +440,7 @@ func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "/v1/shutdown", nil, nil)
+	return c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound}, nil)
 }
 
 // AgentCommand is how StartAgentWith starts an agent.

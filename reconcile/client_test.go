@@ -257,3 +257,83 @@ func TestLeanAgent(t *testing.T) {
 		t.Fatalf("LeanAgent = %+v, %v", ac, ok)
 	}
 }
+
+// TestClientAgentStopped: an agent process stopped with SIGSTOP is told from a
+// dead one. A question fails within the client's deadline, and a long request
+// (a stop that may take a minute) within two liveness pings, both with
+// ErrAgentNotAnswering naming the agent's pid; after SIGCONT it answers again.
+func TestClientAgentStopped(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StartAgent(t.Context(), dir, exe); err != nil {
+		t.Fatalf("StartAgent: %v", err)
+	}
+	c := Dial(dir)
+	defer c.Close()
+	as, err := c.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(as.Pid, syscall.SIGCONT)
+		_ = c.Shutdown(context.Background())
+	})
+	spec := supervisor.Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: dir, Stop: supervisor.StopPolicy{Timeout: time.Minute}}
+	if _, err := c.Put(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(t.Context(), "s", false, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(as.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	c.SetTimeout(500 * time.Millisecond) // the agent is stopped: no answer will come
+	start := time.Now()
+	_, err = c.Status(t.Context())
+	var na *NotAnsweringError
+	if !errors.As(err, &na) || na.Pid != as.Pid || errors.Is(err, ErrAgentDown) {
+		t.Fatalf("Status of a stopped agent: %v, want ErrAgentNotAnswering naming pid %d", err, as.Pid)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Status took %v with a 500ms deadline", d)
+	}
+	start = time.Now()
+	_, err = c.Stop(t.Context(), "s")
+	if !errors.As(err, &na) || na.Pid != as.Pid || !strings.Contains(err.Error(), "status ping during POST /v1/daemons/s/stop") {
+		t.Fatalf("Stop on a stopped agent: %v, want ErrAgentNotAnswering from a ping", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Stop took %v to find the agent stopped; the pings should find it within about 1s", d)
+	}
+	if err := syscall.Kill(as.Pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.SetTimeout(0)
+	if _, err := c.Status(t.Context()); err != nil {
+		t.Fatalf("Status after SIGCONT: %v", err)
+	}
+}
+
+// TestClientSocketGoneAgentAlive: a live agent whose socket file is gone is
+// not reported as down (destroy would then remove its files and apply start
+// a second agent). (The agent listens again on its own: supervisor's
+// TestAgentRecreatesRemovedSocket.)
+func TestClientSocketGoneAgentAlive(t *testing.T) {
+	dir := t.TempDir()
+	runAgent(t, dir)
+	c := Dial(dir)
+	defer c.Close()
+	if err := os.Remove(c.SocketPath()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	_, err := c.Status(t.Context())
+	var na *NotAnsweringError
+	if !errors.As(err, &na) || na.Pid != os.Getpid() || !strings.Contains(err.Error(), "socket") {
+		t.Fatalf("Status with the socket gone: %v, want ErrAgentNotAnswering naming pid %d and the socket", err, os.Getpid())
+	}
+}

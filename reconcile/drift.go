@@ -12,18 +12,19 @@ import (
 
 // Kinds of drift findings.
 const (
-	KindNeverApplied     = "never-applied"      // no state file: nothing was ever applied
-	KindConfigChanged    = "config-changed"     // beads.hcl or the profile changed since apply
-	KindAgentDown        = "agent-down"         // the agent does not answer
-	KindDaemonMissing    = "daemon-missing"     // applied, but the agent does not run it
-	KindDaemonStopped    = "daemon-stopped"     // stopped, not by a user
-	KindStoppedOnPurpose = "stopped-on-purpose" // stopped by beadsctl stop (informational)
-	KindDaemonErrored    = "daemon-errored"
-	KindSpecChanged      = "spec-changed" // the agent runs a spec that was not applied from here
-	KindArgvChanged      = "argv-changed" // the process's argv, cwd or environment changed under us
-	KindVersionMismatch  = "version-mismatch"
-	KindUnmanaged        = "unmanaged"
-	KindMemoryOverLimit  = "memory-over-limit"
+	KindNeverApplied      = "never-applied"       // no state file: nothing was ever applied
+	KindConfigChanged     = "config-changed"      // beads.hcl or the profile changed since apply
+	KindAgentDown         = "agent-down"          // no agent runs
+	KindAgentNotAnswering = "agent-not-answering" // an agent lives but does not answer: nothing known of its daemons
+	KindDaemonMissing     = "daemon-missing"      // applied, but the agent does not run it
+	KindDaemonStopped     = "daemon-stopped"      // stopped, not by a user
+	KindStoppedOnPurpose  = "stopped-on-purpose"  // stopped by beadsctl stop (informational)
+	KindDaemonErrored     = "daemon-errored"
+	KindSpecChanged       = "spec-changed" // the agent runs a spec that was not applied from here
+	KindArgvChanged       = "argv-changed" // the process's argv, cwd or environment changed under us
+	KindVersionMismatch   = "version-mismatch"
+	KindUnmanaged         = "unmanaged"
+	KindMemoryOverLimit   = "memory-over-limit"
 )
 
 // Finding is one difference between what should run and what runs.
@@ -101,6 +102,9 @@ func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
 }
 
 func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
+	if err := live.NotAnswering(); err != nil {
+		return []Finding{{Kind: KindAgentNotAnswering, Expected: "the agent answers (.beadsctl/agent.sock)", Actual: err.Error()}}
+	}
 	var out []Finding
 	anyRunning := false
 	for _, s := range st.Daemons {
@@ -108,7 +112,7 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 	}
 	if !live.AgentUp && anyRunning {
 		out = append(out, Finding{Kind: KindAgentDown, Expected: "the agent runs (.beadsctl/agent.sock answers)",
-			Actual: "the agent does not answer"})
+			Actual: "the agent is not running"})
 	}
 	for i := range desired.Daemons {
 		d := &desired.Daemons[i]

@@ -28,7 +28,7 @@ func TestFindings(t *testing.T) {
 		"profile changed": {config("production", beads), agentUp(st, online(st, beads)), true, []Finding{{Kind: KindConfigChanged,
 			Expected: "profile (none) (applied)", Actual: "profile production"}}},
 		"agent killed": {config("", beads), &Live{State: st}, false, []Finding{
-			{Kind: KindAgentDown, Expected: "the agent runs (.beadsctl/agent.sock answers)", Actual: "the agent does not answer"},
+			{Kind: KindAgentDown, Expected: "the agent runs (.beadsctl/agent.sock answers)", Actual: "the agent is not running"},
 			{Kind: KindDaemonMissing, Daemon: "beads", Expected: "online", Actual: "not running (the agent is down)"},
 		}},
 		"config only ignores the agent": {config("", beads), &Live{State: st}, true, []Finding{}},

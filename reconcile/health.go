@@ -36,9 +36,11 @@ type HealthReport struct {
 
 // HealthAgent is the agent's part of the report.
 type HealthAgent struct {
-	Running bool   `json:"running"`
-	Pid     int    `json:"pid,omitempty"`
-	Error   string `json:"error,omitempty"`
+	Running bool `json:"running"`
+	// NotAnswering: an agent process (Pid) lives but did not answer in time.
+	NotAnswering bool   `json:"not_answering,omitempty"`
+	Pid          int    `json:"pid,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 // DaemonHealth is one daemon's part of the report.
@@ -193,6 +195,10 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 		r.Agent.Pid = in.Agent.Pid
 	} else if in.AgentErr != nil {
 		r.Agent.Error = in.AgentErr.Error()
+		var na *NotAnsweringError
+		if errors.As(in.AgentErr, &na) {
+			r.Agent.NotAnswering, r.Agent.Pid = true, na.Pid
+		}
 	}
 	live := map[string]supervisor.Status{}
 	if in.Agent != nil {
@@ -254,7 +260,9 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 	}
 	if len(in.Daemons) > 0 && in.Agent == nil {
 		msg := "agent: not running"
-		if in.AgentErr != nil && !errors.Is(in.AgentErr, ErrAgentDown) {
+		if errors.Is(in.AgentErr, ErrAgentNotAnswering) {
+			msg = "agent: " + in.AgentErr.Error()
+		} else if in.AgentErr != nil && !errors.Is(in.AgentErr, ErrAgentDown) {
 			msg += " (" + in.AgentErr.Error() + ")"
 		}
 		structural = append(structural, msg)
@@ -298,7 +306,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 			h.Process.UptimeSeconds = in.Now.Sub(s.StartTime).Round(time.Second).Seconds()
 		}
 	}
-	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil))
+	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil, errors.Is(in.AgentErr, ErrAgentNotAnswering)))
 	if h.Process.LogError != "" {
 		h.Checks = append(h.Checks, HealthCheck{Name: "logs", Detail: "log files not written: " + h.Process.LogError})
 	}
@@ -330,9 +338,11 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 	return h
 }
 
-func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp bool) HealthCheck {
+func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnswering bool) HealthCheck {
 	c := HealthCheck{Name: "process"}
 	switch {
+	case notAnswering:
+		c.Detail = "unknown: the agent does not answer"
 	case !agentUp:
 		c.Detail = "not running: the agent is down (run beadsctl apply)"
 	case !known:

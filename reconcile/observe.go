@@ -133,8 +133,38 @@ func (l *Live) AgentDownReason() string {
 	if l.AgentUp {
 		return ""
 	}
+	if err := l.NotAnswering(); err != nil {
+		return err.Error()
+	}
 	if l.AgentErr == nil {
 		return "the agent is not running"
 	}
 	return fmt.Sprintf("the agent is not running (%v)", l.AgentErr)
+}
+
+// NotAnswering returns the agent's error when an agent lives but did not
+// answer (ErrAgentNotAnswering), and nil otherwise. Nothing can be known of its
+// daemons then: commands that would act refuse rather than guess.
+func (l *Live) NotAnswering() error {
+	if l == nil || l.AgentUp || !errors.Is(l.AgentErr, ErrAgentNotAnswering) {
+		return nil
+	}
+	return l.AgentErr
+}
+
+// AgentAnswers returns nil when acting on what Observe saw is safe, and the
+// refusal to show otherwise: with an agent that lives but does not answer,
+// starting, stopping or removing anything could run a daemon twice or orphan
+// one, and recording anything would record what did not happen.
+func (l *Live) AgentAnswers() error {
+	err := l.NotAnswering()
+	if err == nil {
+		return nil
+	}
+	hint := "wait until it answers, or give it longer (--agent-timeout)"
+	var na *NotAnsweringError
+	if errors.As(err, &na) && na.Pid > 0 {
+		hint = fmt.Sprintf("if it was stopped, kill -CONT %d resumes it; if it is busy, give it longer (--agent-timeout)", na.Pid)
+	}
+	return fmt.Errorf("%w; nothing was changed: %s", err, hint)
 }

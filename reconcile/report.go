@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -24,7 +25,10 @@ type StatusReport struct {
 // AgentReport describes the agent behind a report.
 type AgentReport struct {
 	Running bool `json:"running"`
-	Pid     int  `json:"pid,omitempty"`
+	// NotAnswering is set when an agent process lives (Pid) but did not
+	// answer in time: its daemons may run, the rows are its last record.
+	NotAnswering bool `json:"not_answering,omitempty"`
+	Pid          int  `json:"pid,omitempty"`
 	// Source is "agent" (answered live), "snapshot" (its last agent.json) or
 	// "state" (only what the last apply recorded).
 	Source  string    `json:"source"`
@@ -82,12 +86,31 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 	if live == nil && agentErr != nil {
 		r.Agent.Error = agentErr.Error()
 	}
+	var na *NotAnsweringError
+	stuck := live == nil && errors.As(agentErr, &na)
+	if stuck {
+		r.Agent.NotAnswering = true
+		if na.Pid > 0 {
+			r.Agent.Pid = na.Pid
+		}
+	}
 	seen := map[string]bool{}
 	for _, s := range daemons {
 		seen[s.Name] = true
 		row := rowOf(s, now)
 		row.Env = r.Env
-		if live == nil {
+		if stuck {
+			// The agent lives but does not answer: its daemons may run; show
+			// what it last recorded, as unknown now.
+			if !s.Stopped {
+				row.Status, row.Health = "unknown", "unknown"
+				row.Reason = "the agent does not answer; last seen " + string(s.State)
+				if s.Pid > 0 {
+					row.Reason += fmt.Sprintf(" (pid %d)", s.Pid)
+				}
+			}
+			row.UptimeSeconds, row.CPUPercent, row.MemoryBytes = 0, 0, 0
+		} else if live == nil {
 			// The agent is down: its daemons died with it (process group and
 			// parent-death signal). Show what it last recorded, but not as running.
 			row.LastRestartReason = s.LastRestartReason
@@ -119,10 +142,12 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"
 			case live != nil:
 				row.Status, row.Reason = "missing", "applied but not run by the agent"
+			case stuck:
+				row.Reason = "the agent does not answer"
 			default:
 				row.Reason = "agent not running"
 			}
-			if live == nil {
+			if live == nil && !stuck {
 				row.Pid = 0
 			}
 			r.Daemons = append(r.Daemons, row)

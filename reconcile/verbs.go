@@ -64,6 +64,9 @@ func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 		}
 		slices.Sort(names)
 	}
+	if err := live.AgentAnswers(); err != nil {
+		return nil, err
+	}
 	for _, n := range names {
 		if declared[n] == nil && !hasDaemon(live, n) {
 			return nil, fmt.Errorf("no daemon %q in %s", n, desired.Path)
@@ -126,10 +129,15 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, l
 			return supervisor.Status{Name: name, State: supervisor.StateStopped}, nil
 		}
 		progress(Progress{Daemon: name, Step: "stopping"})
-		if _, err := agent.Stop(ctx, name); err != nil {
+		s, err := agent.Stop(ctx, name)
+		if err != nil {
 			return supervisor.Status{}, fmt.Errorf("stop daemon %q: %w", name, err)
 		}
-		return supervisor.Status{Name: name, State: supervisor.StateStopped, Stopped: true}, nil
+		if s.State != supervisor.StateStopped {
+			// Recorded only once the agent says so.
+			return s, fmt.Errorf("stop daemon %q: the agent reports it %s, not stopped", name, s.State)
+		}
+		return s, nil
 	}
 	if !hasDaemon(live, name) {
 		s, applied := st.Daemons[name]
@@ -159,6 +167,28 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, l
 	return waitOnline(ctx, agent, d, name, timeout)
 }
 
+// agentExitWait bounds how long Destroy waits for a shut-down agent to exit.
+const agentExitWait = 10 * time.Second
+
+// awaitAgentExit waits until no live process holds the agent's lock of dir,
+// for at most max; it returns the holder's pid when one still does.
+func awaitAgentExit(ctx context.Context, dir string, max time.Duration) (int, error) {
+	deadline := time.Now().Add(max)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		pid, err := supervisor.AgentLockHolder(dir)
+		if err != nil || pid == 0 || !time.Now().Before(deadline) {
+			return pid, err
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return pid, ctx.Err()
+		}
+	}
+}
+
 // Destroyer is what Destroy needs of the agent's client.
 type Destroyer interface {
 	Agent
@@ -171,6 +201,9 @@ type Destroyer interface {
 func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State, agent Destroyer, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
+	}
+	if err := live.AgentAnswers(); err != nil {
+		return err
 	}
 	if live.AgentUp {
 		names := make([]string, 0, len(live.Daemons))
@@ -189,6 +222,13 @@ func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State,
 		if err := agent.Shutdown(ctx); err != nil {
 			return fmt.Errorf("shut the agent down: %w", err)
 		}
+	}
+	// The socket and lock belong to the agent while it lives: wait for it to
+	// exit (it removes its socket itself), and leave them alone if it does not.
+	if pid, err := awaitAgentExit(ctx, desired.Dir, agentExitWait); err != nil {
+		return err
+	} else if pid > 0 {
+		return fmt.Errorf("agent pid %d still runs %v after it was told to shut down; its socket is left alone", pid, agentExitWait)
 	}
 	if sock := supervisor.SocketPath(desired.Dir); sock != "" {
 		if err := os.Remove(sock); err == nil {

@@ -36,8 +36,10 @@ type AgentOptions struct {
 	// daemon's Logger defaults to Logger with a "daemon" attribute.
 	DaemonOptions func(Spec) DaemonOptions
 	// FolderCheck is how often the agent checks that Dir/.beadsctl still exists
-	// (default 2s). When the project folder is removed, nothing can reach the
-	// agent any more: it stops its daemons and exits rather than live on orphaned.
+	// and that its control socket is still its own (default 2s). When the project
+	// folder is removed, nothing can reach the agent any more: it stops its
+	// daemons and exits rather than live on orphaned. A socket file removed is
+	// created again; one replaced by another file makes the agent exit the same way.
 	FolderCheck time.Duration
 }
 
@@ -172,9 +174,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln := &peerListener{Listener: ul, uid: ownUID(), refused: func(err error) {
-		a.log.Warn("connection refused", "error", err.Error())
-	}}
+	cs, err := newControlSocket(sock, ul)
+	if err != nil {
+		ul.Close()
+		return err
+	}
 
 	serveCtx, cancelServe := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelServe()
@@ -184,13 +188,19 @@ func (a *Agent) Run(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("control socket failed", "error", err.Error())
-		}
-	}()
+	var served sync.WaitGroup
+	serve := func(ul *net.UnixListener) {
+		ln := &peerListener{Listener: ul, uid: ownUID(), refused: func(err error) {
+			a.log.Warn("connection refused", "error", err.Error())
+		}}
+		served.Go(func() {
+			err := srv.Serve(ln)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				a.log.Error("control socket failed", "error", err.Error())
+			}
+		})
+	}
+	serve(ul)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -226,6 +236,9 @@ loop:
 				a.log.Warn("project folder removed, shutting down", "dir", a.dir)
 				break loop
 			}
+			if !a.keepSocket(cs, serve) {
+				break loop
+			}
 		}
 	}
 	a.log.Info("agent stopping", "daemons", len(a.snapshot()))
@@ -242,7 +255,7 @@ loop:
 	if err := srv.Shutdown(shutCtx); err != nil {
 		srv.Close()
 	}
-	<-served
+	served.Wait()
 	a.log.Info("agent stopped")
 	return nil
 }

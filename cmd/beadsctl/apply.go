@@ -49,8 +49,11 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		return err
 	}
 	defer l.Release()
-	pr, err := observe(ctx, cfg)
+	pr, err := observe(ctx, g, cfg)
 	if err != nil {
+		return err
+	}
+	if err := pr.live.AgentAnswers(); err != nil {
 		return err
 	}
 	p := reconcile.ComputePlan(cfg, pr.live)

@@ -38,11 +38,18 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 		return err
 	}
 	defer l.Release()
-	pr, err := observe(ctx, cfg)
+	pr, err := observe(ctx, g, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(pr.live.Daemons))
+	if err := pr.live.AgentAnswers(); err != nil {
+		return err
+	}
+	if pr.live.AgentUp {
+		fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(pr.live.Daemons))
+	} else {
+		fmt.Fprintln(out, "The agent is not running (nothing runs); beadsctl will remove what is left: its socket and stale bd files.")
+	}
 	if !o.autoApprove {
 		if err := confirm(c, "destroy"); err != nil {
 			return err

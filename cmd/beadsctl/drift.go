@@ -50,7 +50,7 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 		}
 		live = &reconcile.Live{State: st}
 	} else {
-		pr, err := observe(c.Context(), cfg)
+		pr, err := observe(c.Context(), g, cfg)
 		if err != nil {
 			return err
 		}

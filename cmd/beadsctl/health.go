@@ -42,7 +42,7 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	if cfgErr != nil {
 		in.Daemons = applied // check what the last apply left running
 	}
-	agent := reconcile.Dial(dir)
+	agent := g.dial(dir)
 	defer agent.Close()
 	in.Agent, in.AgentErr = askAgent(ctx, agent)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -96,6 +96,8 @@ func renderHealth(w io.Writer, r *reconcile.HealthReport, color bool) {
 	if len(r.Order) > 0 {
 		if r.Agent.Running {
 			fmt.Fprintf(w, "%s agent: running, pid %d\n", mark(true, false), r.Agent.Pid)
+		} else if r.Agent.NotAnswering {
+			fmt.Fprintf(w, "%s agent: %s\n", mark(false, false), r.Agent.Error)
 		} else {
 			fmt.Fprintf(w, "%s agent: not running (run beadsctl apply)\n", mark(false, false))
 		}

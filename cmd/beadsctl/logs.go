@@ -249,7 +249,7 @@ func (p *logPrinter) print(lines []reconcile.LogLine) error {
 
 // agentFlush asks the agent of the project to flush a daemon's logs.
 func agentFlush(c *cobra.Command, g *globals, name string) ([]string, error) {
-	client := reconcile.Dial(filepath.Dir(g.file))
+	client := g.dial(filepath.Dir(g.file))
 	defer client.Close()
 	return client.FlushLogs(c.Context(), name)
 }

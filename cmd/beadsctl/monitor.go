@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -43,7 +42,7 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 		return errors.New("monitor needs a terminal; use beadsctl status -w (or status --json) instead")
 	}
 	ctx, dir := c.Context(), opsDir(g)
-	agent := reconcile.Dial(dir)
+	agent := g.dial(dir)
 	defer agent.Close()
 	src := monitor.Source{
 		Status: func() reconcile.StatusReport {
@@ -55,8 +54,7 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 		},
 		Logs: func(name string, n int) []string { return monitorLogs(g, dir, name, n) },
 		Act: func(verb, name string) error {
-			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
+			actx := ctx // the client bounds each call (--agent-timeout)
 			var err error
 			switch verb {
 			case "restart":

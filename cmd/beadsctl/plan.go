@@ -25,12 +25,12 @@ type project struct {
 func (p *project) statePath() string { return reconcile.StatePath(p.cfg.Dir) }
 
 // observe reads the state and asks the agent and bd what runs.
-func observe(ctx context.Context, cfg *schema.Config) (*project, error) {
+func observe(ctx context.Context, g *globals, cfg *schema.Config) (*project, error) {
 	st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
 	if err != nil {
 		return nil, err
 	}
-	client := reconcile.Dial(cfg.Dir)
+	client := g.dial(cfg.Dir)
 	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
 	return &project{cfg: cfg, st: st, live: live, client: client}, nil
 }
@@ -75,9 +75,12 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 		}
 		defer l.Release()
 	}
-	pr, err := observe(c.Context(), cfg)
+	pr, err := observe(c.Context(), g, cfg)
 	if err != nil {
 		return err
+	}
+	if err := pr.live.AgentAnswers(); err != nil {
+		return err // what runs cannot be known: no plan is better than a wrong one
 	}
 	p := reconcile.ComputePlan(cfg, pr.live)
 	if o.json {

@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/lmittmann/tint"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -32,7 +35,26 @@ type globals struct {
 	env       string // --env, default $BEADSCTL_ENV
 	logFormat string // --log-format auto|text|json
 	noColor   bool
-	log       *slog.Logger
+	// agentTimeout is how long the agent has to answer (--agent-timeout,
+	// default $BEADSCTL_AGENT_TIMEOUT, else reconcile.DefaultAgentTimeout).
+	agentTimeout time.Duration
+	log          *slog.Logger
+}
+
+// dial returns a client for the agent of dir with the --agent-timeout deadline.
+func (g *globals) dial(dir string) *reconcile.Client {
+	c := reconcile.Dial(dir)
+	c.SetTimeout(g.agentTimeout)
+	return c
+}
+
+// agentTimeoutDefault is $BEADSCTL_AGENT_TIMEOUT when it is a duration, else
+// reconcile.DefaultAgentTimeout.
+func agentTimeoutDefault() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BEADSCTL_AGENT_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return reconcile.DefaultAgentTimeout
 }
 
 // profile is the env profile selected by --env or BEADSCTL_ENV.
@@ -95,6 +117,8 @@ func New() *cobra.Command {
 	pf.StringVar(&g.env, "env", "", "env profile to apply (default $BEADSCTL_ENV)")
 	pf.StringVar(&g.logFormat, "log-format", "auto", "log format: auto (tint on a terminal, JSON otherwise), text or json")
 	pf.BoolVar(&g.noColor, "no-color", false, "disable colours (NO_COLOR is honoured too)")
+	pf.DurationVar(&g.agentTimeout, "agent-timeout", agentTimeoutDefault(),
+		"how long the agent has to answer a question, and each liveness check during a long request (default $BEADSCTL_AGENT_TIMEOUT)")
 
 	for _, add := range commands {
 		root.AddCommand(add(g))

@@ -115,13 +115,14 @@ func fileHas(path string, text []string) bool {
 // cmdSignal sends a signal to the pid found in a file: the first integer of a
 // plain pid file (bd's daemon.pid), or the "pid" field of a JSON file.
 // testscript's own kill only knows -INT and -KILL.
-// Usage: signal TERM|INT|HUP|KILL|QUIT|USR1|USR2 pidfile
+// Usage: signal TERM|INT|HUP|KILL|QUIT|USR1|USR2|STOP|CONT pidfile
 func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: signal SIG pidfile")
 	}
 	sigs := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "HUP": syscall.SIGHUP,
-		"KILL": syscall.SIGKILL, "QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2}
+		"KILL": syscall.SIGKILL, "QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
+		"STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT}
 	sig, ok := sigs[strings.TrimPrefix(strings.TrimPrefix(args[0], "-"), "SIG")]
 	if !ok {
 		ts.Fatalf("unknown signal %s", args[0])

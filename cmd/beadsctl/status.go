@@ -27,10 +27,6 @@ type opsAgent interface {
 
 var _ opsAgent = (*reconcile.Client)(nil)
 
-// opsAgentTimeout bounds one question to the agent: a wedged agent must not
-// wedge status.
-const opsAgentTimeout = 3 * time.Second
-
 // opsDir is the project folder: the folder of --file.
 func opsDir(g *globals) string {
 	abs, err := filepath.Abs(g.file)
@@ -40,10 +36,10 @@ func opsDir(g *globals) string {
 	return filepath.Dir(abs)
 }
 
-// askAgent returns the live agent status, or nil and why not.
+// askAgent returns the live agent status, or nil and why not. The client's
+// own deadline (--agent-timeout) bounds it: a wedged agent must not wedge
+// status, and is told apart from a dead one.
 func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, opsAgentTimeout)
-	defer cancel()
 	st, err := a.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -93,7 +89,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 
 func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 	ctx, out, dir := c.Context(), c.OutOrStdout(), opsDir(g)
-	agent := reconcile.Dial(dir)
+	agent := g.dial(dir)
 	defer agent.Close()
 	clear := o.watch && !o.json && isTerminal(out)
 	for {
@@ -109,8 +105,14 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 		} else {
 			renderStatus(out, r, time.Now(), g.color(out))
 		}
-		if err != nil || !o.watch {
+		if err != nil {
 			return err
+		}
+		if !o.watch {
+			if r.Agent.NotAnswering {
+				return exitError{1} // what it shows may no longer be true
+			}
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -127,9 +129,21 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bool) {
 	pal := palette{on: color}
 	a := r.Agent
-	switch a.Source {
-	case "agent":
-	case "snapshot":
+	switch {
+	case a.Source == "agent":
+	case a.NotAnswering:
+		who := "The agent"
+		if a.Pid > 0 {
+			who = fmt.Sprintf("The agent (pid %d)", a.Pid)
+		}
+		fmt.Fprintln(w, pal.red(who+" does not answer (stopped? overloaded?)."))
+		if a.Source == "snapshot" {
+			fmt.Fprintf(w, "Showing what it recorded %s ago (.beadsctl/agent.json); its daemons may still run.\n",
+				reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
+		} else {
+			fmt.Fprintln(w, "Showing what the last apply recorded (.beadsctl/state.json); its daemons may still run.")
+		}
+	case a.Source == "snapshot":
 		fmt.Fprintf(w, "%s showing what it recorded %s ago (.beadsctl/agent.json).\n",
 			pal.red("The agent is not running:"), reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
 	default:
@@ -150,7 +164,7 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tENV\tSTATUS\tPID\tUPTIME\tRESTARTS\tCPU\tMEMORY\tHEALTH\tLAST RESTART")
 	for _, d := range r.Daemons {
-		running := d.Pid > 0
+		running := d.Pid > 0 && !a.NotAnswering // a pid last seen has no live figures
 		cell := func(ok bool, s string) string {
 			if !ok {
 				return "-"
@@ -166,7 +180,7 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 			last += " (" + exitText(d.LastExit) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (%d)\t%s\t%s\t%s\t%s\n",
-			d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(running, fmt.Sprint(d.Pid)),
+			d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(d.Pid > 0, fmt.Sprint(d.Pid)),
 			cell(running, reconcile.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
 			d.Restarts, d.UnstableRestarts, cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
 	}

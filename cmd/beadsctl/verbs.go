@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,8 +50,11 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 		return err
 	}
 	defer l.Release()
-	pr, err := observe(ctx, cfg)
+	pr, err := observe(ctx, g, cfg)
 	if err != nil {
+		return err
+	}
+	if err := pr.live.AgentAnswers(); err != nil {
 		return err
 	}
 	outcomes, verbErr := reconcile.RunVerb(ctx, verb, cfg, names, pr.live, pr.st, pr.client, reconcile.VerbOptions{
@@ -58,7 +62,8 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 		EnsureAgent: func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
 		Progress:    progressPrinter(out, g.color(out)),
 	})
-	if len(outcomes) > 0 {
+	// Only what the agent confirmed is recorded; failed outcomes left st alone.
+	if slices.ContainsFunc(outcomes, func(o reconcile.Outcome) bool { return o.Err == nil }) {
 		if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
 			return err
 		}

@@ -207,6 +207,10 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.sel == "" || m.src.Act == nil {
 			return m, nil
 		}
+		if m.report.Agent.NotAnswering {
+			m.msg = "the agent does not answer (stopped? overloaded?)"
+			return m, nil
+		}
 		if !m.report.Agent.Running {
 			m.msg = "agent not running: run beadsctl apply"
 			return m, nil
@@ -262,6 +266,8 @@ func (m Model) Render() string {
 		title += " · loading"
 	case a.Running:
 		title += fmt.Sprintf(" · agent pid %d", a.Pid)
+	case a.NotAnswering:
+		title += fmt.Sprintf(" · AGENT PID %d DOES NOT ANSWER (stopped? overloaded?; last known state)", a.Pid)
 	default:
 		title += " · AGENT NOT RUNNING (last known state; run beadsctl apply)"
 	}
