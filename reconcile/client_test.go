@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -177,8 +178,10 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestStartAgentDetached(t *testing.T) {
-	dir := t.TempDir()
+// startDetached starts this test binary as the detached agent of dir and
+// returns a client and its first status.
+func startDetached(t *testing.T, dir string) (string, *Client, supervisor.AgentStatus) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -187,17 +190,23 @@ func TestStartAgentDetached(t *testing.T) {
 		t.Fatalf("StartAgent: %v", err)
 	}
 	c := Dial(dir)
-	defer c.Close()
+	t.Cleanup(c.Close)
 	as, err := c.Status(t.Context())
 	if err != nil || as.Version != "helper" || as.Pid == os.Getpid() {
 		t.Fatalf("Status of the detached agent: %+v %v", as, err)
 	}
+	return exe, c, as
+}
+
+func TestStartAgentDetached(t *testing.T) {
+	dir := t.TempDir()
+	exe, c, as := startDetached(t, dir)
 	// Its own session: not in our process group.
 	if sid, _ := syscall.Getpgid(as.Pid); sid != as.Pid {
 		t.Fatalf("agent pgid %d, want its own (%d)", sid, as.Pid)
 	}
 	// A second start for the same folder fails and says who holds it.
-	err = StartAgent(t.Context(), dir, exe)
+	err := StartAgent(t.Context(), dir, exe)
 	if err == nil || !strings.Contains(err.Error(), "pid "+strconv.Itoa(as.Pid)) {
 		t.Fatalf("second StartAgent: %v", err)
 	}
@@ -264,19 +273,7 @@ func TestLeanAgent(t *testing.T) {
 // ErrAgentNotAnswering naming the agent's pid; after SIGCONT it answers again.
 func TestClientAgentStopped(t *testing.T) {
 	dir := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := StartAgent(t.Context(), dir, exe); err != nil {
-		t.Fatalf("StartAgent: %v", err)
-	}
-	c := Dial(dir)
-	defer c.Close()
-	as, err := c.Status(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, as := startDetached(t, dir)
 	t.Cleanup(func() {
 		_ = syscall.Kill(as.Pid, syscall.SIGCONT)
 		_ = c.Shutdown(context.Background())
@@ -291,9 +288,12 @@ func TestClientAgentStopped(t *testing.T) {
 	if err := syscall.Kill(as.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	if !allThreadsStopped(as.Pid, 5*time.Second) {
+		t.Fatalf("agent pid %d not stopped 5s after SIGSTOP", as.Pid)
+	}
 	c.SetTimeout(500 * time.Millisecond) // the agent is stopped: no answer will come
 	start := time.Now()
-	_, err = c.Status(t.Context())
+	_, err := c.Status(t.Context())
 	var na *NotAnsweringError
 	if !errors.As(err, &na) || na.Pid != as.Pid || errors.Is(err, ErrAgentDown) {
 		t.Fatalf("Status of a stopped agent: %v, want ErrAgentNotAnswering naming pid %d", err, as.Pid)
@@ -316,6 +316,27 @@ func TestClientAgentStopped(t *testing.T) {
 	if _, err := c.Status(t.Context()); err != nil {
 		t.Fatalf("Status after SIGCONT: %v", err)
 	}
+}
+
+// allThreadsStopped waits until every thread of pid is in state T: kill(2)
+// returns before a thread running on another core has taken the stop, and
+// /proc offers nothing to wait on, so it looks again after each yield.
+func allThreadsStopped(pid int, max time.Duration) bool {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "stat"))
+		stopped := len(tasks) > 0
+		for _, p := range tasks {
+			b, err := os.ReadFile(p)
+			i := bytes.LastIndexByte(b, ')')
+			stopped = stopped && err == nil && i > 0 && i+2 < len(b) && b[i+2] == 'T'
+		}
+		if stopped {
+			return true
+		}
+		runtime.Gosched()
+	}
+	return false
 }
 
 // TestClientSocketGoneAgentAlive: a live agent whose socket file is gone is

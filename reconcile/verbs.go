@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -173,20 +174,20 @@ const agentExitWait = 10 * time.Second
 // awaitAgentExit waits until no live process holds the agent's lock of dir,
 // for at most max; it returns the holder's pid when one still does.
 func awaitAgentExit(ctx context.Context, dir string, max time.Duration) (int, error) {
-	deadline := time.Now().Add(max)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		pid, err := supervisor.AgentLockHolder(dir)
-		if err != nil || pid == 0 || !time.Now().Before(deadline) {
-			return pid, err
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return pid, ctx.Err()
-		}
+	pid, err := supervisor.AgentLockHolder(dir)
+	if err != nil || pid == 0 {
+		return pid, err
 	}
+	h, err := proc.Open(pid)
+	if err != nil {
+		return supervisor.AgentLockHolder(dir) // gone already, or a question for the lock again
+	}
+	wctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	if err := h.WaitGone(wctx); err != nil && ctx.Err() != nil {
+		return pid, ctx.Err()
+	}
+	return supervisor.AgentLockHolder(dir)
 }
 
 // Destroyer is what Destroy needs of the agent's client.

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // lockHolder finds, in /proc/locks, the process holding a flock on f's file
@@ -39,7 +41,10 @@ func lockHolder(f *os.File, written int) (int, error) {
 			continue
 		}
 		pid, err := strconv.Atoi(fs[4])
-		if err != nil || pid <= 0 || !processAlive(pid) {
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if h, err := proc.Open(pid); err != nil || !h.Alive() {
 			continue
 		}
 		if holder == 0 || pid == written {
@@ -47,15 +52,4 @@ func lockHolder(f *os.File, written int) (int, error) {
 		}
 	}
 	return holder, sc.Err()
-}
-
-// processAlive reports whether pid runs and is not a zombie.
-func processAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }

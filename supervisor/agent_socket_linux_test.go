@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -43,19 +42,7 @@ func TestAgentRecreatesRemovedSocket(t *testing.T) {
 // stops its daemons and exits, and leaves the file that took its place alone.
 func TestAgentExitsWhenSocketReplaced(t *testing.T) {
 	dir := t.TempDir()
-	a := NewAgent(AgentOptions{Dir: dir, Version: "test", FolderCheck: 20 * time.Millisecond})
-	done := make(chan error, 1)
-	go func() { done <- a.Run(t.Context()) }()
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("agent did not start: %v", err)
-	}
-	if _, err := a.put(t.Context(), Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: os.TempDir()}, true); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := a.lookup("s")
-	pid := waitStatus(t, h.d, 10*time.Second, "online", func(s Status) bool { return s.Pid != 0 }).Pid
+	done, pid := runAgentWithSleeper(t, dir)
 	sock := SocketPath(dir)
 	tmp := sock + ".planted"
 	if err := os.WriteFile(tmp, []byte("not a socket"), 0o600); err != nil {
@@ -64,17 +51,7 @@ func TestAgentExitsWhenSocketReplaced(t *testing.T) {
 	if err := os.Rename(tmp, sock); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("agent still running 30s after its socket was replaced")
-	}
-	if err := syscall.Kill(pid, 0); err == nil {
-		t.Errorf("daemon pid %d still alive after the agent exited", pid)
-	}
+	awaitAgentExitWith(t, done, pid, "its socket was replaced")
 	if b, err := os.ReadFile(sock); err != nil || string(b) != "not a socket" {
 		t.Errorf("the file that replaced the socket = %q, %v; want it left alone", b, err)
 	}

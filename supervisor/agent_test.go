@@ -53,6 +53,29 @@ func startAgent(t *testing.T, dir string, tweak func(*Agent)) *testAgent {
 	return ta
 }
 
+// runAgentWithSleeper runs an agent for dir that checks its folder and socket
+// every 20ms, hosting one online daemon "s" (sleep 1000); it returns Run's
+// result channel and the daemon's pid.
+func runAgentWithSleeper(t *testing.T, dir string) (<-chan error, int) {
+	t.Helper()
+	a := NewAgent(AgentOptions{Dir: dir, Version: "test", FolderCheck: 20 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(t.Context()) }()
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		t.Fatalf("agent did not start: %v", err)
+	}
+	if _, err := a.put(t.Context(), Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: os.TempDir()}, true); err != nil {
+		t.Fatal(err)
+	}
+	h, ok := a.lookup("s")
+	if !ok {
+		t.Fatal("daemon s not found after put")
+	}
+	return done, waitStatus(t, h.d, 10*time.Second, "online", func(s Status) bool { return s.Pid != 0 }).Pid
+}
+
 // stop cancels the agent and waits for Run to return nil.
 func (ta *testAgent) stop(t *testing.T) {
 	t.Helper()
@@ -771,34 +794,26 @@ func TestAgentReapsOrphansNotRecycledPids(t *testing.T) {
 // stops its daemons and exits instead of living on unreachable.
 func TestAgentExitsWhenFolderRemoved(t *testing.T) {
 	dir := t.TempDir()
-	a := NewAgent(AgentOptions{Dir: dir, Version: "test", FolderCheck: 20 * time.Millisecond})
-	done := make(chan error, 1)
-	go func() { done <- a.Run(t.Context()) }()
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("agent did not start: %v", err)
-	}
-	if _, err := a.put(t.Context(), Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: os.TempDir()}, true); err != nil {
-		t.Fatal(err)
-	}
-	h, ok := a.lookup("s")
-	if !ok {
-		t.Fatal("daemon s not found after put")
-	}
-	pid := waitStatus(t, h.d, 10*time.Second, "online", func(s Status) bool { return s.Pid != 0 }).Pid
+	done, pid := runAgentWithSleeper(t, dir)
 	// Rename, not RemoveAll: the agent may be writing agent.json at this very
 	// moment; to it, the folder vanishes at once either way.
 	if err := os.Rename(filepath.Join(dir, StateDir), filepath.Join(t.TempDir(), "gone")); err != nil {
 		t.Fatal(err)
 	}
+	awaitAgentExitWith(t, done, pid, "its folder was removed")
+}
+
+// awaitAgentExitWith waits up to 30s for Run to return nil after what
+// happened, and checks that the daemon pid went with it.
+func awaitAgentExitWith(t *testing.T, done <-chan error, pid int, what string) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatalf("Run = %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("agent still running 30s after its folder was removed")
+		t.Fatalf("agent still running 30s after %s", what)
 	}
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Errorf("daemon pid %d still alive after the agent exited", pid)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,6 +143,30 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	if (err != nil) != neg {
 		ts.Fatalf("signal %s %d: %v", args[0], pid, err)
 	}
+	if sig == syscall.SIGSTOP && !neg && !threadsStopped(pid, 5*time.Second) {
+		ts.Fatalf("pid %d not stopped 5s after SIGSTOP", pid)
+	}
+}
+
+// threadsStopped waits until each thread of pid has taken a SIGSTOP (state T
+// in /proc/PID/task/*/stat): kill(2) returns before a thread busy on another
+// core stops. /proc has nothing to wait on, so it looks again after a yield.
+func threadsStopped(pid int, max time.Duration) bool {
+	for deadline := time.Now().Add(max); time.Now().Before(deadline); runtime.Gosched() {
+		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		n := 0
+		for _, p := range stats {
+			if b, err := os.ReadFile(p); err == nil {
+				if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'T' {
+					n++
+				}
+			}
+		}
+		if n > 0 && n == len(stats) {
+			return true
+		}
+	}
+	return false
 }
 
 // shutdownAgent stops the agent of dir, if one answers, and waits until it is gone.
