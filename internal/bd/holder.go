@@ -20,11 +20,15 @@ var ErrNotProven = errors.New("not proven to be the bd daemon holding .beads/dae
 // LockPath is <workspace>/.beads/daemon.lock.
 func LockPath(workspace string) string { return filepath.Join(workspace, ".beads", "daemon.lock") }
 
-// LockHolders returns the pids holding a flock on <workspace>/.beads/daemon.lock. On Linux it
-// reads /proc/locks for the file's device and inode and keeps each pid that has the file open
-// (/proc/PID/fd), so a pid left in /proc/locks by a locker that forked and exited is not taken for
-// the holder. Elsewhere the holder cannot be read and the error says so.
-func LockHolders(workspace string) ([]int, error) { return lockHolders(LockPath(workspace)) }
+// LockHolders returns the pids holding a flock on <workspace>/.beads/daemon.lock
+// (proc.FlockHolders: read from /proc/locks on Linux; elsewhere the error says it cannot be).
+func LockHolders(workspace string) ([]int, error) {
+	pids, err := proc.FlockHolders(LockPath(workspace))
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("%w; stop the daemon by hand (bd daemon --stop)", err)
+	}
+	return pids, err
+}
 
 // ProveHolder returns the handle of pid when pid is proven to be the bd daemon of workspace: it holds
 // daemon.lock's flock (LockHolders) and its start time is known and, when start is not zero, the

@@ -165,6 +165,12 @@ func pollGone(ctx context.Context, h Handle) error {
 	}
 }
 
+// FlockHolders returns the pids holding a flock on the file at path. On Linux it reads /proc/locks
+// for the file's device and inode and keeps each pid that has the file open (/proc/PID/fd), so a pid
+// left in /proc/locks by a locker that forked and exited is not taken for the holder. Elsewhere the
+// holder cannot be read: the error wraps errors.ErrUnsupported.
+func FlockHolders(path string) ([]int, error) { return flockHolders(path) }
+
 // Cmdline returns the argv of pid.
 func Cmdline(pid int) ([]string, error) {
 	p, err := process.NewProcess(int32(pid))

@@ -1,4 +1,4 @@
-package bd
+package proc
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 // maxProcLocks bounds how much of /proc/locks is read.
 const maxProcLocks = 16 << 20
 
-func lockHolders(path string) ([]int, error) {
+func flockHolders(path string) ([]int, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
