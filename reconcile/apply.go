@@ -71,11 +71,28 @@ type UnmanagedError struct{ Found []Finding }
 
 func (e *UnmanagedError) Error() string {
 	var b strings.Builder
+	rivals := false
 	for _, f := range e.Found {
+		switch f.Kind {
+		case KindDoltRival:
+			rivals = true
+			fmt.Fprintf(&b, "daemon %q: %s serves %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no dolt sql-server but ours on "))
+			continue
+		case KindDoltPortTaken, KindDoltMissing:
+			fmt.Fprintf(&b, "daemon %q: %s; ", f.Daemon, f.Actual)
+			continue
+		}
 		fmt.Fprintf(&b, "daemon %q: %s holds %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no bd daemon but ours in "))
 	}
-	b.WriteString("refusing to start a second daemon that bd would refuse; stop it, or run apply --replace-unmanaged to stop it gracefully and take over")
-	return b.String()
+	if rivals {
+		b.WriteString("refusing to start a second server on the same data dir (Dolt would refuse it: the database is locked); stop it (bd dolt stop), or run apply --replace-unmanaged to flush it, stop it and start ours on its port")
+		return b.String()
+	}
+	if strings.Contains(b.String(), "bd daemon") || len(e.Found) > 0 && e.Found[0].Kind == KindUnmanaged {
+		b.WriteString("refusing to start a second daemon that bd would refuse; stop it, or run apply --replace-unmanaged to stop it gracefully and take over")
+		return b.String()
+	}
+	return strings.TrimSuffix(b.String(), "; ")
 }
 
 // ErrApplyFailed is wrapped when some changes failed (the others are recorded).
@@ -113,6 +130,22 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 			}
 		}
 		for _, f := range blocking {
+			if f.Kind == KindDoltPortTaken || f.Kind == KindDoltMissing {
+				return nil, &UnmanagedError{Found: []Finding{f}}
+			}
+		}
+		stoppedRivals := map[string]bool{}
+		for _, f := range blocking {
+			if f.Kind == KindDoltRival {
+				if stoppedRivals[f.Daemon] {
+					continue
+				}
+				stoppedRivals[f.Daemon] = true
+				if err := replaceDoltRivals(ctx, declaredDaemon(desired, f.Daemon), live.Dolt[f.Daemon], progress); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			u := live.Beads[f.Daemon].Unmanaged
 			progress(Progress{Daemon: f.Daemon, Step: "replacing-unmanaged", Detail: u.String()})
 			if _, err := stop(ctx, *u); err != nil {
@@ -123,6 +156,14 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 	declared := map[string]*schema.Daemon{}
 	for i := range desired.Daemons {
 		declared[desired.Daemons[i].Name] = &desired.Daemons[i]
+	}
+	if len(p.Edits) > 0 {
+		if err := applyEdits(p.Edits, opts.WriteFile); err != nil {
+			return nil, err
+		}
+		for _, e := range p.Edits {
+			progress(Progress{Step: "edited", Detail: e.Path + ": " + e.Key + " = " + e.After})
+		}
 	}
 	agentUp := live.AgentUp
 	needAgent := false

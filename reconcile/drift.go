@@ -165,6 +165,7 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 			}
 		}
 	}
+	out = append(out, doltFindings(desired, live)...)
 	return out
 }
 

@@ -26,6 +26,8 @@ type Probes struct {
 	ReadLock func(workspace string) (bd.Lock, bool, error)
 	// StartTime is the OS start time of a process.
 	StartTime func(pid int) (int64, error)
+	// Dolt are the probes for bd 1.x Dolt servers (dolt_server daemons).
+	Dolt DoltProbes
 }
 
 // DefaultProbes are the real probes: bd's (internal/bd) and the OS's (internal/proc).
@@ -38,6 +40,7 @@ func DefaultProbes() Probes {
 			t, err := proc.StartTime(pid)
 			return t.UnixMilli(), err
 		},
+		Dolt: DefaultDoltProbes(),
 	}
 }
 
@@ -46,6 +49,9 @@ func DefaultProbes() Probes {
 // running versions and any bd daemon holding its workspace that is not ours.
 // st is the last applied state (ReadState).
 func Observe(ctx context.Context, desired *schema.Config, st *State, agent StatusSource, pr Probes) *Live {
+	if st != nil {
+		PinDoltPorts(desired, st, pr.Dolt)
+	}
 	live := &Live{State: st, Daemons: map[string]supervisor.Status{}, Beads: map[string]BeadsLive{}}
 	if agent != nil {
 		as, err := agent.Status(ctx)
@@ -122,6 +128,7 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 			live.Beads[d.Name] = b
 		}
 	}
+	observeDolt(ctx, desired, live, pr.Dolt)
 	return live
 }
 

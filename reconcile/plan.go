@@ -45,6 +45,9 @@ type Plan struct {
 	// Drift holds what Observe found that is not a change of the file: unmanaged
 	// bd daemons, version mismatches, processes changed under us, the agent down.
 	Drift []Finding `json:"drift"`
+	// Edits are changes to files bd reads (dolt.auto-start: false in a
+	// workspace's config.yaml) that apply makes before it starts daemons.
+	Edits []ConfigEdit `json:"edits,omitempty"`
 
 	// The fields below exist for saved plans (`plan --out`): apply refuses a saved
 	// plan when any of them no longer matches. They must not influence the plan's
@@ -120,6 +123,9 @@ func (p *Plan) Summary() (start, update, restart, stop int) {
 
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
+	if len(p.Edits) > 0 {
+		return true
+	}
 	for i := range p.Changes {
 		if !p.Changes[i].Is(ActionNoop) {
 			return true
@@ -128,11 +134,14 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// Blocking returns the drift findings that stop apply (unmanaged bd daemons).
+// Blocking returns the drift findings that stop apply: unmanaged bd daemons
+// and rival Dolt servers (both taken over with --replace-unmanaged), a Dolt
+// port held by another program and a missing dolt binary.
 func (p *Plan) Blocking() []Finding {
 	var out []Finding
 	for _, f := range p.Drift {
-		if f.Kind == KindUnmanaged {
+		switch f.Kind {
+		case KindUnmanaged, KindDoltRival, KindDoltPortTaken, KindDoltMissing:
 			out = append(out, f)
 		}
 	}
@@ -153,6 +162,8 @@ type Live struct {
 	AgentErr error
 	// Beads is, by daemon name, what was learnt of bd daemons.
 	Beads map[string]BeadsLive
+	// Dolt is, by daemon name, what was learnt of dolt_server daemons.
+	Dolt map[string]DoltLive
 }
 
 // BeadsLive is what Observe learnt of one bd daemon's workspace.
@@ -244,6 +255,7 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 		p.Changes = append(p.Changes, c)
 	}
 	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Name < p.Changes[j].Name })
+	p.Edits = doltEdits(desired)
 	for _, f := range Findings(desired, live, false) {
 		if f.Kind != KindConfigChanged && f.Kind != KindNeverApplied {
 			p.Drift = append(p.Drift, f)

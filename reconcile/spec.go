@@ -13,6 +13,7 @@ import (
 // bdVersion is the installed bd CLI's version, sent by beads-rpc health checks as
 // client_version ("" when unknown).
 func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
+	dolt, sqlHealth := doltSpec(d)
 	env := make(map[string]string, len(d.Environment))
 	for k, v := range d.Environment {
 		env[k] = v
@@ -23,6 +24,7 @@ func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
 		Dir:   d.Dir,
 		Env:   env,
 		Beads: d.IsBeads(),
+		Dolt:  dolt,
 		Restart: supervisor.RestartPolicy{
 			Policy:      d.Restart.Policy,
 			Delay:       d.Restart.Delay,
@@ -53,6 +55,7 @@ func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
 			Command:       d.Health.Command,
 			Address:       d.Health.Address,
 			ClientVersion: bdVersion,
+			SQL:           sqlHealth,
 		},
 		Hash: d.Hash,
 	}

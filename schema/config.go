@@ -48,6 +48,11 @@ type Daemon struct {
 	Logs    Logs    `json:"logs"`
 	Health  Health  `json:"health"`
 
+	// Dolt is set for a bd 1.x Dolt SQL server (a dolt_server block): the
+	// supervisor then writes bd's dolt-server.pid/.port, flushes before stops,
+	// and the health check is SQL.
+	Dolt *DoltServer `json:"dolt,omitempty"`
+
 	// Hash is a stable hash of everything above (sha256 hex); the same file and
 	// profile give the same hash on every machine.
 	Hash string `json:"hash"`
@@ -100,12 +105,13 @@ type Rotate struct {
 
 // Health is the health block.
 type Health struct {
-	Check    string        `json:"check"` // beads-rpc | exec | tcp | none
+	Check    string        `json:"check"` // beads-rpc | exec | tcp | sql | none
 	Interval time.Duration `json:"interval,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
 	Failures int           `json:"failures,omitempty"`
 	Command  []string      `json:"command,omitempty"` // exec
 	Address  string        `json:"address,omitempty"` // tcp
+	SQL      *SQLCheck     `json:"sql,omitempty"`     // sql
 }
 
 // IsBeads reports whether the daemon runs `bd daemon ...` (base name of Command is

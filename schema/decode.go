@@ -70,7 +70,11 @@ var daemonSpec = &blockSpec{
 		},
 		"health": {attrs: map[string]kind{
 			"check": kString, "interval": kString, "timeout": kString, "failures": kInt,
-			"command": kStrings, "address": kString,
+			"command": kStrings, "address": kString, "user": kString, "database": kString, "project_id": kString,
+		}},
+		"dolt_server": {attrs: map[string]kind{
+			"workspace": kString, "workspaces": kStrings, "shared": kBool, "host": kString, "port": kInt,
+			"disable_bd_auto_start": kBool,
 		}},
 	},
 }

@@ -32,6 +32,16 @@ func HashDaemon(d *Daemon) string {
 	c.Logs.Out = relTo(d.Root, c.Logs.Out)
 	c.Logs.Error = relTo(d.Root, c.Logs.Error)
 	c.Logs.Combined = relTo(d.Root, c.Logs.Combined)
+	if d.Dolt != nil {
+		ds := *d.Dolt
+		ds.Workspace, ds.ServerDir, ds.DataDir = relTo(d.Root, ds.Workspace), relTo(d.Root, ds.ServerDir), relTo(d.Root, ds.DataDir)
+		ds.Workspaces = slices.Clone(ds.Workspaces)
+		for i := range ds.Workspaces {
+			ds.Workspaces[i].Workspace = relTo(d.Root, ds.Workspaces[i].Workspace)
+			ds.Workspaces[i].BeadsDir = relTo(d.Root, ds.Workspaces[i].BeadsDir)
+		}
+		c.Dolt = &ds
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		// Only plain strings, numbers and maps of strings: cannot happen.

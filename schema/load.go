@@ -242,7 +242,7 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 	for _, name := range names {
 		dcl := daemons[name]
 		merged := merge(dcl.base, dcl.over)
-		d, more := resolve(name, merged, dcl.block.DefRange, root)
+		d, more := resolve(name, merged, dcl.block.DefRange, root, envHome(environ))
 		diags = append(diags, more...)
 		cfg.Daemons = append(cfg.Daemons, d)
 		rr := (&resolver{l: merged, decl: dcl.block.DefRange})

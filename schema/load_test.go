@@ -326,7 +326,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"bad health check": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    check = \"http\"\n  }\n}\n",
-			want: []string{`4:13: error: Invalid value for health.check; "http" is not one of "beads-rpc", "exec", "tcp" or "none". Did you mean "tcp"?`},
+			want: []string{`4:13: error: Invalid value for health.check; "http" is not one of "beads-rpc", "exec", "tcp", "sql" or "none". Did you mean "tcp"?`},
 		},
 		"exec without command": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    check = \"exec\"\n  }\n}\n",

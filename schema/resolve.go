@@ -61,7 +61,7 @@ const (
 var (
 	policies     = []string{"always", "on-failure", "never"}
 	backoffs     = []string{"constant", "exponential"}
-	healthChecks = []string{"beads-rpc", "exec", "tcp", "none"}
+	healthChecks = []string{"beads-rpc", "exec", "tcp", "sql", "none"}
 )
 
 // sensitiveUnset marks the warning for a sensitive key that is not in the
@@ -72,6 +72,7 @@ type sensitiveUnset struct{}
 // diagnostics at each field's expression.
 type resolver struct {
 	l     *layer
+	home  string // the user's home folder (HOME of the environ given to Load)
 	decl  hcl.Range
 	diags hcl.Diagnostics
 }
@@ -193,8 +194,8 @@ func (r *resolver) enum(path string, dst *string, allowed []string) *field {
 
 // resolve builds the Daemon called name from its merged fields, with every
 // default filled in. root is the absolute folder of beads.hcl.
-func resolve(name string, l *layer, decl hcl.Range, root string) (Daemon, hcl.Diagnostics) {
-	r := &resolver{l: l, decl: decl}
+func resolve(name string, l *layer, decl hcl.Range, root, home string) (Daemon, hcl.Diagnostics) {
+	r := &resolver{l: l, decl: decl, home: home}
 	d := Daemon{Name: name, Root: root, DeclRange: decl, Args: []string{}}
 
 	switch f := r.str("command", &d.Command); {
@@ -252,6 +253,7 @@ func resolve(name string, l *layer, decl hcl.Range, root string) (Daemon, hcl.Di
 	}
 	r.duration("stop.timeout", &d.Stop.Timeout, time.Millisecond)
 
+	r.dolt(&d)
 	r.logs(&d)
 	r.health(&d)
 	return d, r.diags
@@ -352,6 +354,9 @@ func (r *resolver) health(d *Daemon) {
 		h.Check = "beads-rpc"
 	}
 	h.Interval, h.Timeout, h.Failures = DefaultHealthInterval, DefaultHealthTimeout, DefaultHealthFailures
+	if d.Dolt != nil {
+		doltHealthDefaults(d, h)
+	}
 	checkField := r.enum("health.check", &h.Check, healthChecks)
 	if checkField != nil && h.Check == "beads-rpc" && d.Command != "" && !d.IsBeads() {
 		r.add(hcl.DiagWarning, checkField.rng, "beads-rpc check on a daemon that is not bd",
@@ -392,11 +397,12 @@ func (r *resolver) health(d *Daemon) {
 			r.add(hcl.DiagError, addrField.rng, "Invalid health address", fmt.Sprintf("health.address: %s.", err))
 		}
 	}
+	r.sqlHealth(d, blame)
 	if h.Check != "exec" && cmdField != nil {
 		r.add(hcl.DiagWarning, cmdField.name, "health.command has no effect",
 			fmt.Sprintf("health.command is only used with check = \"exec\"; this check is %q.", h.Check))
 	}
-	if h.Check != "tcp" {
+	if h.Check != "tcp" && h.Check != "sql" {
 		if addrField != nil {
 			r.add(hcl.DiagWarning, addrField.name, "health.address has no effect",
 				fmt.Sprintf("health.address is only used with check = \"tcp\"; this check is %q.", h.Check))

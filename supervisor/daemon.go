@@ -394,6 +394,8 @@ type loop struct {
 	cur    *run
 	timer  *time.Timer
 	nextID int
+	// doltUnlock releases dolt-server.lock while the loop holds it (dolt.go).
+	doltUnlock func()
 }
 
 // run is one start of the process.
@@ -440,6 +442,7 @@ func (l *loop) run(ctx context.Context) error {
 			if l.cur != nil {
 				l.stop(l.cur)
 			}
+			l.doltUnlockNow()
 			d.setState(StateStopped, "supervisor stopped")
 			return nil
 		case <-d.kick:
@@ -455,6 +458,7 @@ func (l *loop) run(ctx context.Context) error {
 			if ev.reason == "" {
 				d.log.Error("daemon watcher panicked", "panic", ev.msg)
 				l.stop(l.cur)
+				l.doltUnlockNow()
 				d.setState(StateErrored, "internal error: "+ev.msg)
 				continue
 			}
@@ -489,6 +493,7 @@ func (l *loop) applyIntents(ctx context.Context) {
 		if l.cur != nil {
 			l.stop(l.cur)
 		}
+		l.doltUnlockNow()
 		if st := d.Status(); st.State != StateStopped || !st.Stopped {
 			d.mu.Lock()
 			d.st.Stopped = true
@@ -540,8 +545,10 @@ func (l *loop) start(ctx context.Context, reason string) {
 	d.setStateLocked(StateStarting, reason)
 	d.mu.Unlock()
 
+	l.doltLock(ctx, spec, doltLockWait)
 	proc, err := d.opts.Runner.Start(ctx, Command{Argv: spec.Argv, Dir: spec.Dir, Env: env, Stdout: r.out, Stderr: r.errw})
 	if err != nil {
+		l.doltUnlockNow()
 		d.log.Error("daemon start failed", "argv", spec.Argv, "error", err)
 		d.setState(StateErrored, "start: "+err.Error())
 		return
@@ -553,6 +560,7 @@ func (l *loop) start(ctx context.Context, reason string) {
 		d.log.Debug("process start time unknown", "pid", r.pid, "error", err)
 	}
 	l.cur = r
+	l.doltStarted(r)
 
 	d.mu.Lock()
 	d.st.Pid, d.st.StartTime = r.pid, r.startTime
@@ -674,6 +682,9 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 			return
 		case <-t.C:
 		}
+		if starting && h.Check == CheckSQL && h.SQL != nil {
+			waitAccepting(ctx, h.SQL.Address, interval-time.Since(started))
+		}
 		res := checkHealth(ctx, spec, r.env, r.pid)
 		if ctx.Err() != nil {
 			return
@@ -696,7 +707,7 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 				d.notifyLocked()
 			}
 			d.st.Health = HealthStatus{Status: res.Status, Message: res.Message, ConsecutiveFailures: failures,
-				CheckedAt: time.Now(), Version: res.Version, DBResponseMS: res.DBMS}
+				CheckedAt: time.Now(), Version: res.Version, DBResponseMS: res.DBMS, SQL: res.SQL}
 		}
 		d.mu.Unlock()
 		if failures >= healthFailures(h) {
@@ -762,6 +773,10 @@ func (l *loop) stop(r *run) {
 	if timeout <= 0 {
 		timeout = defaultStopTimeout
 	}
+	// Held from here to the next start's files, or released by a caller
+	// that does not start again: no bd command starts a rival meanwhile.
+	l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
+	l.doltFlush(r, timeout)
 	if err := l.signal(r, sig); errors.Is(err, errNotOurs) {
 		l.finish(r)
 		return
@@ -820,6 +835,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 			d.log.Info("removed stale bd files", "paths", removed)
 		}
 	}
+	l.doltFinished(r)
 	if exit.LogTail == nil {
 		exit.LogTail = l.sink.stderrTail()
 	}
@@ -857,6 +873,11 @@ func (l *loop) exited() {
 	case dec.Errored:
 		d.log.Error("daemon errored", "reason", dec.Reason)
 	case dec.Restart:
+		// Through the delay no bd command may start a rival (dolt.go).
+		l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
 		l.timer = time.NewTimer(dec.Delay)
+	}
+	if !dec.Restart {
+		l.doltUnlockNow()
 	}
 }

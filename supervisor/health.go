@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"github.com/beadsctl/beadsctl/internal/bd"
+
 	"bytes"
 	"context"
 	"errors"
@@ -18,6 +20,7 @@ const (
 	CheckBeadsRPC = "beads-rpc"
 	CheckExec     = "exec"
 	CheckTCP      = "tcp"
+	CheckSQL      = "sql"
 	CheckNone     = "none"
 )
 
@@ -61,6 +64,7 @@ type healthResult struct {
 	Message string
 	Version string
 	DBMS    float64
+	SQL     *bd.SQLReport
 }
 
 // checkHealth runs one check of spec against the run whose leader is pid,
@@ -73,6 +77,8 @@ func checkHealth(ctx context.Context, spec Spec, env []string, pid int) healthRe
 		return checkBeads(ctx, spec, pid)
 	case CheckExec:
 		return checkExec(ctx, spec, env)
+	case CheckSQL:
+		return checkSQL(ctx, spec)
 	case CheckTCP:
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", spec.Health.Address)

@@ -8,6 +8,8 @@
 package supervisor
 
 import (
+	"github.com/beadsctl/beadsctl/internal/bd"
+
 	"time"
 )
 
@@ -32,6 +34,8 @@ type Spec struct {
 	// .beads/daemon.pid are cleaned after it stops, and .beads/daemon.log is
 	// tailed into the exit reason.
 	Beads bool `json:"beads,omitempty"`
+	// Dolt marks bd 1.x's Dolt SQL server (server mode): see DoltSpec.
+	Dolt *DoltSpec `json:"dolt,omitempty"`
 
 	Restart RestartPolicy `json:"restart"`
 	Limits  Limits        `json:"limits"`
@@ -98,7 +102,7 @@ type Rotate struct {
 
 // HealthSpec is the periodic health check.
 type HealthSpec struct {
-	// Check is "beads-rpc", "exec", "tcp" or "none" ("" means none).
+	// Check is "beads-rpc", "exec", "tcp", "sql" or "none" ("" means none).
 	Check    string        `json:"check,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
@@ -112,4 +116,27 @@ type HealthSpec struct {
 	Socket string `json:"socket,omitempty"`
 	// ClientVersion sent as client_version in beads RPC requests (the installed bd's version).
 	ClientVersion string `json:"client_version,omitempty"`
+	// SQL for "sql": the server (host:port), user and the databases that must
+	// be there, each with its bd project id.
+	SQL *SQLHealth `json:"sql,omitempty"`
+}
+
+// SQLHealth is a check over the MySQL protocol: connect, ping, every database
+// present, and each one's metadata `_project_id` as expected.
+type SQLHealth struct {
+	Address   string        `json:"address"`
+	User      string        `json:"user,omitempty"`
+	Databases []bd.Database `json:"databases,omitempty"`
+}
+
+// DoltSpec is what the supervisor keeps true of a bd 1.x Dolt server, as bd
+// expects to find it (../shared/BEADS.md, "bd 1.x"): while the process runs,
+// ServerDir/dolt-server.pid names it and dolt-server.port holds Port; around
+// a (re)start, dolt-server.lock is held so that no bd command starts a rival;
+// before every stop signal the working set is flushed (bd dolt stop's commit).
+type DoltSpec struct {
+	ServerDir string `json:"server_dir"`
+	Host      string `json:"host"`
+	Port      int    `json:"port"`
+	User      string `json:"user,omitempty"`
 }

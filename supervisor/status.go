@@ -1,6 +1,10 @@
 package supervisor
 
-import "time"
+import (
+	"time"
+
+	"github.com/beadsctl/beadsctl/internal/bd"
+)
 
 // State is where a daemon is in its life cycle.
 type State string
@@ -45,8 +49,29 @@ type HealthStatus struct {
 	CheckedAt           time.Time `json:"checked_at,omitzero"`
 	// Version is what a beads-rpc check learned of the running daemon's version.
 	Version string `json:"version,omitempty"`
-	// DBResponseMS is bd's db_response_ms from the health RPC.
+	// DBResponseMS is bd's db_response_ms from the health RPC (or the SQL ping's time).
 	DBResponseMS float64 `json:"db_response_ms,omitempty"`
+	// SQL is what a sql check learned of the server (dolt version, databases, connections).
+	SQL *bd.SQLReport `json:"sql,omitempty"`
+}
+
+// DoltStatus is what the supervisor did for a bd 1.x Dolt server.
+type DoltStatus struct {
+	Port      int    `json:"port"`
+	ServerDir string `json:"server_dir"`
+	// FilesError is set while dolt-server.pid/.port could not be written:
+	// bd commands then do not find the server and may start a rival.
+	FilesError string `json:"files_error,omitempty"`
+	// LastFlush is the flush before the last stop signal.
+	LastFlush *Flush `json:"last_flush,omitempty"`
+}
+
+// Flush is the outcome of one flush of the working set before a stop.
+type Flush struct {
+	At        time.Time `json:"at"`
+	Committed []string  `json:"committed,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	MS        float64   `json:"ms"`
 }
 
 // Status is what the supervisor knows of one daemon. It is the JSON the agent serves.
@@ -82,6 +107,8 @@ type Status struct {
 	LogError string `json:"log_error,omitempty"`
 	// Stopped is true when a user stopped the daemon on purpose (stop verb).
 	Stopped bool `json:"stopped,omitempty"`
+	// Dolt is set for a bd 1.x Dolt server (Spec.Dolt).
+	Dolt *DoltStatus `json:"dolt,omitempty"`
 }
 
 // AgentStatus is the whole agent's answer to GET /v1/status.

@@ -1,0 +1,216 @@
+package bd
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// This file speaks SQL to a Dolt server over the MySQL protocol, with the
+// driver bd itself uses: the health check bd relies on (connect, ping, the
+// project's database exists and is this project's) and bd dolt stop's flush.
+
+// SQLTarget says which server and which project a check expects.
+type SQLTarget struct {
+	// Addr is host:port.
+	Addr     string `json:"address"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"-"`
+	// Databases must exist; each with a ProjectID must hold it as the
+	// `_project_id` row of its metadata table (bd's identity check).
+	Databases []Database `json:"databases,omitempty"`
+}
+
+// Database is one database a check expects on the server.
+type Database struct {
+	Name      string `json:"name"`
+	ProjectID string `json:"project_id,omitempty"`
+}
+
+// SQLReport is what one check learned about the server.
+type SQLReport struct {
+	DoltVersion     string   `json:"dolt_version,omitempty"`
+	Databases       []string `json:"databases,omitempty"`
+	Connections     int      `json:"open_connections"`
+	ProjectID       string   `json:"project_id,omitempty"`
+	QueryMS         float64  `json:"query_ms"`
+	DatabaseMissing bool     `json:"-"`
+}
+
+// ErrWrongProject means the server serves another project's data under the
+// expected database name (bd refuses such a server: GH#2372).
+var ErrWrongProject = errors.New("server serves another project")
+
+func openDB(t SQLTarget, timeout time.Duration) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User = t.User
+	if cfg.User == "" {
+		cfg.User = DefaultDoltUser
+	}
+	cfg.Passwd = t.Password
+	cfg.Net, cfg.Addr = "tcp", t.Addr
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, timeout, timeout
+	cfg.AllowNativePasswords = true
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(0)
+	return db, nil
+}
+
+// CheckSQL connects to t.Addr and checks it the way bd does before it trusts a
+// server. ctx bounds the whole check. The report is filled as far as the check got.
+func CheckSQL(ctx context.Context, t SQLTarget) (SQLReport, error) {
+	var rep SQLReport
+	timeout := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	db, err := openDB(t, timeout)
+	if err != nil {
+		return rep, err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := db.PingContext(ctx); err != nil {
+		return rep, fmt.Errorf("connect %s: %w", t.Addr, err)
+	}
+	rep.QueryMS = float64(time.Since(start).Microseconds()) / 1000
+	rows, err := db.QueryContext(ctx, "SHOW DATABASES")
+	if err != nil {
+		return rep, fmt.Errorf("SHOW DATABASES: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil {
+			rep.Databases = append(rep.Databases, name)
+		}
+	}
+	rows.Close()
+	// Both are facts for the report; a server that cannot say is not unhealthy.
+	_ = db.QueryRowContext(ctx, "SELECT dolt_version()").Scan(&rep.DoltVersion)
+	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST").Scan(&rep.Connections)
+	for _, want := range t.Databases {
+		if !slices.ContainsFunc(rep.Databases, func(s string) bool { return strings.EqualFold(s, want.Name) }) {
+			rep.DatabaseMissing = true
+			return rep, fmt.Errorf("database %q is not on the server at %s (it has %s)", want.Name, t.Addr, strings.Join(rep.Databases, ", "))
+		}
+		if want.ProjectID == "" {
+			continue
+		}
+		var got string
+		q := fmt.Sprintf("SELECT value FROM %s.metadata WHERE `key` = '_project_id'", quoteIdent(want.Name))
+		if err := db.QueryRowContext(ctx, q).Scan(&got); err != nil {
+			return rep, fmt.Errorf("read _project_id of database %q: %w", want.Name, err)
+		}
+		rep.ProjectID = got
+		if got != want.ProjectID {
+			return rep, fmt.Errorf("%w: database %q has project id %s, .beads/metadata.json says %s", ErrWrongProject, want.Name, got, want.ProjectID)
+		}
+	}
+	return rep, nil
+}
+
+// FlushResult says what a flush committed.
+type FlushResult struct {
+	// Committed are the databases whose working set was committed.
+	Committed []string `json:"committed,omitempty"`
+	// Failed maps a database to why its commit failed.
+	Failed map[string]string `json:"failed,omitempty"`
+}
+
+// FlushCommitMessage is the commit message of bd dolt stop's flush.
+const FlushCommitMessage = "auto-flush: commit working set before server stop"
+
+// Flush commits the working set of every database with changes, as bd dolt
+// stop does before it signals the server (doltserver.FlushWorkingSet), so that
+// a stop loses no write. ctx bounds it. An error names what was not flushed.
+func Flush(ctx context.Context, t SQLTarget) (FlushResult, error) {
+	var res FlushResult
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	db, err := openDB(SQLTarget{Addr: t.Addr, User: t.User, Password: t.Password}, timeout)
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return res, fmt.Errorf("flush: connect %s: %w", t.Addr, err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "SHOW DATABASES")
+	if err != nil {
+		return res, fmt.Errorf("flush: SHOW DATABASES: %w", err)
+	}
+	var dbs []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil && !slices.Contains([]string{"information_schema", "mysql", "performance_schema"}, name) {
+			dbs = append(dbs, name)
+		}
+	}
+	rows.Close()
+	for _, name := range dbs {
+		var dirty bool
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT COUNT(*) > 0 FROM %s.dolt_status", quoteIdent(name))).Scan(&dirty); err != nil || !dirty {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(name)); err != nil {
+			res.fail(name, err)
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, "CALL DOLT_COMMIT('-Am', '"+FlushCommitMessage+"')"); err != nil {
+			low := strings.ToLower(err.Error())
+			if strings.Contains(low, "nothing to commit") || strings.Contains(low, "no changes") {
+				continue
+			}
+			res.fail(name, err)
+			continue
+		}
+		res.Committed = append(res.Committed, name)
+	}
+	if len(res.Failed) > 0 {
+		var parts []string
+		for _, name := range dbs {
+			if msg, ok := res.Failed[name]; ok {
+				parts = append(parts, name+": "+msg)
+			}
+		}
+		return res, fmt.Errorf("flush failed for %s", strings.Join(parts, "; "))
+	}
+	return res, nil
+}
+
+func (r *FlushResult) fail(name string, err error) {
+	if r.Failed == nil {
+		r.Failed = map[string]string{}
+	}
+	r.Failed[name] = err.Error()
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// Accepting reports whether addr accepts a TCP connection now (one dial, a
+// short deadline): the cheap probe a waiter repeats until the SQL check can pass.
+func Accepting(ctx context.Context, addr string) bool {
+	d := net.Dialer{Timeout: 100 * time.Millisecond}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

@@ -1,0 +1,375 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
+)
+
+// This file is the bd 1.x side of observe, plan, drift and apply: the Dolt
+// SQL server a dolt_server block declares, the files bd finds it by, rival
+// servers on its data dir, and bd's own auto-start setting.
+
+// Kinds of drift findings about Dolt servers.
+const (
+	KindDoltRival      = "dolt-rival"       // another dolt sql-server serves the data dir
+	KindDoltFiles      = "dolt-files"       // dolt-server.pid/.port do not name our server
+	KindDoltVersion    = "dolt-version"     // installed dolt differs from the running server
+	KindDoltPortTaken  = "dolt-port-taken"  // the port is held by another program
+	KindDoltMissing    = "dolt-missing"     // no dolt binary to run
+	KindBdAutoStart    = "bd-auto-start"    // bd may still start (or kill) servers itself
+	KindDoltProjectBad = "dolt-wrong-project"
+)
+
+// DoltLive is what Observe learnt of one dolt_server daemon's world.
+type DoltLive struct {
+	// Rivals are dolt sql-servers on the same data dir that are not our child.
+	Rivals []bd.ServerProcess `json:"rivals,omitempty"`
+	// PidFile and PortFile are what dolt-server.pid and .port say (0: missing).
+	PidFile  int `json:"pid_file,omitempty"`
+	PortFile int `json:"port_file,omitempty"`
+	// Installed is `dolt version` of the binary on PATH ("" when unknown);
+	// Missing is set when there is none.
+	Installed string `json:"installed,omitempty"`
+	Missing   string `json:"missing,omitempty"`
+	// PortHolder describes a process that is not ours listening on the port.
+	PortHolder string `json:"port_holder,omitempty"`
+}
+
+// DoltProbes are the OS facts Observe gathers for Dolt servers.
+type DoltProbes struct {
+	FindServers func(ctx context.Context, dataDir string) ([]bd.ServerProcess, error)
+	// Version runs `<dolt> version`.
+	Version func(ctx context.Context, dolt string) (string, error)
+	// PortFree reports whether host:port can be bound now.
+	PortFree func(host string, port int) bool
+	// FreePort asks the OS for a free port on host.
+	FreePort func(host string) (int, error)
+}
+
+// DefaultDoltProbes are the real ones.
+func DefaultDoltProbes() DoltProbes {
+	return DoltProbes{FindServers: bd.FindServers, Version: DoltVersion, PortFree: portFree, FreePort: freePort}
+}
+
+var doltVersionRe = regexp.MustCompile(`dolt version (\d+\.\d+\.\d+\S*)`)
+
+// DoltVersion runs `dolt version` (bounded: 5 s) and returns its semver.
+func DoltVersion(ctx context.Context, dolt string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dolt, "version")
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
+	if m := doltVersionRe.FindSubmatch(out); m != nil {
+		return string(m[1]), nil
+	}
+	if err == nil {
+		err = fmt.Errorf("no version in %q", strings.TrimSpace(string(out)))
+	}
+	return "", err
+}
+
+func portFree(host string, port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// PinDoltPorts gives every dolt_server daemon that beads.hcl and bd's
+// settings leave without a port the one it had at the last apply, so that the
+// port stays the same across restarts and applies; one that never ran gets a
+// free port from the OS. A port read from dolt-server.port yields to the
+// applied one too: a rival may have written that file.
+func PinDoltPorts(desired *schema.Config, st *State, pr DoltProbes) {
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		if d.Dolt == nil || (d.Dolt.PortSource != schema.PortAuto && d.Dolt.PortSource != schema.PortFromPortFile) {
+			continue
+		}
+		if s, ok := st.Daemons[d.Name]; ok && s.Spec.Dolt != nil && s.Spec.Dolt.Port > 0 {
+			d.SetPort(s.Spec.Dolt.Port, "kept from the last apply")
+			continue
+		}
+		if d.Dolt.Port == 0 && pr.FreePort != nil {
+			if p, err := pr.FreePort(d.Dolt.Host); err == nil {
+				d.SetPort(p, "chosen by beadsctl (free now; kept across applies)")
+			}
+		}
+	}
+}
+
+// observeDolt fills live.Dolt for the dolt_server daemons of desired.
+func observeDolt(ctx context.Context, desired *schema.Config, live *Live, pr DoltProbes) {
+	installed := map[string]DoltLive{}
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		if d.Dolt == nil {
+			continue
+		}
+		a, running := live.Daemons[d.Name]
+		ourPid := 0
+		if running && live.AgentUp {
+			ourPid = a.Pid
+		}
+		var dl DoltLive
+		if v, ok := installed[d.Command]; ok {
+			dl.Installed, dl.Missing = v.Installed, v.Missing
+		} else {
+			if path, err := exec.LookPath(d.Command); err != nil {
+				dl.Missing = fmt.Sprintf("%s is not on PATH (install Dolt: `make dolt` in a beadsctl checkout, or https://docs.dolthub.com/introduction/installation)", d.Command)
+			} else if pr.Version != nil {
+				dl.Installed, _ = pr.Version(ctx, path)
+			}
+			installed[d.Command] = dl
+		}
+		dl.PidFile, dl.PortFile = bd.ServerFiles{Dir: d.Dolt.ServerDir}.Read()
+		if pr.FindServers != nil {
+			servers, _ := pr.FindServers(ctx, d.Dolt.DataDir)
+			for _, sp := range servers {
+				if sp.Pid != ourPid {
+					dl.Rivals = append(dl.Rivals, sp)
+				}
+			}
+		}
+		if ourPid == 0 && len(dl.Rivals) == 0 && d.Dolt.Port > 0 && pr.PortFree != nil && !pr.PortFree(d.Dolt.Host, d.Dolt.Port) {
+			dl.PortHolder = fmt.Sprintf("another program listens on %s:%d", d.Dolt.Host, d.Dolt.Port)
+		}
+		if live.Dolt == nil {
+			live.Dolt = map[string]DoltLive{}
+		}
+		live.Dolt[d.Name] = dl
+	}
+}
+
+// doltFindings are the drift findings about Dolt servers.
+func doltFindings(desired *schema.Config, live *Live) []Finding {
+	var out []Finding
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		dl, ok := live.Dolt[d.Name]
+		if d.Dolt == nil || !ok {
+			continue
+		}
+		a, running := live.Daemons[d.Name]
+		running = running && live.AgentUp && a.Pid > 0
+		if dl.Missing != "" {
+			out = append(out, Finding{Kind: KindDoltMissing, Daemon: d.Name, Expected: "a dolt binary to run", Actual: dl.Missing})
+		}
+		for _, r := range dl.Rivals {
+			out = append(out, Finding{Kind: KindDoltRival, Daemon: d.Name, Expected: "no dolt sql-server but ours on " + d.Dolt.DataDir,
+				Actual: rivalString(r)})
+		}
+		if dl.PortHolder != "" {
+			out = append(out, Finding{Kind: KindDoltPortTaken, Daemon: d.Name, Expected: fmt.Sprintf("port %d free for the server", d.Dolt.Port),
+				Actual: dl.PortHolder + ": free it, or set port = ... in the dolt_server block"})
+		}
+		if running {
+			files := bd.ServerFiles{Dir: d.Dolt.ServerDir}
+			if dl.PidFile != a.Pid {
+				out = append(out, Finding{Kind: KindDoltFiles, Daemon: d.Name, Expected: fmt.Sprintf("%s names pid %d (ours)", files.PidPath(), a.Pid),
+					Actual: fileSays(dl.PidFile, "pid")})
+			}
+			if a.Dolt != nil && dl.PortFile != a.Dolt.Port {
+				out = append(out, Finding{Kind: KindDoltFiles, Daemon: d.Name, Expected: fmt.Sprintf("%s says %d (ours)", files.PortPath(), a.Dolt.Port),
+					Actual: fileSays(dl.PortFile, "port")})
+			}
+			if v := a.Health.SQL; v != nil && v.DoltVersion != "" && dl.Installed != "" && v.DoltVersion != dl.Installed {
+				out = append(out, Finding{Kind: KindDoltVersion, Daemon: d.Name, Expected: "dolt " + dl.Installed + " (installed)",
+					Actual: "the server runs dolt " + v.DoltVersion})
+			}
+		}
+		for _, p := range d.Dolt.Workspaces {
+			if p.BdAutoStart {
+				f := Finding{Kind: KindBdAutoStart, Daemon: d.Name, Expected: "dolt.auto-start: false in " + p.BeadsDir + "/config.yaml",
+					Actual: "bd may start its own server when ours is down, and kill servers it does not know: set disable_bd_auto_start = true in the dolt_server block (apply then writes it)", Info: true}
+				if d.Dolt.DisableBdAutoStart {
+					f.Actual, f.Info = "auto-start is on; apply writes dolt.auto-start: false", true
+				}
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func fileSays(n int, what string) string {
+	if n == 0 {
+		return "the file is missing"
+	}
+	return fmt.Sprintf("it says %s %d", what, n)
+}
+
+func rivalString(r bd.ServerProcess) string {
+	s := fmt.Sprintf("dolt sql-server pid %d", r.Pid)
+	if r.Port > 0 {
+		s += fmt.Sprintf(" on port %d", r.Port)
+	}
+	if !r.StartTime.IsZero() {
+		s += ", started " + r.StartTime.UTC().Format(time.RFC3339)
+	}
+	return s + " (not ours: started by bd or by hand)"
+}
+
+// ConfigEdit is a change apply makes to a file bd reads (not a daemon).
+type ConfigEdit struct {
+	Path   string `json:"path"`
+	Key    string `json:"key"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+	Reason string `json:"reason"`
+}
+
+// doltEdits are the config.yaml edits a plan offers: dolt.auto-start: false
+// where a dolt_server asks for it and bd's setting is still on.
+func doltEdits(desired *schema.Config) []ConfigEdit {
+	var out []ConfigEdit
+	for i := range desired.Daemons {
+		d := &desired.Daemons[i]
+		if d.Dolt == nil || !d.Dolt.DisableBdAutoStart {
+			continue
+		}
+		for _, p := range d.Dolt.Workspaces {
+			if p.BdAutoStart {
+				out = append(out, ConfigEdit{Path: p.BeadsDir + "/config.yaml", Key: "dolt.auto-start", Before: "(on)", After: "false",
+					Reason: fmt.Sprintf("daemon %q supervises this workspace's Dolt server: bd must not start a rival or kill it", d.Name)})
+			}
+		}
+	}
+	return out
+}
+
+// applyEdits writes the config edits of a plan.
+func applyEdits(edits []ConfigEdit, write bd.WriteFunc) error {
+	for _, e := range edits {
+		if e.Key != "dolt.auto-start" {
+			continue
+		}
+		dir := strings.TrimSuffix(e.Path, "/config.yaml")
+		if _, err := bd.SetAutoStartOff(dir, write); err != nil {
+			return fmt.Errorf("set dolt.auto-start: false in %s: %w", e.Path, err)
+		}
+	}
+	return nil
+}
+
+// StopDoltRival takes over a rival dolt sql-server: it proves the pid is
+// still the process Observe saw (command line and start time), flushes its
+// working set, sends SIGTERM, waits up to timeout, then SIGKILL, and removes
+// bd's files when they name it. A process whose start time is unknown is
+// never signalled.
+func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, user string, timeout time.Duration) (bd.FlushResult, error) {
+	same := func() bool {
+		cur, ok := bd.InspectServer(ctx, r.Pid)
+		return ok && !r.StartTime.IsZero() && cur.StartTime.Equal(r.StartTime)
+	}
+	if r.StartTime.IsZero() {
+		return bd.FlushResult{}, fmt.Errorf("pid %d: its start time is unknown, so it is not proven to be the server seen; stop it by hand (bd dolt stop)", r.Pid)
+	}
+	if !same() {
+		return bd.FlushResult{}, fmt.Errorf("pid %d is no longer the dolt sql-server seen (exited or recycled); run plan again", r.Pid)
+	}
+	var res bd.FlushResult
+	var ferr error
+	if r.Port > 0 {
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, ferr = bd.Flush(fctx, bd.SQLTarget{Addr: net.JoinHostPort(host, strconv.Itoa(r.Port)), User: user})
+		cancel()
+		if ferr != nil {
+			return res, fmt.Errorf("flush pid %d before the stop: %w (nothing was stopped)", r.Pid, ferr)
+		}
+	}
+	proc, err := os.FindProcess(r.Pid)
+	if err != nil {
+		return res, err
+	}
+	if !same() {
+		return res, fmt.Errorf("pid %d is no longer the dolt sql-server seen; run plan again", r.Pid)
+	}
+	if err := proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return res, err
+	}
+	if !waitUntil(ctx, timeout, func() bool { return !same() }) {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if same() {
+			_ = proc.Kill()
+		}
+		if !waitUntil(ctx, 5*time.Second, func() bool { return !same() }) {
+			return res, fmt.Errorf("pid %d survived SIGKILL", r.Pid)
+		}
+	}
+	files := bd.ServerFiles{Dir: serverDir}
+	if pid, _ := files.Read(); pid == r.Pid {
+		_ = files.Remove(r.Pid)
+	}
+	return res, nil
+}
+
+// doltSpec is the supervisor's part of a dolt_server daemon.
+func doltSpec(d schema.Daemon) (*supervisor.DoltSpec, *supervisor.SQLHealth) {
+	var h *supervisor.SQLHealth
+	if d.Health.SQL != nil {
+		h = &supervisor.SQLHealth{Address: d.Health.SQL.Address, User: d.Health.SQL.User}
+		for _, db := range d.Health.SQL.Databases {
+			h.Databases = append(h.Databases, bd.Database{Name: db.Name, ProjectID: db.ProjectID})
+		}
+	}
+	if d.Dolt == nil {
+		return nil, h
+	}
+	return &supervisor.DoltSpec{ServerDir: d.Dolt.ServerDir, Host: d.Dolt.Host, Port: d.Dolt.Port, User: d.Dolt.User}, h
+}
+
+func declaredDaemon(desired *schema.Config, name string) *schema.Daemon {
+	for i := range desired.Daemons {
+		if desired.Daemons[i].Name == name {
+			return &desired.Daemons[i]
+		}
+	}
+	return nil
+}
+
+// replaceDoltRivals stops every rival server of d (apply --replace-unmanaged):
+// flushed, identity proven, SIGTERM then SIGKILL; ours then starts on d's port.
+func replaceDoltRivals(ctx context.Context, d *schema.Daemon, dl DoltLive, progress func(Progress)) error {
+	if d == nil || d.Dolt == nil {
+		return nil
+	}
+	for _, r := range dl.Rivals {
+		progress(Progress{Daemon: d.Name, Step: "replacing-unmanaged", Detail: rivalString(r)})
+		res, err := StopDoltRival(ctx, r, d.Dolt.ServerDir, d.Dolt.Host, d.Dolt.User, 5*time.Second)
+		if err != nil {
+			return fmt.Errorf("replace the rival dolt sql-server pid %d: %w", r.Pid, err)
+		}
+		if len(res.Committed) > 0 {
+			progress(Progress{Daemon: d.Name, Step: "flushed", Detail: "committed the working set of " + strings.Join(res.Committed, ", ")})
+		}
+	}
+	return nil
+}
