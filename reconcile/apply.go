@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -45,6 +47,8 @@ type ApplyOptions struct {
 	Progress func(Progress)
 	// Now is the clock for applied_at (time.Now when nil).
 	Now func() time.Time
+	// WriteFile writes the files of the plan's Edits (atomicfile.Write when nil).
+	WriteFile func(path string, data []byte, perm os.FileMode) error
 }
 
 // Progress is one step of an apply.
@@ -85,7 +89,7 @@ func (e *UnmanagedError) Error() string {
 		fmt.Fprintf(&b, "daemon %q: %s holds %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no bd daemon but ours in "))
 	}
 	if rivals {
-		b.WriteString("refusing to start a second server on the same data dir (Dolt would refuse it: the database is locked); stop it (bd dolt stop), or run apply --replace-unmanaged to flush it, stop it and start ours on its port")
+		b.WriteString("refusing to start a second server on the same data dir (Dolt would refuse it: the database is locked); stop it (bd dolt stop), or run apply --replace-unmanaged to flush it, stop it (its identity checked) and start ours")
 		return b.String()
 	}
 	if strings.Contains(b.String(), "bd daemon") || len(e.Found) > 0 && e.Found[0].Kind == KindUnmanaged {
@@ -158,6 +162,9 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 		declared[desired.Daemons[i].Name] = &desired.Daemons[i]
 	}
 	if len(p.Edits) > 0 {
+		if opts.WriteFile == nil {
+			opts.WriteFile = atomicfile.Write
+		}
 		if err := applyEdits(p.Edits, opts.WriteFile); err != nil {
 			return nil, err
 		}

@@ -24,12 +24,12 @@ import (
 
 // Kinds of drift findings about Dolt servers.
 const (
-	KindDoltRival      = "dolt-rival"       // another dolt sql-server serves the data dir
-	KindDoltFiles      = "dolt-files"       // dolt-server.pid/.port do not name our server
-	KindDoltVersion    = "dolt-version"     // installed dolt differs from the running server
-	KindDoltPortTaken  = "dolt-port-taken"  // the port is held by another program
-	KindDoltMissing    = "dolt-missing"     // no dolt binary to run
-	KindBdAutoStart    = "bd-auto-start"    // bd may still start (or kill) servers itself
+	KindDoltRival      = "dolt-rival"      // another dolt sql-server serves the data dir
+	KindDoltFiles      = "dolt-files"      // dolt-server.pid/.port do not name our server
+	KindDoltVersion    = "dolt-version"    // installed dolt differs from the running server
+	KindDoltPortTaken  = "dolt-port-taken" // the port is held by another program
+	KindDoltMissing    = "dolt-missing"    // no dolt binary to run
+	KindBdAutoStart    = "bd-auto-start"   // bd may still start (or kill) servers itself
 	KindDoltProjectBad = "dolt-wrong-project"
 )
 

@@ -73,6 +73,19 @@ func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 			return nil, fmt.Errorf("no daemon %q in %s", n, desired.Path)
 		}
 	}
+	if verb != VerbStop {
+		// A rival holding a workspace would make the start fail, and a
+		// crash-looping start would overwrite the rival's files: refuse first.
+		var blocking []Finding
+		for _, f := range (&Plan{Drift: Findings(desired, live, false)}).Blocking() {
+			if slices.Contains(names, f.Daemon) {
+				blocking = append(blocking, f)
+			}
+		}
+		if len(blocking) > 0 {
+			return nil, &UnmanagedError{Found: blocking}
+		}
+	}
 	if verb != VerbStop && !live.AgentUp {
 		if opts.EnsureAgent == nil {
 			return nil, fmt.Errorf("the agent is not running")

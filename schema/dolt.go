@@ -62,7 +62,7 @@ const (
 // dolt derives command, args, dir and health of a dolt_server daemon.
 // It runs before health(), whose defaults it sets.
 func (r *resolver) dolt(d *Daemon) {
-	if _, ok := r.l.blocks["dolt_server"]; !ok {
+	if !hasBlock(r.l, "dolt_server") {
 		return
 	}
 	blame := r.l.blocks["dolt_server"]
@@ -300,4 +300,9 @@ func envHome(environ []string) string {
 		}
 	}
 	return ""
+}
+
+func hasBlock(l *layer, path string) bool {
+	_, ok := l.blocks[path]
+	return ok
 }

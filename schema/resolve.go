@@ -199,7 +199,7 @@ func resolve(name string, l *layer, decl hcl.Range, root, home string) (Daemon, 
 	d := Daemon{Name: name, Root: root, DeclRange: decl, Args: []string{}}
 
 	switch f := r.str("command", &d.Command); {
-	case f == nil && !l.failed["command"]:
+	case f == nil && !l.failed["command"] && !hasBlock(l, "dolt_server"):
 		r.add(hcl.DiagError, decl, "Missing command",
 			fmt.Sprintf("daemon %q needs command = \"...\": the program to run (its arguments go in args = [...]).", name))
 	case f != nil && strings.TrimSpace(d.Command) == "":

@@ -3,10 +3,10 @@ package supervisor
 import (
 	"context"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
 )
 
@@ -26,11 +26,6 @@ import (
 // command holds it only while it starts its own server (up to its 10 s ready
 // timeout); past this we start anyway and say so.
 const doltLockWait = 3 * time.Second
-
-// doltWriteFile writes bd's files atomically (temp, fsync, rename).
-var doltWriteFile bd.WriteFunc = func(path string, data []byte, _ os.FileMode) error {
-	return agWriteFileAtomic(path, data) // 0600, as bd writes them
-}
 
 func doltFiles(spec Spec) bd.ServerFiles { return bd.ServerFiles{Dir: spec.Dolt.ServerDir} }
 
@@ -64,7 +59,7 @@ func (l *loop) doltStarted(r *run) {
 	}
 	defer l.doltUnlockNow()
 	ds := &DoltStatus{Port: r.spec.Dolt.Port, ServerDir: r.spec.Dolt.ServerDir}
-	if err := doltFiles(r.spec).Write(r.pid, r.spec.Dolt.Port, doltWriteFile); err != nil {
+	if err := doltFiles(r.spec).Write(r.pid, r.spec.Dolt.Port, atomicfile.Write); err != nil {
 		ds.FilesError = err.Error()
 		l.d.log.Error("dolt server files not written: bd commands will not find the server", "error", err)
 	}

@@ -1,8 +1,6 @@
 package supervisor
 
 import (
-	"github.com/beadsctl/beadsctl/internal/bd"
-
 	"bytes"
 	"context"
 	"errors"

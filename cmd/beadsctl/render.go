@@ -90,8 +90,17 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		}
 		fmt.Fprintln(w, "    }")
 	}
+	for _, e := range p.Edits {
+		fmt.Fprintf(w, "\n  %s\n", pal.bold("# "+e.Path+" will be edited"))
+		fmt.Fprintf(w, "  # %s\n", e.Reason)
+		fmt.Fprintf(w, "  %s %s = %s -> %s\n", pal.yellow("~"), e.Key, e.Before, e.After)
+	}
 	start, upd, restart, stop := p.Summary()
-	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop.\n", pal.bold("Plan:"), start, upd, restart, stop)
+	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop", pal.bold("Plan:"), start, upd, restart, stop)
+	if len(p.Edits) > 0 {
+		fmt.Fprintf(w, ", %d file(s) of bd to edit", len(p.Edits))
+	}
+	fmt.Fprintln(w, ".")
 }
 
 func attrLine(a reconcile.Attribute, pal palette) string {
@@ -182,6 +191,10 @@ func progressPrinter(w io.Writer, color bool) func(reconcile.Progress) {
 			fmt.Fprintf(w, "%s: %s\n", name, pal.red("stopped"))
 		case "removed":
 			fmt.Fprintf(w, "removed %s\n", p.Detail)
+		case "edited":
+			fmt.Fprintf(w, "edited %s\n", p.Detail)
+		case "flushed":
+			fmt.Fprintf(w, "%s: %s\n", name, p.Detail)
 		default:
 			began[p.Daemon] = time.Now()
 			line := name + ": " + strings.ReplaceAll(p.Step, "-", " ")
