@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"os"
 	"os/exec"
@@ -30,7 +31,6 @@ const (
 	KindDoltPortTaken  = "dolt-port-taken" // the port is held by another program
 	KindDoltMissing    = "dolt-missing"    // no dolt binary to run
 	KindBdAutoStart    = "bd-auto-start"   // bd may still start (or kill) servers itself
-	KindDoltProjectBad = "dolt-wrong-project"
 )
 
 // DoltLive is what Observe learnt of one dolt_server daemon's world.
@@ -55,13 +55,36 @@ type DoltProbes struct {
 	Version func(ctx context.Context, dolt string) (string, error)
 	// PortFree reports whether host:port can be bound now.
 	PortFree func(host string, port int) bool
-	// FreePort asks the OS for a free port on host.
-	FreePort func(host string) (int, error)
 }
 
 // DefaultDoltProbes are the real ones.
 func DefaultDoltProbes() DoltProbes {
-	return DoltProbes{FindServers: bd.FindServers, Version: DoltVersion, PortFree: portFree, FreePort: freePort}
+	return DoltProbes{FindServers: bd.FindServers, Version: DoltVersion, PortFree: portFree}
+}
+
+// The ports beadsctl chooses from: below Linux's ephemeral range (32768 on),
+// so that no outgoing connection takes one, and above the well-known servers.
+const (
+	autoPortBase  = 15000
+	autoPortRange = 15000
+	autoPortTries = 64
+)
+
+// ChoosePort is the port beadsctl gives a server on dataDir that nothing
+// else names: the first free one from a start derived from the data dir, so
+// that plan and apply choose the same port, and two projects rarely start
+// from the same one (a taken port is skipped, never shared).
+func ChoosePort(dataDir, host string, free func(host string, port int) bool) (int, error) {
+	h := fnv.New32a()
+	h.Write([]byte(dataDir))
+	start := int(h.Sum32() % autoPortRange)
+	for i := range autoPortTries {
+		p := autoPortBase + (start+i)%autoPortRange
+		if free == nil || free(host, p) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port among %d tried from %d: set port = ... in the dolt_server block", autoPortTries, autoPortBase+start)
 }
 
 var doltVersionRe = regexp.MustCompile(`dolt version (\d+\.\d+\.\d+\S*)`)
@@ -91,20 +114,12 @@ func portFree(host string, port int) bool {
 	return true
 }
 
-func freePort(host string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
 
 // PinDoltPorts gives every dolt_server daemon that beads.hcl and bd's
 // settings leave without a port the one it had at the last apply, so that the
-// port stays the same across restarts and applies; one that never ran gets a
-// free port from the OS. A port read from dolt-server.port yields to the
-// applied one too: a rival may have written that file.
+// port stays the same across restarts and applies; one that never ran gets
+// ChoosePort's. A port read from dolt-server.port yields to the applied one
+// too: a rival may have written that file.
 func PinDoltPorts(desired *schema.Config, st *State, pr DoltProbes) {
 	for i := range desired.Daemons {
 		d := &desired.Daemons[i]
@@ -115,8 +130,8 @@ func PinDoltPorts(desired *schema.Config, st *State, pr DoltProbes) {
 			d.SetPort(s.Spec.Dolt.Port, "kept from the last apply")
 			continue
 		}
-		if d.Dolt.Port == 0 && pr.FreePort != nil {
-			if p, err := pr.FreePort(d.Dolt.Host); err == nil {
+		if d.Dolt.Port == 0 {
+			if p, err := ChoosePort(d.Dolt.DataDir, d.Dolt.Host, pr.PortFree); err == nil {
 				d.SetPort(p, "chosen by beadsctl (free now; kept across applies)")
 			}
 		}
@@ -372,4 +387,37 @@ func replaceDoltRivals(ctx context.Context, d *schema.Daemon, dl DoltLive, progr
 		}
 	}
 	return nil
+}
+
+// doltAttrs are the plan attributes of a dolt_server daemon (and of a sql
+// check): what bd derives, with where the port came from.
+func doltAttrs(d *schema.Daemon) []attr {
+	var out []attr
+	if ds := d.Dolt; ds != nil {
+		// PortSource is not shown: it is not applied state, and would read as
+		// a change between a plan and the apply after it.
+		port := strconv.Itoa(ds.Port)
+		out = append(out,
+			attr{"dolt_server.workspace", strconv.Quote(ds.Workspace), true},
+			attr{"dolt_server.shared", strconv.FormatBool(ds.Shared), true},
+			attr{"dolt_server.server_dir", strconv.Quote(ds.ServerDir), true},
+			attr{"dolt_server.port", port, true},
+			attr{"dolt_server.disable_bd_auto_start", strconv.FormatBool(ds.DisableBdAutoStart), false},
+		)
+	}
+	if h := d.Health.SQL; h != nil {
+		var dbs []string
+		for _, db := range h.Databases {
+			s := db.Name
+			if db.ProjectID != "" {
+				s += " (project " + db.ProjectID + ")"
+			}
+			dbs = append(dbs, s)
+		}
+		out = append(out,
+			attr{"health.sql.address", strconv.Quote(h.Address), false},
+			attr{"health.sql.databases", strconv.Quote(strings.Join(dbs, ", ")), false},
+		)
+	}
+	return out
 }

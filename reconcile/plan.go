@@ -434,7 +434,7 @@ func flatten(d *schema.Daemon) []attr {
 		attr{"health.command", string(hcmd), false},
 		attr{"health.address", strconv.Quote(d.Health.Address), false},
 	)
-	return out
+	return append(out, doltAttrs(d)...)
 }
 
 func dur(d time.Duration) string {
