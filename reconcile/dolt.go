@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -293,50 +293,50 @@ func applyEdits(edits []ConfigEdit, write bd.WriteFunc) error {
 }
 
 // StopDoltRival takes over a rival dolt sql-server: it proves the pid is
-// still the process Observe saw (command line and start time), flushes its
-// working set, sends SIGTERM, waits up to timeout, then SIGKILL, and removes
-// bd's files when they name it. A process whose start time is unknown is
-// never signalled.
+// still the process Observe saw (a dolt sql-server with that start time),
+// flushes its working set, sends SIGTERM through internal/proc (identity
+// checked at the signal), waits up to timeout, then SIGKILL, and removes bd's
+// files when they name it. A process whose start time is unknown is never
+// signalled; a flush that fails stops nothing.
 func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, user string, timeout time.Duration) (bd.FlushResult, error) {
-	same := func() bool {
-		cur, ok := bd.InspectServer(ctx, r.Pid)
-		return ok && !r.StartTime.IsZero() && cur.StartTime.Equal(r.StartTime)
-	}
+	h := proc.Handle{Pid: r.Pid, Start: r.StartTime.Truncate(time.Millisecond)}
 	if r.StartTime.IsZero() {
 		return bd.FlushResult{}, fmt.Errorf("pid %d: its start time is unknown, so it is not proven to be the server seen; stop it by hand (bd dolt stop)", r.Pid)
 	}
-	if !same() {
+	if cur, ok := bd.InspectServer(ctx, r.Pid); !ok || h.Verify() != nil || !cur.StartTime.Equal(r.StartTime) {
 		return bd.FlushResult{}, fmt.Errorf("pid %d is no longer the dolt sql-server seen (exited or recycled); run plan again", r.Pid)
 	}
 	var res bd.FlushResult
-	var ferr error
 	if r.Port > 0 {
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		res, ferr = bd.Flush(fctx, bd.SQLTarget{Addr: net.JoinHostPort(host, strconv.Itoa(r.Port)), User: user})
+		var err error
+		res, err = bd.Flush(fctx, bd.SQLTarget{Addr: net.JoinHostPort(host, strconv.Itoa(r.Port)), User: user})
 		cancel()
-		if ferr != nil {
-			return res, fmt.Errorf("flush pid %d before the stop: %w (nothing was stopped)", r.Pid, ferr)
+		if err != nil {
+			return res, fmt.Errorf("flush pid %d before the stop: %w (nothing was stopped)", r.Pid, err)
 		}
 	}
-	proc, err := os.FindProcess(r.Pid)
+	if err := h.Signal(syscall.SIGTERM); err != nil {
+		if errors.Is(err, proc.ErrGone) {
+			return res, nil
+		}
+		return res, fmt.Errorf("signal pid %d: %w", r.Pid, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err := h.WaitGone(wctx)
+	cancel()
 	if err != nil {
-		return res, err
-	}
-	if !same() {
-		return res, fmt.Errorf("pid %d is no longer the dolt sql-server seen; run plan again", r.Pid)
-	}
-	if err := proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return res, err
-	}
-	if !waitUntil(ctx, timeout, func() bool { return !same() }) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		if same() {
-			_ = proc.Kill()
+		if err := h.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, proc.ErrGone) {
+			return res, fmt.Errorf("SIGKILL pid %d: %w", r.Pid, err)
 		}
-		if !waitUntil(ctx, 5*time.Second, func() bool { return !same() }) {
-			return res, fmt.Errorf("pid %d survived SIGKILL", r.Pid)
+		kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = h.WaitGone(kctx)
+		cancel()
+		if err != nil {
+			return res, fmt.Errorf("pid %d survived SIGKILL: %w", r.Pid, err)
 		}
 	}
 	files := bd.ServerFiles{Dir: serverDir}
