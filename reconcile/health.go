@@ -49,6 +49,8 @@ type DaemonHealth struct {
 	Process ProcessHealth `json:"process"`
 	// BeadsHealth and VersionInfo are set for bd daemons.
 	BeadsHealth *BeadsHealth `json:"beads_health,omitempty"`
+	// Dolt is set for a dolt_server daemon: bd 1.x's Dolt SQL server.
+	Dolt *DoltHealth `json:"dolt,omitempty"`
 	VersionInfo *VersionInfo `json:"version_info,omitempty"`
 	// Check is the agent's last exec/tcp health check, for other daemons that have one.
 	Check *supervisor.HealthStatus `json:"check,omitempty"`
@@ -328,6 +330,9 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 			c.Detail += ": " + hs.Message
 		}
 		h.Checks = append(h.Checks, c)
+	}
+	if d.Dolt != nil {
+		h.Dolt = doltHealth(ctx, d, s, known, &h.Checks)
 	}
 	h.Healthy = true
 	for _, c := range h.Checks {
