@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package testdolt gives tests a real Dolt: the binary (installed by `make
 // dolt` into .tools/bin), a HOME with the identity dolt needs, and a bd 1.x
 // server-mode workspace whose database holds bd's metadata row. Only tests
