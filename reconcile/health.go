@@ -50,7 +50,7 @@ type DaemonHealth struct {
 	// BeadsHealth and VersionInfo are set for bd daemons.
 	BeadsHealth *BeadsHealth `json:"beads_health,omitempty"`
 	// Dolt is set for a dolt_server daemon: bd 1.x's Dolt SQL server.
-	Dolt *DoltHealth `json:"dolt,omitempty"`
+	Dolt        *DoltHealth  `json:"dolt,omitempty"`
 	VersionInfo *VersionInfo `json:"version_info,omitempty"`
 	// Check is the agent's last exec/tcp health check, for other daemons that have one.
 	Check *supervisor.HealthStatus `json:"check,omitempty"`

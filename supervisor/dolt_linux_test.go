@@ -111,7 +111,9 @@ func TestDoltServerWrongProjectIsUnhealthy(t *testing.T) {
 	spec.Health.Timeout = 250 * time.Millisecond
 	spec.Health.Failures = 1000 // stay up: the test reads the verdict, not the restart
 	d := runDaemon(t, spec, DaemonOptions{})
-	st := waitStatus(t, d, 60*time.Second, "a health verdict", func(s Status) bool { return s.Health.Status == "unhealthy" && s.Health.SQL != nil && s.Health.SQL.ProjectID != "" })
+	st := waitStatus(t, d, 60*time.Second, "a health verdict", func(s Status) bool {
+		return s.Health.Status == "unhealthy" && s.Health.SQL != nil && s.Health.SQL.ProjectID != ""
+	})
 	if !strings.Contains(st.Health.Message, "another project") || !strings.Contains(st.Health.Message, ws.ProjectID) {
 		t.Fatalf("message %q does not say which project the server serves", st.Health.Message)
 	}
