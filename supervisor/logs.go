@@ -10,8 +10,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // The child's output goes through a lineWriter per stream (stdout, stderr) to
@@ -59,8 +57,6 @@ type logSink struct {
 	flushReq []chan flushResult     // FlushLogs calls waiting for the writer
 	files    [nFiles]io.WriteCloser // owned by the writer goroutine
 	fileErrs [nFiles]error          // owned by the writer goroutine
-	sizes    [nFiles]int64          // bytes in each rotating file (writer goroutine)
-	lastRot  time.Time              // when the writer last rotated a file
 }
 
 func newLogSink(spec LogSpec, onError func(string)) *logSink {
@@ -268,58 +264,27 @@ func (s *logSink) write(f int, path string, rot Rotate, b []byte) error {
 			return err
 		}
 		s.files[f] = w
-		s.sizes[f] = 0
-		if fi, err := os.Stat(path); err == nil {
-			s.sizes[f] = fi.Size() // lumberjack appends to what is there
-		}
 	}
-	// Write in chunks that end at a newline: lumberjack rotates between
-	// writes and refuses one larger than its maximum size (1 MB at least).
+	// Write in chunks that end at a newline, each at most the rotation size:
+	// the rotator then keeps every file within it, and splits only a line
+	// longer than that.
+	chunk := writeChunk
+	if rot.MaxSize > 0 {
+		chunk = int(min(uint64(writeChunk), rot.MaxSize))
+	}
 	for len(b) > 0 {
 		n := len(b)
-		if n > writeChunk {
-			n = bytes.LastIndexByte(b[:writeChunk], '\n') + 1
+		if n > chunk {
+			n = bytes.LastIndexByte(b[:chunk], '\n') + 1
 			if n == 0 { // one line longer than a chunk
-				n = bytes.IndexByte(b, '\n') + 1
-				if n == 0 || n > 1<<20 {
-					n = min(len(b), 1<<20)
-				}
-			}
-		}
-		if lj, ok := s.files[f].(*lumberjack.Logger); ok {
-			if err := s.rotateBefore(f, lj, int64(n)); err != nil {
-				return err
+				n = chunk
 			}
 		}
 		if _, err := s.files[f].Write(b[:n]); err != nil {
 			return err
 		}
-		s.sizes[f] += int64(n)
 		b = b[n:]
 	}
-	return nil
-}
-
-// rotateBefore rotates a lumberjack file itself before a write of n bytes
-// would take it over its maximum size. lumberjack names a backup after the
-// time to the millisecond: two rotations in one millisecond (a flood of
-// output) would give the second backup the first one's name and lose the
-// first one's lines. So the writer rotates, and never twice in one
-// millisecond; lumberjack, always under its maximum, never rotates on its own.
-func (s *logSink) rotateBefore(f int, lj *lumberjack.Logger, n int64) error {
-	limit := int64(lj.MaxSize) << 20
-	if s.sizes[f] == 0 || s.sizes[f]+n <= limit {
-		return nil
-	}
-	now := time.Now()
-	if ms := now.Truncate(time.Millisecond); !ms.After(s.lastRot.Truncate(time.Millisecond)) {
-		time.Sleep(ms.Add(time.Millisecond).Sub(now)) // the next backup name, at most 1 ms away
-	}
-	if err := lj.Rotate(); err != nil {
-		return err
-	}
-	// Read the clock after the rotation: lumberjack read it inside Rotate.
-	s.lastRot, s.sizes[f] = time.Now(), 0
 	return nil
 }
 
@@ -353,19 +318,13 @@ func (s *logSink) closeFiles() {
 	}
 }
 
-// openLog opens path for appending, through lumberjack when it rotates.
+// openLog opens path for appending, through a rotatingFile when it rotates.
 func openLog(path string, rot Rotate) (io.WriteCloser, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
 	if rot.MaxSize > 0 {
-		const mb = 1 << 20
-		return &lumberjack.Logger{
-			Filename:   path,
-			MaxSize:    int((rot.MaxSize + mb - 1) / mb),
-			MaxBackups: rot.Keep,
-			Compress:   rot.Compress,
-		}, nil
+		return openRotating(path, rot)
 	}
 	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 }

@@ -93,7 +93,8 @@ type LogSpec struct {
 	Rotate     Rotate `json:"rotate"`
 }
 
-// Rotate configures lumberjack rotation. MaxSize 0 means no rotation.
+// Rotate configures log rotation (rotate.go): MaxSize in bytes, exact; 0 means
+// no rotation. Keep backups at most (0 keeps every one), gzipped with Compress.
 type Rotate struct {
 	MaxSize  uint64 `json:"max_size,omitempty"`
 	Keep     int    `json:"keep,omitempty"`
