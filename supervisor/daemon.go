@@ -396,6 +396,9 @@ type loop struct {
 	nextID int
 	// doltUnlock releases dolt-server.lock while the loop holds it (dolt.go).
 	doltUnlock func()
+	// watchers counts the goroutines of goSafe: Run waits for them, so that
+	// a health check's process group is killed before the agent can exit.
+	watchers sync.WaitGroup
 }
 
 // run is one start of the process.
@@ -443,6 +446,7 @@ func (l *loop) run(ctx context.Context) error {
 				l.stop(l.cur)
 			}
 			l.doltUnlockNow()
+			l.watchers.Wait()
 			d.setState(StateStopped, "supervisor stopped")
 			return nil
 		case <-d.kick:
@@ -585,7 +589,9 @@ func (l *loop) watch(ctx context.Context, r *run) {
 // goSafe runs f in a goroutine whose panic is reported to the loop instead
 // of crashing the agent.
 func (l *loop) goSafe(r *run, f func()) {
+	l.watchers.Add(1)
 	go func() {
+		defer l.watchers.Done()
 		defer func() {
 			if p := recover(); p != nil {
 				l.d.log.Error("daemon watcher panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

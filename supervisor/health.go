@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
@@ -116,35 +116,90 @@ func checkBeads(ctx context.Context, spec Spec, pid int) healthResult {
 	return r
 }
 
+// checkOutputMax is how much of an exec check's output is kept: the tail,
+// where the reason for a failure usually is. The rest is read and discarded,
+// so a check that writes without end costs the agent no memory.
+const checkOutputMax = 64 << 10
+
 // checkExec runs the check command in Dir with the daemon's environment and
 // BEADS_AUTO_START_DAEMON=false, so that a bd call cannot spawn a rival daemon.
+//
+// The check runs in its own process group (ExecRunner): on timeout, or when
+// ctx is done (the daemon stops, the agent exits), the whole group gets
+// SIGKILL, and so does whatever is left of it when the check's leader exits.
+// A `sleep` the check's shell forked never outlives the check.
 func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
 	argv := spec.Health.Command
 	if len(argv) == 0 {
 		return unhealthy("exec check has no command")
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = spec.Dir
-	cmd.Env = withEnv(env, "BEADS_AUTO_START_DAEMON", "false")
-	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	err := cmd.Run()
-	if err == nil {
+	out := newTailBuffer(checkOutputMax)
+	p, err := ExecRunner{}.Start(ctx, Command{Argv: argv, Dir: spec.Dir,
+		Env: withEnv(env, "BEADS_AUTO_START_DAEMON", "false"), Stdout: out, Stderr: out})
+	if err != nil {
+		return unhealthy("start check: " + err.Error())
+	}
+	select {
+	case <-p.Done():
+	case <-ctx.Done():
+		_ = p.Signal(killSignal)
+		k := time.NewTimer(killWait)
+		select {
+		case <-p.Done():
+			k.Stop()
+		case <-k.C:
+			return unhealthy(fmt.Sprintf("check pid %d survived SIGKILL", p.Pid()))
+		}
+	}
+	err = p.Err()
+	if err == nil && ctx.Err() == nil {
 		return healthResult{Healthy: true, Status: "healthy"}
 	}
-	msg := err.Error()
+	msg := "check failed"
+	if err != nil {
+		msg = err.Error()
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = "timed out after " + healthTimeout(spec.Health).String()
 	}
-	if o := strings.TrimSpace(out.String()); o != "" {
+	if o := strings.TrimSpace(strings.ToValidUTF8(string(out.Bytes()), "")); o != "" {
 		if len(o) > 200 {
-			o = o[len(o)-200:]
+			o = strings.ToValidUTF8(o[len(o)-200:], "")
 		}
 		msg += ": " + o
 	}
 	return unhealthy(msg)
+}
+
+// tailBuffer is an io.Writer that keeps only the last max bytes written.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	if len(p) >= b.max {
+		b.buf = append(b.buf[:0], p[len(p)-b.max:]...)
+		return n, nil
+	}
+	if over := len(b.buf) + len(p) - b.max; over > 0 {
+		b.buf = b.buf[:copy(b.buf, b.buf[over:])]
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+// Bytes returns a copy of what is kept.
+func (b *tailBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf)
 }
 
 // withEnv returns env with key set to value (replacing an existing entry).

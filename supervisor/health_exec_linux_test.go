@@ -1,0 +1,113 @@
+package supervisor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestExecCheckOutputIsBounded: a check that writes 200 MB costs the agent
+// a bounded buffer (the tail is kept for the message), not the whole output.
+func TestExecCheckOutputIsBounded(t *testing.T) {
+	spec := Spec{Dir: t.TempDir(), Health: HealthSpec{Check: CheckExec, Timeout: time.Minute,
+		Command: []string{"sh", "-c", "head -c 200000000 /dev/zero; echo the-last-line; exit 3"}}}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res := checkExec(t.Context(), spec, nil)
+	runtime.ReadMemStats(&after)
+	if res.Healthy || !strings.Contains(res.Message, "exit code 3") || !strings.Contains(res.Message, "the-last-line") {
+		t.Errorf("result = %+v, want unhealthy with exit code 3 and the last line", res)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("the check of 200 MB of output allocated %d MB, want under 16 MB", alloc>>20)
+	}
+}
+
+func TestTailBufferKeepsTheTail(t *testing.T) {
+	b := newTailBuffer(8)
+	for _, w := range []string{"abc", "defgh", "ij", "0123456789xyz", "k"} {
+		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", w, n, err)
+		}
+	}
+	if got := string(b.Bytes()); got != "6789xyzk" {
+		t.Errorf("tail = %q, want %q", got, "6789xyzk")
+	}
+}
+
+// TestExecCheckKillsItsGroup: on timeout, and when the check's leader exits,
+// whatever the check forked is killed with it (issue 13: one `sleep 77` was
+// left per check).
+func TestExecCheckKillsItsGroup(t *testing.T) {
+	tests := map[string]struct {
+		script  string
+		timeout time.Duration
+		want    string
+	}{
+		"timeout":       {script: `sleep 77 & echo $! > "$PID_FILE"; wait; true`, timeout: time.Second, want: "timed out after 1s"},
+		"leader exited": {script: `sleep 77 & echo $! > "$PID_FILE"; exit 1`, timeout: time.Minute, want: "exit code 1"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			spec := Spec{Dir: t.TempDir(), Health: HealthSpec{Check: CheckExec, Timeout: tc.timeout,
+				Command: []string{"sh", "-c", tc.script}}}
+			ctx, cancel := context.WithTimeout(t.Context(), tc.timeout)
+			defer cancel()
+			res := checkExec(ctx, spec, []string{"PATH=" + os.Getenv("PATH"), "PID_FILE=" + pidFile})
+			if res.Healthy || !strings.Contains(res.Message, tc.want) {
+				t.Errorf("result = %+v, want unhealthy with %q", res, tc.want)
+			}
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !exited(pidfd(t, pid), 2*time.Second) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				t.Errorf("the check's `sleep 77` (pid %d) outlived the check", pid)
+			}
+		})
+	}
+}
+
+// TestExecCheckKilledWhenDaemonStops: a check still running when its daemon
+// stops (destroy, agent exit) is killed with its group before Run returns.
+func TestExecCheckKilledWhenDaemonStops(t *testing.T) {
+	ready, lines := fifo(t)
+	h := HealthSpec{Check: CheckExec, Interval: time.Hour, Timeout: time.Hour, Failures: 1,
+		Command: []string{"sh", "-c", `sleep 77 & echo $! > "$READY"; wait`}}
+	spec := Spec{Name: "test", Dir: t.TempDir(), Argv: []string{"sleep", "1000"}, Health: h, Env: map[string]string{"READY": ready}}
+	d := NewDaemon(spec, DaemonOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	pid, err := strconv.Atoi(recvLine(t, lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := pidfd(t, pid)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+	if !exited(fd, 2*time.Second) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the check's `sleep 77` (pid %d) outlived its daemon", pid)
+	}
+}
