@@ -296,6 +296,10 @@ func TestLoadErrors(t *testing.T) {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  limits {\n    memory = 200\n  }\n}\n",
 			want: []string{`4:14: warning: Very small memory limit; limits.memory is 200 bytes, less than 1M: the daemon would be restarted as soon as it starts. Sizes without a unit are bytes; did you mean "200M"?`},
 		},
+		"unlimited restarts without a delay": {
+			src:  "daemon \"crashy\" {\n  command = \"false\"\n  restart {\n    max_restarts = 0\n  }\n}\n",
+			want: []string{`4:20: warning: Unlimited restarts without a delay; restart.max_restarts = 0 restarts a crashing process forever, and restart.delay is 0: a command that exits at once is restarted as fast as the supervisor's floor allows (up to once a second), for ever. Set restart.delay (say "5s", with backoff = "exponential") or a max_restarts above 0.`},
+		},
 		"bad duration": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  restart {\n    delay = \"5 seconds\"\n  }\n}\n",
 			want: []string{`4:13: error: Invalid duration; restart.delay: "5 seconds" is not a duration: use a number with a unit, such as "500ms", "5s" or "1m30s" (units ns, us, ms, s, m, h).`},

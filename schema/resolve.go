@@ -301,8 +301,14 @@ func (r *resolver) restart(rs *Restart) {
 		r.add(hcl.DiagError, f.rng, "max_delay shorter than delay",
 			fmt.Sprintf("restart.max_delay (%s) caps the delay between restarts, so it cannot be shorter than restart.delay (%s).", rs.MaxDelay, rs.Delay))
 	}
-	r.integer("restart.max_restarts", &rs.MaxRestarts)
+	maxf := r.integer("restart.max_restarts", &rs.MaxRestarts)
 	r.duration("restart.min_uptime", &rs.MinUptime, 0)
+	if maxf != nil && rs.MaxRestarts == 0 && rs.Delay == 0 && rs.Policy != "never" {
+		r.add(hcl.DiagWarning, maxf.rng, "Unlimited restarts without a delay",
+			"restart.max_restarts = 0 restarts a crashing process forever, and restart.delay is 0: a command that "+
+				"exits at once is restarted as fast as the supervisor's floor allows (up to once a second), for ever. "+
+				`Set restart.delay (say "5s", with backoff = "exponential") or a max_restarts above 0.`)
+	}
 }
 
 func (r *resolver) logs(d *Daemon) {

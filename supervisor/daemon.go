@@ -68,6 +68,7 @@ type Daemon struct {
 	startReq   bool   // Start: run again after a stop, an exit or errored
 	restartReq string // a restart reason
 	resetUnst  bool   // reset the unstable count at the next start
+	rapid      int    // runs in a row shorter than the restart floor's window (restart.go rule 5)
 	reconfig   bool   // Update in place: restart the watchers with the new spec
 	kick       chan struct{}
 	sink       *logSink // set while Run runs
@@ -479,7 +480,7 @@ func (l *loop) applyIntents(ctx context.Context) {
 	want, startReq, restartReq, reset, reconfig := d.want, d.startReq, d.restartReq, d.resetUnst, d.reconfig
 	d.startReq, d.restartReq, d.resetUnst, d.reconfig = false, "", false, false
 	if reset {
-		d.st.UnstableRestarts = 0
+		d.st.UnstableRestarts, d.rapid = 0, 0
 	}
 	d.mu.Unlock()
 
@@ -863,8 +864,8 @@ func (l *loop) exited() {
 	r := l.cur
 	_, uptime := l.finish(r)
 	d.mu.Lock()
-	dec := decideExit(r.spec.Restart, d.st.UnstableRestarts, uptime, r.proc.Err())
-	d.st.UnstableRestarts = dec.Unstable
+	dec := decideExit(r.spec.Restart, d.st.UnstableRestarts, d.rapid, uptime, r.proc.Err())
+	d.st.UnstableRestarts, d.rapid = dec.Unstable, dec.Rapid
 	switch {
 	case dec.Errored:
 		d.setStateLocked(StateErrored, dec.Reason)

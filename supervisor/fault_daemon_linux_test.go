@@ -149,3 +149,16 @@ func TestFaultGrandchildEscapesWithThePipe(t *testing.T) {
 		t.Fatalf("status %+v (last exit %+v), want a clean exit 0 seen, no restart under on-failure", st, st.LastExit)
 	}
 }
+
+// TestFaultCrashLoopIsThrottled: `false` with delay 0, max_restarts 0 and
+// min_uptime 0 (no run even counts as unstable) restarts in a burst of three,
+// then no faster than the floor (10ms doubling to 1s): 9 restarts take over
+// 0.6 s, where they took a few milliseconds (2,600 restarts a second).
+func TestFaultCrashLoopIsThrottled(t *testing.T) {
+	t0 := time.Now()
+	d := runDaemon(t, Spec{Argv: []string{"false"}, Restart: RestartPolicy{}}, DaemonOptions{})
+	st := waitStatus(t, d, 10*time.Second, "9 restarts", func(s Status) bool { return s.Restarts >= 9 })
+	if took := time.Since(t0); took < 630*time.Millisecond {
+		t.Errorf("%d restarts in %v, want at least 630ms (the floor: 0+0+0+10+20+40+80+160+320 ms)", st.Restarts, took)
+	}
+}

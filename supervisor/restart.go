@@ -22,7 +22,15 @@ import (
 //  4. The delay before the next start is Delay with "constant" backoff (the
 //     default). With "exponential" backoff it is Delay * 2^(n-1) for the n-th
 //     unstable run in a row (Delay after a stable run), capped by MaxDelay when
-//     MaxDelay > 0. A Delay of 0 restarts at once, also with exponential backoff.
+//     MaxDelay > 0. A Delay of 0 restarts at once, also with exponential backoff,
+//     but rule 5 still applies.
+//  5. Whatever the configuration, runs shorter than max(MinUptime, 1s) are
+//     rapid. After the first three rapid runs in a row (a burst, restarted as
+//     rules 1-4 say) each one is followed by at least the floor delay: 10ms,
+//     doubling with each, up to 1s. A process that exits at once with
+//     delay 0 and max_restarts 0 (unlimited) restarts about once a second,
+//     not thousands of times, and the agent's CPU and log stay quiet. A run
+//     that lasted longer resets the floor.
 
 // Restart policies.
 const (
@@ -78,18 +86,47 @@ type exitDecision struct {
 	Errored bool
 	// Reason explains a decision not to restart.
 	Reason string
+	// Rapid is the new count of runs in a row shorter than the floor's
+	// window (rule 5).
+	Rapid int
+}
+
+// The floor of rule 5.
+const (
+	floorWindow = time.Second
+	floorBurst  = 3
+	floorFirst  = 10 * time.Millisecond
+	floorMax    = time.Second
+)
+
+// floorDelay is the least delay after the rapid-th rapid run in a row.
+func floorDelay(rapid int) time.Duration {
+	if rapid <= floorBurst {
+		return 0
+	}
+	d := floorFirst
+	for i := floorBurst + 1; i < rapid && d < floorMax; i++ {
+		d *= 2
+	}
+	return min(d, floorMax)
 }
 
 // decideExit applies the restart rules to a run that lasted uptime and ended
-// with exit err, unstable being the count of unstable runs in a row before it.
-func decideExit(p RestartPolicy, unstable int, uptime time.Duration, err error) exitDecision {
+// with exit err, unstable being the count of unstable runs in a row before it
+// and rapid that of runs shorter than the floor's window (rule 5).
+func decideExit(p RestartPolicy, unstable, rapid int, uptime time.Duration, err error) exitDecision {
 	code, sig := exitOf(err)
 	if uptime < p.MinUptime {
 		unstable++
 	} else {
 		unstable = 0
 	}
-	d := exitDecision{Unstable: unstable}
+	if uptime < max(p.MinUptime, floorWindow) {
+		rapid++
+	} else {
+		rapid = 0
+	}
+	d := exitDecision{Unstable: unstable, Rapid: rapid}
 	failed := code != 0 || sig != ""
 	switch p.Policy {
 	case PolicyNever:
@@ -108,7 +145,7 @@ func decideExit(p RestartPolicy, unstable int, uptime time.Duration, err error) 
 		return d
 	}
 	d.Restart = true
-	d.Delay = restartDelay(p, unstable)
+	d.Delay = max(restartDelay(p, unstable), floorDelay(rapid))
 	return d
 }
 

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"math"
 	"os"
 	"sync"
 	"syscall"
@@ -115,7 +116,7 @@ func crash(int) (time.Duration, error) { return 0, &ExitError{Code: 1} }
 func secs(s ...float64) []time.Duration {
 	var out []time.Duration
 	for _, v := range s {
-		out = append(out, time.Duration(v*float64(time.Second)))
+		out = append(out, time.Duration(math.Round(v*float64(time.Second))))
 	}
 	return out
 }
@@ -133,9 +134,16 @@ func TestRestartBackoffSequence(t *testing.T) {
 			policy: RestartPolicy{Delay: 2 * time.Second, Backoff: BackoffConstant, MinUptime: 10 * time.Second},
 			want:   secs(0, 2, 4, 6, 8, 10, 12),
 		},
-		"exponential without delay restarts at once": {
+		"exponential without delay: a burst of 3, then the floor, 10ms doubling": {
 			policy: RestartPolicy{Backoff: BackoffExponential, MaxDelay: time.Second, MinUptime: time.Second, MaxRestarts: 7},
-			want:   secs(0, 0, 0, 0, 0, 0, 0),
+			want:   secs(0, 0, 0, 0, 0.01, 0.03, 0.07),
+		},
+		// Issue 13: `command = "false"` with max_restarts = 0 restarted 2,600
+		// times a second. The floor holds even when no run counts as
+		// unstable (min_uptime 0).
+		"delay 0, max_restarts 0, min_uptime 0: a burst, then the floor up to 1s": {
+			policy: RestartPolicy{},
+			want:   secs(0, 0, 0, 0, 0.01, 0.03, 0.07, 0.15, 0.31, 0.63, 1.27, 2.27, 3.27, 4.27),
 		},
 	}
 	for name, tc := range tests {

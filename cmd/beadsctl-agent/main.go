@@ -47,7 +47,13 @@ func run() int {
 		<-ctx.Done()
 		stop()
 	}()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)) // StartAgent points stderr at .beadsctl/agent.log
+	logf, err := supervisor.OpenAgentLog(abs) // rotated; stderr, which StartAgent points there too, follows it
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		return 1
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewJSONHandler(logf, nil))
 	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: abs, Logger: log, Version: version})
 	go supervisor.SignalReady(ctx, a, log)
 	if err := a.Run(ctx); err != nil {

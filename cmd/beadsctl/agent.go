@@ -53,7 +53,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 			return err
 		}
 	} else {
-		logf, err := openAgentLog(dir)
+		logf, err := supervisor.OpenAgentLog(dir)
 		if err != nil {
 			return err
 		}
@@ -90,13 +90,4 @@ func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// openAgentLog opens .beadsctl/agent.log for appending (a detached agent's log).
-func openAgentLog(dir string) (*os.File, error) {
-	state := filepath.Join(dir, supervisor.StateDir)
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(filepath.Join(state, "agent.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|supervisor.OpenNoFollow, 0o600)
 }
