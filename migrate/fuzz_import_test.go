@@ -21,6 +21,10 @@ func FuzzImportPM2(f *testing.F) {
 	f.Add("ecosystem.config.js", `while (true) {}`)
 	f.Add("ecosystem.config.js", `module.exports = { apps: [{ name: "x", script: "bd", env: { A: process.env.HOME, B: require("os").homedir() } }] }`)
 	f.Add("ecosystem.config.json", `{"apps": [{"name": "", "script": ""}]}`)
+	// The sandbox gaps of issue 13 item 11 and their kin (see hostileSources).
+	for _, h := range hostileSources {
+		f.Add("ecosystem.config.js", h.src)
+	}
 	f.Fuzz(func(t *testing.T, name, src string) {
 		switch filepath.Ext(name) {
 		case ".js", ".cjs", ".mjs", ".json":

@@ -8,20 +8,38 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dop251/goja"
 )
 
-// MaxSourceSize bounds the ecosystem file read. goja has no heap cap, so the
-// size of the source (together with the time limit) is the only memory bound:
-// a small file can still build a large array in the time allowed, which is
-// the accepted risk of evaluating a config file the user wrote.
+// MaxSourceSize bounds the ecosystem file read.
 const MaxSourceSize = 1 << 20
 
-// DefaultEvalTimeout is how long the JavaScript of an ecosystem file may run.
+// MaxEvalMemory bounds how much the Go heap may grow while an ecosystem file
+// is evaluated. goja has no heap limit of its own: a watchdog samples the heap
+// every few milliseconds and interrupts the script past this much, and the
+// builtins that allocate a whole result in one native call (repeat, padStart,
+// padEnd, fill, ArrayBuffer) refuse results that large before allocating.
+// A real ecosystem file needs well under 1 MB.
+const MaxEvalMemory = 128 << 20
+
+// DefaultEvalTimeout is how long the JavaScript of an ecosystem file may run,
+// reading what it exports (getters, proxies) included.
 const DefaultEvalTimeout = 2 * time.Second
+
+// maxCallDepth bounds JavaScript recursion (goja's default is 2^31 calls).
+const maxCallDepth = 10_000
+
+// maxExportNesting and maxExportValues bound the value read from the exports:
+// a cycle or a huge generated structure is an error, not a hang.
+const (
+	maxExportNesting = 64
+	maxExportValues  = 100_000
+)
 
 // EvalOptions is what the sandbox gives the script.
 type EvalOptions struct {
@@ -39,6 +57,9 @@ type EvalOptions struct {
 
 // ErrTimeout is wrapped when the script runs past the time limit.
 var ErrTimeout = errors.New("ecosystem file did not finish evaluating in time")
+
+// ErrMemory is wrapped when the script allocates past MaxEvalMemory.
+var ErrMemory = errors.New("ecosystem file used more memory than an ecosystem file may")
 
 // ReadEcosystem evaluates an ecosystem file (.js, .cjs, .mjs or .json) and
 // returns what it exports, as plain Go values (map[string]any, []any, string,
@@ -60,12 +81,22 @@ func ReadEcosystem(file string, src []byte, opts EvalOptions) (any, error) {
 	return evaluate(file, string(src), opts)
 }
 
-func evaluate(file, src string, opts EvalOptions) (any, error) {
+// evaluate runs src and reads what it exports into plain Go values. Every
+// entry into JavaScript (the program, the module wrapper, the getters, proxy
+// traps and toString of what it exports, the message of what it throws) runs
+// under the watchdog; a panic of the engine is an error.
+func evaluate(file, src string, opts EvalOptions) (v any, err error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultEvalTimeout
 	}
 	vm := goja.New()
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("%s: the JavaScript engine failed while evaluating it (%s)", file, jsDescribe(vm, r))
+		}
+	}()
 	vm.SetFieldNameMapper(goja.UncapFieldNameMapper())
+	vm.SetMaxCallStackSize(maxCallDepth)
 	env := map[string]string{}
 	for _, kv := range opts.Environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -78,8 +109,10 @@ func evaluate(file, src string, opts EvalOptions) (any, error) {
 	if err := installGlobals(vm, opts, env); err != nil {
 		return nil, err
 	}
-	timer := time.AfterFunc(opts.Timeout, func() { vm.Interrupt(ErrTimeout) })
-	defer timer.Stop()
+	defer watch(vm, opts.Timeout, MaxEvalMemory)()
+	if _, err := vm.RunProgram(preludeProgram); err != nil {
+		return nil, fmt.Errorf("%s: internal error: sandbox prelude: %s", file, jsDescribe(vm, err))
+	}
 
 	wrapped := "(function (exports, require, module, __filename, __dirname) {\n" + src + "\n})"
 	prog, err := goja.Compile(file, wrapped, false)
@@ -88,7 +121,7 @@ func evaluate(file, src string, opts EvalOptions) (any, error) {
 	}
 	fnv, err := vm.RunProgram(prog)
 	if err != nil {
-		return nil, jsError(file, err)
+		return nil, jsError(vm, file, opts, err)
 	}
 	fn, ok := goja.AssertFunction(fnv)
 	if !ok {
@@ -99,30 +132,259 @@ func evaluate(file, src string, opts EvalOptions) (any, error) {
 	_ = module.Set("exports", exports)
 	_, err = fn(goja.Undefined(), exports, vm.Get("require"), module, vm.ToValue(path.Join(opts.Dir, path.Base(file))), vm.ToValue(opts.Dir))
 	if err != nil {
-		return nil, jsError(file, err)
+		return nil, jsError(vm, file, opts, err)
 	}
-	out := module.Get("exports")
+	var out goja.Value
+	var readErr error
+	if err := guard(vm, func() {
+		out = module.Get("exports")
+		if o, ok := out.(*goja.Object); ok {
+			if d := o.Get("default"); d != nil && !goja.IsUndefined(d) && len(o.Keys()) == 1 {
+				out = d
+			}
+		}
+		if out == nil || goja.IsUndefined(out) || goja.IsNull(out) {
+			return
+		}
+		budget := maxExportValues
+		v, readErr = plain(out, 0, &budget)
+	}); err != nil {
+		return nil, jsError(vm, file, opts, err)
+	}
 	if out == nil || goja.IsUndefined(out) || goja.IsNull(out) {
 		return nil, fmt.Errorf("%s exports nothing (module.exports is %v)", file, out)
 	}
-	if o, ok := out.(*goja.Object); ok {
-		if d := o.Get("default"); d != nil && !goja.IsUndefined(d) && len(o.Keys()) == 1 {
-			out = d
-		}
+	if readErr != nil {
+		return nil, fmt.Errorf("%s: %w", file, readErr)
 	}
-	return out.Export(), nil
+	return v, nil
 }
 
-func jsError(file string, err error) error {
-	var ie *goja.InterruptedError
-	if errors.As(err, &ie) {
-		return fmt.Errorf("%s: %w (limit %v): does it loop forever?", file, ErrTimeout, DefaultEvalTimeout)
+// prelude caps what one native call may allocate, since the watchdog can
+// interrupt JavaScript only between its steps: a builtin working on an array
+// (or array-like) of 2^24 elements runs for seconds and takes gigabytes in one
+// step. Every method of Array.prototype and String.prototype, Array itself,
+// Array.from, apply and Reflect.apply/construct refuse lengths past maxLen
+// (strings: maxStr); repeat and padStart/padEnd refuse results past maxStr;
+// binary buffers, which no ecosystem file needs, are removed.
+const prelude = `(function (maxLen, maxStr) {
+	"use strict";
+	var define = Object.defineProperty, names = Object.getOwnPropertyNames, apply = Reflect.apply;
+	var construct = Reflect.construct, RangeErr = RangeError, StringOf = String, NumberOf = Number;
+	function tooBig(what) { throw new RangeErr(what + " is larger than the beadsctl import sandbox allows"); }
+	function len(x) { return x == null ? 0 : NumberOf(x.length); }
+	function wrapAll(obj, check) {
+		names(obj).forEach(function (k) {
+			var d = Object.getOwnPropertyDescriptor(obj, k);
+			if (k === "constructor" || typeof d.value !== "function") return;
+			var orig = d.value;
+			define(obj, k, { value: function () { check(this, arguments, k); return apply(orig, this, arguments); },
+				writable: true, configurable: true, enumerable: false });
+		});
 	}
+	wrapAll(Array.prototype, function (self, args, k) { if (len(self) > maxLen) tooBig("an array for " + k); });
+	define(Array.prototype, Symbol.iterator, { value: Array.prototype.values, writable: true, configurable: true });
+	wrapAll(String.prototype, function (self, args, k) {
+		var n = StringOf(self).length;
+		if (n > maxStr) tooBig("a string for " + k);
+		if (k === "repeat" && n * NumberOf(args[0]) > maxStr) tooBig("the result of repeat");
+		if ((k === "padStart" || k === "padEnd") && NumberOf(args[0]) > maxStr) tooBig("the result of " + k);
+	});
+	var ArrayOf = Array, from = Array.from;
+	function CappedArray() {
+		if (arguments.length === 1 && typeof arguments[0] === "number" && arguments[0] > maxLen) tooBig("an array");
+		return construct(ArrayOf, arguments);
+	}
+	CappedArray.prototype = ArrayOf.prototype;
+	names(ArrayOf).forEach(function (k) {
+		if (k !== "prototype" && k !== "length" && k !== "name") define(CappedArray, k, Object.getOwnPropertyDescriptor(ArrayOf, k));
+	});
+	define(CappedArray, "from", { value: function (x) { if (len(x) > maxLen) tooBig("an array"); return apply(from, ArrayOf, arguments); }, writable: true, configurable: true });
+	define(ArrayOf.prototype, "constructor", { value: CappedArray, writable: true, configurable: true });
+	define(globalThis, "Array", { value: CappedArray, writable: true, configurable: true });
+	var fapply = Function.prototype.apply;
+	define(Function.prototype, "apply", { value: function (self, args) { if (len(args) > maxLen) tooBig("an argument list"); return apply(fapply, this, arguments); }, writable: true, configurable: true });
+	define(Reflect, "apply", { value: function (f, self, args) { if (len(args) > maxLen) tooBig("an argument list"); return apply(f, self, args); }, writable: true, configurable: true });
+	define(Reflect, "construct", { value: function (f, args) { if (len(args) > maxLen) tooBig("an argument list"); return apply(construct, Reflect, arguments); }, writable: true, configurable: true });
+	["ArrayBuffer", "SharedArrayBuffer", "DataView", "Atomics", "Int8Array", "Uint8Array", "Uint8ClampedArray",
+		"Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array",
+		"BigInt64Array", "BigUint64Array"].forEach(function (k) { delete globalThis[k]; });
+})(%d, %d)`
+
+// maxNativeLen and maxNativeString are the prelude's caps: an array of 1M
+// elements or a string of 16M characters costs a native call well under the
+// memory cap and a second.
+const (
+	maxNativeLen    = 1 << 20
+	maxNativeString = 16 << 20
+)
+
+var preludeProgram = goja.MustCompile("prelude.js", fmt.Sprintf(prelude, maxNativeLen, maxNativeString), true)
+
+// watch interrupts vm once timeout has passed or the heap has grown by more
+// than limit, and again at every tick after that, so that no later entry into
+// JavaScript outlives the limit. The returned func stops it.
+func watch(vm *goja.Runtime, timeout time.Duration, limit uint64) (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		deadline := time.NewTimer(timeout)
+		defer deadline.Stop()
+		var why error
+		for {
+			select {
+			case <-done:
+				return
+			case <-deadline.C:
+				if why == nil {
+					why = ErrTimeout
+				}
+			case <-tick.C:
+				if why == nil {
+					metrics.Read(sample)
+					if sample[0].Value.Uint64() > base+limit {
+						why = ErrMemory
+					}
+				}
+			}
+			if why != nil {
+				vm.Interrupt(why)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// guard runs f as if JavaScript had called it, so that the script's code it
+// reaches (getters, proxy traps, toString) is interruptible and what it throws
+// comes back as an error instead of a panic.
+func guard(vm *goja.Runtime, f func()) error {
+	call, _ := goja.AssertFunction(vm.ToValue(func(goja.FunctionCall) goja.Value {
+		f()
+		return goja.Undefined()
+	}))
+	_, err := call(goja.Undefined())
+	return err
+}
+
+// plain copies v into Go values: map[string]any, []any, string, int64,
+// float64, bool, nil; a function stays a Go func (Convert reports it). It
+// reads properties through JavaScript, so it runs under guard.
+func plain(v goja.Value, depth int, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("it exports more than %d values", maxExportValues)
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+			return nil, nil
+		}
+		return v.Export(), nil // a primitive: no script runs
+	}
+	if depth >= maxExportNesting {
+		return nil, fmt.Errorf("what it exports is nested deeper than %d levels (does it contain itself?)", maxExportNesting)
+	}
+	if _, ok := goja.AssertFunction(o); ok {
+		return o.Export(), nil
+	}
+	switch o.ClassName() {
+	case "Date", "String", "Number", "Boolean":
+		return o.Export(), nil
+	case "Array":
+		n := o.Get("length").ToInteger()
+		if n < 0 || n > int64(*budget) {
+			return nil, fmt.Errorf("it exports more than %d values", maxExportValues)
+		}
+		out := make([]any, n)
+		for i := range out {
+			x, err := plain(o.Get(strconv.Itoa(i)), depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	}
+	out := map[string]any{}
+	for _, k := range o.Keys() {
+		x, err := plain(o.Get(k), depth+1, budget)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = x
+	}
+	return out, nil
+}
+
+// jsError words an evaluation error for the user: the limit that stopped the
+// script, or what it threw and where in the file, never the engine's or
+// beadsctl's own (Go) frames.
+func jsError(vm *goja.Runtime, file string, opts EvalOptions, err error) error {
+	var so *goja.StackOverflowError
 	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		return fmt.Errorf("%s: %s", file, ex.Error())
+	switch {
+	case errors.Is(err, ErrTimeout):
+		return fmt.Errorf("%s: %w (limit %v): does it loop forever?", file, ErrTimeout, opts.Timeout)
+	case errors.Is(err, ErrMemory):
+		return fmt.Errorf("%s: %w (limit %d MiB): does it build an ever larger string or array?", file, ErrMemory, MaxEvalMemory>>20)
+	case errors.As(err, &so):
+		return fmt.Errorf("%s: the JavaScript recursed deeper than %d calls", file, maxCallDepth)
+	case errors.As(err, &ex):
+		where := file
+		for _, f := range ex.Stack() {
+			if f.SrcName() == file {
+				p := f.Position()
+				where = fmt.Sprintf("%s:%d:%d", file, max(p.Line-1, 1), p.Column) // the wrapper adds a line
+				break
+			}
+		}
+		return fmt.Errorf("%s: %s", where, jsDescribe(vm, ex.Value()))
 	}
-	return fmt.Errorf("%s: %w", file, err)
+	return fmt.Errorf("%s: %s", file, jsDescribe(vm, err))
+}
+
+// jsDescribe is what a thrown value says, read under guard; the engine's own
+// errors are described by kind only, since their text names Go code.
+func jsDescribe(vm *goja.Runtime, x any) string {
+	switch x := x.(type) {
+	case goja.Value:
+		if o, ok := x.(*goja.Object); ok {
+			var s string
+			if guard(vm, func() {
+				name, msg := o.Get("name"), o.Get("message")
+				if name != nil && msg != nil && !goja.IsUndefined(msg) {
+					s = name.String() + ": " + msg.String()
+				} else {
+					s = o.String()
+				}
+			}) != nil {
+				return "it threw a value whose message could not be read in time"
+			}
+			return s
+		}
+		if x == nil {
+			return "undefined"
+		}
+		return x.String()
+	case *goja.InterruptedError:
+		return jsDescribe(vm, x.Unwrap())
+	case *goja.Exception:
+		return jsDescribe(vm, x.Value())
+	case error:
+		if errors.Is(x, ErrTimeout) || errors.Is(x, ErrMemory) {
+			return x.Error()
+		}
+		var re runtime.Error
+		if errors.As(x, &re) {
+			return "an internal error: " + re.Error()
+		}
+		return "an internal error"
+	}
+	return "an internal error"
 }
 
 // installGlobals sets require (path and os only), process (env, cwd, platform)
@@ -139,7 +401,7 @@ func installGlobals(vm *goja.Runtime, opts EvalOptions, env map[string]string) e
 		case "os":
 			return osMod
 		}
-		panic(vm.NewGoError(fmt.Errorf("require(%q): beadsctl import evaluates ecosystem files in a sandbox that offers only the modules path and os; compute this value by hand or write the result into the file", name)))
+		panic(vm.NewTypeError(fmt.Sprintf("require(%q): beadsctl import evaluates ecosystem files in a sandbox that offers only the modules path and os; compute this value by hand or write the result into the file", name)))
 	}
 	process := vm.NewObject()
 	envObj := vm.NewObject()
