@@ -293,3 +293,30 @@ func TestConvertApp(t *testing.T) {
 		t.Errorf("want ./bd:\n%s", res.HCL)
 	}
 }
+
+// TestConvertEnvFile is issue 15 item 5: PM2's env_file names a dotenv file;
+// it was written as a profile named "file" (env "file" {}). It is a warning
+// now, and no profile.
+func TestConvertEnvFile(t *testing.T) {
+	v := map[string]any{"apps": []any{map[string]any{
+		"name": "web", "script": "sleep", "env_file": ".env",
+		"env_production": map[string]any{"NODE_ENV": "production"},
+	}}}
+	res, err := Convert(v, ImportOptions{SourceDir: "/p", Exists: func(string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"production"}, res.Profiles); diff != "" {
+		t.Errorf("profiles (-want +got):\n%s", diff)
+	}
+	if strings.Contains(string(res.HCL), `env "file"`) {
+		t.Errorf("env_file became a profile:\n%s", res.HCL)
+	}
+	var warned bool
+	for _, w := range res.Warnings {
+		warned = warned || w.Field == "env_file" && strings.Contains(w.Message, ".env") && strings.Contains(w.Message, "env files")
+	}
+	if !warned {
+		t.Errorf("no warning for env_file: %+v", res.Warnings)
+	}
+}

@@ -336,6 +336,11 @@ func (c *converter) daemon(root *hclwrite.Body) error {
 		b.SetAttributeValue("environment", strMap(env))
 	}
 	for _, k := range sortedKeys(app) {
+		if k == "env_file" {
+			// PM2's env_file names a dotenv file, not a profile called "file".
+			c.warn(k, "%s: beadsctl does not read env files yet; copy its variables into environment (or an env profile) by hand", scalar(app[k]))
+			continue
+		}
 		if name, ok := strings.CutPrefix(k, "env_"); ok {
 			if invalidName.MatchString(name) || name == "" {
 				c.warn(k, "%q cannot be an env profile name; ignored", name)
