@@ -62,6 +62,9 @@ type DaemonRow struct {
 	Stopped           bool             `json:"stopped,omitempty"`
 	// LogError is the agent's last error writing this daemon's log files, while writing fails.
 	LogError string `json:"log_error,omitempty"`
+	// Dolt is what the agent did for a bd 1.x Dolt server: its port, bd's
+	// files and the last flush before a stop.
+	Dolt *supervisor.DoltStatus `json:"dolt,omitempty"`
 }
 
 // BuildStatusReport combines what the agent said (live, or nil when it could not
@@ -177,6 +180,7 @@ func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 		LastRestartReason: s.LastRestartReason,
 		Stopped:           s.Stopped,
 		LogError:          s.LogError,
+		Dolt:              s.Dolt,
 	}
 	if row.Health == "" {
 		row.Health = "none"

@@ -55,10 +55,14 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile": cmdWaitfile,
-			"pidgone":  cmdPidgone,
-			"sigterm":  cmdSigterm,
-			"signal":   cmdSignal,
+			"waitfile":   cmdWaitfile,
+			"doltcount":  cmdDoltcount,
+			"waitdiffer": cmdWaitdiffer,
+			"needdolt":   cmdNeeddolt,
+			"waitport":   cmdWaitport,
+			"pidgone":    cmdPidgone,
+			"sigterm":    cmdSigterm,
+			"signal":     cmdSignal,
 		},
 	})
 }
