@@ -18,6 +18,9 @@ import (
 // Agent is what Apply and the imperative verbs need of the agent's client.
 type Agent interface {
 	StatusSource
+	// Shutdown stops every daemon and the agent (apply replaces an agent of
+	// another version so).
+	Shutdown(ctx context.Context) error
 	Put(ctx context.Context, spec supervisor.Spec) (supervisor.PutResult, error)
 	Delete(ctx context.Context, name string) (supervisor.Status, error)
 	Restart(ctx context.Context, name string) (supervisor.Status, error)
@@ -173,6 +176,18 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 		}
 	}
 	agentUp := live.AgentUp
+	if p.Agent != nil && agentUp {
+		progress(Progress{Step: "agent-replacing", Detail: fmt.Sprintf("beadsctl %s -> %s", p.Agent.Version, p.Agent.WantVersion)})
+		if err := agent.Shutdown(ctx); err != nil {
+			return nil, fmt.Errorf("replace the agent: shut it down: %w", err)
+		}
+		if pid, err := awaitAgentExit(ctx, desired.Dir, agentExitWait); err != nil {
+			return nil, fmt.Errorf("replace the agent: %w", err)
+		} else if pid > 0 {
+			return nil, fmt.Errorf("replace the agent: pid %d still runs %v after it was told to shut down", pid, agentExitWait)
+		}
+		agentUp = false
+	}
 	needAgent := false
 	for i := range p.Changes {
 		c := &p.Changes[i]

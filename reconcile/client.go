@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -103,6 +104,56 @@ type Client struct {
 	socket  string
 	hc      *http.Client
 	timeout time.Duration
+
+	// version is the CLI's beadsctl version ("" checks nothing); agent is
+	// the agent's, learnt from its last status.
+	version string
+	mu      sync.Mutex
+	agent   *supervisor.AgentStatus
+}
+
+// AgentVersionError refuses to drive an agent of another beadsctl version:
+// the spec it would be sent, and what it would do with it, may differ. Apply
+// replaces it (Plan.Agent); status, shutdown and destroy work across versions.
+type AgentVersionError struct {
+	AgentVersion string
+	AgentAPI     int
+	Version      string
+}
+
+func (e *AgentVersionError) Error() string {
+	return fmt.Sprintf("the agent runs beadsctl %s (control API %d), this is beadsctl %s (API %d): run beadsctl apply to replace it (its daemons stop and start again under the new agent)",
+		e.AgentVersion, e.AgentAPI, e.Version, supervisor.APIVersion)
+}
+
+// Is makes an *AgentVersionError match ErrAgentVersion.
+func (e *AgentVersionError) Is(target error) bool { return target == ErrAgentVersion }
+
+// SetVersion names this beadsctl's version for the handshake: it is sent with
+// every request, and an agent of another version is not driven (put, start,
+// stop, restart, wait, flush fail with an *AgentVersionError).
+func (c *Client) SetVersion(v string) { c.version = v }
+
+// checkVersion refuses to drive an agent of another version; it asks for the
+// status first when the client has not seen one yet.
+func (c *Client) checkVersion(ctx context.Context) error {
+	if c.version == "" {
+		return nil
+	}
+	c.mu.Lock()
+	seen := c.agent
+	c.mu.Unlock()
+	if seen == nil {
+		as, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		seen = &as
+	}
+	if seen.Version != c.version || seen.API != supervisor.APIVersion {
+		return &AgentVersionError{AgentVersion: seen.Version, AgentAPI: seen.API, Version: c.version}
+	}
+	return nil
 }
 
 // Dial returns a client for the agent of the project folder dir. It does no I/O:
@@ -153,6 +204,8 @@ type call struct {
 	// stream: no deadline on the body once the head came (logs --follow);
 	// pings still watch the agent.
 	stream bool
+	// drive: the request makes the agent act, so it must be of our version.
+	drive bool
 }
 
 func (k call) long() bool { return k.bound > 0 || k.stream }
@@ -182,6 +235,11 @@ func (c *Client) do(ctx context.Context, k call, out any) error {
 // send sends a request and returns a 2xx response; the caller reads and closes
 // its body, then calls release (which ends the request's deadline and pings).
 func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), error) {
+	if k.drive {
+		if err := c.checkVersion(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	var rd io.Reader
 	if k.body != nil {
 		b, err := json.Marshal(k.body)
@@ -207,6 +265,10 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 	}
 	if k.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set(supervisor.HeaderAPI, strconv.Itoa(supervisor.APIVersion))
+	if c.version != "" {
+		req.Header.Set(supervisor.HeaderVersion, c.version)
 	}
 	var resp *http.Response
 	if k.stream {
@@ -326,6 +388,11 @@ func daemonPath(name string, verb ...string) string {
 func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
 	var st supervisor.AgentStatus
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status"}, &st)
+	if err == nil {
+		c.mu.Lock()
+		c.agent = &st
+		c.mu.Unlock()
+	}
 	return st, err
 }
 
@@ -336,37 +403,37 @@ type PutResult = supervisor.PutResult
 // updated in place, or restarted when the change needs it.
 func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, error) {
 	var res PutResult
-	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound}, &res)
+	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound, drive: true}, &res)
 	return res, err
 }
 
 // Delete stops the daemon gracefully and forgets it.
 func (c *Client) Delete(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodDelete, name, "", longBound)
+	return c.verb(ctx, http.MethodDelete, name, "", longBound, false) // destroy works across versions
 }
 
 // Restart restarts the daemon gracefully (reason "manual").
 func (c *Client) Restart(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "restart", longBound)
+	return c.verb(ctx, http.MethodPost, name, "restart", longBound, true)
 }
 
 // Stop stops the daemon and keeps it stopped; it returns once the process is gone.
 func (c *Client) Stop(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "stop", longBound)
+	return c.verb(ctx, http.MethodPost, name, "stop", longBound, true)
 }
 
 // Start starts a stopped or errored daemon.
 func (c *Client) Start(ctx context.Context, name string) (supervisor.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "start", 0)
+	return c.verb(ctx, http.MethodPost, name, "start", 0, true)
 }
 
-func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration) (supervisor.Status, error) {
+func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration, drive bool) (supervisor.Status, error) {
 	var res supervisor.DaemonResult
 	p := daemonPath(name)
 	if verb != "" {
 		p = daemonPath(name, verb)
 	}
-	err := c.do(ctx, call{method: method, path: p, bound: bound}, &res)
+	err := c.do(ctx, call{method: method, path: p, bound: bound, drive: drive}, &res)
 	return res.Status, err
 }
 
@@ -380,7 +447,7 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 		q.Set("healthy", "1")
 	}
 	var res supervisor.WaitResult
-	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait)}, &res); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait), drive: true}, &res); err != nil {
 		return res.Status, err
 	}
 	switch res.Result {
@@ -428,7 +495,7 @@ func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, stre
 // log writer, so no later line is lost) and returns the paths emptied.
 func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 	var res supervisor.FlushResult
-	if err := c.do(ctx, call{method: http.MethodPost, path: daemonPath(name, "logs", "flush")}, &res); err != nil {
+	if err := c.do(ctx, call{method: http.MethodPost, path: daemonPath(name, "logs", "flush"), drive: true}, &res); err != nil {
 		return nil, err
 	}
 	if res.Error != "" {
@@ -440,7 +507,13 @@ func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {
-	return c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound}, nil)
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound}, nil)
+	if err == nil {
+		c.mu.Lock()
+		c.agent = nil // the next agent is asked anew
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // AgentCommand is how StartAgentWith starts an agent.

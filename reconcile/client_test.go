@@ -358,3 +358,29 @@ func TestClientSocketGoneAgentAlive(t *testing.T) {
 		t.Fatalf("Status with the socket gone: %v, want ErrAgentNotAnswering naming pid %d and the socket", err, os.Getpid())
 	}
 }
+
+// TestClientRefusesToDriveAnotherVersion: a client of another beadsctl
+// version reads the agent's status and may shut it down, but does not send it
+// specs or verbs (the agent would carry them out by its own rules).
+func TestClientRefusesToDriveAnotherVersion(t *testing.T) {
+	dir := t.TempDir()
+	runAgent(t, dir)
+	c := Dial(dir)
+	defer c.Close()
+	c.SetVersion("9.9.9")
+	as, err := c.Status(t.Context())
+	if err != nil || as.Version != "test" || as.API != supervisor.APIVersion {
+		t.Fatalf("Status across versions: %+v %v", as, err)
+	}
+	_, err = c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"sleep", "1000"}, Dir: dir})
+	var ve *AgentVersionError
+	if !errors.As(err, &ve) || ve.AgentVersion != "test" || ve.Version != "9.9.9" {
+		t.Fatalf("Put across versions: %v, want an AgentVersionError naming test and 9.9.9", err)
+	}
+	if _, err := c.Stop(t.Context(), "x"); !errors.As(err, &ve) {
+		t.Fatalf("Stop across versions: %v, want an AgentVersionError", err)
+	}
+	if err := c.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown across versions: %v", err)
+	}
+}

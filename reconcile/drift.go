@@ -23,6 +23,7 @@ const (
 	KindSpecChanged       = "spec-changed" // the agent runs a spec that was not applied from here
 	KindArgvChanged       = "argv-changed" // the process's argv, cwd or environment changed under us
 	KindVersionMismatch   = "version-mismatch"
+	KindAgentVersion      = "agent-version" // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
 	KindMemoryOverLimit   = "memory-over-limit"
 )
@@ -106,6 +107,10 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 		return []Finding{{Kind: KindAgentNotAnswering, Expected: "the agent answers (.beadsctl/agent.sock)", Actual: err.Error()}}
 	}
 	var out []Finding
+	if a := live.AgentOutdated(); a != nil {
+		out = append(out, Finding{Kind: KindAgentVersion, Expected: fmt.Sprintf("an agent of beadsctl %s (control API %d)", a.WantVersion, a.WantAPI),
+			Actual: fmt.Sprintf("agent pid %d runs beadsctl %s (control API %d); apply replaces it, restarting its %d daemon(s)", a.Pid, a.Version, a.API, len(a.Daemons))})
+	}
 	anyRunning := false
 	for _, s := range st.Daemons {
 		anyRunning = anyRunning || !s.Stopped

@@ -48,6 +48,9 @@ type Plan struct {
 	// Edits are changes to files bd reads (dolt.auto-start: false in a
 	// workspace's config.yaml) that apply makes before it starts daemons.
 	Edits []ConfigEdit `json:"edits,omitempty"`
+	// Agent is set when apply replaces the agent: it runs another version of
+	// beadsctl. The daemons it runs are then restarted under the new one.
+	Agent *AgentChange `json:"agent,omitempty"`
 
 	// The fields below exist for saved plans (`plan --out`): apply refuses a saved
 	// plan when any of them no longer matches. They must not influence the plan's
@@ -57,6 +60,19 @@ type Plan struct {
 	ConfigHash     string    `json:"config_hash"`
 	AgentPid       int       `json:"agent_pid,omitempty"`
 	AgentStartTime time.Time `json:"agent_start_time,omitzero"`
+}
+
+// AgentChange is the replacement of an agent of another beadsctl version.
+type AgentChange struct {
+	Pid int `json:"pid"`
+	// Version and API are the running agent's; WantVersion and WantAPI this beadsctl's.
+	Version     string `json:"version"`
+	API         int    `json:"api"`
+	WantVersion string `json:"want_version"`
+	WantAPI     int    `json:"want_api"`
+	// Daemons are those the old agent runs: they stop gracefully with it and
+	// start again under the new agent (as the changes below say).
+	Daemons []string `json:"daemons"`
 }
 
 // Change is the planned action on one daemon.
@@ -123,7 +139,7 @@ func (p *Plan) Summary() (start, update, restart, stop int) {
 
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
-	if len(p.Edits) > 0 {
+	if len(p.Edits) > 0 || p.Agent != nil {
 		return true
 	}
 	for i := range p.Changes {
@@ -164,6 +180,33 @@ type Live struct {
 	Beads map[string]BeadsLive
 	// Dolt is, by daemon name, what was learnt of dolt_server daemons.
 	Dolt map[string]DoltLive
+	// Version is the beadsctl version planning ("" compares none): an agent
+	// of another version (or control API) is replaced by apply.
+	Version string
+}
+
+// AgentDrivable returns nil when the agent may be driven by this beadsctl
+// (start, stop, restart), and the refusal otherwise (apply replaces it).
+func (l *Live) AgentDrivable() error {
+	if a := l.AgentOutdated(); a != nil {
+		return &AgentVersionError{AgentVersion: a.Version, AgentAPI: a.API, Version: a.WantVersion}
+	}
+	return nil
+}
+
+// AgentOutdated returns the replacement of an agent that answers but runs
+// another beadsctl version or control API than live.Version; nil otherwise.
+func (l *Live) AgentOutdated() *AgentChange {
+	if l == nil || !l.AgentUp || l.Version == "" || (l.Agent.Version == l.Version && l.Agent.API == supervisor.APIVersion) {
+		return nil
+	}
+	a := &AgentChange{Pid: l.Agent.Pid, Version: l.Agent.Version, API: l.Agent.API,
+		WantVersion: l.Version, WantAPI: supervisor.APIVersion, Daemons: []string{}}
+	for _, s := range l.Agent.Daemons {
+		a.Daemons = append(a.Daemons, s.Name)
+	}
+	sort.Strings(a.Daemons)
+	return a
 }
 
 // BeadsLive is what Observe learnt of one bd daemon's workspace.
@@ -256,6 +299,15 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 	}
 	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Name < p.Changes[j].Name })
 	p.Edits = doltEdits(desired)
+	if p.Agent = live.AgentOutdated(); p.Agent != nil {
+		why := fmt.Sprintf("the agent is replaced (beadsctl %s -> %s): stopped with it, started again under the new agent", p.Agent.Version, p.Agent.WantVersion)
+		for i := range p.Changes {
+			c := &p.Changes[i]
+			if c.Live != nil && (c.Is(ActionNoop) || c.Is(ActionUpdate)) {
+				c.Actions, c.Reason = []Action{ActionDelete, ActionCreate}, why
+			}
+		}
+	}
 	for _, f := range Findings(desired, live, false) {
 		if f.Kind != KindConfigChanged && f.Kind != KindNeverApplied {
 			p.Drift = append(p.Drift, f)

@@ -352,7 +352,7 @@ func (a *Agent) status(h *hosted) Status {
 
 // AgentStatus is what GET /v1/status answers.
 func (a *Agent) AgentStatus() AgentStatus {
-	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, Daemons: []Status{}}
+	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, API: APIVersion, Daemons: []Status{}}
 	for _, n := range a.snapshot() {
 		if h, ok := a.lookup(n); ok {
 			out.Daemons = append(out.Daemons, a.status(h))
@@ -372,6 +372,10 @@ func (a *Agent) put(ctx context.Context, spec Spec, direct bool) (PutResult, err
 	}
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
 		return PutResult{}, fmt.Errorf("%w: daemon %q has no command", errBadSpec, spec.Name)
+	}
+	if !knownCheck(spec.Health.Check) {
+		return PutResult{}, fmt.Errorf("%w: daemon %q: unknown health check %q (this agent, beadsctl %s, knows %s)",
+			errBadSpec, spec.Name, spec.Health.Check, a.opts.Version, strings.Join(HealthChecks, ", "))
 	}
 	var res PutResult
 	var h *hosted

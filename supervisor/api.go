@@ -25,6 +25,20 @@ import (
 //	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
+// APIVersion is the control API's version. It grows with any change a client
+// of another version could misread; GET /v1/status and POST /v1/shutdown keep
+// their meaning across versions, so that any CLI can see an agent of another
+// version and replace it.
+const APIVersion = 1
+
+// Handshake headers: a client names its API and beadsctl version on every
+// request; the agent answers with its own on every response, and refuses (400)
+// a request for an API it does not speak.
+const (
+	HeaderAPI     = "Beadsctl-Api"
+	HeaderVersion = "Beadsctl-Version"
+)
+
 // MaxBodyBytes caps request bodies.
 const MaxBodyBytes = 1 << 20
 
@@ -69,7 +83,23 @@ func (a *Agent) handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
-	return mux
+	return a.handshake(mux)
+}
+
+// handshake names the agent's API and version on every answer, and refuses a
+// request that names another API (a request without the header is served).
+func (a *Agent) handshake(next http.Handler) http.Handler {
+	api := strconv.Itoa(APIVersion)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(HeaderAPI, api)
+		w.Header().Set(HeaderVersion, a.opts.Version)
+		if want := r.Header.Get(HeaderAPI); want != "" && want != api {
+			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("this agent (beadsctl %s) speaks control API %s, the request is for API %s (beadsctl %s): run that beadsctl's apply to replace the agent",
+				a.opts.Version, api, want, r.Header.Get(HeaderVersion)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methods dispatches on the request method and answers 405 (JSON) otherwise.
@@ -122,6 +152,7 @@ func (a *Agent) handlePut(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var spec Spec
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields() // a field this agent does not know is a spec it cannot carry out
 	if err := dec.Decode(&spec); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

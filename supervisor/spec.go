@@ -8,10 +8,18 @@
 package supervisor
 
 import (
-	"github.com/beadsctl/beadsctl/internal/bd"
-
+	"slices"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/bd"
 )
+
+// HealthChecks are the health check kinds this agent carries out; a spec
+// naming another one is refused (400), never accepted and left unchecked.
+var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckNone}
+
+// knownCheck reports whether the agent can carry out the health check kind ("" is none).
+func knownCheck(kind string) bool { return kind == "" || slices.Contains(HealthChecks, kind) }
 
 // Spec is everything the supervisor needs to run one daemon. It is plain data:
 // it travels as JSON over the control socket, and reconcile builds it from a

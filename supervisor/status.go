@@ -117,5 +117,8 @@ type AgentStatus struct {
 	StartTime time.Time `json:"start_time"`
 	Dir       string    `json:"dir"`
 	Version   string    `json:"version"`
-	Daemons   []Status  `json:"daemons"`
+	// API is the control API the agent speaks (APIVersion); 0 from an agent
+	// older than the handshake.
+	API     int      `json:"api"`
+	Daemons []Status `json:"daemons"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/beadsctl/beadsctl/reconcile"
 )
@@ -23,5 +24,7 @@ func startAgent(ctx context.Context, dir string, log *slog.Logger) error {
 		}
 		log.Warn("lean agent skipped", "path", lean.Path, "error", err.Error())
 	}
-	return reconcile.StartAgent(ctx, dir, exe)
+	// argv[0] as this beadsctl was called (a test binary runs as the command
+	// its argv[0] names); the version is checked all the same.
+	return reconcile.StartAgentWith(ctx, dir, reconcile.AgentCommand{Path: exe, Args: []string{filepath.Base(os.Args[0]), "agent"}, Version: version})
 }

@@ -32,6 +32,7 @@ func observe(ctx context.Context, g *globals, cfg *schema.Config) (*project, err
 	}
 	client := g.dial(cfg.Dir)
 	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
+	live.Version = version // an agent of another version is replaced by apply
 	return &project{cfg: cfg, st: st, live: live, client: client}, nil
 }
 

@@ -66,9 +66,21 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 			}
 		}
 	}
+	if restart := pal.red("-") + "/" + pal.green("+") + " restart"; p.Agent != nil && !seen[restart] {
+		legend = append(legend, restart)
+	}
 	fmt.Fprintln(w, "beadsctl will perform the following actions"+envSuffix(p.Env)+". Symbols:")
 	for _, l := range legend {
 		fmt.Fprintln(w, "  "+l)
+	}
+	if a := p.Agent; a != nil {
+		fmt.Fprintf(w, "\n  %s\n", pal.bold("# the agent will be replaced"))
+		fmt.Fprintf(w, "  # it runs beadsctl %s (control API %d); this is beadsctl %s (API %d)\n", a.Version, a.API, a.WantVersion, a.WantAPI)
+		what := "it runs no daemon"
+		if len(a.Daemons) > 0 {
+			what = fmt.Sprintf("its %d daemon(s) stop gracefully with it and start again under the new agent: %s", len(a.Daemons), strings.Join(a.Daemons, ", "))
+		}
+		fmt.Fprintf(w, "%s agent (pid %d): %s\n", pal.red("-")+"/"+pal.green("+"), a.Pid, what)
 	}
 	for i := range p.Changes {
 		c := &p.Changes[i]
@@ -99,6 +111,9 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop", pal.bold("Plan:"), start, upd, restart, stop)
 	if len(p.Edits) > 0 {
 		fmt.Fprintf(w, ", %d file(s) of bd to edit", len(p.Edits))
+	}
+	if p.Agent != nil {
+		fmt.Fprint(w, ", and the agent to replace")
 	}
 	fmt.Fprintln(w, ".")
 }
@@ -187,6 +202,8 @@ func progressPrinter(w io.Writer, color bool) func(reconcile.Progress) {
 			fmt.Fprintln(w, "agent: starting")
 		case "agent-stopping":
 			fmt.Fprintln(w, "agent: stopping")
+		case "agent-replacing":
+			fmt.Fprintf(w, "agent: replacing (%s), its daemons stopping...\n", p.Detail)
 		case "stopped":
 			fmt.Fprintf(w, "%s: %s\n", name, pal.red("stopped"))
 		case "removed":

@@ -45,6 +45,7 @@ type globals struct {
 func (g *globals) dial(dir string) *reconcile.Client {
 	c := reconcile.Dial(dir)
 	c.SetTimeout(g.agentTimeout)
+	c.SetVersion(version)
 	return c
 }
 

@@ -26,6 +26,9 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"beadsctl": func() { os.Exit(Main()) },
+		// beadsctl of another version (as -X main.version=9.9.9 builds it); the
+		// agent it starts runs as beadsctl-next too.
+		"beadsctl-next": func() { version = "9.9.9"; os.Exit(Main()) },
 		"bd":       func() { os.Exit(bdsim.Main()) },
 	})
 }

@@ -154,6 +154,10 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 		}
 		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
 	}
+	if a.Source == "agent" && a.Version != version {
+		fmt.Fprintf(w, "%s this is beadsctl %s; beadsctl apply replaces it (its daemons restart).\n",
+			pal.yellow(fmt.Sprintf("The agent (pid %d) runs beadsctl %s:", a.Pid, a.Version)), version)
+	}
 	if a.Error != "" && !strings.Contains(a.Error, reconcile.ErrAgentDown.Error()) {
 		fmt.Fprintf(w, "(%s)\n", a.Error)
 	}

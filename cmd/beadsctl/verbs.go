@@ -57,6 +57,9 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 	if err := pr.live.AgentAnswers(); err != nil {
 		return err
 	}
+	if err := pr.live.AgentDrivable(); err != nil {
+		return err
+	}
 	outcomes, verbErr := reconcile.RunVerb(ctx, verb, cfg, names, pr.live, pr.st, pr.client, reconcile.VerbOptions{
 		Timeout:     o.timeout,
 		EnsureAgent: func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
