@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		// beadsctl of another version (as -X main.version=9.9.9 builds it); the
 		// agent it starts runs as beadsctl-next too.
 		"beadsctl-next": func() { version = "9.9.9"; os.Exit(Main()) },
-		"bd":       func() { os.Exit(bdsim.Main()) },
+		"bd":            func() { os.Exit(bdsim.Main()) },
 	})
 }
 
