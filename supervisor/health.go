@@ -22,6 +22,11 @@ const (
 	CheckNone     = "none"
 )
 
+// HealthChecks are the health check kinds this agent carries out (keep it with
+// the kinds above); a spec naming another one is refused (400), never accepted
+// and left unchecked.
+var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckSQL, CheckNone}
+
 // Health check defaults.
 const (
 	defaultHealthInterval = 30 * time.Second

@@ -14,10 +14,6 @@ import (
 	"github.com/beadsctl/beadsctl/internal/bd"
 )
 
-// HealthChecks are the health check kinds this agent carries out; a spec
-// naming another one is refused (400), never accepted and left unchecked.
-var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckNone}
-
 // knownCheck reports whether the agent can carry out the health check kind ("" is none).
 func knownCheck(kind string) bool { return kind == "" || slices.Contains(HealthChecks, kind) }
 
