@@ -182,17 +182,20 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	serveCtx, cancelServe := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelServe()
+	gate := newConnGate(maxControlConns, a.log) // control_conns.go: the limits and why
 	srv := &http.Server{
-		Handler:           a.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           withDeadlines(a.handler()),
+		ReadHeaderTimeout: controlHeaderTimeout,
+		IdleTimeout:       controlIdleTimeout,
+		ConnState:         gate.connState,
 		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	var served sync.WaitGroup
 	serve := func(ul *net.UnixListener) {
-		ln := &peerListener{Listener: ul, uid: ownUID(), refused: func(err error) {
+		ln := gate.listener(&peerListener{Listener: ul, uid: ownUID(), refused: func(err error) {
 			a.log.Warn("connection refused", "error", err.Error())
-		}}
+		}})
 		served.Go(func() {
 			err := srv.Serve(ln)
 			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

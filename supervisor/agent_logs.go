@@ -88,6 +88,7 @@ func (a *Agent) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	followLog(r.Context(), path, f, offset, func(b []byte) error {
+		extendDeadlines(w, 0) // each write must be taken in time, the stream may last
 		if _, err := w.Write(b); err != nil {
 			return err
 		}

@@ -294,6 +294,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		settle = min(d, MaxWait)
 	}
+	extendDeadlines(w, timeout+settle) // the answer comes at the latest after both
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	settleT := time.NewTimer(0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -53,10 +54,13 @@ func (l *peerListener) Accept() (net.Conn, error) {
 	}
 }
 
-// refuse answers a refused connection with 403 and closes it. It reads the
-// request head first: closing a socket with unread data resets it, and the
-// client would never see the answer.
-func refuse(c net.Conn, err error) {
+// refuse answers a refused connection with 403 and closes it.
+func refuse(c net.Conn, err error) { answerAndClose(c, http.StatusForbidden, err.Error()) }
+
+// answerAndClose answers c with code and a JSON error, then closes it. It
+// reads the request head first: closing a socket with unread data resets it,
+// and the client would never see the answer. It gives up after 2 s.
+func answerAndClose(c net.Conn, code int, msg string) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 	r := bufio.NewReader(io.LimitReader(c, 64<<10))
@@ -66,8 +70,9 @@ func refuse(c net.Conn, err error) {
 			break
 		}
 	}
-	body := `{"error":"` + strings.ReplaceAll(err.Error(), `"`, `'`) + `"}` + "\n"
-	fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	body := `{"error":"` + strings.ReplaceAll(msg, `"`, `'`) + `"}` + "\n"
+	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, http.StatusText(code), len(body), body)
 }
 
 var _ net.Listener = (*peerListener)(nil)
