@@ -235,6 +235,9 @@ func decodeAttr(a *hcl.Attribute, k kind, path string, ctx *hcl.EvalContext) (*f
 	if err != nil {
 		return bad(err.Error())
 	}
+	if hasNUL(f.val) {
+		return bad(nulDetail)
+	}
 	return f, diags
 }
 

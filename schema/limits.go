@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // MaxFileSize is the largest configuration Load reads, in bytes. HCL's parser
@@ -25,6 +26,54 @@ const MaxFileSize = 256 << 10
 // once per level, so 100,000 levels overflow the Go stack (a fatal error no
 // recover catches) and 50,000 cost 800 MB; no real configuration nests 100 deep.
 const MaxNesting = 100
+
+// MaxNameLength is the longest daemon or profile name. A daemon's name makes
+// file names, the longest a rotated and compressed log backup,
+// "<name>.out-2006-01-02T15-04-05.000.log.gz" (the supervisor's backup layout),
+// which must fit the 255 bytes most file systems allow for one name; the unit
+// names of export (beadsctl-<name>.service, com.beadsctl.<name>.plist) and the
+// temporary files written beside them are shorter.
+const MaxNameLength = 255 - len(".out-2006-01-02T15-04-05.000.log.gz")
+
+// checkName is the diagnostic for a daemon or profile name that cannot be
+// used, or nil.
+func checkName(what, name string, rng hcl.Range) *hcl.Diagnostic {
+	if !validName.MatchString(name) {
+		return badName(what, name, rng)
+	}
+	if len(name) > MaxNameLength {
+		return &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid " + what + " name",
+			Detail: fmt.Sprintf("The name is %d characters long; the limit is %d, since it becomes file names (logs and their rotated backups, "+
+				"exported units) and a file name holds at most 255 bytes. Choose a shorter name.", len(name), MaxNameLength),
+			Subject: rng.Ptr(),
+		}
+	}
+	return nil
+}
+
+// nulDetail is what a string holding a NUL byte is told: every string of
+// beads.hcl ends up in an argument, a path or an environment variable.
+const nulDetail = `it contains a NUL byte ("\u0000"), which no command, argument, path or environment value can hold`
+
+// hasNUL reports whether v, a string or a collection of strings, holds a NUL byte.
+func hasNUL(v cty.Value) bool {
+	if v.IsNull() || !v.IsKnown() {
+		return false
+	}
+	switch {
+	case v.Type() == cty.String:
+		return strings.IndexByte(v.AsString(), 0) >= 0
+	case v.CanIterateElements():
+		for it := v.ElementIterator(); it.Next(); {
+			if _, e := it.Element(); hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // CheckLimits reports a configuration over MaxFileSize or nested deeper than
 // MaxNesting as an error diagnostic at the place where the limit is crossed.

@@ -210,3 +210,60 @@ func FuzzCheckLimits(f *testing.F) {
 		CheckLimits(src, "beads.hcl.json")
 	})
 }
+
+// TestLoadRefusesLongNames is issue 13 item 12: names of 250-300 characters
+// validated and then failed at run time ("file name too long"). The limit is
+// what the longest file named after a daemon can hold, proved on this disk.
+func TestLoadRefusesLongNames(t *testing.T) {
+	for _, n := range []int{MaxNameLength + 1, 250, 300} {
+		name := strings.Repeat("d", n)
+		src := "daemon \"" + name + "\" {\n  command = \"sleep\"\n}\nenv \"" + name + "\" {\n}\n"
+		_, _, diags := Load(writeConfig(t, "beads.hcl", src), "", nil)
+		if len(diags) != 2 || diags[0].Summary != "Invalid daemon name" || diags[1].Summary != "Invalid env profile name" ||
+			!strings.Contains(diags[0].Detail, "Choose a shorter name") || diags[0].Subject.Start.Line != 1 {
+			t.Fatalf("%d characters: %v", n, diags)
+		}
+	}
+	name := strings.Repeat("d", MaxNameLength)
+	cfg, _, diags := Load(writeConfig(t, "beads.hcl", "daemon \""+name+"\" {\n  command = \"sleep\"\n}\n"), "", nil)
+	if diags.HasErrors() {
+		t.Fatalf("%d characters refused: %v", MaxNameLength, diags)
+	}
+	// The longest file the supervisor names after a daemon: a compressed backup
+	// of a rotated log. It fits at the limit, and one character more does not.
+	dir := filepath.Dir(cfg.Daemons[0].Logs.Out)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Base(cfg.Daemons[0].Logs.Out)
+	backup = strings.TrimSuffix(backup, ".log") + "-2006-01-02T15-04-05.000.log.gz"
+	if err := os.WriteFile(filepath.Join(dir, backup), nil, 0o600); err != nil {
+		t.Fatalf("the longest backup of a daemon named at the limit: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d"+backup), nil, 0o600); err == nil {
+		t.Error("a name one character longer fits too: the limit is not the file system's")
+	}
+}
+
+// TestLoadRefusesNUL: a NUL byte in a command, an argument, a folder or an
+// environment value validated and failed only at apply.
+func TestLoadRefusesNUL(t *testing.T) {
+	for field, line := range map[string]string{
+		"command":     `command = "sle\u0000ep"`,
+		"args":        `args = ["a", "b\u0000"]`,
+		"dir":         `dir = "/tmp\u0000x"`,
+		"environment": `environment = { A = "x\u0000y" }`,
+		"log path":    `logs { out = "a\u0000.log" }`,
+	} {
+		t.Run(field, func(t *testing.T) {
+			src := "daemon \"x\" {\n  command = \"sleep\"\n  " + line + "\n}\n"
+			if field == "command" {
+				src = "daemon \"x\" {\n  " + line + "\n}\n"
+			}
+			cfg, _, diags := Load(writeConfig(t, "beads.hcl", src), "", nil)
+			if cfg != nil || len(diags) != 1 || !strings.Contains(diags[0].Detail, "NUL byte") || diags[0].Subject == nil {
+				t.Fatalf("got %v", diags)
+			}
+		})
+	}
+}

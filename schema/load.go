@@ -147,8 +147,8 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 		name := blk.Labels[0]
 		l := newLayer()
 		diags = append(diags, decodeBody(blk.Body, daemonSpec, "", ctx, l)...)
-		if !validName.MatchString(name) {
-			diags = append(diags, badName("daemon", name, blk.LabelRanges[0]))
+		if d := checkName("daemon", name, blk.LabelRanges[0]); d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		if first, dup := daemons[name]; dup {
@@ -166,8 +166,8 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 
 	for _, blk := range envBlocks {
 		name := blk.Labels[0]
-		if !validName.MatchString(name) {
-			diags = append(diags, badName("env profile", name, blk.LabelRanges[0]))
+		if d := checkName("env profile", name, blk.LabelRanges[0]); d != nil {
+			diags = append(diags, d)
 			continue
 		}
 		if first, dup := profiles[name]; dup {
