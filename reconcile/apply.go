@@ -120,6 +120,9 @@ func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st 
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	for i := range desired.Daemons {
+		st.Rekey(&desired.Daemons[i]) // values an older beadsctl hashed without the key
+	}
 	if err := live.AgentAnswers(); err != nil {
 		return nil, err
 	}
@@ -344,7 +347,7 @@ func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string,
 
 // record is the state entry of d as the agent runs it.
 func record(d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
-	return DaemonState{Spec: HashedSpec(*d), Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
+	return DaemonState{Spec: cloneSpec(*d), plain: true, Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
 		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}
 }
 

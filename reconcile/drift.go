@@ -76,7 +76,7 @@ func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
 					Actual: "declared in beads.hcl"})
 			case s.Hash != d.Hash:
 				var paths []string
-				for _, a := range DiffDaemons(&s.Spec, d) {
+				for _, a := range st.DiffDaemons(&s.Spec, d) {
 					paths = append(paths, a.Path)
 				}
 				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "as applied (hash " + short(s.Hash) + ")",
@@ -197,7 +197,7 @@ func profileName(env string) string {
 }
 
 func short(h string) string {
-	h = strings.TrimPrefix(h, "sha256:")
+	h = strings.TrimPrefix(strings.TrimPrefix(h, keyedPrefix), unkeyedPrefix)
 	if len(h) > 12 {
 		return h[:12]
 	}

@@ -45,11 +45,14 @@ func config(env string, ds ...schema.Daemon) *schema.Config {
 
 // applied is the state after applying ds.
 func applied(env string, ds ...schema.Daemon) *State {
-	st := &State{FormatVersion: StateFormatVersion, Lineage: "lin", Serial: 3, Env: env, Daemons: map[string]DaemonState{}}
+	st := &State{FormatVersion: StateFormatVersion, Lineage: "lin", Serial: 3, Env: env, Daemons: map[string]DaemonState{}, key: testKey}
 	for i, d := range ds {
-		st.Daemons[d.Name] = DaemonState{Spec: HashedSpec(d), Hash: d.Hash, Pid: 100 + i,
+		st.Daemons[d.Name] = DaemonState{Spec: hashedSpec(testKey, d), Hash: d.Hash, Pid: 100 + i,
 			Argv: d.Argv(), Dir: d.Dir, EnvHash: "env1", StartTime: time.Unix(1000, 0)}
 	}
 	st.ConfigHash = ConfigHash(config(env, ds...))
 	return st
 }
+
+// testKey is the secret key of the states the tests build.
+var testKey = []byte("0123456789abcdef0123456789abcdef")

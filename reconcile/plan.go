@@ -333,7 +333,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Live = liveOf(a)
 	}
 	if applied && s.Hash != d.Hash {
-		c.Attributes = DiffDaemons(&s.Spec, d)
+		c.Attributes = st.DiffDaemons(&s.Spec, d)
 	}
 	forces := false
 	var forcing []string
@@ -509,10 +509,11 @@ func size(n uint64) string {
 	return strconv.FormatUint(n, 10)
 }
 
-// DiffDaemons lists the attributes that differ between before (as recorded in
+// diffDaemons lists the attributes that differ between before (as recorded in
 // state: environment values hashed) and after (as declared). Environment values
-// are compared by hash; sensitive ones (in either) are shown as Sensitive.
-func DiffDaemons(before, after *schema.Daemon) []Attribute {
+// are compared with same (recorded, declared); sensitive ones (in either) are
+// shown as Sensitive.
+func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) bool) []Attribute {
 	b, a := flatten(before), flatten(after)
 	sensitive := map[string]bool{}
 	for _, k := range before.Sensitive {
@@ -534,7 +535,7 @@ func DiffDaemons(before, after *schema.Daemon) []Attribute {
 		switch {
 		case !had:
 			out = append(out, envAttr(x, nil, &x.value, sensitive[x.path]))
-		case isEnv && old != HashValue(x.value) && old != x.value:
+		case isEnv && !same(old, x.value):
 			changed := "(changed)"
 			out = append(out, envAttr(x, &changed, &x.value, sensitive[x.path]))
 		case !isEnv && old != x.value:
@@ -562,7 +563,7 @@ func envAttr(x attr, before, after *string, sensitive bool) Attribute {
 		switch {
 		case sensitive:
 			s = Sensitive
-		case *v == "(changed)" || strings.HasPrefix(*v, "sha256:"):
+		case *v == "(changed)" || isRecordedHash(*v):
 			s = "(changed)"
 		default:
 			s = strconv.Quote(*v)

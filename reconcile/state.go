@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +28,8 @@ const StateFormatVersion = 1
 const StateDir = ".beadsctl"
 
 // State is .beadsctl/state.json: what the last apply left running. Environment
-// values never appear in it: they are replaced by their sha256 (see HashedSpec).
+// values never appear in it: they are replaced by a keyed hash (HMAC-SHA256
+// with the project's secret key, see SecretKeyName).
 type State struct {
 	FormatVersion int `json:"format_version"`
 	// Lineage is a uuid chosen when the state is first written; Serial grows by
@@ -37,6 +40,9 @@ type State struct {
 	Env        string                 `json:"env"`
 	ConfigHash string                 `json:"config_hash"`
 	Daemons    map[string]DaemonState `json:"daemons"`
+
+	// key is the project's secret key (nil until the first write creates it).
+	key []byte
 }
 
 // DaemonState is what the last apply recorded of one daemon.
@@ -55,6 +61,10 @@ type DaemonState struct {
 	EnvHash   string    `json:"env_hash,omitempty"`
 	// Stopped is true when a user stopped the daemon on purpose (beadsctl stop or destroy).
 	Stopped bool `json:"stopped,omitempty"`
+
+	// plain is true while Spec holds real environment values (a daemon just
+	// recorded); WriteState hashes them with the key before anything is written.
+	plain bool
 }
 
 // Applied reports whether the state was ever written (a fresh state is not).
@@ -80,9 +90,13 @@ var ErrStateCorrupt = errors.New("state file unusable")
 // state (Applied() false). A corrupt, truncated or future-version file is an
 // error naming the file and the way out, never a silent fresh start.
 func ReadState(path string) (*State, error) {
+	key, err := readKey(filepath.Join(filepath.Dir(path), SecretKeyName))
+	if err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &State{FormatVersion: StateFormatVersion, Daemons: map[string]DaemonState{}}, nil
+		return &State{FormatVersion: StateFormatVersion, Daemons: map[string]DaemonState{}, key: key}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
@@ -102,6 +116,7 @@ func ReadState(path string) (*State, error) {
 	if st.Daemons == nil {
 		st.Daemons = map[string]DaemonState{}
 	}
+	st.key = key
 	return &st, nil
 }
 
@@ -111,6 +126,9 @@ func ReadState(path string) (*State, error) {
 // It gives the state a lineage when it has none and increments its serial.
 // The file is mode 0600 in a 0700 folder.
 func WriteState(path string, st *State) error {
+	if err := st.hashPlain(filepath.Join(filepath.Dir(path), SecretKeyName)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
 	if st.Lineage == "" {
 		st.Lineage = uuid.NewString()
 	}
@@ -138,25 +156,73 @@ func WriteState(path string, st *State) error {
 	return nil
 }
 
-// HashValue is how environment values are recorded in state: "sha256:" and the hex digest.
-func HashValue(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return "sha256:" + hex.EncodeToString(sum[:])
+// hashedSpec returns d with every environment value replaced by its keyed
+// hash (see SecretKeyName), the form state.json records.
+func hashedSpec(key []byte, d schema.Daemon) schema.Daemon {
+	d = cloneSpec(d)
+	for k, v := range d.Environment {
+		if !isRecordedHash(v) {
+			d.Environment[k] = hashValue(key, v)
+		}
+	}
+	return d
 }
 
-// HashedSpec returns d with every environment value replaced by HashValue of it,
-// the form state.json records.
-func HashedSpec(d schema.Daemon) schema.Daemon {
+// cloneSpec is a copy of d sharing no map or slice with it.
+func cloneSpec(d schema.Daemon) schema.Daemon {
 	if d.Environment != nil {
-		env := make(map[string]string, len(d.Environment))
-		for k, v := range d.Environment {
-			env[k] = HashValue(v)
-		}
-		d.Environment = env
+		d.Environment = maps.Clone(d.Environment)
 	}
 	d.Args = slices.Clone(d.Args)
 	d.Sensitive = slices.Clone(d.Sensitive)
 	return d
+}
+
+// DiffDaemons lists the attributes that differ between before (as st records
+// it, environment values hashed) and after; see diffDaemons.
+func (st *State) DiffDaemons(before, after *schema.Daemon) []Attribute {
+	var key []byte
+	if st != nil {
+		key = st.key
+	}
+	return diffDaemons(before, after, func(recorded, v string) bool { return recordedAs(key, recorded, v) })
+}
+
+// hashPlain replaces the real environment values of the daemons just recorded
+// by their keyed hashes, creating the key at keyPath when there is none.
+func (st *State) hashPlain(keyPath string) error {
+	for name, ds := range st.Daemons {
+		if !ds.plain {
+			continue
+		}
+		if st.key == nil {
+			key, err := ensureKey(keyPath)
+			if err != nil {
+				return err
+			}
+			st.key = key
+		}
+		ds.Spec, ds.plain = hashedSpec(st.key, ds.Spec), false
+		st.Daemons[name] = ds
+	}
+	return nil
+}
+
+// Rekey records d, which st shows applied with the same hash, again from its
+// real values: a value hashed without a key (by an older beadsctl) is then
+// written keyed. It changes nothing else of the entry.
+func (st *State) Rekey(d *schema.Daemon) {
+	ds, ok := st.Daemons[d.Name]
+	if !ok || ds.Hash != d.Hash || ds.plain {
+		return
+	}
+	for _, v := range ds.Spec.Environment {
+		if strings.HasPrefix(v, unkeyedPrefix) {
+			ds.Spec, ds.plain = cloneSpec(*d), true
+			st.Daemons[d.Name] = ds
+			return
+		}
+	}
 }
 
 // ConfigHash is the hash of a whole config under its profile: the profile name

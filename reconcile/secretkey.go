@@ -1,0 +1,102 @@
+package reconcile
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
+)
+
+// SecretKeyName is the file, in StateDir, of the project's secret key: 32
+// random bytes (hex) that key the hash of every environment value recorded in
+// state.json. It is created on the first write of the state, mode 0600, and
+// never appears in the state, plans, logs or the agent's files; without it a
+// recorded value cannot be checked against a guess.
+const SecretKeyName = "secret.key"
+
+// Value hashes as state.json records them: keyed now; unkeyed sha256 as
+// beadsctl wrote it before the key existed, still read.
+const (
+	keyedPrefix   = "hmac-sha256:"
+	unkeyedPrefix = "sha256:"
+)
+
+// readKey reads the key file at path: nil when there is none yet.
+func readKey(path string) ([]byte, error) {
+	if err := atomicfile.RefuseSymlink(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("secret key %s is readable by others (mode %v): run chmod 600 %s", path, st.Mode().Perm(), path)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("secret key %s is not 64 hex digits: remove it (recorded values then read as changed once)", path)
+	}
+	return key, nil
+}
+
+// ensureKey returns the key at path, creating it when there is none. Two
+// processes creating it at once agree: the file appears whole or not at all,
+// and the one that loses the race reads the winner's.
+func ensureKey(path string) ([]byte, error) {
+	if key, err := readKey(path); err != nil || key != nil {
+		return key, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	err := atomicfile.WriteNew(path, []byte(hex.EncodeToString(key)+"\n"), 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return key, nil
+}
+
+// hashValue is v as state.json records it, keyed with key.
+func hashValue(key []byte, v string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(v))
+	return keyedPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// recordedAs reports whether recorded (an environment value of state.json) is
+// v: its keyed hash, its unkeyed sha256 (state written before the key), or v
+// itself. A keyed hash without the key reads as changed.
+func recordedAs(key []byte, recorded, v string) bool {
+	switch {
+	case strings.HasPrefix(recorded, keyedPrefix):
+		return key != nil && hmac.Equal([]byte(recorded), []byte(hashValue(key, v)))
+	case strings.HasPrefix(recorded, unkeyedPrefix):
+		sum := sha256.Sum256([]byte(v))
+		return recorded == unkeyedPrefix+hex.EncodeToString(sum[:])
+	}
+	return recorded == v
+}
+
+// isRecordedHash reports whether s is a hashed value of state.json.
+func isRecordedHash(s string) bool {
+	return strings.HasPrefix(s, keyedPrefix) || strings.HasPrefix(s, unkeyedPrefix)
+}
