@@ -44,7 +44,7 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	if err != nil {
 		return err
 	}
-	l, err := lock(ctx, cfg, "apply", o.lockTimeout)
+	cfg, l, err := lockFresh(c, g, cfg, "apply", o.lockTimeout)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 	if err != nil {
 		return err
 	}
-	l, err := lock(ctx, cfg, "destroy", o.lockTimeout)
+	cfg, l, err := lockFresh(c, g, cfg, "destroy", o.lockTimeout)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,28 @@ func lock(ctx context.Context, cfg *schema.Config, command string, timeout time.
 	return reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), command, timeout)
 }
 
+// lockFresh takes the project's lock, then loads beads.hcl again: what a
+// command acts on is the file as it is once nothing else can act, not as it
+// was when the command began to wait (another apply may have run meanwhile,
+// and the file changed since). cfg is returned when the file did not change;
+// a file that no longer loads is an error, shown as validate shows it.
+func lockFresh(c *cobra.Command, g *globals, cfg *schema.Config, command string, timeout time.Duration) (*schema.Config, *reconcile.Lock, error) {
+	l, err := lock(c.Context(), cfg, command, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	fresh, _, diags := schema.Load(g.file, g.profile(), os.Environ())
+	if !diags.HasErrors() && fresh.Dir == cfg.Dir && reconcile.ConfigHash(fresh) == reconcile.ConfigHash(cfg) {
+		return cfg, l, nil
+	}
+	fmt.Fprintf(c.ErrOrStderr(), "%s changed while %s waited for %s: using it as it is now.\n", g.file, command, reconcile.LockPath(cfg.Dir))
+	if fresh, err = loadConfig(c, g); err != nil {
+		l.Release()
+		return nil, nil, err
+	}
+	return fresh, l, nil
+}
+
 type planOptions struct {
 	out              string
 	json             bool
@@ -70,8 +92,8 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 		return err
 	}
 	if o.out != "" {
-		l, err := lock(c.Context(), cfg, "plan", o.lockTimeout)
-		if err != nil {
+		var l *reconcile.Lock
+		if cfg, l, err = lockFresh(c, g, cfg, "plan", o.lockTimeout); err != nil {
 			return err
 		}
 		defer l.Release()

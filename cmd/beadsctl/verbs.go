@@ -45,7 +45,7 @@ func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, 
 	if err != nil {
 		return err
 	}
-	l, err := lock(ctx, cfg, string(verb), o.lockTimeout)
+	cfg, l, err := lockFresh(c, g, cfg, string(verb), o.lockTimeout)
 	if err != nil {
 		return err
 	}
