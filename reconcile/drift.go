@@ -23,6 +23,7 @@ const (
 	KindSpecChanged       = "spec-changed" // the agent runs a spec that was not applied from here
 	KindArgvChanged       = "argv-changed" // the process's argv, cwd or environment changed under us
 	KindVersionMismatch   = "version-mismatch"
+	KindBDVersionUnknown  = "bd-version-unknown" // `bd version` did not answer in time (informational)
 	KindAgentVersion      = "agent-version" // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
 	KindMemoryOverLimit   = "memory-over-limit"
@@ -121,6 +122,9 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 	}
 	for i := range desired.Daemons {
 		d := &desired.Daemons[i]
+		if e := live.Beads[d.Name].InstalledErr; e != "" {
+			out = append(out, Finding{Kind: KindBDVersionUnknown, Daemon: d.Name, Expected: "bd version answers", Actual: e, Info: true})
+		}
 		s, applied := st.Daemons[d.Name]
 		a, running := live.Daemons[d.Name]
 		running = running && live.AgentUp

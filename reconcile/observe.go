@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/proc"
@@ -70,19 +71,20 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 			ours[s.Pid] = true
 		}
 	}
-	installed := map[string]string{}
+	type installedVersion struct{ v, err string }
+	installed := map[string]installedVersion{}
 	for i := range desired.Daemons {
 		d := &desired.Daemons[i]
 		if !d.IsBeads() {
 			continue
 		}
 		var b BeadsLive
-		v, ok := installed[d.Command]
+		iv, ok := installed[d.Command]
 		if !ok && pr.InstalledVersion != nil {
-			v, _ = pr.InstalledVersion(ctx, d.Command)
-			installed[d.Command] = v
+			iv.v, iv.err = installedBD(ctx, pr, d.Command)
+			installed[d.Command] = iv
 		}
-		b.Installed = v
+		b.Installed, b.InstalledErr = iv.v, iv.err
 		a, running := live.Daemons[d.Name]
 		if running && a.Health.Version != "" {
 			b.Running = a.Health.Version
@@ -124,12 +126,28 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 				u.StartTimeMS = ms
 			}
 		}
-		if b.Unmanaged != nil || b.Installed != "" || b.Running != "" {
+		if b.Unmanaged != nil || b.Installed != "" || b.InstalledErr != "" || b.Running != "" {
 			live.Beads[d.Name] = b
 		}
 	}
 	observeDolt(ctx, desired, live, pr.Dolt)
 	return live
+}
+
+// BDVersionTimeout bounds `bd version` in Observe: a bd that hangs (a broken
+// install, a wrapper waiting for input) must not hang plan and drift.
+const BDVersionTimeout = 5 * time.Second
+
+// installedBD runs the InstalledVersion probe under BDVersionTimeout; it
+// returns the version, or why it is unknown when bd did not answer in time.
+func installedBD(ctx context.Context, pr Probes, bd string) (string, string) {
+	vctx, cancel := context.WithTimeout(ctx, BDVersionTimeout)
+	defer cancel()
+	v, _ := pr.InstalledVersion(vctx, bd)
+	if v == "" && ctx.Err() == nil && errors.Is(vctx.Err(), context.DeadlineExceeded) {
+		return "", fmt.Sprintf("%s version did not answer in %v", bd, BDVersionTimeout)
+	}
+	return v, ""
 }
 
 // ErrNotApplied is returned by commands that need a state when nothing was ever applied.

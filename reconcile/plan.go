@@ -213,6 +213,8 @@ func (l *Live) AgentOutdated() *AgentChange {
 type BeadsLive struct {
 	// Installed is the installed bd CLI's version ("" when unknown).
 	Installed string `json:"installed,omitempty"`
+	// InstalledErr says why Installed is unknown when `bd version` did not answer in time.
+	InstalledErr string `json:"installed_error,omitempty"`
 	// Running is the running daemon's version ("" when none runs or unknown).
 	Running string `json:"running,omitempty"`
 	// Unmanaged is a bd daemon holding the workspace that is not ours.

@@ -33,6 +33,11 @@ func observe(ctx context.Context, g *globals, cfg *schema.Config) (*project, err
 	client := g.dial(cfg.Dir)
 	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
 	live.Version = version // an agent of another version is replaced by apply
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C) while asking: what was seen is incomplete, and
+		// a plan made from it would say what is not so.
+		return nil, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	}
 	return &project{cfg: cfg, st: st, live: live, client: client}, nil
 }
 
