@@ -24,7 +24,7 @@ const (
 	KindArgvChanged       = "argv-changed" // the process's argv, cwd or environment changed under us
 	KindVersionMismatch   = "version-mismatch"
 	KindBDVersionUnknown  = "bd-version-unknown" // `bd version` did not answer in time (informational)
-	KindAgentVersion      = "agent-version" // the agent runs another beadsctl version: apply replaces it
+	KindAgentVersion      = "agent-version"      // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
 	KindMemoryOverLimit   = "memory-over-limit"
 )
