@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -463,34 +464,6 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 	return res.Status, fmt.Errorf("%w: %q", errUnexpectedWait, res.Result)
 }
 
-// Logs writes the last n lines of the daemon's log to w; with follow it then
-// streams lines as they are appended until ctx is done (a nil error then).
-// stream is "out", "err", "combined" or "" (the combined file, else out, else err).
-func (c *Client) Logs(ctx context.Context, name string, n int, follow bool, stream string, w io.Writer) error {
-	q := url.Values{"n": {strconv.Itoa(n)}}
-	if follow {
-		q.Set("follow", "1")
-	}
-	if stream != "" {
-		q.Set("stream", stream)
-	}
-	k := call{method: http.MethodGet, path: daemonPath(name, "logs") + "?" + q.Encode(), bound: longBound, stream: follow}
-	resp, release, err := c.send(ctx, k)
-	if err != nil {
-		return err
-	}
-	defer release()
-	defer resp.Body.Close()
-	_, err = io.Copy(w, resp.Body)
-	if err != nil && ctx.Err() != nil {
-		return nil
-	}
-	if err != nil {
-		return c.callErr(ctx, resp.Request.Context(), k, err)
-	}
-	return nil
-}
-
 // FlushLogs asks the agent to empty a daemon's log files in place (through its
 // log writer, so no later line is lost) and returns the paths emptied.
 func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
@@ -682,7 +655,7 @@ func agentFailed(exited <-chan error, logPath string) error {
 	case <-time.After(5 * time.Second):
 		why = "not ready"
 	}
-	tail := supervisor.TailFile(logPath, 5)
+	tail := logfile.Tail(logPath, 5)
 	if len(tail) > 0 {
 		return fmt.Errorf("start agent: %s: %s", why, strings.Join(tail, "\n"))
 	}

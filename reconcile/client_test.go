@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,16 +108,8 @@ func TestClientAgainstAgent(t *testing.T) {
 		t.Fatalf("Put again: %+v %v", res, err)
 	}
 
-	// The follow streams until its context ends; the first line is the barrier.
-	lctx, cancel := context.WithCancel(ctx)
-	lw := &lineWatcher{want: "hello", cancel: cancel}
-	if err := c.Logs(lctx, "web", 10, true, "out", lw); err != nil {
-		t.Fatalf("Logs follow: %v", err)
-	}
-	var tail bytes.Buffer
-	if err := c.Logs(ctx, "web", 10, false, "", &tail); err != nil || !strings.Contains(tail.String(), "hello") {
-		t.Fatalf("Logs tail: %q %v", tail.String(), err)
-	}
+	// The daemon's output reaches its file (read as `logs -f` reads it).
+	waitLogLine(t, filepath.Join(dir, "web.out.log"), "hello")
 
 	if st, err = c.Stop(ctx, "web"); err != nil || st.State != supervisor.StateStopped {
 		t.Fatalf("Stop: %+v %v", st, err)
@@ -163,19 +156,29 @@ func processRunning(pid int) bool {
 	return i+2 < len(b) && b[i+2] != 'Z'
 }
 
-// lineWatcher cancels the follow once it has seen want.
-type lineWatcher struct {
-	buf    bytes.Buffer
-	want   string
-	cancel context.CancelFunc
-}
-
-func (w *lineWatcher) Write(p []byte) (int, error) {
-	w.buf.Write(p)
-	if strings.Contains(w.buf.String(), w.want) {
-		w.cancel()
+// waitLogLine waits until a line of path contains want, following the file as
+// `beadsctl logs -f` does.
+func waitLogLine(t *testing.T, path, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	lf := NewLogFollower([]LogFile{{Path: path, Stream: StreamOut}})
+	defer lf.Close()
+	seen := func(ls []LogLine) bool {
+		return slices.ContainsFunc(ls, func(l LogLine) bool { return strings.Contains(l.Text, want) })
 	}
-	return len(p), nil
+	if ls, _, err := lf.Tail(-1, time.Time{}); err == nil && seen(ls) {
+		return
+	}
+	_ = lf.Run(ctx, 20*time.Millisecond, func(ls []LogLine) error {
+		if seen(ls) {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(context.Cause(ctx), context.Canceled) {
+		t.Fatalf("no line with %q in %s", want, path)
+	}
 }
 
 // startDetached starts this test binary as the detached agent of dir and

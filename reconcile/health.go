@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -170,7 +171,7 @@ func DefaultHealthProbes() HealthProbes {
 		Beads:            bd.ProbeDaemon,
 		InstalledVersion: bd.InstalledVersion,
 		ReadLock:         bd.ReadLock,
-		Tail:             supervisor.TailFile,
+		Tail:             logfile.Tail,
 		Stat:             os.Stat,
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -145,7 +146,7 @@ func (p *lineTimeParser) parse(line string) (time.Time, bool) {
 func ReadLogs(files []LogFile, n int, since time.Time) (lines []LogLine, untimed []LogFile, err error) {
 	var per [][]LogLine
 	for _, f := range files {
-		raw, err := tailLines(f.Path, n)
+		raw, err := logfile.ReadTail(f.Path, n)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -244,61 +245,6 @@ func mergeLogLines(lists [][]LogLine) []LogLine {
 	}
 }
 
-// tailLines reads the last n lines of path (all when n < 0).
-func tailLines(path string, n int) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return tailReader(f, fi.Size(), n)
-}
-
-// tailReader returns the last n lines (all when n < 0) of the first size bytes
-// of r, reading backwards in blocks so that a large log costs only its tail.
-func tailReader(r io.ReaderAt, size int64, n int) ([]string, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	const block = 32 << 10
-	var buf []byte
-	for off := size; off > 0; {
-		step := min(int64(block), off)
-		off -= step
-		chunk := make([]byte, step)
-		if _, err := r.ReadAt(chunk, off); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		buf = append(chunk, buf...)
-		// n lines need n newlines before the last line's (or n+1 with a final newline).
-		if n > 0 && bytes.Count(buf, []byte{'\n'}) > n {
-			break
-		}
-	}
-	lines := splitLines(buf)
-	if n > 0 && len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines, nil
-}
-
-func splitLines(b []byte) []string {
-	s := strings.TrimSuffix(string(b), "\n")
-	if s == "" {
-		return nil
-	}
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		// NULs come from a file truncated under a writer without O_APPEND (a hole).
-		lines[i] = strings.TrimLeft(strings.TrimSuffix(l, "\r"), "\x00")
-	}
-	return lines
-}
-
 // LogFollower reads what is appended to log files, following each file through
 // rotation (a new file at the path) and truncation (flush).
 type LogFollower struct {
@@ -326,7 +272,7 @@ func (lf *LogFollower) Tail(n int, since time.Time) ([]LogLine, []LogFile, error
 		if w.f == nil {
 			continue
 		}
-		raw, err := tailReader(w.f, w.off, n)
+		raw, err := logfile.TailAt(w.f, w.off, n)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read log %s: %w", w.file.Path, err)
 		}
@@ -471,7 +417,7 @@ func (w *follower) read() []string {
 		return nil
 	}
 	w.partial = append([]byte(nil), data[i+1:]...)
-	return splitLines(data[:i+1])
+	return logfile.SplitLines(data[:i+1])
 }
 
 func (w *follower) flushPartial() []string {

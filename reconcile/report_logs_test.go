@@ -2,10 +2,8 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,29 +117,6 @@ func TestReadLogsUntimedKeepsFileOrder(t *testing.T) {
 	}
 	if len(untimed) != 2 {
 		t.Errorf("untimed = %v, want out and err", untimed)
-	}
-}
-
-func TestTailLinesLargeFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "big.log")
-	var b strings.Builder
-	for i := range 100000 {
-		fmt.Fprintf(&b, "line %06d %s\n", i, strings.Repeat("x", 40))
-	}
-	writeFile(t, path, b.String())
-	got, err := tailLines(path, 3)
-	must(t, err)
-	x := strings.Repeat("x", 40)
-	want := []string{"line 099997 " + x, "line 099998 " + x, "line 099999 " + x}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
-	}
-	// No final newline, fewer lines than asked.
-	writeFile(t, path, "a\r\nb")
-	got, err = tailLines(path, 5)
-	must(t, err)
-	if d := cmp.Diff([]string{"a", "b"}, got); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -95,7 +96,7 @@ func fakeProbes(mod ...func(*HealthProbes)) HealthProbes {
 		ReadLock: func(string) (bd.Lock, bool, error) {
 			return bd.Lock{Pid: 42, Version: "0.28.0"}, true, nil
 		},
-		Tail: supervisor.TailFile,
+		Tail: logfile.Tail,
 		Stat: os.Stat,
 	}
 	for _, m := range mod {

@@ -3,7 +3,6 @@
 package supervisor
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -341,121 +340,6 @@ func TestAgentWaitErroredAndTimeout(t *testing.T) {
 	}
 }
 
-func TestAgentLogsTailAndFollow(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "go.fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ta := startAgent(t, dir, nil)
-	spec := shSpec(dir, "talk", `echo line1; echo line2; echo line3; echo oops >&2; read x < "$0"; echo after; exec sleep 1000`)
-	spec.Argv = append(spec.Argv, fifo)
-	ta.put(t, spec)
-	ta.waitOnline(t, "talk")
-
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/daemons/talk/logs?n=100&follow=1&stream=out", nil)
-	resp, err := ta.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("logs: %d", resp.StatusCode)
-	}
-	lines := bufio.NewScanner(resp.Body)
-	for _, want := range []string{"line1", "line2", "line3"} {
-		if !lines.Scan() || !strings.HasSuffix(lines.Text(), want) {
-			t.Fatalf("followed line %q, want %q (%v)", lines.Text(), want, lines.Err())
-		}
-	}
-	if err := os.WriteFile(fifo, []byte("go\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if !lines.Scan() || !strings.HasSuffix(lines.Text(), "after") {
-		t.Fatalf("followed line %q, want after", lines.Text())
-	}
-	cancel()
-
-	code, body := ta.call(t, http.MethodGet, "/v1/daemons/talk/logs?n=2&stream=out", nil)
-	if code != http.StatusOK || strings.Count(string(body), "\n") != 2 || !strings.Contains(string(body), "line3") || !strings.Contains(string(body), "after") {
-		t.Fatalf("tail n=2: %d %q", code, body)
-	}
-	if code, body := ta.call(t, http.MethodGet, "/v1/daemons/talk/logs?stream=err", nil); code != http.StatusOK || !strings.Contains(string(body), "oops") {
-		t.Fatalf("stderr tail: %d %q", code, body)
-	}
-	if code, _ := ta.call(t, http.MethodGet, "/v1/daemons/talk/logs?stream=combined", nil); code != http.StatusNotFound {
-		t.Fatalf("combined log not configured: %d, want 404", code)
-	}
-}
-
-func TestAgentFollowLogRotation(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "x.log")
-	if err := os.WriteFile(path, []byte("old1\nold2\npart"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	lines, off, f := tailLog(path, 1)
-	if len(lines) != 1 || string(lines[0]) != "old2\n" || off != int64(len("old1\nold2\n")) {
-		t.Fatalf("tail: %q offset %d", lines, off)
-	}
-	got := make(chan string, 16)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		followLog(ctx, path, f, off, func(b []byte) error {
-			for _, l := range strings.SplitAfter(string(b), "\n") {
-				if l != "" {
-					got <- l
-				}
-			}
-			return nil
-		})
-	}()
-	expect := func(want string) {
-		t.Helper()
-		select {
-		case l := <-got:
-			if l != want {
-				t.Fatalf("followed %q, want %q", l, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("nothing followed, want %q", want)
-		}
-	}
-	appendTo := func(p, s string) {
-		t.Helper()
-		w, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		if _, err := w.WriteString(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	appendTo(path, "ial\n")
-	expect("partial\n")
-	// Rotation as lumberjack does it: rename, then a new file at the path.
-	if err := os.Rename(path, path+".1"); err != nil {
-		t.Fatal(err)
-	}
-	appendTo(path+".1", "last-old\n")
-	appendTo(path, "new1\n")
-	expect("last-old\n")
-	expect("new1\n")
-	// Truncation in place (copytruncate).
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendTo(path, "t\n")
-	expect("t\n")
-	cancel()
-	<-done
-}
-
 func TestAgentBadRequests(t *testing.T) {
 	dir := t.TempDir()
 	ta := startAgent(t, dir, nil)
@@ -472,7 +356,6 @@ func TestAgentBadRequests(t *testing.T) {
 		"unknown daemon":   {http.MethodPost, "/v1/daemons/nope/restart", nil, http.StatusNotFound},
 		"unknown delete":   {http.MethodDelete, "/v1/daemons/nope", nil, http.StatusNotFound},
 		"unknown wait":     {http.MethodGet, "/v1/daemons/nope/wait", nil, http.StatusNotFound},
-		"unknown logs":     {http.MethodGet, "/v1/daemons/nope/logs", nil, http.StatusNotFound},
 		"unknown path":     {http.MethodGet, "/v2/status", nil, http.StatusNotFound},
 		"wrong method":     {http.MethodGet, "/v1/daemons/x", nil, http.StatusMethodNotAllowed},
 		"wrong method 2":   {http.MethodDelete, "/v1/status", nil, http.StatusMethodNotAllowed},

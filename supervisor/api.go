@@ -22,7 +22,6 @@ import (
 //	POST   /v1/daemons/{name}/start        -> DaemonResult
 //	POST   /v1/daemons/{name}/logs/flush -> FlushResult (empties the log files in place)
 //	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms -> WaitResult
-//	GET    /v1/daemons/{name}/logs?n=100&follow=1&stream=out|err|combined -> text/plain lines
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
 // APIVersion is the control API's version. It grows with any change a client
@@ -78,7 +77,6 @@ func (a *Agent) handler() http.Handler {
 	mux.Handle("/v1/daemons/{name}/stop", methods{http.MethodPost: a.handleVerb})
 	mux.Handle("/v1/daemons/{name}/start", methods{http.MethodPost: a.handleVerb})
 	mux.Handle("/v1/daemons/{name}/wait", methods{http.MethodGet: a.handleWait})
-	mux.Handle("/v1/daemons/{name}/logs", methods{http.MethodGet: a.handleLogs})
 	mux.Handle("/v1/daemons/{name}/logs/flush", methods{http.MethodPost: a.handleFlush})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)

@@ -129,8 +129,8 @@ func (l *gateListener) Accept() (net.Conn, error) {
 var _ net.Listener = (*gateListener)(nil)
 
 // withDeadlines bounds the time a handler may take to read a request body
-// and to have its answer taken; handlers of long requests (wait, followed
-// logs) extend them with extendDeadlines.
+// and to have its answer taken; the handler of a long request (wait) extends
+// them with extendDeadlines.
 func withDeadlines(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
@@ -835,7 +836,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	code, sig := exitOf(perr)
 	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
 	if r.spec.Beads {
-		exit.LogTail = TailFile(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
+		exit.LogTail = logfile.Tail(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
 		if removed, err := bd.CleanStale(r.spec.Dir); err != nil {
 			d.log.Warn("clean stale bd files failed", "error", err)
 		} else if len(removed) > 0 {

@@ -75,7 +75,7 @@ func FuzzControlAPI(f *testing.F) {
 	})
 	h := a.handler()
 	methods := []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodGet, "BREW"}
-	endpoints := []string{"", "/status", "/restart", "/stop", "/start", "/wait", "/logs", "/../../v1/status"}
+	endpoints := []string{"", "/status", "/restart", "/stop", "/start", "/wait", "/logs/flush", "/../../v1/status"}
 
 	f.Fuzz(func(t *testing.T, method uint8, name string, endpoint uint8, query string, body []byte) {
 		path := "/v1/daemons/" + url.PathEscape(name) + endpoints[int(endpoint)%len(endpoints)]
