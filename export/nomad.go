@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -315,7 +316,7 @@ func nomadTaskHCL(tb *hclwrite.Body, t *api.Task) error {
 	if len(t.Env) > 0 {
 		tb.AppendNewline()
 		eb := tb.AppendNewBlock("env", nil).Body()
-		for _, k := range sortedKeys(t.Env) {
+		for _, k := range slices.Sorted(maps.Keys(t.Env)) {
 			if !hclsyntax.ValidIdentifier(k) {
 				return fmt.Errorf("task %q: environment key %q cannot be an HCL attribute name; use --format json", t.Name, k)
 			}
@@ -363,13 +364,4 @@ func stringList(ss []string) cty.Value {
 		vals[i] = cty.StringVal(s)
 	}
 	return cty.ListVal(vals)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,12 +3,13 @@ package migrate
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,7 +199,7 @@ func Convert(exported any, opts ImportOptions) (*Result, error) {
 		}
 		return nil, fmt.Errorf("the ecosystem file declares no apps")
 	}
-	for _, p := range sortedKeys(profiles) {
+	for _, p := range slices.Sorted(maps.Keys(profiles)) {
 		res.Profiles = append(res.Profiles, p)
 		pb := root.AppendNewBlock("env", []string{p}).Body()
 		for _, d := range names {
@@ -229,7 +230,7 @@ func appsOf(v any) ([]map[string]any, []Warning, error) {
 		case m["script"] != nil:
 			list = []any{m}
 		default:
-			return nil, nil, fmt.Errorf("the ecosystem file exports an object without apps (keys: %s)", strings.Join(sortedKeys(m), ", "))
+			return nil, nil, fmt.Errorf("the ecosystem file exports an object without apps (keys: %s)", strings.Join(slices.Sorted(maps.Keys(m)), ", "))
 		}
 		for _, k := range []string{"deploy", "static"} {
 			if m[k] != nil {
@@ -283,7 +284,7 @@ func (c *converter) appName(i int) string {
 
 func (c *converter) daemon(root *hclwrite.Body) error {
 	app := c.app
-	for _, k := range sortedKeys(app) {
+	for _, k := range slices.Sorted(maps.Keys(app)) {
 		if reflect.ValueOf(app[k]).Kind() == reflect.Func {
 			c.warn(k, "is a function; PM2 does not call it either, so it is ignored")
 			delete(app, k)
@@ -335,7 +336,7 @@ func (c *converter) daemon(root *hclwrite.Body) error {
 	if len(env) > 0 {
 		b.SetAttributeValue("environment", strMap(env))
 	}
-	for _, k := range sortedKeys(app) {
+	for _, k := range slices.Sorted(maps.Keys(app)) {
 		if k == "env_file" {
 			// PM2's env_file names a dotenv file, not a profile called "file".
 			c.warn(k, "%s: beadsctl does not read env files yet; copy its variables into environment (or an env profile) by hand", scalar(app[k]))
@@ -709,7 +710,7 @@ func (c *converter) unsupported() {
 	if m := str(app["exec_mode"]); strings.HasPrefix(m, "cluster") {
 		c.warn("exec_mode", "cluster mode (Node.js cluster, shared ports) has no equivalent; the daemon runs as one forked process")
 	}
-	for _, k := range sortedKeys(app) {
+	for _, k := range slices.Sorted(maps.Keys(app)) {
 		if handled[k] || strings.HasPrefix(k, "env_") {
 			continue
 		}
@@ -889,13 +890,4 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

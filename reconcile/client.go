@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -542,7 +543,7 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 		return fmt.Errorf("start agent: %w", err)
 	}
 	logPath := filepath.Join(state, "agent.log")
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|openNoFollow, 0o600)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|atomicfile.NoFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}

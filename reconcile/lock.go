@@ -7,10 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
+	"github.com/beadsctl/beadsctl/internal/flock"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // LockPath is the lock file of the project in dir (the folder of beads.hcl).
-func LockPath(dir string) string { return filepath.Join(dir, StateDir, "lock") }
+func LockPath(dir string) string { return filepath.Join(dir, supervisor.StateDir, "lock") }
 
 // LockHolder is what a lock holder writes into the lock file, so that a command
 // that waits for it can say who it waits for.
@@ -57,7 +61,7 @@ func AcquireLock(ctx context.Context, path, command string, timeout time.Duratio
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openNoFollow, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|atomicfile.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
@@ -65,7 +69,7 @@ func AcquireLock(ctx context.Context, path, command string, timeout time.Duratio
 	deadline := start.Add(timeout)
 	backoff := 5 * time.Millisecond
 	for {
-		ok, err := tryLock(f)
+		ok, err := flock.TryLock(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -104,7 +108,7 @@ func (l *Lock) Release() error {
 		return nil
 	}
 	_ = l.f.Truncate(0)
-	err := unlock(l.f)
+	err := flock.Unlock(l.f)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}

@@ -18,14 +18,11 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // StateFormatVersion is the format_version this build writes and the highest it reads.
 const StateFormatVersion = 1
-
-// StateDir is the folder, beside beads.hcl, that holds the state file, the lock,
-// the agent's socket and its log.
-const StateDir = ".beadsctl"
 
 // State is .beadsctl/state.json: what the last apply left running. Environment
 // values never appear in it: they are replaced by a keyed hash (HMAC-SHA256
@@ -81,7 +78,7 @@ func (s *State) Names() []string {
 }
 
 // StatePath is the state file of the project in dir (the folder of beads.hcl).
-func StatePath(dir string) string { return filepath.Join(dir, StateDir, "state.json") }
+func StatePath(dir string) string { return filepath.Join(dir, supervisor.StateDir, "state.json") }
 
 // ErrStateCorrupt is wrapped by ReadState when the file exists but cannot be used.
 var ErrStateCorrupt = errors.New("state file unusable")

@@ -2,7 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,10 +83,10 @@ var daemonSpec = &blockSpec{
 
 func (s *blockSpec) schema() *hcl.BodySchema {
 	bs := &hcl.BodySchema{}
-	for _, name := range sortedKeys(s.attrs) {
+	for _, name := range slices.Sorted(maps.Keys(s.attrs)) {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: name})
 	}
-	for _, name := range sortedKeys(s.blocks) {
+	for _, name := range slices.Sorted(maps.Keys(s.blocks)) {
 		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: name})
 	}
 	return bs

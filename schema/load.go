@@ -2,9 +2,11 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -222,7 +224,7 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 			}
 		}
 	}
-	known := sortedKeys(profiles)
+	known := slices.Sorted(maps.Keys(profiles))
 
 	if profile != "" && profiles[profile] == nil {
 		detail := fmt.Sprintf("%s declares no profile %q.", filename, profile)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
+	"github.com/beadsctl/beadsctl/internal/flock"
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
@@ -266,11 +268,11 @@ loop:
 // lock takes .beadsctl/agent.lock and writes our pid in it.
 func (a *Agent) lock() (unlock func(), err error) {
 	path := filepath.Join(a.dir, StateDir, "agent.lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|OpenNoFollow, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|atomicfile.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open agent lock: %w", err)
 	}
-	ok, err := agTryLock(f)
+	ok, err := flock.TryLock(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -287,7 +289,7 @@ func (a *Agent) lock() (unlock func(), err error) {
 	}
 	return func() {
 		_ = f.Truncate(0)
-		_ = agUnlock(f)
+		_ = flock.Unlock(f)
 		f.Close()
 	}, nil
 }

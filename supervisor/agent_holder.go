@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 )
 
 // AgentLockPath is .beadsctl/agent.lock in the project folder dir: the lock the
@@ -20,7 +22,7 @@ func AgentLockPath(dir string) string { return filepath.Join(dir, StateDir, "age
 // probed, and the pid in the file is trusted only while the lock is held.
 func AgentLockHolder(dir string) (int, error) {
 	path := AgentLockPath(dir)
-	f, err := os.OpenFile(path, os.O_RDONLY|OpenNoFollow, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|atomicfile.NoFollow, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}

@@ -2,17 +2,21 @@
 
 package supervisor
 
-import "os"
+import (
+	"os"
+
+	"github.com/beadsctl/beadsctl/internal/flock"
+)
 
 // lockHolder probes the lock on f's file: held, the pid written in it is the
 // holder's; free, nobody holds it (the probe is released at once).
 func lockHolder(f *os.File, written int) (int, error) {
-	ok, err := agTryLock(f)
+	ok, err := flock.TryLock(f)
 	if err != nil {
 		return 0, err
 	}
 	if ok {
-		_ = agUnlock(f)
+		_ = flock.Unlock(f)
 		return 0, nil
 	}
 	return written, nil

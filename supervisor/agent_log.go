@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 )
 
 // AgentLogMax is the size at which the agent's own log, .beadsctl/agent.log,
@@ -55,7 +57,7 @@ func OpenAgentLog(dir string) (*AgentLog, error) {
 }
 
 func (l *AgentLog) open() error {
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|OpenNoFollow, 0o600)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|atomicfile.NoFollow, 0o600)
 	if err != nil {
 		return fmt.Errorf("open agent log: %w", err)
 	}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -207,7 +208,7 @@ func (g *groupSampler) sample() (groupSample, error) {
 	if now := g.now(); now.Sub(g.lastScan) >= rescanEvery {
 		g.lastScan = now
 		for _, pid := range sharedScan.members(g.pgid, now) {
-			if !slicesContains(g.members, pid) {
+			if !slices.Contains(g.members, pid) {
 				g.members = append(g.members, pid)
 			}
 		}
@@ -242,7 +243,7 @@ func (g *groupSampler) sample() (groupSample, error) {
 		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
 		if n := preadSmall(f.children, buf[:]); n > 0 {
 			for _, fld := range bytes.Fields(buf[:n]) {
-				if c, err := strconv.Atoi(string(fld)); err == nil && !slicesContains(queue, c) {
+				if c, err := strconv.Atoi(string(fld)); err == nil && !slices.Contains(queue, c) {
 					queue = append(queue, c)
 				}
 			}
@@ -254,15 +255,6 @@ func (g *groupSampler) sample() (groupSample, error) {
 		return s, os.ErrProcessDone
 	}
 	return s, nil
-}
-
-func slicesContains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // sharedScan is one scan of /proc, by process group, reused by every sampler

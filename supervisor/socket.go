@@ -13,7 +13,8 @@ import (
 	"time"
 )
 
-// StateDir is the folder, inside the project folder, that holds the agent's files.
+// StateDir is the folder, beside beads.hcl, that holds beadsctl's files: the state
+// file and its lock (reconcile), the agent's socket, lock, record and log.
 const StateDir = ".beadsctl"
 
 // sunPathMax is the size of sockaddr_un.sun_path, including its terminating NUL.
