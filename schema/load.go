@@ -224,7 +224,8 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 			}
 		}
 	}
-	known := slices.Sorted(maps.Keys(profiles))
+	known := slices.AppendSeq([]string{}, maps.Keys(profiles)) // [] rather than null in JSON
+	slices.Sort(known)
 
 	if profile != "" && profiles[profile] == nil {
 		detail := fmt.Sprintf("%s declares no profile %q.", filename, profile)
