@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // TestStateValuesAreKeyed is issue 13 item 12: environment values were
@@ -36,7 +37,7 @@ func TestStateValuesAreKeyed(t *testing.T) {
 			t.Fatal(err)
 		}
 		backup, _ := os.ReadFile(path + ".backup")
-		keyFile := filepath.Join(dir, StateDir, SecretKeyName)
+		keyFile := filepath.Join(dir, supervisor.StateDir, SecretKeyName)
 		fi, err := os.Stat(keyFile)
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +120,7 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 
 // TestSecretKeyCreatedOnce: processes creating the key at once agree on it.
 func TestSecretKeyCreatedOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), StateDir, SecretKeyName)
+	path := filepath.Join(t.TempDir(), supervisor.StateDir, SecretKeyName)
 	keys := make([][]byte, 8)
 	var wg sync.WaitGroup
 	for i := range keys {
