@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/flock"
 )
 
 // LockServer takes dolt-server.lock the way bd's Start does (flock, exclusive).
@@ -22,11 +24,11 @@ func (f ServerFiles) LockServer(ctx context.Context) (unlock func(), err error) 
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		err := syscall.Flock(int(fd.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(fd.Fd()), syscall.LOCK_UN); fd.Close() }, nil
+		ok, err := flock.TryLock(fd)
+		if ok {
+			return func() { _ = flock.Unlock(fd); fd.Close() }, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
+		if err != nil {
 			fd.Close()
 			return nil, err
 		}
