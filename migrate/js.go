@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
@@ -67,6 +68,11 @@ var ErrMemory = errors.New("ecosystem file used more memory than an ecosystem fi
 func ReadEcosystem(file string, src []byte, opts EvalOptions) (any, error) {
 	if len(src) > MaxSourceSize {
 		return nil, fmt.Errorf("%s: %d bytes is larger than the %d bytes an ecosystem file may have", file, len(src), MaxSourceSize)
+	}
+	if off := nestingBudgetExceeded(string(src)); off >= 0 {
+		line, col := lineCol(string(src), off)
+		return nil, fmt.Errorf("%s:%d:%d: more than %d brackets and operators that can nest: beadsctl does not parse it, since JavaScript nested that deep "+
+			"exhausts the parser's stack and memory (a Go fatal error no limit catches); an ecosystem file is a few KB: write its values out plainly", file, line, col, maxNestingTokens)
 	}
 	if strings.HasSuffix(file, ".json") {
 		// JSON is evaluated as a JavaScript expression with the same sandbox:
@@ -220,6 +226,52 @@ const (
 )
 
 var preludeProgram = goja.MustCompile("prelude.js", fmt.Sprintf(prelude, maxNativeLen, maxNativeString), true)
+
+// maxNestingTokens bounds the tokens of a source that can open a level of
+// goja's recursive parser. Its parse runs before any limit can interrupt it
+// and recurses once per level: 50,000 levels cost 250 MB and 2 s, 400,000
+// overflow the Go stack. 20,000 cost under 100 MB; real files have dozens.
+const maxNestingTokens = 20_000
+
+// nestingBudgetExceeded returns the offset in src of the token past
+// maxNestingTokens, or -1. It counts, wherever they are (strings and comments
+// too, so that nothing can hide them), the characters that open a nested
+// construct or chain right-recursively: ( [ { ! ? = - + ~ * : and the
+// backquote, and the words that nest as unary operators (new, typeof, void,
+// delete, await, yield). The nesting depth cannot exceed that count.
+func nestingBudgetExceeded(src string) int {
+	n := 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '(', '[', '{', '!', '?', '=', '-', '+', '~', '*', ':', '`':
+			n++
+		default:
+			if c < 'a' || c > 'y' || (i > 0 && isWordByte(src[i-1])) {
+				continue
+			}
+			for _, w := range []string{"new", "typeof", "void", "delete", "await", "yield"} {
+				if strings.HasPrefix(src[i:], w) && (i+len(w) == len(src) || !isWordByte(src[i+len(w)])) {
+					n++
+					break
+				}
+			}
+		}
+		if n > maxNestingTokens {
+			return i
+		}
+	}
+	return -1
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+// lineCol is the 1-based line and column of byte off of src.
+func lineCol(src string, off int) (line, col int) {
+	line = 1 + strings.Count(src[:off], "\n")
+	return line, 1 + utf8.RuneCountInString(src[strings.LastIndexByte(src[:off], '\n')+1:off])
+}
 
 // watch interrupts vm once timeout has passed or the heap has grown by more
 // than limit, and again at every tick after that, so that no later entry into

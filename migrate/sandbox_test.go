@@ -40,6 +40,10 @@ var hostileSources = map[string]struct {
 	"apply":                 {src: `Math.max.apply(null, { length: 2 ** 26 })`, text: "sandbox allows"},
 	"split":                 {src: `const s = "x".repeat(2 ** 24) + "x"; s.split("")`, text: "sandbox allows"},
 	"buffer":                {src: `new ArrayBuffer(2 ** 31)`, text: "ArrayBuffer"},
+	"deep brackets":         {src: "module.exports = " + strings.Repeat("[", 400_000) + strings.Repeat("]", 400_000), text: "x.config.js:1:20017: more than 20000 brackets"},
+	"deep unary":            {src: "module.exports = " + strings.Repeat("!", 400_000) + "1", text: "can nest"},
+	"deep new":              {src: "module.exports = " + strings.Repeat("new ", 200_000) + "Object", text: "can nest"},
+	"deep in a string":      {src: "module.exports = '" + strings.Repeat("'+(", 100_000) + "'", text: "can nest"},
 }
 
 // errLimit matches either limit: which one a growing string meets first
