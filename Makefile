@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 PKGS := ./...
 
-.PHONY: all build test test-deps pm2 dolt check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean staticcheck
+.PHONY: run-dolt stop-dolt all build test test-deps pm2 dolt check run stop install fmt vet race cross imports bench bench-quick fuzz soak clean staticcheck
 
 all: build
 
@@ -89,6 +89,34 @@ run: build
 	   if $(BIN)/beadsctl help status >/dev/null 2>&1; then echo "==> beadsctl status"; $(BIN)/beadsctl status; fi; \
 	   echo "==> running. See 'make stop' (beadsctl destroy) to stop everything."; \
 	 fi
+
+## run-dolt: the bd 1.x quick start — a server-mode workspace in .demo/bd1 (`bd init --server`), its Dolt
+## SQL server supervised by beadsctl (examples/dolt-server.hcl), then bd commands through it. Uses an
+## installed bd >= 0.50 when there is one, the bd simulator in bd 1.x mode otherwise (and says so).
+DEMO := $(CURDIR)/.demo/bd1
+run-dolt: build dolt
+	@mkdir -p $(DEMO); export PATH="$(CURDIR)/.tools/bin:$$PATH:$(BIN)"; set -e; cd $(DEMO); \
+	 if command -v bd >/dev/null 2>&1 && ! [ "$$(command -v bd)" -ef "$(BIN)/bd" ] && bd version 2>/dev/null | grep -Eq 'version (0\.[5-9][0-9]|[1-9])'; then \
+	   echo "==> using the installed bd: $$(command -v bd) ($$(bd version))"; \
+	 else \
+	   ln -sf bdsim $(BIN)/bd; export BDSIM_VERSION=1.0.5; \
+	   echo "==> no bd 1.x installed: using the bd simulator in bd 1.x mode ($(BIN)/bd, BDSIM_VERSION=1.0.5, with a real dolt)"; \
+	 fi; \
+	 if ! [ -f .beads/metadata.json ]; then \
+	   echo "==> bd init --server --prefix demo  (in $(DEMO))"; bd init --server --prefix demo; \
+	   echo "==> bd dolt stop  (bd init started its own server; beadsctl supervises it from now on)"; bd dolt stop; \
+	 fi; \
+	 [ -f beads.hcl ] || cp $(CURDIR)/examples/dolt-server.hcl beads.hcl; \
+	 echo "==> beadsctl validate"; $(BIN)/beadsctl validate; \
+	 echo "==> beadsctl plan"; $(BIN)/beadsctl plan || true; \
+	 echo "==> beadsctl apply --auto-approve"; $(BIN)/beadsctl apply --auto-approve; \
+	 echo "==> bd create / bd list  (through the supervised server)"; bd create "hello from beadsctl"; bd list; \
+	 echo "==> beadsctl health"; $(BIN)/beadsctl health; \
+	 echo "==> running. 'make stop-dolt' (beadsctl destroy in $(DEMO)) stops it."
+
+## stop-dolt: stop the bd 1.x demo's server and agent
+stop-dolt: build
+	cd $(DEMO) && PATH="$(CURDIR)/.tools/bin:$$PATH:$(BIN)" $(BIN)/beadsctl destroy --auto-approve
 
 ## stop: stop every daemon and the agent of ./beads.hcl
 stop: build

@@ -1,17 +1,36 @@
-# bd 1.x has no `bd daemon`: its optional server mode is a Dolt SQL server that
-# `bd dolt start` runs in the background (files .beads/dolt-server.{pid,port,log}).
-# Supervise the same server in the foreground as a generic command instead, and
-# check it with a TCP connect on its port. Stop any server `bd dolt start` left
-# running first (`bd dolt stop`).
+# bd 1.x (v0.50 and later) has no daemon: in server mode (`bd init --server`)
+# every bd command needs a `dolt sql-server`, and bd starts one itself,
+# detached, whenever it finds none. Supervise that server instead, exactly as
+# bd expects to find it: beadsctl runs `dolt sql-server -H 127.0.0.1 -P <port>
+# --loglevel=warning` in the workspace's data dir (.beads/dolt), writes its pid
+# and port into .beads/dolt-server.{pid,port} at every (re)start, so that every
+# bd command adopts it, checks it over SQL (the project's database and its
+# project id), and commits the working set before every stop (bd dolt stop's
+# flush). A server bd started on its own is a `dolt-rival` finding; apply
+# --replace-unmanaged (or beadsctl migrate) takes it over.
+#
+# Everything else comes from the workspace: data dir (dolt_data_dir in
+# metadata.json), database and project id, host, and the port (config.yaml
+# dolt.port or metadata.json dolt_server_port; else the one in
+# dolt-server.port; else one beadsctl chooses and keeps across applies).
 
-daemon "dolt" {
-  command = "dolt"
-  args = [
-    "sql-server",
-    "--host", "127.0.0.1",
-    "--port", env("BEADS_DOLT_PORT", "3307"),
-  ]
-  dir = ".beads/dolt" # the database bd created; see .beads/dolt-server.log
+daemon "beads-dolt" {
+  dolt_server {
+    workspace = "." # the folder that holds .beads/
+
+    # port = 3307                # to pin one; bd commands follow it through dolt-server.port
+    # shared = true              # bd's shared server (~/.beads/shared-server, port 3308) ...
+    # workspaces = ["../a", "."] # ... serving the databases of several workspaces
+
+    # Write dolt.auto-start: false into .beads/config.yaml (a change plan shows
+    # and apply makes), so that bd never starts a rival or kills this server.
+    disable_bd_auto_start = true
+  }
+
+  # Field reports saw orphaned servers of about 2 GB each: bound it.
+  limits {
+    memory = "2G"
+  }
 
   restart {
     delay     = "1s"
@@ -19,27 +38,7 @@ daemon "dolt" {
     max_delay = "30s"
   }
 
-  limits {
-    memory = "1G"
-  }
-
   stop {
-    signal  = "SIGTERM"
-    timeout = "10s"
-  }
-
-  logs {
-    combined   = ".beads/dolt-server.log"
-    out        = ""
-    error      = ""
-    timestamps = true
-  }
-
-  health {
-    check    = "tcp"
-    address  = format("127.0.0.1:%s", env("BEADS_DOLT_PORT", "3307"))
-    interval = "10s"
-    timeout  = "2s"
-    failures = 3
+    timeout = "10s" # after the flush; then SIGKILL to the group
   }
 }

@@ -140,6 +140,9 @@ func splitEnv(d *schema.Daemon) (plain, secret []string) {
 // Common warnings: fields no engine here maps.
 
 func warnHealth(r *Result, d *schema.Daemon, engine, instead string) {
+	if d.Dolt != nil {
+		r.warn(d.Name, "dolt_server", "not mapped: %s does not write .beads/dolt-server.pid/.port at each start, hold dolt-server.lock across restarts, or flush before a stop, so bd commands would not find this server and would start a rival on its data dir; export systemd --agent runs beadsctl's agent, which does", engine)
+	}
 	switch d.Health.Check {
 	case "", "none":
 	case "beads-rpc":

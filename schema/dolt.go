@@ -183,7 +183,7 @@ func (r *resolver) workspace(abs string, rng hcl.Range, shared bool) (bd.Workspa
 		switch {
 		case errors.Is(err, bd.ErrNotWorkspace):
 			r.add(hcl.DiagError, rng, "Not a Beads workspace",
-				fmt.Sprintf("%s. Create one in server mode with `bd init --server` in %s, or name the folder that holds .beads/ with workspace = \"...\".", err, abs))
+				fmt.Sprintf("%s. Create one in server mode with `bd init --server` in %s, or name the folder that holds .beads/ with workspace = \"...\".", strings.TrimPrefix(err.Error(), bd.ErrNotWorkspace.Error()+": "), abs))
 		default:
 			r.add(hcl.DiagError, rng, "Cannot read the Beads workspace",
 				fmt.Sprintf("%s. Fix or restore the file (bd writes it at `bd init`); nothing was started or stopped.", err))

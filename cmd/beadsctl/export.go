@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/export"
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -118,6 +119,12 @@ func runExport(c *cobra.Command, g *globals, o *exportOptions, args []string,
 	cfg, err := loadConfig(c, g)
 	if err != nil {
 		return err
+	}
+	// A dolt_server's port that beads.hcl leaves to beadsctl: the applied one.
+	if st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir)); err == nil {
+		reconcile.PinDoltPorts(cfg, st, reconcile.DefaultDoltProbes())
+	} else {
+		reconcile.PinDoltPorts(cfg, &reconcile.State{}, reconcile.DefaultDoltProbes())
 	}
 	eo := export.Options{LookPath: exec.LookPath}
 	if len(args) == 1 {
