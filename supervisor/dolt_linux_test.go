@@ -107,8 +107,8 @@ func TestDoltServerWrongProjectIsUnhealthy(t *testing.T) {
 	ws := testdolt.NewWorkspace(t, dolt, home, t.TempDir(), "demo")
 	port := testdolt.FreePort(t)
 	spec := doltTestSpec(dolt, home, ws, port, "00000000-0000-0000-0000-00000000beef")
-	spec.Health.Interval = 300 * time.Millisecond
-	spec.Health.Timeout = 250 * time.Millisecond
+	spec.Health.Interval = 2500 * time.Millisecond
+	spec.Health.Timeout = 2 * time.Second // generous: a loaded machine must not turn the verdict into a timeout
 	spec.Health.Failures = 1000 // stay up: the test reads the verdict, not the restart
 	d := runDaemon(t, spec, DaemonOptions{})
 	st := waitStatus(t, d, 60*time.Second, "a health verdict", func(s Status) bool {
