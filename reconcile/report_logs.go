@@ -14,6 +14,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Log streams.
@@ -339,7 +340,7 @@ type follower struct {
 }
 
 func (w *follower) openAtEnd() {
-	f, err := os.Open(w.file.Path)
+	f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
 	if err != nil {
 		return // appears later: read from its start then
 	}
@@ -362,7 +363,7 @@ func (w *follower) close() {
 func (w *follower) poll() []LogLine {
 	var raw []string
 	if w.f == nil {
-		f, err := os.Open(w.file.Path)
+		f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
 		if err != nil {
 			return nil
 		}
@@ -380,7 +381,7 @@ func (w *follower) poll() []LogLine {
 		raw = append(raw, w.read()...)
 		raw = append(raw, w.flushPartial()...)
 		w.close()
-		if f, err := os.Open(w.file.Path); err == nil {
+		if f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0); err == nil {
 			if fi, err := f.Stat(); err == nil {
 				w.f, w.fi, w.off = f, fi, 0
 			} else {

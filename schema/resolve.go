@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/beadsctl/beadsctl/internal/logpath"
 )
 
 // Defaults, in one place. Every daemon starts from these; the file overrides
@@ -325,6 +328,7 @@ func (r *resolver) logs(d *Daemon) {
 		}
 		if *p.dst != "" {
 			*p.dst = absPath(d.Root, *p.dst)
+			r.regularLogFile(p.path, *p.dst)
 		}
 	}
 	r.boolean("logs.timestamps", &lg.Timestamps)
@@ -438,6 +442,22 @@ func checkAddress(addr string) error {
 }
 
 // absPath resolves p against root unless it is absolute.
+// regularLogFile refuses a log path that exists and is not a regular file
+// (internal/logpath says why). A path that does not exist yet is fine; the
+// supervisor checks again when it opens the file.
+func (r *resolver) regularLogFile(path, abs string) {
+	fi, err := os.Stat(abs)
+	if err != nil || logpath.Check(abs, fi) == nil {
+		return
+	}
+	kind := logpath.Kind(fi.Mode())
+	if fi.Mode()&os.ModeNamedPipe != 0 {
+		kind += " (FIFO)"
+	}
+	r.add(hcl.DiagError, r.at(path), "Log path is not a regular file",
+		fmt.Sprintf(`%s: %s is %s; logs are appended to regular files only. Name a file, or write "" to write no file.`, path, abs, kind))
+}
+
 func absPath(root, p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)

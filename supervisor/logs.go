@@ -326,7 +326,7 @@ func openLog(path string, rot Rotate) (io.WriteCloser, error) {
 	if rot.MaxSize > 0 {
 		return openRotating(path, rot)
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	return OpenLogFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 }
 
 // lineWriter splits one stream of a run into lines for the sink.

@@ -3,7 +3,7 @@
 // a large log costs only its tail. (Following a log as it grows lives in reconcile's LogFollower,
 // which reads through TailAt.)
 //
-// It is a leaf: it imports nothing of beadsctl's.
+// It is a leaf: it imports nothing of beadsctl's but the leaf internal/logpath (how a log is opened).
 package logfile
 
 import (
@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/beadsctl/beadsctl/internal/logpath"
 )
 
 // Window bounds how far from the end Tail reads: a line cut by it is dropped.
@@ -28,7 +30,7 @@ func Tail(path string, n int) []string {
 	if n <= 0 {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := logpath.Open(path, os.O_RDONLY, 0) // never waits on a FIFO
 	if err != nil {
 		return nil
 	}
@@ -44,7 +46,7 @@ func Tail(path string, n int) []string {
 // ReadTail returns the last n lines (every line when n < 0) of the file at path, with no bound on
 // how far back it reads, and the error of opening or reading it.
 func ReadTail(path string, n int) ([]string, error) {
-	f, err := os.Open(path)
+	f, err := logpath.Open(path, os.O_RDONLY, 0) // never waits on a FIFO
 	if err != nil {
 		return nil, err
 	}
