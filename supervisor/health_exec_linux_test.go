@@ -89,25 +89,37 @@ func TestExecCheckKilledWhenDaemonStops(t *testing.T) {
 		Command: []string{"sh", "-c", `sleep 77 & echo $! > "$READY"; wait`}}
 	spec := Spec{Name: "test", Dir: t.TempDir(), Argv: []string{"sleep", "1000"}, Health: h, Env: map[string]string{"READY": ready}}
 	d := NewDaemon(spec, DaemonOptions{})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := runStoppable(t, d)
 	pid, err := strconv.Atoi(recvLine(t, lines))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fd := pidfd(t, pid)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return after its context was cancelled")
-	}
+	stop()
 	if !exited(fd, 2*time.Second) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Errorf("the check's `sleep 77` (pid %d) outlived its daemon", pid)
+	}
+}
+
+// runStoppable runs d; stop cancels Run and fails the test unless it returns
+// nil within 10 s.
+func runStoppable(t *testing.T, d *Daemon) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(cancel)
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return within 10s of its context being cancelled")
+		}
 	}
 }
