@@ -1,7 +1,9 @@
 // Package reconcile observes what runs, computes the plan that brings it to what
 // beads.hcl declares, applies it through the agent, and detects drift. It owns the
-// agent's client, the state file and the lock. It imports schema and supervisor
-// (the latter for data types and the bd protocol helpers); it never prints.
+// agent's client, the state file and the lock. It imports schema, supervisor (for
+// data types) and the internal/ leaves (bd's protocol, process identity, atomic
+// files, locks); it never prints. The reports built from what it observes
+// (status, health, logs) live in package report.
 package reconcile
 
 import (

@@ -6,9 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/spf13/cobra"
-
-	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 type healthOptions struct {
@@ -36,7 +35,7 @@ func newHealthCmd(g *globals) *cobra.Command {
 
 func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	ctx, out, dir := c.Context(), c.OutOrStdout(), opsDir(g)
-	in := reconcile.HealthInput{Dir: dir, ConfigPath: g.file, ConfigExists: fileExists(g.file), Enhanced: o.enhanced, Version: version, Now: time.Now()}
+	in := report.HealthInput{Dir: dir, ConfigPath: g.file, ConfigExists: fileExists(g.file), Enhanced: o.enhanced, Version: version, Now: time.Now()}
 	cfg, applied, cfgErr := opsDaemons(g, dir)
 	in.Daemons, in.ConfigErr = cfg, cfgErr
 	if cfgErr != nil {
@@ -47,7 +46,7 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	in.Agent, in.AgentErr = askAgent(ctx, agent)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	r := reconcile.BuildHealthReport(pctx, in, reconcile.DefaultHealthProbes())
+	r := report.BuildHealthReport(pctx, in, report.DefaultHealthProbes())
 	if o.json {
 		if err := writeJSON(out, r); err != nil {
 			return err
@@ -62,7 +61,7 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 }
 
 // renderHealth writes the checklist: ✓ or ✗ with the reason, ! for warnings.
-func renderHealth(w io.Writer, r *reconcile.HealthReport, color bool) {
+func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 	pal := palette{on: color}
 	mark := func(ok, warning bool) string {
 		switch {

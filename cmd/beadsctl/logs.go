@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -66,11 +67,11 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 	stream := ""
 	switch {
 	case o.out:
-		stream = reconcile.StreamOut
+		stream = report.StreamOut
 	case o.err:
-		stream = reconcile.StreamErr
+		stream = report.StreamErr
 	}
-	var files []reconcile.LogFile
+	var files []report.LogFile
 	var flushedByAgent []string
 	for _, d := range daemons {
 		if o.flush && stream == "" {
@@ -82,12 +83,12 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 			} else if !errors.Is(err, reconcile.ErrAgentDown) && !errors.Is(err, supervisor.ErrUnknownDaemon) {
 				return err
 			}
-			for _, s := range []string{reconcile.StreamOut, reconcile.StreamErr, reconcile.StreamCombined} {
-				files = append(files, reconcile.LogFilesFor(d, s)...)
+			for _, s := range []string{report.StreamOut, report.StreamErr, report.StreamCombined} {
+				files = append(files, report.LogFilesFor(d, s)...)
 			}
 			continue
 		}
-		files = append(files, reconcile.LogFilesFor(d, stream)...)
+		files = append(files, report.LogFilesFor(d, stream)...)
 	}
 	if o.flush {
 		for _, p := range flushedByAgent {
@@ -99,7 +100,7 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 		return flushLogs(c, files)
 	}
 	p := newLogPrinter(c.OutOrStdout(), files, len(daemons) > 1, o.json, g.color(c.OutOrStdout()))
-	follower := reconcile.NewLogFollower(files)
+	follower := report.NewLogFollower(files)
 	defer follower.Close()
 	lines, untimed, err := follower.Tail(o.lines, since)
 	if err != nil {
@@ -169,8 +170,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q: want a duration (10m, 2h) or an RFC 3339 time", s)
 }
 
-func flushLogs(c *cobra.Command, files []reconcile.LogFile) error {
-	flushed, skipped, err := reconcile.FlushLogs(files)
+func flushLogs(c *cobra.Command, files []report.LogFile) error {
+	flushed, skipped, err := report.FlushLogs(files)
 	out := c.OutOrStdout()
 	for _, p := range flushed {
 		fmt.Fprintf(out, "flushed %s\n", p)
@@ -195,13 +196,13 @@ type logPrinter struct {
 	prefixLen int
 }
 
-func newLogPrinter(w io.Writer, files []reconcile.LogFile, several, asJSON, color bool) *logPrinter {
+func newLogPrinter(w io.Writer, files []report.LogFile, several, asJSON, color bool) *logPrinter {
 	p := &logPrinter{w: w, json: asJSON, pal: palette{on: color}, byName: several}
 	streams := map[string]bool{}
 	for _, f := range files {
 		streams[f.Stream] = true
 	}
-	p.markErr = streams[reconcile.StreamErr] && len(streams) > 1
+	p.markErr = streams[report.StreamErr] && len(streams) > 1
 	for _, f := range files {
 		p.prefixLen = max(p.prefixLen, len(p.prefix(f.Daemon, f.Stream)))
 	}
@@ -213,13 +214,13 @@ func (p *logPrinter) prefix(daemon, stream string) string {
 	if p.byName {
 		parts = append(parts, daemon)
 	}
-	if p.markErr && stream == reconcile.StreamErr {
+	if p.markErr && stream == report.StreamErr {
 		parts = append(parts, "err")
 	}
 	return strings.Join(parts, " ")
 }
 
-func (p *logPrinter) print(lines []reconcile.LogLine) error {
+func (p *logPrinter) print(lines []report.LogLine) error {
 	var b strings.Builder
 	for _, l := range lines {
 		if p.json {
@@ -236,7 +237,7 @@ func (p *logPrinter) print(lines []reconcile.LogLine) error {
 		} else if pre != "" {
 			b.WriteString(pre + " | ")
 		}
-		if l.Stream == reconcile.StreamErr {
+		if l.Stream == report.StreamErr {
 			b.WriteString(p.pal.red(l.Text))
 		} else {
 			b.WriteString(l.Text)

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/internal/monitor"
-	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -45,7 +45,7 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 	agent := g.dial(dir)
 	defer agent.Close()
 	src := monitor.Source{
-		Status: func() reconcile.StatusReport {
+		Status: func() report.StatusReport {
 			r, err := statusReport(ctx, dir, agent)
 			if err != nil {
 				r.Agent.Error = err.Error()
@@ -92,14 +92,14 @@ func monitorLogs(g *globals, dir, name string, n int) []string {
 	if d == nil {
 		return nil
 	}
-	lines, _, err := reconcile.ReadLogs(reconcile.LogFilesFor(*d, ""), n, time.Time{})
+	lines, _, err := report.ReadLogs(report.LogFilesFor(*d, ""), n, time.Time{})
 	if err != nil {
 		return []string{err.Error()}
 	}
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		out[i] = l.Text
-		if l.Stream == reconcile.StreamErr {
+		if l.Stream == report.StreamErr {
 			out[i] = "err | " + l.Text
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -48,11 +49,11 @@ func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) 
 }
 
 // statusReport asks the agent and, when it is down, reads what it last recorded.
-func statusReport(ctx context.Context, dir string, a opsAgent) (reconcile.StatusReport, error) {
+func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusReport, error) {
 	live, err := askAgent(ctx, a)
 	st, serr := reconcile.ReadState(reconcile.StatePath(dir))
 	if serr != nil {
-		return reconcile.StatusReport{}, serr
+		return report.StatusReport{}, serr
 	}
 	var rec *supervisor.AgentRecord
 	if live == nil {
@@ -60,8 +61,8 @@ func statusReport(ctx context.Context, dir string, a opsAgent) (reconcile.Status
 			rec = &r
 		}
 	}
-	r := reconcile.BuildStatusReport(live, err, rec, st, time.Now())
-	reconcile.FillMemory(ctx, &r, supervisor.GroupMemory)
+	r := report.BuildStatusReport(live, err, rec, st, time.Now())
+	report.FillMemory(ctx, &r, supervisor.GroupMemory)
 	return r, nil
 }
 
@@ -126,7 +127,7 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 }
 
 // renderStatus writes the human table.
-func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bool) {
+func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool) {
 	pal := palette{on: color}
 	a := r.Agent
 	switch {
@@ -139,13 +140,13 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 		fmt.Fprintln(w, pal.red(who+" does not answer (stopped? overloaded?)."))
 		if a.Source == "snapshot" {
 			fmt.Fprintf(w, "Showing what it recorded %s ago (.beadsctl/agent.json); its daemons may still run.\n",
-				reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
+				report.FormatDuration(now.Sub(a.SnapshotAt)))
 		} else {
 			fmt.Fprintln(w, "Showing what the last apply recorded (.beadsctl/state.json); its daemons may still run.")
 		}
 	case a.Source == "snapshot":
 		fmt.Fprintf(w, "%s showing what it recorded %s ago (.beadsctl/agent.json).\n",
-			pal.red("The agent is not running:"), reconcile.FormatDuration(now.Sub(a.SnapshotAt)))
+			pal.red("The agent is not running:"), report.FormatDuration(now.Sub(a.SnapshotAt)))
 	default:
 		if len(r.Daemons) == 0 {
 			fmt.Fprintf(w, "%s and nothing was applied here yet.\n", pal.red("The agent is not running"))
@@ -175,9 +176,9 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 			}
 			return s
 		}
-		mem := cell(running, reconcile.FormatBytes(d.MemoryBytes))
+		mem := cell(running, report.FormatBytes(d.MemoryBytes))
 		if d.MemoryLimitBytes > 0 {
-			mem += " / " + reconcile.FormatBytes(d.MemoryLimitBytes)
+			mem += " / " + report.FormatBytes(d.MemoryLimitBytes)
 		}
 		last := cell(d.LastRestartReason != "", d.LastRestartReason)
 		if d.LastExit != nil && d.LastRestartReason != "" {
@@ -185,7 +186,7 @@ func renderStatus(w io.Writer, r reconcile.StatusReport, now time.Time, color bo
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (%d)\t%s\t%s\t%s\t%s\n",
 			d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(d.Pid > 0, fmt.Sprint(d.Pid)),
-			cell(running, reconcile.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
+			cell(running, report.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
 			d.Restarts, d.UnstableRestarts, cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
 	}
 	tw.Flush()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -46,7 +47,7 @@ func TestNPMScripts(t *testing.T) {
 
 func TestRenderStatusAgentDownFromState(t *testing.T) {
 	st := &reconcile.State{Env: "production", Daemons: map[string]reconcile.DaemonState{"beads": {Pid: 9}}}
-	r := reconcile.BuildStatusReport(nil, reconcile.ErrAgentDown, nil, st, time.Now())
+	r := report.BuildStatusReport(nil, reconcile.ErrAgentDown, nil, st, time.Now())
 	var b strings.Builder
 	renderStatus(&b, r, time.Now(), false)
 	want := "The agent is not running: showing what the last apply recorded (.beadsctl/state.json).\n" +
@@ -63,7 +64,7 @@ func TestRenderStatusRestartReason(t *testing.T) {
 		Reason: "restarting in 5s", Restarts: 3, UnstableRestarts: 2, LastRestartReason: "crash",
 		LastExit: &supervisor.Exit{Code: -1, Signal: "SIGKILL"}}}}
 	var b strings.Builder
-	renderStatus(&b, reconcile.BuildStatusReport(live, nil, nil, nil, time.Now()), time.Now(), false)
+	renderStatus(&b, report.BuildStatusReport(live, nil, nil, nil, time.Now()), time.Now(), false)
 	for _, want := range []string{"waiting-restart", "3 (2)", "crash (SIGKILL)", "beads: restarting in 5s"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %q in\n%s", want, b.String())

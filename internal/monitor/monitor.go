@@ -13,8 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/report"
 )
 
 // Source is what the model reads and acts through. The functions run inside
@@ -22,7 +21,7 @@ import (
 type Source struct {
 	// Status returns the current report; it reports an agent that is down in
 	// the report itself rather than failing.
-	Status func() reconcile.StatusReport
+	Status func() report.StatusReport
 	// Logs returns the last n lines of a daemon's output.
 	Logs func(name string, n int) []string
 	// Act runs "restart", "stop" or "start" on a daemon.
@@ -45,7 +44,7 @@ type Options struct {
 type Model struct {
 	src    Source
 	opts   Options
-	report reconcile.StatusReport
+	report report.StatusReport
 	loaded bool
 	hist   map[string]*history
 	sel    string // selected daemon's name
@@ -84,7 +83,7 @@ type (
 	TickMsg struct{}
 	// StatusMsg carries a refresh: the report and the selected daemon's log lines.
 	StatusMsg struct {
-		Report reconcile.StatusReport
+		Report report.StatusReport
 		LogsOf string
 		Logs   []string
 	}
@@ -124,7 +123,7 @@ func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.opts.Interval, func(time.Time) tea.Msg { return TickMsg{} })
 }
 
-func hasRow(r reconcile.StatusReport, name string) bool {
+func hasRow(r report.StatusReport, name string) bool {
 	for _, d := range r.Daemons {
 		if d.Name == name {
 			return true
@@ -340,19 +339,19 @@ func (m Model) Render() string {
 	return strings.Join(out, "\n")
 }
 
-func (m Model) selected() (reconcile.DaemonRow, bool) {
+func (m Model) selected() (report.DaemonRow, bool) {
 	for _, d := range m.report.Daemons {
 		if d.Name == m.sel {
 			return d, true
 		}
 	}
-	return reconcile.DaemonRow{}, false
+	return report.DaemonRow{}, false
 }
 
 // graphHeight is the number of rows of the memory graph.
 const graphHeight = 3
 
-func (m Model) graphs(d reconcile.DaemonRow, w int) []string {
+func (m Model) graphs(d report.DaemonRow, w int) []string {
 	h := m.hist[d.Name]
 	if h == nil {
 		h = &history{}
@@ -424,12 +423,12 @@ func (m Model) graphs(d reconcile.DaemonRow, w int) []string {
 		tail := ""
 		switch {
 		case r == limitRow:
-			tail = " limit " + reconcile.FormatBytes(limit)
+			tail = " limit " + report.FormatBytes(limit)
 		case r == 0:
-			tail = " " + reconcile.FormatBytes(d.MemoryBytes)
+			tail = " " + report.FormatBytes(d.MemoryBytes)
 		}
 		if r == 0 && r == limitRow {
-			tail = " " + reconcile.FormatBytes(d.MemoryBytes) + " / limit " + reconcile.FormatBytes(limit)
+			tail = " " + report.FormatBytes(d.MemoryBytes) + " / limit " + report.FormatBytes(limit)
 		}
 		line := fit(head+b.String()+tail, w)
 		if limit > 0 && d.MemoryBytes > limit {
@@ -451,22 +450,22 @@ func spark(f float64) rune {
 	return blocks[max(0, min(i, len(blocks)-1))]
 }
 
-func rowCells(d reconcile.DaemonRow) []string {
+func rowCells(d report.DaemonRow) []string {
 	dash := func(ok bool, s string) string {
 		if !ok {
 			return "-"
 		}
 		return s
 	}
-	mem := dash(d.Pid > 0, reconcile.FormatBytes(d.MemoryBytes))
+	mem := dash(d.Pid > 0, report.FormatBytes(d.MemoryBytes))
 	if d.MemoryLimitBytes > 0 {
-		mem += "/" + reconcile.FormatBytes(d.MemoryLimitBytes)
+		mem += "/" + report.FormatBytes(d.MemoryLimitBytes)
 	}
 	return []string{
 		d.Name,
 		d.Status,
 		dash(d.Pid > 0, fmt.Sprint(d.Pid)),
-		dash(d.Pid > 0, reconcile.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
+		dash(d.Pid > 0, report.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
 		fmt.Sprintf("%d (%d)", d.Restarts, d.UnstableRestarts),
 		dash(d.Pid > 0, fmt.Sprintf("%.1f%%", d.CPUPercent)),
 		mem,

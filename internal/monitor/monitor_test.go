@@ -11,15 +11,14 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/beadsctl/beadsctl/report"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 // fakeSource serves reports in turn and records actions.
 type fakeSource struct {
 	mu      sync.Mutex
-	reports []reconcile.StatusReport
+	reports []report.StatusReport
 	n       int
 	acts    []string
 	actErr  error
@@ -28,7 +27,7 @@ type fakeSource struct {
 
 func (f *fakeSource) source() Source {
 	return Source{
-		Status: func() reconcile.StatusReport {
+		Status: func() report.StatusReport {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			r := f.reports[min(f.n, len(f.reports)-1)]
@@ -54,11 +53,11 @@ func (f *fakeSource) source() Source {
 	}
 }
 
-func report(mem uint64, cpu float64) reconcile.StatusReport {
-	return reconcile.StatusReport{
-		Agent: reconcile.AgentReport{Running: true, Pid: 7, Source: "agent"},
+func sampleReport(mem uint64, cpu float64) report.StatusReport {
+	return report.StatusReport{
+		Agent: report.AgentReport{Running: true, Pid: 7, Source: "agent"},
 		Env:   "production",
-		Daemons: []reconcile.DaemonRow{
+		Daemons: []report.DaemonRow{
 			{Name: "beads", Status: "online", Pid: 4242, UptimeSeconds: 3725, Restarts: 2, UnstableRestarts: 1,
 				MemoryBytes: mem, MemoryLimitBytes: 200 << 20, CPUPercent: cpu, Health: "healthy"},
 			{Name: "web", Status: "errored", Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10, Health: "none"},
@@ -127,7 +126,7 @@ func TestMonitorViewAndResize(t *testing.T) {
 	f := &fakeSource{}
 	for i := range 40 {
 		// Memory climbs from 40M towards the limit; CPU wobbles.
-		f.reports = append(f.reports, report(uint64(40+4*i)<<20, float64(i%7)*3))
+		f.reports = append(f.reports, sampleReport(uint64(40+4*i)<<20, float64(i%7)*3))
 	}
 	var m tea.Model = newModel(f.source(), Options{Now: clock, History: 60})
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
@@ -148,7 +147,7 @@ func TestMonitorViewAndResize(t *testing.T) {
 }
 
 func TestMonitorKeys(t *testing.T) {
-	f := &fakeSource{reports: []reconcile.StatusReport{report(50<<20, 1)}}
+	f := &fakeSource{reports: []report.StatusReport{sampleReport(50<<20, 1)}}
 	var m tea.Model = newModel(f.source(), Options{Now: clock})
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
 	m, _ = run(t, m, m.Init())
@@ -197,12 +196,12 @@ func TestMonitorKeys(t *testing.T) {
 }
 
 func TestMonitorAgentDown(t *testing.T) {
-	down := reconcile.StatusReport{
-		Agent: reconcile.AgentReport{Source: "snapshot", Error: "agent is not running"},
-		Daemons: []reconcile.DaemonRow{{Name: "beads", Status: "unknown", Reason: "agent not running; last seen online (pid 42)",
+	down := report.StatusReport{
+		Agent: report.AgentReport{Source: "snapshot", Error: "agent is not running"},
+		Daemons: []report.DaemonRow{{Name: "beads", Status: "unknown", Reason: "agent not running; last seen online (pid 42)",
 			Health: "unknown", MemoryLimitBytes: 200 << 20}},
 	}
-	f := &fakeSource{reports: []reconcile.StatusReport{down}}
+	f := &fakeSource{reports: []report.StatusReport{down}}
 	var m tea.Model = newModel(f.source(), Options{Now: clock})
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 90, Height: 16})
 	m, _ = run(t, m, m.Init())

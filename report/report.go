@@ -1,4 +1,4 @@
-package reconcile
+package report
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -70,7 +71,7 @@ type DaemonRow struct {
 // BuildStatusReport combines what the agent said (live, or nil when it could not
 // be asked) with its last record (agent.json, nil when none) and the state file. agentErr is why the agent
 // could not be asked. now is the reference for uptimes.
-func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *supervisor.AgentRecord, st *State, now time.Time) StatusReport {
+func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *supervisor.AgentRecord, st *reconcile.State, now time.Time) StatusReport {
 	var r StatusReport
 	if st != nil {
 		r.Env = st.Env
@@ -89,7 +90,7 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 	if live == nil && agentErr != nil {
 		r.Agent.Error = agentErr.Error()
 	}
-	var na *NotAnsweringError
+	var na *reconcile.NotAnsweringError
 	stuck := live == nil && errors.As(agentErr, &na)
 	if stuck {
 		r.Agent.NotAnswering = true

@@ -1,4 +1,4 @@
-package reconcile
+package report
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/logfile"
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -198,7 +199,7 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 		r.Agent.Pid = in.Agent.Pid
 	} else if in.AgentErr != nil {
 		r.Agent.Error = in.AgentErr.Error()
-		var na *NotAnsweringError
+		var na *reconcile.NotAnsweringError
 		if errors.As(in.AgentErr, &na) {
 			r.Agent.NotAnswering, r.Agent.Pid = true, na.Pid
 		}
@@ -263,9 +264,9 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 	}
 	if len(in.Daemons) > 0 && in.Agent == nil {
 		msg := "agent: not running"
-		if errors.Is(in.AgentErr, ErrAgentNotAnswering) {
+		if errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering) {
 			msg = "agent: " + in.AgentErr.Error()
-		} else if in.AgentErr != nil && !errors.Is(in.AgentErr, ErrAgentDown) {
+		} else if in.AgentErr != nil && !errors.Is(in.AgentErr, reconcile.ErrAgentDown) {
 			msg += " (" + in.AgentErr.Error() + ")"
 		}
 		structural = append(structural, msg)
@@ -309,7 +310,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 			h.Process.UptimeSeconds = in.Now.Sub(s.StartTime).Round(time.Second).Seconds()
 		}
 	}
-	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil, errors.Is(in.AgentErr, ErrAgentNotAnswering)))
+	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil, errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering)))
 	if h.Process.LogError != "" {
 		h.Checks = append(h.Checks, HealthCheck{Name: "logs", Detail: "log files not written: " + h.Process.LogError})
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package report
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/logfile"
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -53,8 +54,8 @@ func TestBuildStatusReportAgentDown(t *testing.T) {
 	rec := &supervisor.AgentRecord{UpdatedAt: t0.Add(-time.Minute), AgentStatus: supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{
 		{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour), Restarts: 2, MemoryBytes: 1 << 20, LastRestartReason: "memory"},
 	}}}
-	got := BuildStatusReport(nil, ErrAgentDown, rec, st, t0)
-	if got.Agent.Running || got.Agent.Source != "snapshot" || got.Agent.Error != ErrAgentDown.Error() || !got.Agent.SnapshotAt.Equal(t0.Add(-time.Minute)) {
+	got := BuildStatusReport(nil, reconcile.ErrAgentDown, rec, st, t0)
+	if got.Agent.Running || got.Agent.Source != "snapshot" || got.Agent.Error != reconcile.ErrAgentDown.Error() || !got.Agent.SnapshotAt.Equal(t0.Add(-time.Minute)) {
 		t.Errorf("agent = %+v", got.Agent)
 	}
 	want := []DaemonRow{
@@ -66,7 +67,7 @@ func TestBuildStatusReportAgentDown(t *testing.T) {
 	}
 
 	// No record at all: the state alone.
-	got = BuildStatusReport(nil, ErrAgentDown, nil, nil, t0)
+	got = BuildStatusReport(nil, reconcile.ErrAgentDown, nil, nil, t0)
 	if got.Agent.Source != "state" || got.Daemons == nil || len(got.Daemons) != 0 {
 		t.Errorf("empty report = %+v", got)
 	}
@@ -136,7 +137,7 @@ func TestBuildHealthReport(t *testing.T) {
 		problems []string
 	}{
 		"healthy": {agent: onlineAgent(), probes: fakeProbes()},
-		"agent down": {agentErr: ErrAgentDown, probes: fakeProbes(func(p *HealthProbes) {
+		"agent down": {agentErr: reconcile.ErrAgentDown, probes: fakeProbes(func(p *HealthProbes) {
 			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
 				return bd.Probe{}, bd.ErrNotRunning
 			}
