@@ -420,4 +420,3 @@ func doltAttrs(d *schema.Daemon) []attr {
 	}
 	return out
 }
-
