@@ -46,6 +46,10 @@ type Options struct {
 	// StartAgent, when set, starts the agent of dir instead of
 	// reconcile.StartAgent with Exe (the CLI prefers its lean agent).
 	StartAgent func(ctx context.Context, dir string) error
+	// KeepBdAutoStart leaves bd's dolt.auto-start as it is when migrating a
+	// bd 1.x Dolt server: the beads.hcl written then has no
+	// disable_bd_auto_start = true.
+	KeepBdAutoStart bool
 	// PM2 is the pm2 command ("" looks it up on Environ's PATH).
 	PM2 string
 	// Step, when set, hears of every step as it ends.
@@ -99,6 +103,8 @@ type Detection struct {
 	StaleFiles []string `json:"stale_files,omitempty"`
 	// Registry are the entries of ~/.beads/registry.json for the workspace.
 	Registry int `json:"registry_entries"`
+	// Dolt is set for a bd 1.x workspace in server mode: its Dolt SQL server.
+	Dolt *DoltSource `json:"dolt,omitempty"`
 }
 
 // Step is one step of a migration as reported.
@@ -118,6 +124,12 @@ type Report struct {
 	// Wrote is the beads.hcl written ("" when one existed).
 	Wrote   string   `json:"wrote,omitempty"`
 	Cleaned []string `json:"cleaned,omitempty"`
+	// Flushed are the databases whose working set a bd 1.x server had
+	// uncommitted, committed before it was stopped.
+	Flushed []string `json:"flushed,omitempty"`
+	// DowntimeMS is how long no Dolt server served the workspace: from the
+	// old server's stop signal to ours being SQL-healthy.
+	DowntimeMS float64 `json:"downtime_ms,omitempty"`
 	// New is the daemon beadsctl runs now.
 	New *NewDaemon `json:"new,omitempty"`
 	// MismatchResolved is set when the old daemon's version differed from the
@@ -130,9 +142,12 @@ type Report struct {
 
 // NewDaemon is the daemon beadsctl's agent runs after the migration.
 type NewDaemon struct {
-	Name    string `json:"name"`
-	Pid     int    `json:"pid"`
+	Name string `json:"name"`
+	Pid  int    `json:"pid"`
+	// Version is bd's version for a bd daemon, dolt's for a Dolt server.
 	Version string `json:"version"`
+	// Port is a Dolt server's port.
+	Port int `json:"port,omitempty"`
 }
 
 // ErrFailed is returned (wrapped) when a step fails; the report says which.
@@ -224,6 +239,11 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 			d.Old = &OldDaemon{Manager: "background", Pid: pid, Version: version, StartedAt: started, Via: via}
 		}
 	}
+	if d.Old == nil && !d.Managed {
+		if err := detectDolt(ctx, o, &d); err != nil {
+			return d, err
+		}
+	}
 	if d.Old != nil {
 		if t, err := proc.StartTime(d.Old.Pid); err == nil {
 			d.Old.StartTimeMS = t.UnixMilli()
@@ -293,6 +313,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return fail("detect", "nothing was changed; fix the error and run beadsctl migrate again", err)
 	}
 	r.Detection = det
+	if det.Dolt != nil {
+		return runDolt(ctx, o, det, r, step, fail)
+	}
 	old := det.Old
 	switch {
 	case old != nil:
@@ -324,7 +347,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		step(Step{Name: name, OK: true, Detail: detail})
 	}
 	// A config error never stops a running daemon: load it before anything stops.
-	cfg, err := loadConfig(o, hcl)
+	cfg, err := loadConfig(o, hcl, o.DryRun)
 	if err != nil {
 		return fail("validate beads.hcl", "the old daemon still runs; fix beads.hcl (beadsctl validate) and run beadsctl migrate again", err)
 	}
@@ -422,9 +445,11 @@ daemon "beads" {
 	return []byte(src), o.Config + " with one bd daemon (no ecosystem file here)", nil
 }
 
-func loadConfig(o Options, planned []byte) (*schema.Config, error) {
+// loadConfig loads beads.hcl, or planned (when not nil and fromTemp) from
+// a temporary copy beside it: what would be written is validated before it is.
+func loadConfig(o Options, planned []byte, fromTemp bool) (*schema.Config, error) {
 	path := o.Config
-	if planned != nil && o.DryRun {
+	if planned != nil && fromTemp {
 		// Validate what would be written, from a temporary copy beside it.
 		f, err := os.CreateTemp(filepath.Dir(o.Config), ".beads-migrate-*.hcl")
 		if err != nil {
@@ -591,9 +616,39 @@ func readRegistry(home string) ([]registryEntry, string, error) {
 	return entries, path, nil
 }
 
-// applyAndVerify applies cfg under the project lock, replacing nothing: the old
-// daemon is stopped by now, and one still holding the workspace is an error.
+// applyAndVerify applies cfg and verifies its bd daemon.
 func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDaemon, error) {
+	live, err := applyConfig(ctx, o, cfg)
+	if err != nil {
+		return nil, err
+	}
+	var nd *NewDaemon
+	for _, d := range cfg.Daemons {
+		if !d.IsBeads() {
+			continue
+		}
+		s := live.Daemons[d.Name]
+		b := live.Beads[d.Name]
+		if b.Unmanaged != nil {
+			return nil, fmt.Errorf("another bd daemon holds the workspace: %s", b.Unmanaged)
+		}
+		if b.Running != b.Installed {
+			return nil, fmt.Errorf("daemon %q runs bd %s, the installed CLI is %s", d.Name, b.Running, b.Installed)
+		}
+		if nd == nil {
+			nd = &NewDaemon{Name: d.Name, Pid: s.Pid, Version: b.Running}
+		}
+	}
+	if nd == nil {
+		return nil, errors.New("beads.hcl declares no bd daemon")
+	}
+	return nd, nil
+}
+
+// applyConfig applies cfg under the project lock, replacing nothing (the old
+// daemon is stopped by now, and one still holding the workspace is an
+// error), then looks again as drift would: what it returns has no drift.
+func applyConfig(ctx context.Context, o Options, cfg *schema.Config) (*reconcile.Live, error) {
 	l, err := reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), "migrate", 30*time.Second)
 	if err != nil {
 		return nil, err
@@ -636,27 +691,7 @@ func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDae
 		}
 		return nil, fmt.Errorf("drift after apply: %s", strings.Join(msgs, "; "))
 	}
-	var nd *NewDaemon
-	for _, d := range cfg.Daemons {
-		if !d.IsBeads() {
-			continue
-		}
-		s := live.Daemons[d.Name]
-		b := live.Beads[d.Name]
-		if b.Unmanaged != nil {
-			return nil, fmt.Errorf("another bd daemon holds the workspace: %s", b.Unmanaged)
-		}
-		if b.Running != b.Installed {
-			return nil, fmt.Errorf("daemon %q runs bd %s, the installed CLI is %s", d.Name, b.Running, b.Installed)
-		}
-		if nd == nil {
-			nd = &NewDaemon{Name: d.Name, Pid: s.Pid, Version: b.Running}
-		}
-	}
-	if nd == nil {
-		return nil, errors.New("beads.hcl declares no bd daemon")
-	}
-	return nd, nil
+	return live, nil
 }
 
 // pm2App is the part of a `pm2 jlist` entry migrate reads.

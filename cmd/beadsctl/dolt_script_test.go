@@ -114,3 +114,12 @@ func cmdWaitport(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 }
+
+// cmdSetenvfile sets VAR to the content of FILE, trimmed (a pid or a port
+// that a later assertion names, e.g. stdout '"pid": '$PID).
+func cmdSetenvfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: setenvfile VAR FILE")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}

@@ -17,6 +17,7 @@ import (
 type migrateOptions struct {
 	dryRun      bool
 	force       bool
+	keepBdAuto  bool
 	json        bool
 	stopTimeout time.Duration
 	timeout     time.Duration
@@ -26,10 +27,13 @@ func newMigrateCmd(g *globals) *cobra.Command {
 	o := &migrateOptions{}
 	c := &cobra.Command{
 		Use:   "migrate",
-		Short: "Move this folder's bd daemon from PM2 or a background daemon to beadsctl",
+		Short: "Move this folder's bd daemon (PM2, background) or bd 1.x Dolt server to beadsctl",
 		Long: "Detects a PM2 app or a background bd daemon serving this folder's .beads/, writes beads.hcl\n" +
 			"from ecosystem.config.* when there is none (never over one), stops the old daemon (pm2 delete,\n" +
 			"or SIGTERM; --force adds SIGKILL after the timeout), cleans bd's stale files and applies.\n" +
+			"For bd 1.x in server mode, the Dolt SQL server bd started (bd dolt start, or auto-start) is\n" +
+			"flushed, stopped (identity proven) and started under beadsctl on the same port, with\n" +
+			"dolt.auto-start: false in .beads/config.yaml unless --keep-bd-auto-start.\n" +
 			"--dry-run shows the steps and changes nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runMigrate(c, g, o) },
@@ -37,6 +41,7 @@ func newMigrateCmd(g *globals) *cobra.Command {
 	f := c.Flags()
 	f.BoolVar(&o.dryRun, "dry-run", false, "show the steps and change nothing")
 	f.BoolVar(&o.force, "force", false, "SIGKILL the old daemon when it has not stopped after --stop-timeout")
+	f.BoolVar(&o.keepBdAuto, "keep-bd-auto-start", false, "bd 1.x: leave dolt.auto-start in .beads/config.yaml as it is (bd may then start a rival server while ours restarts)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "how long to wait for the old daemon to stop")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for the new daemon to come online")
@@ -55,7 +60,7 @@ func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
 	}
 	opts := migrate.Options{
 		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.profile(), Environ: os.Environ(),
-		DryRun: o.dryRun, Force: o.force, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
+		DryRun: o.dryRun, Force: o.force, KeepBdAutoStart: o.keepBdAuto, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
 		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
 	}
 	if !o.json {
