@@ -1,7 +1,6 @@
 package migrate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/tailbuf"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -492,33 +492,13 @@ func bdWorks(ctx context.Context, o Options, ws string) error {
 	cmd.Dir = ws
 	cmd.Env = append(slices.Clone(o.Environ), "BEADS_DOLT_AUTO_START=0")
 	cmd.WaitDelay = time.Second
-	out := &tailBuffer{max: bdOutputLimit}
+	out := tailbuf.New(bdOutputLimit)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("bd list (BEADS_DOLT_AUTO_START=0) failed: %v: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) > t.max {
-		p = p[len(p)-t.max:]
-	}
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return n, nil
-}
-
-func (t *tailBuffer) String() string { return string(bytes.ToValidUTF8(t.b, nil)) }
 
 // cleanDoltFiles removes dolt-server.pid and .port when the pid file names no
 // live dolt sql-server (bd removes them the same way at its next command).

@@ -1,16 +1,15 @@
 package supervisor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/tailbuf"
 )
 
 // Health check kinds.
@@ -138,7 +137,7 @@ func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
 	if len(argv) == 0 {
 		return unhealthy("exec check has no command")
 	}
-	out := newTailBuffer(checkOutputMax)
+	out := tailbuf.New(checkOutputMax)
 	p, err := ExecRunner{}.Start(ctx, Command{Argv: argv, Dir: spec.Dir,
 		Env: withEnv(env, "BEADS_AUTO_START_DAEMON", "false"), Stdout: out, Stderr: out})
 	if err != nil {
@@ -174,37 +173,6 @@ func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
 		msg += ": " + o
 	}
 	return unhealthy(msg)
-}
-
-// tailBuffer is an io.Writer that keeps only the last max bytes written.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := len(p)
-	if len(p) >= b.max {
-		b.buf = append(b.buf[:0], p[len(p)-b.max:]...)
-		return n, nil
-	}
-	if over := len(b.buf) + len(p) - b.max; over > 0 {
-		b.buf = b.buf[:copy(b.buf, b.buf[over:])]
-	}
-	b.buf = append(b.buf, p...)
-	return n, nil
-}
-
-// Bytes returns a copy of what is kept.
-func (b *tailBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf)
 }
 
 // withEnv returns env with key set to value (replacing an existing entry).

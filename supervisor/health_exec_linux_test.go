@@ -30,18 +30,6 @@ func TestExecCheckOutputIsBounded(t *testing.T) {
 	}
 }
 
-func TestTailBufferKeepsTheTail(t *testing.T) {
-	b := newTailBuffer(8)
-	for _, w := range []string{"abc", "defgh", "ij", "0123456789xyz", "k"} {
-		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v", w, n, err)
-		}
-	}
-	if got := string(b.Bytes()); got != "6789xyzk" {
-		t.Errorf("tail = %q, want %q", got, "6789xyzk")
-	}
-}
-
 // TestExecCheckKillsItsGroup: on timeout, and when the check's leader exits,
 // whatever the check forked is killed with it (issue 13: one `sleep 77` was
 // left per check).
