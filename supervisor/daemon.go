@@ -414,6 +414,10 @@ type run struct {
 	env       []string
 	out, errw *lineWriter
 	cancel    context.CancelFunc // stops the watchers
+	// filesReady is closed once bd's files name this run (Spec.Dolt only):
+	// the health check says healthy only after, so healthy means bd finds it.
+	filesReady     chan struct{}
+	filesReadyOnce sync.Once
 }
 
 // event is a watcher's report about run runID.
@@ -460,6 +464,10 @@ func (l *loop) run(ctx context.Context) error {
 		case ev := <-l.events:
 			if l.cur == nil || ev.runID != l.cur.id {
 				continue // about a run that is already over
+			}
+			if ev.reason == evDoltReady {
+				l.doltReady(l.cur)
+				continue
 			}
 			if ev.reason == "" {
 				d.log.Error("daemon watcher panicked", "panic", ev.msg)
@@ -534,7 +542,7 @@ func (l *loop) start(ctx context.Context, reason string) {
 	l.sink.setSpecIfChanged(spec.Logs)
 	l.sink.resetTail()
 	l.nextID++
-	r := &run{id: l.nextID, spec: spec, env: env}
+	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{})}
 	r.out = &lineWriter{sink: l.sink, stream: streamOut}
 	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
 
@@ -585,6 +593,9 @@ func (l *loop) watch(ctx context.Context, r *run) {
 	l.goSafe(r, func() { l.sampleMemory(wctx, r, spec) })
 	if healthEnabled(spec.Health) {
 		l.goSafe(r, func() { l.checkHealth(wctx, r, spec) })
+	}
+	if spec.Dolt != nil {
+		l.goSafe(r, func() { l.watchDoltReady(wctx, r, spec) })
 	}
 }
 
@@ -692,6 +703,13 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		}
 		if starting && h.Check == CheckSQL && h.SQL != nil {
 			waitAccepting(ctx, h.SQL.Address, interval-time.Since(started))
+		}
+		if starting && spec.Dolt != nil {
+			select {
+			case <-r.filesReady:
+			case <-ctx.Done():
+				return
+			}
 		}
 		res := checkHealth(ctx, spec, r.env, r.pid)
 		if ctx.Err() != nil {
@@ -863,6 +881,9 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 func (l *loop) exited() {
 	d := l.d
 	r := l.cur
+	// Taken before finish removes bd's files, and held through the restart
+	// delay: no bd command starts a rival meanwhile (dolt.go).
+	l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
 	_, uptime := l.finish(r)
 	d.mu.Lock()
 	dec := decideExit(r.spec.Restart, d.st.UnstableRestarts, d.rapid, uptime, r.proc.Err())
@@ -881,8 +902,6 @@ func (l *loop) exited() {
 	case dec.Errored:
 		d.log.Error("daemon errored", "reason", dec.Reason)
 	case dec.Restart:
-		// Through the delay no bd command may start a rival (dolt.go).
-		l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
 		l.timer = time.NewTimer(dec.Delay)
 	}
 	if !dec.Restart {

@@ -14,10 +14,14 @@ import (
 // The order matters, and mirrors bd's own Start and Stop:
 //   - before a start, dolt-server.lock is taken (bd's start lock), so that a
 //     bd command that finds no server meanwhile waits instead of starting one;
-//   - right after the fork, dolt-server.port then dolt-server.pid are written
-//     atomically and the lock released: from then on every bd command adopts
-//     our child (its pid is dolt itself, its command line "dolt sql-server");
-//   - after a crash, the lock is held again through the restart delay;
+//   - once the child accepts connections, dolt-server.port then
+//     dolt-server.pid are written atomically and the lock released: from
+//     then on every bd command adopts our child (its pid is dolt itself, its
+//     command line "dolt sql-server"), and one that waited on the lock during
+//     the start adopts it the moment it can answer (bd does not wait for an
+//     adopted server to listen, so the files must not come earlier);
+//   - after a crash, the lock is taken before the files are removed and held
+//     through the restart delay;
 //   - before each stop signal the working set is committed (bd dolt stop's
 //     flush), bounded by the stop timeout, its outcome kept in Status;
 //   - when the run is over the files are removed, only if they still name it.
@@ -52,23 +56,60 @@ func (l *loop) doltUnlockNow() {
 	}
 }
 
-// doltStarted records the new run in bd's files, then releases the lock.
+// doltStarted records the new run; bd's files follow once it accepts
+// connections (doltReady), and the lock is held until then.
 func (l *loop) doltStarted(r *run) {
 	if r.spec.Dolt == nil {
 		return
 	}
-	defer l.doltUnlockNow()
 	ds := &DoltStatus{Port: r.spec.Dolt.Port, ServerDir: r.spec.Dolt.ServerDir}
-	if err := doltFiles(r.spec).Write(r.pid, r.spec.Dolt.Port, atomicfile.Write); err != nil {
-		ds.FilesError = err.Error()
-		l.d.log.Error("dolt server files not written: bd commands will not find the server", "error", err)
-	}
 	l.d.mu.Lock()
 	if old := l.d.st.Dolt; old != nil {
 		ds.LastFlush = old.LastFlush
 	}
 	l.d.st.Dolt = ds
 	l.d.mu.Unlock()
+}
+
+// evDoltReady is the event of watchDoltReady: r's server accepts connections
+// (or doltReadyWait passed).
+const evDoltReady = "dolt-ready"
+
+// doltReadyWait bounds how long bd commands wait on the lock for a server that
+// does not listen: past it the files are written anyway (bd then reports the
+// server unreachable instead of waiting forever).
+const doltReadyWait = 60 * time.Second
+
+// watchDoltReady reports when r's server first accepts connections.
+func (l *loop) watchDoltReady(ctx context.Context, r *run, spec Spec) {
+	waitAccepting(ctx, net.JoinHostPort(spec.Dolt.Host, strconv.Itoa(spec.Dolt.Port)), doltReadyWait)
+	if ctx.Err() == nil {
+		l.report(ctx, event{runID: r.id, reason: evDoltReady})
+	}
+}
+
+// doltReady writes bd's files for r, whose server now accepts connections,
+// then releases the lock: a bd command that waited on it adopts r at once.
+// Writing them earlier would let bd adopt a server that refuses its
+// connection, and bd does not wait for an adopted server to listen.
+func (l *loop) doltReady(r *run) {
+	if r == nil || r.spec.Dolt == nil {
+		return
+	}
+	defer l.doltUnlockNow()
+	defer r.filesReadyOnce.Do(func() { close(r.filesReady) })
+	err := doltFiles(r.spec).Write(r.pid, r.spec.Dolt.Port, atomicfile.Write)
+	l.d.mu.Lock()
+	if ds := l.d.st.Dolt; ds != nil {
+		ds.FilesError = ""
+		if err != nil {
+			ds.FilesError = err.Error()
+		}
+	}
+	l.d.mu.Unlock()
+	if err != nil {
+		l.d.log.Error("dolt server files not written: bd commands will not find the server", "error", err)
+	}
 }
 
 // doltFlush commits the working set of r's server before it is signalled.
