@@ -153,4 +153,6 @@ func TestDoltEditsOnlyWhenAsked(t *testing.T) {
 	}
 }
 
-func writeTestFile(path string, data []byte, perm os.FileMode) error { return os.WriteFile(path, data, perm) }
+func writeTestFile(path string, data []byte, perm os.FileMode) error {
+	return os.WriteFile(path, data, perm)
+}

@@ -109,7 +109,7 @@ func TestDoltServerWrongProjectIsUnhealthy(t *testing.T) {
 	spec := doltTestSpec(dolt, home, ws, port, "00000000-0000-0000-0000-00000000beef")
 	spec.Health.Interval = 2500 * time.Millisecond
 	spec.Health.Timeout = 2 * time.Second // generous: a loaded machine must not turn the verdict into a timeout
-	spec.Health.Failures = 1000 // stay up: the test reads the verdict, not the restart
+	spec.Health.Failures = 1000           // stay up: the test reads the verdict, not the restart
 	d := runDaemon(t, spec, DaemonOptions{})
 	st := waitStatus(t, d, 60*time.Second, "a health verdict", func(s Status) bool {
 		return s.Health.Status == "unhealthy" && s.Health.SQL != nil && s.Health.SQL.ProjectID != ""
