@@ -118,3 +118,30 @@ func TestDoltServerWrongProjectIsUnhealthy(t *testing.T) {
 		t.Fatalf("message %q does not say which project the server serves", st.Health.Message)
 	}
 }
+
+// A flush that cannot reach the server is reported (status, log), never
+// silent, and the stop still happens within its timeout.
+func TestDoltFlushFailureIsReported(t *testing.T) {
+	dir := t.TempDir()
+	port := testdolt.FreePort(t) // nothing listens there
+	spec := Spec{Name: "fake-dolt", Argv: []string{"sleep", "1000"}, Dir: dir,
+		Dolt:    &DoltSpec{ServerDir: dir, Host: "127.0.0.1", Port: port},
+		Restart: RestartPolicy{Policy: "never"}, Stop: StopPolicy{Timeout: time.Second}}
+	d := runDaemon(t, spec, DaemonOptions{})
+	waitStatus(t, d, 10*time.Second, "online", online)
+	start := time.Now()
+	if err := d.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	st := d.Status()
+	if st.Dolt == nil || st.Dolt.LastFlush == nil || !strings.Contains(st.Dolt.LastFlush.Error, "connect") {
+		t.Fatalf("flush failure not reported: %+v", st.Dolt)
+	}
+	if st.State != StateStopped || time.Since(start) > 5*time.Second {
+		t.Fatalf("stop after a failed flush: %s after %v", st.State, time.Since(start))
+	}
+	// It never listened: bd's files were never written for it.
+	if pid, p := (bd.ServerFiles{Dir: dir}).Read(); pid != 0 || p != 0 {
+		t.Fatalf("files written for a server that never listened: %d/%d", pid, p)
+	}
+}
