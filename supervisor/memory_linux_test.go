@@ -63,8 +63,29 @@ func BenchmarkGroupSampler(b *testing.B) {
 	}
 }
 
+// TestGroupSamplerFindsMembers: a full scan and then the cheap walk from the
+// leader find the same members. The group is one the test leads (sh and its
+// sleep), as a daemon's is: the sampler walks from the leader, which for a
+// daemon is alive as long as its group is (ExecRunner kills the rest of the
+// group when the leader exits). The test's own group was used before, and its
+// leader is whatever started `go test`: the test failed whenever that had
+// exited (CI, `setsid -w bash -c 'go test ...'`).
 func TestGroupSamplerFindsMembers(t *testing.T) {
-	g := newGroupSampler(unix.Getpgrp())
+	cmd := exec.Command("sh", "-c", "sleep 1000 & echo ready; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	g := newGroupSampler(cmd.Process.Pid)
+	g.lastScan = time.Time{} // the first sample is a full scan
 	full, err := g.sample()
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +94,8 @@ func TestGroupSamplerFindsMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cheap.Members != full.Members || cheap.RSS == 0 {
-		t.Errorf("cheap sample %+v, full scan %+v", cheap, full)
+	if full.Members != 2 || cheap.Members != full.Members || cheap.RSS == 0 {
+		t.Errorf("cheap sample %+v, full scan %+v; want sh and sleep in both", cheap, full)
 	}
 }
 
@@ -103,7 +124,11 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
 	// sleep is our child, not the leader's: only the shared scan can find it.
+	// That scan must be new: another sampler (any test's daemon, the test
+	// before) may have scanned within rescanEvery, before sleep existed, and
+	// the rescan would reuse it (this failed now and then in a full run).
 	g.lastScan = time.Time{}
+	sharedScan.invalidate()
 	second, err := g.sample()
 	if err != nil || second.Members != 2 {
 		t.Fatalf("after a rescan = %+v, %v; want 2 members", second, err)
@@ -132,4 +157,11 @@ func TestGroupSamplerFollowsChildren(t *testing.T) {
 	if err != nil || s.Members != 2 {
 		t.Fatalf("sample = %+v, %v; want sh and sleep", s, err)
 	}
+}
+
+// invalidate makes the next members call scan /proc again.
+func (p *procScan) invalidate() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.groups = nil
 }

@@ -256,7 +256,11 @@ func TestBeadsProbeVersions(t *testing.T) {
 func TestBeadsProbeUnhealthy(t *testing.T) {
 	bd := buildBD(t)
 	ws := newWorkspace(t)
-	startBD(t, bd, ws, "BDSIM_UNHEALTHY_AFTER=1ms")
+	// Unhealthy from its first answer. (1ms failed about one run in 30: the
+	// simulator's clock starts just before it listens, and the probe, woken
+	// by inotify on "RPC server ready", can be answered within that
+	// millisecond, healthy. A nanosecond always passes before an answer.)
+	startBD(t, bd, ws, "BDSIM_UNHEALTHY_AFTER=1ns")
 
 	probe, err := ProbeDaemon(t.Context(), ws, "0.28.0")
 	var rpcErr *RPCError
