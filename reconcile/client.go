@@ -556,6 +556,10 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 		Stdout:      logf,
 		Stderr:      logf,
 		SysProcAttr: supervisor.DetachedSysProcAttr(),
+		// A minimal environment: the agent's daemons take theirs from their
+		// specs on top of this base, and nothing else of ours (an exported
+		// token) is left in the agent for `ps e` to show.
+		Env: supervisor.AgentEnv(os.Environ()),
 	}
 	var readyR *os.File
 	if supervisor.ReadyPipeSupported {
@@ -566,7 +570,7 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 		defer r.Close()
 		readyR = r
 		cmd.ExtraFiles = []*os.File{w}
-		cmd.Env = append(os.Environ(), supervisor.AgentReadyFDEnv+"=3")
+		cmd.Env = append(cmd.Env, supervisor.AgentReadyFDEnv+"=3")
 		defer w.Close()
 	}
 	if err := cmd.Start(); err != nil {
