@@ -46,18 +46,52 @@ func ReadAgentRecord(dir string) (AgentRecord, error) {
 }
 
 // recordLoop writes agent.json whenever something was marked dirty, until ctx is done.
+//
+// A write that fails (a full disk) is tried again, after 1 s doubling up to
+// recordRetryMax, until one succeeds, whether or not anything changed since:
+// once the disk has space again agent.json is brought up to date by itself.
 func (a *Agent) recordLoop(ctx context.Context) {
+	var (
+		retry   *time.Timer
+		retryC  <-chan time.Time
+		backoff time.Duration
+	)
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.dirty:
-			if err := a.writeRecord(); err != nil {
+		case <-retryC:
+		}
+		err := a.writeRecord()
+		switch {
+		case err == nil && backoff > 0:
+			a.log.Info("agent record written again")
+			backoff = 0
+		case err != nil:
+			if backoff == 0 {
 				a.log.Error("agent record not written", "error", err.Error())
 			}
+			backoff = min(max(2*backoff, time.Second), recordRetryMax)
+		}
+		if retry != nil {
+			retry.Stop()
+		}
+		retry, retryC = nil, nil
+		if backoff > 0 {
+			retry = time.NewTimer(backoff)
+			retryC = retry.C
 		}
 	}
 }
+
+// recordRetryMax caps the delay between tries of a failing agent.json write.
+const recordRetryMax = 30 * time.Second
 
 // writeRecord writes agent.json through atomicfile, mode 0600.
 func (a *Agent) writeRecord() error {

@@ -1,0 +1,92 @@
+package supervisor
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// signalWriter closes fired the first time a write contains msg.
+type signalWriter struct {
+	msg   string
+	fired chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.msg)) {
+		select {
+		case <-w.fired:
+		default:
+			close(w.fired)
+		}
+	}
+	return len(p), nil
+}
+
+// TestAgentRecordWrittenAgainAfterAFailure: once agent.json could not be
+// written (a full disk; here a folder in its place), it is written again when
+// that is possible, with nothing else changing (issue 13: it stayed stale
+// until the next change).
+func TestAgentRecordWrittenAgainAfterAFailure(t *testing.T) {
+	dir := t.TempDir()
+	failed := &signalWriter{msg: "agent record not written", fired: make(chan struct{})}
+	ta := startAgent(t, dir, func(a *Agent) { a.log = slog.New(slog.NewTextHandler(failed, nil)) })
+	rec := agentRecordPath(dir)
+	waitRegularFile(t, rec, 10*time.Second) // the first record, written at start
+	if err := os.Remove(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(rec, "blocker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ta.markDirty()
+	select {
+	case <-failed.fired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent never failed to write agent.json over a folder")
+	}
+	if err := os.RemoveAll(rec); err != nil { // the disk has space again
+		t.Fatal(err)
+	}
+	waitRegularFile(t, rec, 10*time.Second)
+	if _, err := ReadAgentRecord(dir); err != nil {
+		t.Fatalf("agent.json written again but unreadable: %v", err)
+	}
+}
+
+// waitRegularFile waits, woken by inotify on its folder, until path is a
+// regular file.
+func waitRegularFile(t *testing.T, path string, timeout time.Duration) {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 4096)
+	for {
+		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("%s not a regular file within %v", path, timeout)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left/time.Millisecond)+1)
+		if err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			_, _ = unix.Read(fd, buf)
+		}
+	}
+}
