@@ -418,6 +418,7 @@ type run struct {
 	// the health check says healthy only after, so healthy means bd finds it.
 	filesReady     chan struct{}
 	filesReadyOnce sync.Once
+	marker         string // DaemonMarkerEnv's value for this run (escaped.go)
 }
 
 // event is a watcher's report about run runID.
@@ -538,11 +539,12 @@ func (l *loop) cancelTimer() {
 func (l *loop) start(ctx context.Context, reason string) {
 	d := l.d
 	spec := d.Spec()
-	env := buildEnv(spec, d.opts.LookupEnv)
+	marker := newMarker(spec.Name)
+	env := withEnv(buildEnv(spec, d.opts.LookupEnv), DaemonMarkerEnv, marker)
 	l.sink.setSpecIfChanged(spec.Logs)
 	l.sink.resetTail()
 	l.nextID++
-	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{})}
+	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), marker: marker}
 	r.out = &lineWriter{sink: l.sink, stream: streamOut}
 	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
 
@@ -853,6 +855,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	}
 	code, sig := exitOf(perr)
 	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
+	l.killEscaped(r) // what left the group (setsid) dies with the run too
 	if r.spec.Beads {
 		exit.LogTail = logfile.Tail(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
 		if removed, err := bd.CleanStale(r.spec.Dir); err != nil {

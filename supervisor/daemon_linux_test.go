@@ -468,7 +468,7 @@ func TestDaemonEnvIsolation(t *testing.T) {
 	d := runDaemon(t, spec, DaemonOptions{})
 	recvLine(t, lines)
 	env := readEnv(t, filepath.Join(dir, "env1"))
-	allowed := append(slices.Clone(baseEnvKeys), helperEnv, "HELPER_READY", "HELPER_OUT", "KEEP", "GONE", "BEADS_AUTO_START_DAEMON")
+	allowed := append(slices.Clone(baseEnvKeys), helperEnv, "HELPER_READY", "HELPER_OUT", "KEEP", "GONE", "BEADS_AUTO_START_DAEMON", DaemonMarkerEnv)
 	for k := range env {
 		if !slices.Contains(allowed, k) {
 			t.Errorf("variable %s leaked into the child", k)

@@ -162,3 +162,27 @@ func TestFaultCrashLoopIsThrottled(t *testing.T) {
 		t.Errorf("%d restarts in %v, want at least 630ms (the floor: 0+0+0+10+20+40+80+160+320 ms)", st.Restarts, took)
 	}
 }
+
+// TestDaemonStopKillsEscapedGrandchild: a grandchild that left the daemon's
+// process group (setsid) is found by the run's marker in its environment and
+// killed when the daemon stops (issue 13: it survived destroy, which said
+// "Nothing runs").
+func TestDaemonStopKillsEscapedGrandchild(t *testing.T) {
+	path, lines := fifo(t)
+	d := runDaemon(t, Spec{
+		Argv: []string{"sh", "-c", `setsid sleep 1000 & echo "$!" > "$FIFO"; exec sleep 1000`},
+		Env:  map[string]string{"FIFO": path},
+	}, DaemonOptions{})
+	pid, err := strconv.Atoi(recvLine(t, lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := pidfd(t, pid)
+	if err := d.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !exited(fd, 5*time.Second) {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		t.Fatalf("the setsid grandchild (pid %d) outlived its daemon's stop", pid)
+	}
+}
