@@ -156,3 +156,54 @@ func TestDoltEditsOnlyWhenAsked(t *testing.T) {
 func writeTestFile(path string, data []byte, perm os.FileMode) error {
 	return os.WriteFile(path, data, perm)
 }
+
+// `dolt version` starts the whole dolt binary (0.2-0.5 s on this machine):
+// Observe asks it only when a server of ours reports its version, the one
+// finding that needs it. Before, every plan and every apply that started the
+// server waited for it first.
+func TestObserveAsksDoltVersionOnlyForARunningServer(t *testing.T) {
+	exe, err := os.Executable() // a command that exists
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := doltDaemon(t.TempDir())
+	d.SetPort(15001, "test")
+	d.Command = exe
+	cfg := &schema.Config{Dir: d.Root, Daemons: []schema.Daemon{d}}
+	calls := 0
+	pr := Probes{Dolt: DoltProbes{Version: func(context.Context, string) (string, error) { calls++; return "1.88.1", nil }}}
+
+	// Nothing runs: no `dolt version`.
+	live := Observe(t.Context(), cfg, nil, nil, pr)
+	if calls != 0 {
+		t.Fatalf("dolt version ran %d times with no server running", calls)
+	}
+	if dl := live.Dolt["dolt"]; dl.Installed != "" || dl.Missing != "" {
+		t.Fatalf("live dolt: %+v", dl)
+	}
+
+	// Our server runs and reports another version: asked once, and drift says so.
+	agent := statusOf(supervisor.Status{Name: "dolt", Pid: 4242, State: supervisor.StateOnline,
+		Dolt:   &supervisor.DoltStatus{Port: 15001},
+		Health: supervisor.HealthStatus{Status: "healthy", SQL: &bd.SQLReport{DoltVersion: "1.88.0"}}})
+	live = Observe(t.Context(), cfg, nil, agent, pr)
+	if calls != 1 || live.Dolt["dolt"].Installed != "1.88.1" {
+		t.Fatalf("dolt version calls %d, installed %q; want 1, 1.88.1", calls, live.Dolt["dolt"].Installed)
+	}
+	found := false
+	for _, f := range doltFindings(cfg, live) {
+		if f.Kind == KindDoltVersion {
+			found = f.Expected == "dolt 1.88.1 (installed)" && f.Actual == "the server runs dolt 1.88.0"
+		}
+	}
+	if !found {
+		t.Fatalf("no %s finding: %+v", KindDoltVersion, doltFindings(cfg, live))
+	}
+}
+
+// statusOf is an agent that reports one daemon.
+type statusOf supervisor.Status
+
+func (s statusOf) Status(context.Context) (supervisor.AgentStatus, error) {
+	return supervisor.AgentStatus{Pid: 1, Daemons: []supervisor.Status{supervisor.Status(s)}}, nil
+}
