@@ -134,14 +134,15 @@ clean:
 	rm -rf $(BIN)
 
 ## bench: beadsctl against PM2, side by side in one run (PM2 from npm into bench/node_modules,
-## its own PM2_HOME); prints the table and writes BENCHMARKS.md. Under ten minutes.
-bench:
+## its own PM2_HOME; the dolt_server rows against bd's own `bd dolt start`, with a real dolt);
+## prints the table and writes BENCHMARKS.md. Under ten minutes.
+bench: dolt
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/bench ./bench
 	$(BIN)/bench run -root $(CURDIR) -out $(CURDIR)/BENCHMARKS.md
 
 ## bench-quick: one repetition, short durations (CI smoke: fails only when a scenario gave no number)
-bench-quick:
+bench-quick: dolt
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/bench ./bench
 	$(BIN)/bench run -quick -root $(CURDIR)

@@ -72,8 +72,12 @@ func (b *beadsctlTool) hcl() []byte {
 	for _, a := range b.apps {
 		fmt.Fprintf(&s, "daemon %q {\n", a.Name)
 		fmt.Fprintf(&s, "  command = %q\n", a.Argv[0])
-		fmt.Fprintf(&s, "  args    = [%s]\n", quoteList(a.Argv[1:]))
-		fmt.Fprintf(&s, "  dir     = %q\n", a.Dir)
+		if a.Dolt != nil {
+			fmt.Fprintf(&s, "  dolt_server {\n    workspace = %q\n    port      = %d\n  }\n", a.Dolt.Workspace, a.Dolt.Port)
+		} else {
+			fmt.Fprintf(&s, "  args    = [%s]\n", quoteList(a.Argv[1:]))
+			fmt.Fprintf(&s, "  dir     = %q\n", a.Dir)
+		}
 		if len(a.Env) > 0 {
 			keys := make([]string, 0, len(a.Env))
 			for k := range a.Env {

@@ -67,6 +67,27 @@ func groups() []Group {
 		{Name: "grandchildren", Run: runGrandchildren, Rows: []Row{{
 			Key: "grandchildren", Title: "grandchildren left after stop", Target: "0", Format: fmtCount("left"), Judge: zero,
 		}}},
+		// bd 1.x's Dolt server (dolt.go): PM2 has no Dolt mode, so the left
+		// column is bd's own `bd dolt start`, dolt by hand, or PM2 running dolt
+		// as a plain app, as each title says.
+		{Name: "doltstart", Run: runDoltStart, Rows: []Row{
+			{Key: "doltready", Title: "dolt_server: dolt's first accepted query -> agent reports SQL-healthy (left: `bd dolt start` returned)",
+				Target: "<= 10 ms", Format: fmtMedWorst, Judge: lower(10)},
+			{Key: "doltapply", Title: "dolt_server: `apply` -> returned (left: `bd dolt start` -> returned)",
+				Target: "<= first query + 25 ms", Format: fmtDoltApply, Judge: judgeDoltApply},
+			{Key: "doltown", Title: "dolt's own start: exec -> first accepted query (left: by hand; right: under beadsctl)",
+				Target: "<= by hand (same pass) + 10 % or 20 ms", Format: fmtDoltOwn, Judge: judgeDoltOwn},
+		}},
+		{Name: "doltmem", Run: runDoltMem, Rows: []Row{{
+			Key: "doltmem", Title: "dolt_server: memory limit crossed -> restart, reason memory (left: bd's server under the same load)",
+			Target: "<= 1 s, RSS <= 1.2x limit", Format: fmtDoltMem, Judge: judgeDoltMem,
+		}}},
+		{Name: "doltcost", Run: runDoltCost, Rows: []Row{
+			{Key: "doltrss", Title: "supervisor resident memory, idle, 1 dolt_server (left: PM2 running dolt as a plain app)",
+				Target: "<= plain daemon + 0.5 MB", Format: fmtCostMB, Judge: unchanged(0.5)},
+			{Key: "doltcpu", Title: "supervisor CPU, idle, 1 dolt_server (left: PM2 running dolt as a plain app)",
+				Target: "<= plain daemon + 0.02 % of a core", Format: fmtCostPct, Judge: unchanged(0.02)},
+		}},
 	}
 }
 

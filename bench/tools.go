@@ -31,6 +31,16 @@ type App struct {
 
 	Out, Err   string // log files (absolute)
 	Timestamps bool
+
+	// Dolt makes the app a dolt_server daemon for beadsctl (command, args and
+	// dir derived from the workspace); PM2 runs Argv in Dir as for any app.
+	Dolt *DoltApp
+}
+
+// DoltApp is a dolt_server block: the bd 1.x workspace and its pinned port.
+type DoltApp struct {
+	Workspace string
+	Port      int
 }
 
 // DateFormat is the moment.js format both tools prefix log lines with.

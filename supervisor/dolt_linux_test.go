@@ -145,3 +145,53 @@ func TestDoltFlushFailureIsReported(t *testing.T) {
 		t.Fatalf("files written for a server that never listened: %d/%d", pid, p)
 	}
 }
+
+// A memory limit on a Dolt server is enforced as on any daemon (the field's
+// orphaned servers reached 2 GB): driven over its limit over SQL, the server
+// is restarted with reason memory, its working set flushed first, back on the
+// same port with bd's files naming the new pid.
+func TestDoltServerMemoryLimitRestarts(t *testing.T) {
+	dolt := testdolt.Binary(t)
+	home := testdolt.Home(t, dolt)
+	ws := testdolt.NewWorkspace(t, dolt, home, t.TempDir(), "demo")
+	port := testdolt.FreePort(t)
+	const limit = 256 << 20 // dolt 1.88 idles at ~130 MB here
+	spec := doltTestSpec(dolt, home, ws, port, ws.ProjectID)
+	spec.Limits = Limits{Memory: limit, CheckInterval: 100 * time.Millisecond}
+	d := runDaemon(t, spec, DaemonOptions{})
+	files := bd.ServerFiles{Dir: ws.BeadsDir}
+
+	st := waitStatus(t, d, 60*time.Second, "SQL-healthy", healthy)
+	if st.Restarts != 0 {
+		t.Fatalf("restarted %d times (%s) before any load: dolt idles over %d MB?", st.Restarts, st.LastRestartReason, limit>>20)
+	}
+	old := st.Pid
+	testdolt.Exec(t, port, "demo", "INSERT INTO issues VALUES ('bd-1', 'pending when the limit is crossed')")
+
+	// One connection holds 20 MB more per statement (session variables live
+	// until it closes), up to 600 MB in all: the server is gone long before.
+	ctx := t.Context()
+	conn, err := testdolt.DB(t, port, "").Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grew := 0
+	for ; grew < 30; grew++ {
+		if _, err := conn.ExecContext(ctx, "SET @grow"+strconv.Itoa(grew)+" = REPEAT('x', 20000000)"); err != nil {
+			break // the server was stopped under us
+		}
+	}
+	conn.Close()
+
+	st = waitStatus(t, d, 60*time.Second, "a new healthy server after the memory limit",
+		func(s Status) bool { return healthy(s) && s.Pid != old })
+	if st.Restarts != 1 || st.LastRestartReason != ReasonMemory {
+		t.Fatalf("restarts %d reason %q after %d steps of 20 MB, want 1 memory", st.Restarts, st.LastRestartReason, grew)
+	}
+	if pid, p := files.Read(); pid != st.Pid || p != port {
+		t.Fatalf("after the memory restart: files say %d/%d, want %d/%d", pid, p, st.Pid, port)
+	}
+	if f := st.Dolt.LastFlush; f == nil || f.Error != "" || !slices.Equal(f.Committed, []string{"demo"}) {
+		t.Fatalf("the memory restart did not flush the pending write first: %+v", f)
+	}
+}

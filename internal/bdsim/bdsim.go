@@ -80,6 +80,9 @@
 //	BDSIM_NO_COMMIT=1      simulator only: create and close leave their rows in
 //	                       the working set, uncommitted (bd commits each), so a
 //	                       test has a pending change for a flush to commit.
+//	BDSIM_READY_POLL       period of the start's readiness dials (default 50ms;
+//	                       "500ms" is bd v1.0.5's own time.Sleep, which the bench
+//	                       uses to time `bd dolt start` as bd behaves).
 package bdsim
 
 import (

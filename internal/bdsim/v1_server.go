@@ -34,7 +34,8 @@ const (
 	doltServerLogLevel       = "warning"
 	// readyPoll is how often waitForReady dials. bd sleeps 500 ms between
 	// dials; the simulator dials every 50 ms so that tests and the demo do not
-	// wait for bd's polling granularity. The deadline is bd's.
+	// wait for bd's polling granularity, unless BDSIM_READY_POLL says
+	// otherwise (the bench sets bd's own 500ms). The deadline is bd's.
 	readyPoll = 50 * time.Millisecond
 	// exitCheck is bd's "quick check: did the process exit immediately"
 	// window after starting dolt (doltserver.go Start, 200 ms).
@@ -561,13 +562,14 @@ func (e *env) killStaleServers(dir string) []int {
 func waitForReady(host string, port int, timeout time.Duration) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	deadline := time.Now().Add(timeout)
+	poll := envDuration("BDSIM_READY_POLL", readyPoll)
 	for time.Now().Before(deadline) {
 		conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 		if err == nil {
 			_ = conn.Close()
 			return nil
 		}
-		t := time.NewTimer(readyPoll)
+		t := time.NewTimer(poll)
 		<-t.C
 	}
 	return fmt.Errorf("timeout after %s waiting for server at %s", timeout, addr)
