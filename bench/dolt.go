@@ -100,6 +100,13 @@ func (e *Env) newDoltWS(ctx context.Context, dir string) (doltWS, error) {
 	return w, nil
 }
 
+// bdWS is a workspace for bd's own `bd dolt start`, and the environment
+// that makes bd behave as v1.0.5 on the workspace's port: bd's 500 ms polls.
+func (e *Env) bdWS(ctx context.Context, dir string) (doltWS, []string, error) {
+	w, err := e.newDoltWS(ctx, dir)
+	return w, []string{"BEADS_DOLT_SERVER_PORT=" + strconv.Itoa(w.port), "BDSIM_READY_POLL=500ms"}, err
+}
+
 // bd runs the simulator in bd 1.x mode in w.
 func (e *Env) bd(ctx context.Context, w doltWS, env []string, args ...string) ([]byte, error) {
 	c := exec.Command(filepath.Join(e.binDir, "bd"), args...)
@@ -227,6 +234,16 @@ func (e *Env) doltByHand(ctx context.Context, w doltWS) (time.Duration, error) {
 	return q.Sub(t0), nil
 }
 
+// byHand times one start of dolt by hand (doltByHand) into add, in ms.
+func (e *Env) byHand(ctx context.Context, w doltWS, add func(float64)) error {
+	d, err := e.doltByHand(ctx, w)
+	if err != nil {
+		return fmt.Errorf("dolt by hand: %w", err)
+	}
+	add(ms(d))
+	return nil
+}
+
 // scratch is a fresh folder of this run for the rows' own processes (bd, a
 // dolt by hand): killOurs sweeps it when the row is done.
 func (e *Env) scratch(name string) string {
@@ -289,11 +306,9 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 		for range e.reps(2, 5) {
 			// dolt by hand in the same pass, between the applies: the load of
 			// the moment weighs on both.
-			d, err := e.doltByHand(ctx, w)
-			if err != nil {
-				return fmt.Errorf("dolt by hand: %w", err)
+			if err := e.byHand(ctx, w, own.addAux); err != nil {
+				return err
 			}
-			own.addAux(ms(d))
 
 			pctx, cancel := context.WithCancel(ctx)
 			p := probeSQL(pctx, w.addr(), 60*time.Second)
@@ -353,17 +368,14 @@ func runDoltStartBd(ctx context.Context, e *Env) map[string]Outcome {
 	dir := e.scratch("bd-doltstart")
 	defer e.sweep(dir)
 	err := func() error {
-		w, err := e.newDoltWS(ctx, dir)
+		w, env, err := e.bdWS(ctx, dir)
 		if err != nil {
 			return err
 		}
-		env := []string{"BEADS_DOLT_SERVER_PORT=" + strconv.Itoa(w.port), "BDSIM_READY_POLL=500ms"}
 		for range e.reps(2, 5) {
-			d, err := e.doltByHand(ctx, w)
-			if err != nil {
-				return fmt.Errorf("dolt by hand: %w", err)
+			if err := e.byHand(ctx, w, own.add); err != nil {
+				return err
 			}
-			own.add(ms(d))
 
 			pctx, cancel := context.WithCancel(ctx)
 			p := probeSQL(pctx, w.addr(), 60*time.Second)
@@ -452,53 +464,23 @@ func runDoltMem(ctx context.Context, e *Env, tool string) map[string]Outcome {
 			if r, err := rssBytes(pid); err != nil || r > doltMemLimit {
 				return fmt.Errorf("dolt idle at %.0f MB, over the %d MB limit before any load (%v)", mb(r), doltMemLimit>>20, err)
 			}
-			old := map[int]bool{pid: true}
-			for _, c := range children(sup) {
-				old[c] = true
-			}
 			gctx, stopGrow := context.WithCancel(ctx)
 			grown := make(chan error, 1)
 			go func() { grown <- growDolt(gctx, w.addr()) }()
-			var cross, restart time.Time
-			var peak uint64
-			deadline := time.Now().Add(60 * time.Second)
-			seen := map[int]time.Time{}
-			for restart.IsZero() {
-				now := time.Now()
-				if r, err := rssBytes(pid); err == nil {
-					peak = max(peak, r)
-					if r > doltMemLimit && cross.IsZero() {
-						cross = now
-					}
-				}
-				for _, c := range children(sup) {
-					if old[c] {
-						continue
-					}
-					if _, ok := seen[c]; !ok {
-						seen[c] = now
-					}
-					if strings.Contains(cmdline(c), "sql-server") {
-						restart = seen[c]
-						pid = c
-					}
-				}
-				if now.After(deadline) {
-					stopGrow()
-					return fmt.Errorf("no restart of dolt within %s (RSS peak %.0f MB, limit %d MB)", 60*time.Second, mb(peak), doltMemLimit>>20)
-				}
-				if err := sleepCtx(ctx, pollEvery); err != nil {
-					stopGrow()
-					return err
-				}
+			lw, err := watchLimit(ctx, sup, pid, doltMemLimit, "sql-server", 60*time.Second)
+			if err != nil {
+				stopGrow()
+				return err
 			}
+			cross, restart, peak := lw.cross, lw.restart, lw.peak
+			pid = lw.newPid
 			stopGrow()
 			<-grown
 			if cross.IsZero() {
 				return fmt.Errorf("dolt restarted before its RSS was seen over the limit (peak %.0f MB)", mb(peak))
 			}
 			// Back to healthy, and the restart says why.
-			deadline = time.Now().Add(60 * time.Second)
+			deadline := time.Now().Add(60 * time.Second)
 			for {
 				st, det, err := daemonStatus(ctx, t, "dolt")
 				if err == nil && st.Pid == pid && det.Health == "healthy" {
@@ -530,11 +512,10 @@ func runDoltMemBd(ctx context.Context, e *Env) map[string]Outcome {
 	dir := e.scratch("bd-doltmem")
 	defer e.sweep(dir)
 	err := func() error {
-		w, err := e.newDoltWS(ctx, dir)
+		w, env, err := e.bdWS(ctx, dir)
 		if err != nil {
 			return err
 		}
-		env := []string{"BEADS_DOLT_SERVER_PORT=" + strconv.Itoa(w.port), "BDSIM_READY_POLL=500ms"}
 		if _, err := e.bd(ctx, w, env, "dolt", "start"); err != nil {
 			return err
 		}

@@ -492,40 +492,11 @@ func runMemLimit(ctx context.Context, e *Env, tool string) map[string]Outcome {
 			return err
 		}
 		for range e.reps(1, 3) {
-			old := map[int]bool{pid: true}
-			for _, c := range children(sup) {
-				old[c] = true
+			lw, err := watchLimit(ctx, sup, pid, memLimit, "child leak", 75*time.Second)
+			if err != nil {
+				return err
 			}
-			var cross, restart time.Time
-			var peak uint64
-			deadline := time.Now().Add(75 * time.Second)
-			seen := map[int]time.Time{}
-			for restart.IsZero() {
-				now := time.Now()
-				if r, err := rssBytes(pid); err == nil {
-					peak = max(peak, r)
-					if r > memLimit && cross.IsZero() {
-						cross = now
-					}
-				}
-				for _, c := range children(sup) {
-					if old[c] {
-						continue
-					}
-					if _, ok := seen[c]; !ok {
-						seen[c] = now
-					}
-					if strings.Contains(cmdline(c), "child leak") {
-						restart = seen[c]
-					}
-				}
-				if now.After(deadline) {
-					return fmt.Errorf("no restart %s after the start (RSS peak %.0f MB)", 75*time.Second, mb(peak))
-				}
-				if err := sleepCtx(ctx, pollEvery); err != nil {
-					return err
-				}
-			}
+			cross, restart, peak := lw.cross, lw.restart, lw.peak
 			if cross.IsZero() {
 				return fmt.Errorf("restarted before the limit was seen crossed (peak %.0f MB)", mb(peak))
 			}
@@ -539,6 +510,53 @@ func runMemLimit(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	})
 	fail(&o, err)
 	return map[string]Outcome{"memlimit": o}
+}
+
+// limitWatch is what watchLimit saw: when the RSS was first seen over the
+// limit, when the replacement child was first seen, the highest RSS.
+type limitWatch struct {
+	cross, restart time.Time
+	peak           uint64
+	newPid         int
+}
+
+// watchLimit samples pid's VmRSS every pollEvery until a new child of sup
+// whose command line contains match appears (timeout after the call).
+func watchLimit(ctx context.Context, sup, pid int, limit uint64, match string, timeout time.Duration) (limitWatch, error) {
+	var w limitWatch
+	old := map[int]bool{pid: true}
+	for _, c := range children(sup) {
+		old[c] = true
+	}
+	deadline := time.Now().Add(timeout)
+	seen := map[int]time.Time{}
+	for w.restart.IsZero() {
+		now := time.Now()
+		if r, err := rssBytes(pid); err == nil {
+			w.peak = max(w.peak, r)
+			if r > limit && w.cross.IsZero() {
+				w.cross = now
+			}
+		}
+		for _, c := range children(sup) {
+			if old[c] {
+				continue
+			}
+			if _, ok := seen[c]; !ok {
+				seen[c] = now
+			}
+			if strings.Contains(cmdline(c), match) {
+				w.restart, w.newPid = seen[c], c
+			}
+		}
+		if now.After(deadline) {
+			return w, fmt.Errorf("no restart %s after the start (RSS peak %.0f MB, limit %.0f MB)", timeout, mb(w.peak), mb(limit))
+		}
+		if err := sleepCtx(ctx, pollEvery); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
 }
 
 func countLines(path string) int {
