@@ -42,9 +42,9 @@ const (
 	probeEvery = 500 * time.Microsecond
 )
 
-func init() {
-	// The prober's refused and half-open connections are expected: keep
-	// the driver's own log quiet.
+// quietMySQL keeps the driver's own log quiet: the prober's refused and
+// half-open connections are expected.
+func quietMySQL() {
 	mysql.SetLogger(log.New(io.Discard, "", 0)) //nolint:errcheck // a non-nil logger
 }
 
@@ -203,19 +203,21 @@ func waitBdPid(ctx context.Context, path string, old int, timeout time.Duration)
 	}
 }
 
-// doltByHand starts `dolt sql-server` in w as bd does, and returns from the
-// return of cmd.Start (the child has exec'd) to its first answered query.
-func (e *Env) doltByHand(ctx context.Context, w doltWS) (time.Duration, error) {
+// doltByHand starts `dolt sql-server` in w as bd does, and returns the time
+// from just before the fork to its first answered query, and to the return
+// of cmd.Start (the child has exec'd).
+func (e *Env) doltByHand(ctx context.Context, w doltWS) (query, execd time.Duration, err error) {
 	c := exec.Command(e.dolt, "sql-server", "-H", "127.0.0.1", "-P", strconv.Itoa(w.port), "--loglevel=warning")
 	c.Dir, c.Env = w.dataDir, e.doltEnv(w.home)
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := probeSQL(pctx, w.addr(), 60*time.Second)
-	if err := c.Start(); err != nil {
-		return 0, err
-	}
 	t0 := time.Now()
+	if err := c.Start(); err != nil {
+		return 0, 0, err
+	}
+	execd = time.Since(t0)
 	defer func() {
 		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
 		done := make(chan struct{})
@@ -229,19 +231,31 @@ func (e *Env) doltByHand(ctx context.Context, w doltWS) (time.Duration, error) {
 	}()
 	q, err := p.wait()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return q.Sub(t0), nil
+	return q.Sub(t0), execd, nil
 }
 
-// byHand times one start of dolt by hand (doltByHand) into add, in ms.
-func (e *Env) byHand(ctx context.Context, w doltWS, add func(float64)) error {
-	d, err := e.doltByHand(ctx, w)
+// byHand times one start of dolt by hand (doltByHand) into add, in ms, and
+// its fork -> exec into execs.
+func (e *Env) byHand(ctx context.Context, w doltWS, add func(float64), execs *[]float64) error {
+	d, x, err := e.doltByHand(ctx, w)
 	if err != nil {
 		return fmt.Errorf("dolt by hand: %w", err)
 	}
 	add(ms(d))
+	*execs = append(*execs, ms(x))
 	return nil
+}
+
+// execNote says how long fork -> exec took, the one step of dolt's start
+// that is the supervisor's.
+func execNote(beadsctl, hand []float64) string {
+	s := fmt.Sprintf("fork -> exec by hand %s ms", nums(hand))
+	if len(beadsctl) > 0 {
+		s = fmt.Sprintf("fork -> exec under beadsctl %s ms, ", nums(beadsctl)) + s
+	}
+	return s
 }
 
 // scratch is a fresh folder of this run for the rows' own processes (bd, a
@@ -290,6 +304,7 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 		return runDoltStartBd(ctx, e)
 	}
 	var ready, apply, own Outcome
+	var execs, handExecs []float64 // fork -> exec, ms
 	err := e.with(ctx, tool, func(t Tool, dir string) error {
 		w, err := e.newDoltWS(ctx, dir)
 		if err != nil {
@@ -303,23 +318,33 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 		if _, _, err := waitPidfile(ctx, pf, 0, 20*time.Second); err != nil {
 			return err
 		}
+		sup, err := t.SupervisorPid(ctx)
+		if err != nil {
+			return err
+		}
 		for range e.reps(2, 5) {
 			// dolt by hand in the same pass, between the applies: the load of
 			// the moment weighs on both.
-			if err := e.byHand(ctx, w, own.addAux); err != nil {
+			if err := e.byHand(ctx, w, own.addAux, &handExecs); err != nil {
 				return err
 			}
 
 			pctx, cancel := context.WithCancel(ctx)
 			p := probeSQL(pctx, w.addr(), 60*time.Second)
+			// The fork: dolt appears as a new child of the agent (bd's files
+			// come only once it accepts connections).
 			type seen struct {
-				at  time.Time
-				err error
+				at, exec time.Time
+				err      error
 			}
-			pidSeen := make(chan seen, 1)
+			forked := make(chan seen, 1)
+			old := map[int]bool{}
+			for _, c := range children(sup) {
+				old[c] = true
+			}
 			go func() {
-				_, at, err := waitBdPid(pctx, w.pidFile(), 0, 60*time.Second)
-				pidSeen <- seen{at, err}
+				_, at, err := waitNewChild(pctx, sup, old, "sql-server", 60*time.Second)
+				forked <- seen{at, time.Now(), err}
 			}()
 			a := e.doltApp(w, "dolt")
 			t0 := time.Now()
@@ -330,13 +355,13 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 				return err
 			}
 			q, qerr := p.wait()
-			ps := <-pidSeen
+			fk := <-forked
 			cancel()
 			if qerr != nil {
 				return qerr
 			}
-			if ps.err != nil {
-				return ps.err
+			if fk.err != nil {
+				return fk.err
 			}
 			_, det, err := daemonStatus(ctx, t, "dolt")
 			if err != nil {
@@ -348,7 +373,8 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 			ready.add(ms(det.CheckedAt.Sub(q)))
 			apply.add(ms(returned))
 			apply.addAux(ms(q.Sub(t0)))
-			own.add(ms(q.Sub(ps.at)))
+			own.add(ms(q.Sub(fk.at)))
+			execs = append(execs, ms(fk.exec.Sub(fk.at)))
 			if err := t.Remove(ctx, "dolt"); err != nil {
 				return err
 			}
@@ -358,6 +384,7 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	fail(&ready, err)
 	fail(&apply, err)
 	fail(&own, err)
+	own.Note = execNote(execs, handExecs)
 	return map[string]Outcome{"doltready": ready, "doltapply": apply, "doltown": own}
 }
 
@@ -365,6 +392,7 @@ func runDoltStart(ctx context.Context, e *Env, tool string) map[string]Outcome {
 // simulator with bd's 500 ms readiness polls) and dolt by hand.
 func runDoltStartBd(ctx context.Context, e *Env) map[string]Outcome {
 	var ready, apply, own Outcome
+	var execs, handExecs []float64 // fork -> exec, ms
 	dir := e.scratch("bd-doltstart")
 	defer e.sweep(dir)
 	err := func() error {
@@ -373,7 +401,7 @@ func runDoltStartBd(ctx context.Context, e *Env) map[string]Outcome {
 			return err
 		}
 		for range e.reps(2, 5) {
-			if err := e.byHand(ctx, w, own.add); err != nil {
+			if err := e.byHand(ctx, w, own.add, &handExecs); err != nil {
 				return err
 			}
 
@@ -404,6 +432,7 @@ func runDoltStartBd(ctx context.Context, e *Env) map[string]Outcome {
 	fail(&apply, err)
 	fail(&own, err)
 	ready.Note = "bd returns at its next 500 ms poll after the port accepts"
+	own.Note = execNote(execs, handExecs)
 	return map[string]Outcome{"doltready": ready, "doltapply": apply, "doltown": own}
 }
 

@@ -240,6 +240,7 @@ func setup(ctx context.Context, root string, quick bool) (*Env, error) {
 		}
 	}
 	e.dolt, e.doltErr = findDolt(root)
+	quietMySQL()
 	e.info = machine(ctx, e)
 	return e, nil
 }

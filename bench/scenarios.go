@@ -75,7 +75,7 @@ func groups() []Group {
 				Target: "<= 10 ms", Format: fmtMedWorst, Judge: lower(10)},
 			{Key: "doltapply", Title: "dolt_server: `apply` -> returned (left: `bd dolt start` -> returned)",
 				Target: "<= first query + 25 ms", Format: fmtDoltApply, Judge: judgeDoltApply},
-			{Key: "doltown", Title: "dolt's own start: exec -> first accepted query (left: by hand; right: under beadsctl)",
+			{Key: "doltown", Title: "dolt's own start: fork -> first accepted query (left: by hand; right: under beadsctl)",
 				Target: "<= by hand (same pass) + 10 % or 20 ms", Format: fmtDoltOwn, Judge: judgeDoltOwn},
 		}},
 		{Name: "doltmem", Run: runDoltMem, Rows: []Row{{
