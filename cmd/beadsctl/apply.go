@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,29 +39,17 @@ func newApplyCmd(g *globals) *cobra.Command {
 
 func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) error {
 	ctx, out := c.Context(), c.OutOrStdout()
-	cfg, err := loadConfig(c, g) // a config error never touches a running daemon
+	s, err := open(c, g, "apply", true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
-	cfg, l, err := lockFresh(c, g, cfg, "apply", o.lockTimeout)
+	defer s.Close()
+	p, err := s.Plan(ctx)
 	if err != nil {
 		return err
 	}
-	defer l.Release()
-	pr, err := observe(ctx, g, cfg)
-	if err != nil {
-		return err
-	}
-	if err := pr.live.AgentAnswers(); err != nil {
-		return err
-	}
-	p := reconcile.ComputePlan(cfg, pr.live)
 	if len(args) == 1 {
-		saved, err := readPlan(args[0])
-		if err != nil {
-			return err
-		}
-		if err := reconcile.CheckSaved(saved, p); err != nil {
+		if err := checkSaved(args[0], p); err != nil {
 			return err
 		}
 	}
@@ -72,7 +59,8 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		return &reconcile.UnmanagedError{Found: b}
 	}
 	if !p.HasChanges() {
-		return recordAdopted(ctx, pr, p)
+		_, err := s.Apply(ctx, p, reconcile.ApplyOptions{}) // records the daemons it adopts
+		return err
 	}
 	if len(args) == 0 && !o.autoApprove {
 		if err := confirm(c, "apply"); err != nil {
@@ -80,38 +68,21 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		}
 	}
 	fmt.Fprintln(out)
-	outcomes, applyErr := reconcile.Apply(ctx, cfg, p, pr.live, pr.st, pr.client, reconcile.ApplyOptions{
-		Timeout:          o.timeout,
-		ReplaceUnmanaged: o.replaceUnmanaged,
-		EnsureAgent:      func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
-		Progress:         progressPrinter(out, color),
-	})
-	if applyErr != nil && len(outcomes) == 0 {
-		return applyErr // nothing was done: the state stays as it was
-	}
-	if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
+	if _, err := s.Apply(ctx, p, reconcile.ApplyOptions{Timeout: o.timeout, ReplaceUnmanaged: o.replaceUnmanaged, Progress: progressPrinter(out, color)}); err != nil {
 		return err
-	}
-	if applyErr != nil {
-		return applyErr
 	}
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(out, "\nApply complete! %d started, %d updated, %d restarted, %d stopped.\n", start, upd, restart, stop)
 	return nil
 }
 
-// recordAdopted writes the state when a no-op plan adopts daemons that run as
-// declared but were not recorded; otherwise it leaves the state alone.
-func recordAdopted(ctx context.Context, pr *project, p *reconcile.Plan) error {
-	for _, ch := range p.Changes {
-		if _, ok := pr.st.Daemons[ch.Name]; !ok && ch.Live != nil {
-			if _, err := reconcile.Apply(ctx, pr.cfg, p, pr.live, pr.st, pr.client, reconcile.ApplyOptions{}); err != nil {
-				return err
-			}
-			return reconcile.WriteState(pr.statePath(), pr.st)
-		}
+// checkSaved refuses a saved plan that is not the plan of now.
+func checkSaved(path string, p *reconcile.Plan) error {
+	saved, err := readPlan(path)
+	if err != nil {
+		return err
 	}
-	return nil
+	return reconcile.CheckSaved(saved, p)
 }
 
 // confirm asks "Do you want to <what>? (yes)" on a terminal; without one it

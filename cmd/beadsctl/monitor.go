@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/internal/monitor"
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
 )
@@ -53,21 +55,7 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 			return r
 		},
 		Logs: func(name string, n int) []string { return monitorLogs(g, dir, name, n) },
-		Act: func(verb, name string) error {
-			actx := ctx // the client bounds each call (--agent-timeout)
-			var err error
-			switch verb {
-			case "restart":
-				_, err = agent.Restart(actx, name)
-			case "stop":
-				_, err = agent.Stop(actx, name)
-			case "start":
-				_, err = agent.Start(actx, name)
-			default:
-				err = fmt.Errorf("unknown action %q", verb)
-			}
-			return err
-		},
+		Act:  func(verb, name string) error { return monitorAct(ctx, g, dir, reconcile.Verb(verb), name) },
 	}
 	m := monitor.New(src, monitor.Options{Interval: o.interval, Color: g.color(out)})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(inF), tea.WithOutput(outF))
@@ -75,6 +63,35 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // Ctrl-C / SIGTERM through the context
 	}
+	return err
+}
+
+// monitorAct runs a verb on one daemon as beadsctl stop/start/restart would,
+// through a session (so a stop is recorded as on purpose); it does not wait
+// for the lock, which an apply may hold. A beads.hcl that does not load still
+// lets the monitor act on the daemons the agent runs.
+func monitorAct(ctx context.Context, g *globals, dir string, verb reconcile.Verb, name string) error {
+	switch verb {
+	case reconcile.VerbStart, reconcile.VerbStop, reconcile.VerbRestart:
+	default:
+		return fmt.Errorf("unknown action %q", verb)
+	}
+	s, err := reconcile.OpenSession(ctx, reconcile.SessionOptions{
+		File: g.file, Profile: g.profile(), Environ: os.Environ(),
+		Load: func() (*schema.Config, error) {
+			if cfg, _, diags := schema.Load(g.file, g.profile(), os.Environ()); !diags.HasErrors() {
+				return cfg, nil
+			}
+			return &schema.Config{Path: g.file, Dir: dir}, nil
+		},
+		Command: "monitor " + string(verb), Lock: true,
+		AgentTimeout: g.agentTimeout, Version: version,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, err = s.Verb(ctx, verb, []string{name}, reconcile.VerbOptions{})
 	return err
 }
 

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -126,7 +127,25 @@ func TestMonitorUnderPTY(t *testing.T) {
 	_, err = tty.Write([]byte("r"))
 	must(err)
 	// ": done" alone: the renderer may rewrite only the changed end of "restart beads..."
-	screen.waitFor(t, mark, ": done")
+	mark = screen.waitFor(t, mark, ": done")
+	if out := run("status"); !strings.Contains(out, "1 (0)") {
+		t.Errorf("status after the restart from the monitor:\n%s", out)
+	}
+	if readStoppedFlag(t, dir) {
+		t.Fatal("state records beads stopped after a restart")
+	}
+	// A stop from the monitor is a stop on purpose, as beadsctl stop is. Once
+	// the agent shows it stopped, the monitor's session still holds the lock
+	// until it has written the state: plan --out waits for that lock.
+	_, err = tty.Write([]byte("s"))
+	must(err)
+	screen.waitFor(t, mark, "stopped by user")
+	if out := run("plan", "--out", filepath.Join(dir, "plan.json"), "--lock-timeout", "20s"); !strings.Contains(out, "stopped on purpose") {
+		t.Errorf("plan after a stop from the monitor does not know it was on purpose:\n%s", out)
+	}
+	if !readStoppedFlag(t, dir) {
+		t.Error("a stop from the monitor is not recorded in state.json as stopped on purpose")
+	}
 	_, err = tty.Write([]byte("q"))
 	must(err)
 	done := make(chan error, 1)
@@ -140,7 +159,27 @@ func TestMonitorUnderPTY(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("monitor did not quit on q")
 	}
-	if out := run("status"); !strings.Contains(out, "1 (0)") {
-		t.Errorf("status after the restart from the monitor:\n%s", out)
+}
+
+// readStoppedFlag reads whether state.json records the daemon beads as
+// stopped on purpose.
+func readStoppedFlag(t *testing.T, dir string) bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ".beadsctl", "state.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	var st struct {
+		Daemons map[string]struct {
+			Stopped bool `json:"stopped"`
+		} `json:"daemons"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := st.Daemons["beads"]
+	if !ok {
+		t.Fatalf("state.json records no daemon beads:\n%s", b)
+	}
+	return d.Stopped
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,36 +38,12 @@ func newVerbCmd(g *globals, verb reconcile.Verb, short string) *cobra.Command {
 }
 
 func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, names []string) error {
-	ctx, out := c.Context(), c.OutOrStdout()
-	cfg, err := loadConfig(c, g)
+	s, err := open(c, g, string(verb), true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
-	cfg, l, err := lockFresh(c, g, cfg, string(verb), o.lockTimeout)
-	if err != nil {
-		return err
-	}
-	defer l.Release()
-	pr, err := observe(ctx, g, cfg)
-	if err != nil {
-		return err
-	}
-	if err := pr.live.AgentAnswers(); err != nil {
-		return err
-	}
-	if err := pr.live.AgentDrivable(); err != nil {
-		return err
-	}
-	outcomes, verbErr := reconcile.RunVerb(ctx, verb, cfg, names, pr.live, pr.st, pr.client, reconcile.VerbOptions{
-		Timeout:     o.timeout,
-		EnsureAgent: func(ctx context.Context) error { return startAgent(ctx, cfg.Dir, g.log) },
-		Progress:    progressPrinter(out, g.color(out)),
-	})
-	// Only what the agent confirmed is recorded; failed outcomes left st alone.
-	if slices.ContainsFunc(outcomes, func(o reconcile.Outcome) bool { return o.Err == nil }) {
-		if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
-			return err
-		}
-	}
-	return verbErr
+	defer s.Close()
+	out := c.OutOrStdout()
+	_, err = s.Verb(c.Context(), verb, names, reconcile.VerbOptions{Timeout: o.timeout, Progress: progressPrinter(out, g.color(out))})
+	return err
 }

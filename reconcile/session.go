@@ -1,0 +1,318 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
+)
+
+// SessionOptions say what a Session opens.
+type SessionOptions struct {
+	// File is beads.hcl; Profile the env profile; Environ the environment the
+	// file is loaded with (nil: os.Environ()).
+	File, Profile string
+	Environ       []string
+	// Load loads File as the command shows it (diagnostics rendered); nil
+	// loads it silently and returns the diagnostics as an error.
+	Load func() (*schema.Config, error)
+	// Command names the holder of the lock ("apply", "stop", "monitor stop").
+	Command string
+	// Lock takes the project's lock, waiting up to LockTimeout, and reloads
+	// File once it is held (what the command acts on is the file as it is once
+	// nothing else can act). Changed, when set, is told that the file changed.
+	Lock        bool
+	LockTimeout time.Duration
+	Changed     func(file, lock string)
+	// StateOnly opens no config and no agent: the folder of File, its lock and
+	// its state (state reset).
+	StateOnly bool
+	// AgentTimeout bounds each call to the agent (--agent-timeout; 0: the
+	// client's default). Version is this beadsctl's version: an agent of
+	// another one is replaced by apply and not driven by the verbs.
+	AgentTimeout time.Duration
+	Version      string
+	// StartAgent starts the agent of dir when an apply or a verb needs it.
+	StartAgent func(ctx context.Context, dir string) error
+	// Probes are how Observe asks bd and the OS (nil: DefaultProbes).
+	Probes *Probes
+}
+
+// Session is one command's hold on a project: beads.hcl as loaded (again,
+// once the lock is held), the lock, the state, the agent's client and the
+// live view. Every command that reads or changes what runs goes through one,
+// and it is the only writer of state.json. Its rule: the state is written
+// once after a mutation the agent confirmed at least part of (see confirmed);
+// never when nothing was done, and so never when the agent does not answer
+// (every mutation refuses before it starts); the previous file is kept as
+// state.json.backup (WriteState).
+type Session struct {
+	o      SessionOptions
+	cfg    *schema.Config
+	dir    string
+	lock   *Lock
+	st     *State
+	client *Client
+	live   *Live
+}
+
+// OpenSession loads the config, takes the lock when asked, reloads the config
+// under it and reads the state. It does not ask the agent: Observe does.
+func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
+	if o.Environ == nil {
+		o.Environ = os.Environ()
+	}
+	if o.Load == nil {
+		o.Load = func() (*schema.Config, error) { return loadSilently(o) }
+	}
+	s := &Session{o: o}
+	if o.StateOnly {
+		abs, err := filepath.Abs(o.File)
+		if err != nil {
+			return nil, err
+		}
+		s.dir = filepath.Dir(abs)
+	} else {
+		cfg, err := o.Load() // a config error never touches a running daemon
+		if err != nil {
+			return nil, err
+		}
+		s.cfg, s.dir = cfg, cfg.Dir
+	}
+	if o.Lock {
+		l, err := AcquireLock(ctx, LockPath(s.dir), o.Command, o.LockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = l
+		if !o.StateOnly {
+			if err := s.reload(); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+	}
+	st, err := ReadState(StatePath(s.dir))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.st = st
+	return s, nil
+}
+
+// reload loads the file again under the lock: another apply may have run
+// while this command waited, and the file changed since.
+func (s *Session) reload() error {
+	fresh, err := loadSilently(s.o)
+	if err == nil && fresh.Dir == s.cfg.Dir && ConfigHash(fresh) == ConfigHash(s.cfg) {
+		return nil
+	}
+	if s.o.Changed != nil {
+		s.o.Changed(s.o.File, LockPath(s.dir))
+	}
+	cfg, err := s.o.Load()
+	if err != nil {
+		return err
+	}
+	s.cfg = cfg
+	return nil
+}
+
+func loadSilently(o SessionOptions) (*schema.Config, error) {
+	cfg, _, diags := schema.Load(o.File, o.Profile, o.Environ)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, nil
+}
+
+// Config is the config the session acts on (nil with StateOnly).
+func (s *Session) Config() *schema.Config { return s.cfg }
+
+// State is the state as read (and as the last mutation recorded it).
+func (s *Session) State() *State { return s.st }
+
+// Live is what Observe saw (nil before it).
+func (s *Session) Live() *Live { return s.live }
+
+// Client is the agent's client (dialled by Observe).
+func (s *Session) Client() *Client { return s.client }
+
+// view is what Observe saw, observing first when nothing was seen yet.
+func (s *Session) view(ctx context.Context) (*Live, error) {
+	if s.live != nil {
+		return s.live, nil
+	}
+	return s.Observe(ctx)
+}
+
+// Observe asks the agent and bd what runs (pinning the dolt_server ports,
+// see PinDoltPorts); Plan, Apply, Verb and Destroy act on what it saw last.
+func (s *Session) Observe(ctx context.Context) (*Live, error) {
+	if s.cfg == nil {
+		return nil, errors.New("observe: the session has no config")
+	}
+	pr := DefaultProbes()
+	if s.o.Probes != nil {
+		pr = *s.o.Probes
+	}
+	if s.client == nil {
+		s.client = Dial(s.dir)
+		if s.o.AgentTimeout > 0 {
+			s.client.SetTimeout(s.o.AgentTimeout)
+		}
+		if s.o.Version != "" {
+			s.client.SetVersion(s.o.Version)
+		}
+	}
+	live := Observe(ctx, s.cfg, s.st, s.client, pr)
+	if s.o.Version != "" {
+		live.Version = s.o.Version // an agent of another version is replaced by apply
+	}
+	if ctx.Err() != nil {
+		// Interrupted (Ctrl-C) while asking: what was seen is incomplete, and
+		// a plan made from it would say what is not so.
+		return nil, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	}
+	s.live = live
+	return live, nil
+}
+
+// Plan observes and computes the plan; when the agent does not answer there
+// is no plan (what runs cannot be known: no plan is better than a wrong one).
+func (s *Session) Plan(ctx context.Context) (*Plan, error) {
+	live, err := s.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := live.AgentAnswers(); err != nil {
+		return nil, err
+	}
+	return ComputePlan(s.cfg, live), nil
+}
+
+// Apply executes p (computed by Plan) and records what the agent confirmed.
+// A plan without changes records the daemons it adopts (running as declared
+// but not recorded) and does nothing else.
+func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome, error) {
+	live, err := s.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasChanges() {
+		if !s.adopts(p) {
+			return nil, nil
+		}
+		o = ApplyOptions{Now: o.Now} // nothing is started or stopped
+	} else if o.EnsureAgent == nil {
+		o.EnsureAgent = s.ensureAgent()
+	}
+	outcomes, err := Apply(ctx, s.cfg, p, live, s.st, s.client, o)
+	return outcomes, s.commit(confirmed(outcomes, err, true), err)
+}
+
+// adopts reports whether a no-op plan finds a daemon running as declared that
+// the state does not record.
+func (s *Session) adopts(p *Plan) bool {
+	for _, ch := range p.Changes {
+		if _, ok := s.st.Daemons[ch.Name]; !ok && ch.Live != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Verb starts, stops or restarts the named daemons (see RunVerb) and records
+// whether each was stopped on purpose.
+func (s *Session) Verb(ctx context.Context, verb Verb, names []string, o VerbOptions) ([]Outcome, error) {
+	live, err := s.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := live.AgentAnswers(); err != nil {
+		return nil, err
+	}
+	if err := live.AgentDrivable(); err != nil {
+		return nil, err
+	}
+	if o.EnsureAgent == nil {
+		o.EnsureAgent = s.ensureAgent()
+	}
+	outcomes, err := RunVerb(ctx, verb, s.cfg, names, live, s.st, s.client, o)
+	return outcomes, s.commit(confirmed(outcomes, err, false), err)
+}
+
+// Destroy stops every daemon and the agent (see Destroy) and records that
+// nothing runs when the state recorded anything.
+func (s *Session) Destroy(ctx context.Context, progress func(Progress)) error {
+	live, err := s.view(ctx)
+	if err != nil {
+		return err
+	}
+	err = Destroy(ctx, s.cfg, live, s.st, s.client, progress)
+	return s.commit(err == nil && (s.st.Applied() || len(s.st.Daemons) > 0), err)
+}
+
+// ResetState moves the state file aside as state.json.reset-<time> and
+// returns where ("" when there was none). Nothing is stopped.
+func (s *Session) ResetState(now time.Time) (string, error) {
+	path := StatePath(s.dir)
+	aside := fmt.Sprintf("%s.reset-%s", path, now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(path, aside); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return "", fmt.Errorf("reset state: %w", err)
+	}
+	return aside, nil
+}
+
+// confirmed is the rule for writing state after a mutation: the agent
+// confirmed at least part of it. For apply, that is any outcome (a failed
+// change the agent runs is recorded too, and so is the config it came from)
+// or a success; for a verb, an outcome that succeeded (failed ones leave the
+// state alone).
+func confirmed(outcomes []Outcome, err error, apply bool) bool {
+	if apply {
+		return err == nil || len(outcomes) > 0
+	}
+	return slices.ContainsFunc(outcomes, func(o Outcome) bool { return o.Err == nil })
+}
+
+// commit writes the state when record is set, then returns opErr (or the
+// write's error when the operation succeeded).
+func (s *Session) commit(record bool, opErr error) error {
+	if record {
+		if err := WriteState(StatePath(s.dir), s.st); err != nil {
+			return errors.Join(opErr, err)
+		}
+	}
+	return opErr
+}
+
+func (s *Session) ensureAgent() func(ctx context.Context) error {
+	if s.o.StartAgent == nil {
+		return nil
+	}
+	dir := s.dir
+	return func(ctx context.Context) error { return s.o.StartAgent(ctx, dir) }
+}
+
+// Close releases the lock and the agent's client.
+func (s *Session) Close() error {
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.lock == nil {
+		return nil
+	}
+	l := s.lock
+	s.lock = nil
+	return l.Release()
+}

@@ -1,0 +1,170 @@
+//go:build linux
+
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sessionProject writes a beads.hcl of the named sleeping daemons in a new folder.
+func sessionProject(t *testing.T, names ...string) (dir, file string) {
+	t.Helper()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "beads.hcl")
+	writeDaemons(t, file, names...)
+	return dir, file
+}
+
+func writeDaemons(t *testing.T, file string, names ...string) {
+	t.Helper()
+	var src string
+	for _, n := range names {
+		src += "daemon \"" + n + "\" {\n  command = \"sleep\"\n  args = [\"1000\"]\n  stop { timeout = \"2s\" }\n}\n"
+	}
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stateOnDisk reads state.json as written (nil when there is none).
+func stateOnDisk(t *testing.T, path string) *State {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &st
+}
+
+// sessionApply opens a session, plans and applies, and closes it.
+func sessionApply(t *testing.T, o SessionOptions) ([]Outcome, error) {
+	t.Helper()
+	s, err := OpenSession(t.Context(), o)
+	if err != nil {
+		t.Fatalf("OpenSession: %v", err)
+	}
+	defer s.Close()
+	p, err := s.Plan(t.Context())
+	if err != nil {
+		return nil, err
+	}
+	return s.Apply(t.Context(), p, ApplyOptions{Timeout: 10 * time.Second})
+}
+
+func TestSessionWritesStateOncePerApply(t *testing.T) {
+	dir, file := sessionProject(t, "a", "b")
+	runAgent(t, dir)
+	o := SessionOptions{File: file, Command: "apply", Lock: true}
+	path := StatePath(dir)
+	if _, err := sessionApply(t, o); err != nil {
+		t.Fatalf("first apply: %v", err)
+	}
+	st := stateOnDisk(t, path)
+	if st == nil || st.Serial != 1 || len(st.Daemons) != 2 {
+		t.Fatalf("after the first apply of two daemons the state is %+v, want serial 1 (one write) with 2 daemons", st)
+	}
+	if _, err := os.Stat(path + ".backup"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a first write keeps a backup of nothing: %v", err)
+	}
+	// Nothing to do: nothing is written.
+	if _, err := sessionApply(t, o); err != nil {
+		t.Fatalf("no-op apply: %v", err)
+	}
+	if st := stateOnDisk(t, path); st.Serial != 1 {
+		t.Errorf("a no-op apply wrote the state (serial %d, want 1)", st.Serial)
+	}
+	writeDaemons(t, file, "a", "b", "c")
+	if _, err := sessionApply(t, o); err != nil {
+		t.Fatalf("second apply: %v", err)
+	}
+	if st := stateOnDisk(t, path); st.Serial != 2 || len(st.Daemons) != 3 {
+		t.Errorf("after applying a third daemon the state is serial %d with %d daemons, want 2 and 3", st.Serial, len(st.Daemons))
+	}
+	if b := stateOnDisk(t, path+".backup"); b == nil || b.Serial != 1 {
+		t.Errorf("the backup is %+v, want the state of serial 1", b)
+	}
+}
+
+func TestSessionStopIsRecordedOnPurpose(t *testing.T) {
+	dir, file := sessionProject(t, "a")
+	runAgent(t, dir)
+	if _, err := sessionApply(t, SessionOptions{File: file, Command: "apply", Lock: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i, verb := range []Verb{VerbStop, VerbStart} {
+		s, err := OpenSession(t.Context(), SessionOptions{File: file, Command: "monitor " + string(verb), Lock: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Verb(t.Context(), verb, []string{"a"}, VerbOptions{Timeout: 10 * time.Second}); err != nil {
+			t.Fatalf("%s: %v", verb, err)
+		}
+		s.Close()
+		st := stateOnDisk(t, StatePath(dir))
+		if got, want := st.Daemons["a"].Stopped, verb == VerbStop; got != want || st.Serial != int64(2+i) {
+			t.Errorf("after %s the state records stopped=%v at serial %d, want %v at %d", verb, got, st.Serial, want, 2+i)
+		}
+	}
+}
+
+func TestSessionWritesNothingWhenTheAgentDoesNotAnswer(t *testing.T) {
+	dir, file := sessionProject(t, "a")
+	_, c, as := startDetached(t, dir)
+	t.Cleanup(func() {
+		_ = syscall.Kill(as.Pid, syscall.SIGCONT)
+		_ = c.Shutdown(t.Context())
+	})
+	o := SessionOptions{File: file, Command: "apply", Lock: true, AgentTimeout: 500 * time.Millisecond}
+	if _, err := sessionApply(t, o); err != nil {
+		t.Fatal(err)
+	}
+	path := StatePath(dir)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(as.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if !allThreadsStopped(as.Pid, 5*time.Second) {
+		t.Fatalf("agent pid %d not stopped 5s after SIGSTOP", as.Pid)
+	}
+	writeDaemons(t, file, "a", "b") // something to apply
+	var na *NotAnsweringError
+	if _, err := sessionApply(t, o); !errors.As(err, &na) {
+		t.Errorf("apply with a stopped agent: %v, want NotAnsweringError", err)
+	}
+	for _, verb := range []Verb{VerbStop, VerbRestart} {
+		s, err := OpenSession(t.Context(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Verb(t.Context(), verb, nil, VerbOptions{}); !errors.As(err, &na) {
+			t.Errorf("%s with a stopped agent: %v, want NotAnsweringError", verb, err)
+		}
+		if err := s.Destroy(t.Context(), nil); !errors.As(err, &na) {
+			t.Errorf("destroy with a stopped agent: %v, want NotAnsweringError", err)
+		}
+		s.Close()
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) {
+		t.Errorf("the state changed while the agent did not answer:\nbefore %s\nafter %s", before, after)
+	}
+}
