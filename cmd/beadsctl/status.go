@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -166,8 +165,8 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 		fmt.Fprintln(w, "No daemons. Run beadsctl apply to start the ones beads.hcl declares.")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tENV\tSTATUS\tPID\tUPTIME\tRESTARTS\tCPU\tMEMORY\tHEALTH\tLAST RESTART")
+	var tw table
+	tw.row("NAME", "ENV", "STATUS", "PID", "UPTIME", "RESTARTS", "CPU", "MEMORY", "HEALTH", "LAST RESTART")
 	for _, d := range r.Daemons {
 		running := d.Pid > 0 && !a.NotAnswering // a pid last seen has no live figures
 		cell := func(ok bool, s string) string {
@@ -184,12 +183,11 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 		if d.LastExit != nil && d.LastRestartReason != "" {
 			last += " (" + exitText(d.LastExit) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d (%d)\t%s\t%s\t%s\t%s\n",
-			d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(d.Pid > 0, fmt.Sprint(d.Pid)),
+		tw.row(d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(d.Pid > 0, fmt.Sprint(d.Pid)),
 			cell(running, report.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
-			d.Restarts, d.UnstableRestarts, cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
+			fmt.Sprintf("%d (%d)", d.Restarts, d.UnstableRestarts), cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
 	}
-	tw.Flush()
+	tw.write(w)
 	for _, d := range r.Daemons {
 		if d.Reason != "" && d.Status != string(supervisor.StateOnline) {
 			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)

@@ -71,3 +71,48 @@ func TestRenderStatusRestartReason(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderStatusColumnsAlignWithColor: on a terminal the status cells carry
+// colour codes; the columns are laid out by the width the user sees, so every
+// cell starts under its header (issue 15 item 8: `STATUS        PID` over
+// `online  12706`).
+func TestRenderStatusColumnsAlignWithColor(t *testing.T) {
+	now := time.Now()
+	live := &supervisor.AgentStatus{Pid: 1, Version: version, Daemons: []supervisor.Status{
+		{Name: "beads", State: supervisor.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute), MemoryBytes: 1 << 20, Health: supervisor.HealthStatus{Status: "healthy"}},
+		{Name: "web", State: supervisor.StateErrored, Reason: "crashed", Restarts: 10, UnstableRestarts: 10},
+	}}
+	var b strings.Builder
+	renderStatus(&b, report.BuildStatusReport(live, nil, nil, nil, now), now, true)
+	if !strings.Contains(b.String(), "\x1b[32monline\x1b[0m") {
+		t.Fatalf("no coloured status in\n%q", b.String())
+	}
+	lines := strings.Split(stripANSI(b.String()), "\n")
+	header := lines[0]
+	cols := strings.Fields(strings.Replace(header, "LAST RESTART", "LAST_RESTART", 1))
+	var starts []int
+	for _, c := range cols {
+		starts = append(starts, strings.Index(strings.Replace(header, "LAST RESTART", "LAST_RESTART", 1), c))
+	}
+	for _, l := range lines[1:3] {
+		for i, s := range starts {
+			if s >= len(l) || l[s] == ' ' || (s > 0 && l[s-1] != ' ') {
+				t.Errorf("column %s does not start at %d in %q (header %q)", cols[i], s, l, header)
+			}
+		}
+	}
+}
+
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\x1b' {
+			for i < len(s) && s[i] != 'm' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
