@@ -637,7 +637,7 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 	// Samples fall on multiples of the interval of the wall clock, so the
 	// samplers of all daemons of an agent wake together, once per interval,
 	// rather than each at its own phase: idle, 50 daemons cost one wakeup a
-	// second, not fifty. The first sample waits at least one interval: a
+	// second, not fifty. The first enforced sample waits at least one interval: a
 	// process over its limit from the start is restarted at most once per
 	// interval, not in a hot loop.
 	every := checkInterval(spec.Limits)
@@ -648,13 +648,7 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 	}
 	t := time.NewTimer(untilAligned(time.Now().Add(every), every) + every)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		t.Reset(untilAligned(time.Now(), every))
+	sample := func() (uint64, error) {
 		var (
 			rss uint64
 			pct float64
@@ -673,6 +667,22 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 				d.st.MemoryBytes, d.st.CPUPercent = rss, pct
 			}
 			d.mu.Unlock()
+		}
+		return rss, err
+	}
+	// One sample at once, for display only: without it status and health
+	// showed memory 0B for the first interval after a start, as if measured.
+	// The limit is not enforced on it, for the reason above (at most one
+	// restart per interval); it also sets the CPU meter's baseline.
+	sample()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(untilAligned(time.Now(), every))
+		if rss, err := sample(); err == nil {
 			if limit := spec.Limits.Memory; limit > 0 && rss > limit {
 				d.log.Warn("memory over limit", "pid", r.pid, "rss_bytes", rss, "limit_bytes", limit)
 				l.report(ctx, event{runID: r.id, reason: ReasonMemory})

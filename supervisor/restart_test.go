@@ -363,3 +363,33 @@ func TestUpdateInPlaceOrRestart(t *testing.T) {
 		stop()
 	})
 }
+
+// TestMemorySampledAtStartForDisplay: right after a start Status carries the
+// memory of the new process (health showed "memory 0B / 2G" for a whole
+// interval), but that first sample is not enforced: a process over its limit
+// from the start is restarted one interval later, not at once.
+func TestMemorySampledAtStartForDisplay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }}
+		spec := Spec{Name: "mem", Argv: []string{"fake"}, Limits: Limits{Memory: 100, CheckInterval: time.Second}}
+		d := NewDaemon(spec, DaemonOptions{
+			Runner:    r,
+			Memory:    func(context.Context, int) (uint64, error) { return 150, nil },
+			StartTime: func(int) (time.Time, error) { return fakeStart, nil },
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		synctest.Wait()
+		if st := d.Status(); st.State != StateOnline || st.MemoryBytes != 150 || st.Restarts != 0 {
+			t.Fatalf("right after the start: status = %+v, want online, 150 bytes, no restart", st)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if st := d.Status(); st.Restarts == 0 || st.LastRestartReason != ReasonMemory {
+			t.Errorf("after the intervals: status = %+v, want a memory restart", st)
+		}
+		cancel()
+		<-done
+	})
+}
