@@ -164,6 +164,9 @@ type HealthProbes struct {
 	ReadLock         func(workspace string) (bd.Lock, bool, error)
 	Tail             func(path string, n int) []string
 	Stat             func(path string) (os.FileInfo, error)
+	// Memory reads a running daemon's memory when the agent has no sample
+	// yet (an agent before the sample at start); nil leaves it unknown.
+	Memory supervisor.MemoryFunc
 }
 
 // DefaultHealthProbes are the real probes.
@@ -174,6 +177,7 @@ func DefaultHealthProbes() HealthProbes {
 		ReadLock:         bd.ReadLock,
 		Tail:             logfile.Tail,
 		Stat:             os.Stat,
+		Memory:           supervisor.GroupMemory,
 	}
 }
 
@@ -306,6 +310,11 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 		if h.Process.MemoryLimitBytes == 0 {
 			h.Process.MemoryLimitBytes = d.Limits.Memory
 		}
+		if h.Process.Running && h.Process.MemoryBytes == 0 && p.Memory != nil {
+			if b, err := p.Memory(ctx, s.Pid); err == nil {
+				h.Process.MemoryBytes = b
+			}
+		}
 		if h.Process.Running && !s.StartTime.IsZero() && in.Now.After(s.StartTime) {
 			h.Process.UptimeSeconds = in.Now.Sub(s.StartTime).Round(time.Second).Seconds()
 		}
@@ -321,6 +330,10 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 		if in.Enhanced {
 			h.Sync = syncHealth(d, probe, perr, in.Now, p, &h.Checks)
 		}
+	} else if known && s.Health.Status != "" && !h.Process.Running {
+		// The last check was of a process that is not online now: the
+		// process check says why; its old result is not shown as today's.
+		h.Check = &supervisor.HealthStatus{Status: "unknown"}
 	} else if known && s.Health.Status != "" {
 		hs := s.Health
 		h.Check = &hs
@@ -368,7 +381,11 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnsw
 		c.Detail = fmt.Sprintf("memory %s over the limit %s", FormatBytes(ph.MemoryBytes), FormatBytes(ph.MemoryLimitBytes))
 	default:
 		c.OK = true
-		c.Detail = fmt.Sprintf("online, pid %d, up %s, memory %s", ph.Pid, FormatDuration(time.Duration(ph.UptimeSeconds)*time.Second), FormatBytes(ph.MemoryBytes))
+		mem := "not sampled yet" // a live process has resident memory: 0 is no figure
+		if ph.MemoryBytes > 0 {
+			mem = FormatBytes(ph.MemoryBytes)
+		}
+		c.Detail = fmt.Sprintf("online, pid %d, up %s, memory %s", ph.Pid, FormatDuration(time.Duration(ph.UptimeSeconds)*time.Second), mem)
 		if ph.MemoryLimitBytes > 0 {
 			c.Detail += " / " + FormatBytes(ph.MemoryLimitBytes)
 		}

@@ -145,13 +145,20 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			case ds.Stopped:
 				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"
 			case live != nil:
+				// The agent runs without it (restarted since the apply): the
+				// pid recorded is of a process that is gone.
 				row.Status, row.Reason = "missing", "applied but not run by the agent"
+				if ds.Pid > 0 {
+					row.Reason += fmt.Sprintf(" (last pid %d)", ds.Pid)
+				}
 			case stuck:
 				row.Reason = "the agent does not answer"
 			default:
 				row.Reason = "agent not running"
 			}
-			if live == nil && !stuck {
+			if !stuck {
+				// Only an agent that does not answer may still run it; else
+				// the pid recorded is of a process that is gone.
 				row.Pid = 0
 			}
 			r.Daemons = append(r.Daemons, row)
@@ -185,6 +192,11 @@ func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 	}
 	if row.Health == "" {
 		row.Health = "none"
+	}
+	if row.Health != "none" && (s.State != supervisor.StateOnline || s.Pid == 0) {
+		// The last check was of a process that is not online now (stopped,
+		// waiting to restart, errored): its result says nothing of today.
+		row.Health, row.HealthMessage = "unknown", ""
 	}
 	if s.State == supervisor.StateOnline && s.Pid > 0 {
 		start := s.StartTime

@@ -39,12 +39,34 @@ func TestBuildStatusReportLive(t *testing.T) {
 		Daemons: []DaemonRow{
 			{Name: "beads", Env: "production", Status: "online", Pid: 42, UptimeSeconds: 90, Restarts: 1,
 				MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: "healthy"},
-			{Name: "old", Env: "production", Status: "stopped", Reason: "stopped by user", Pid: 102, MemoryLimitBytes: 200 << 20, Health: "unknown", Stopped: true},
+			{Name: "old", Env: "production", Status: "stopped", Reason: "stopped by user", MemoryLimitBytes: 200 << 20, Health: "unknown", Stopped: true},
 			{Name: "web", Env: "production", Status: "errored", Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
 				MemoryLimitBytes: 200 << 20, Health: "none", LastExit: &supervisor.Exit{Code: 1, At: t0}, LastRestartReason: "crash"},
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+// TestBuildStatusReportNoStaleFigures: what is not known now is not shown as
+// measured (issue 15 item 9): a daemon the state records but a restarted
+// agent does not run has no pid (the recorded one is gone); the last health
+// result of a stopped, waiting or errored daemon is unknown now.
+func TestBuildStatusReportNoStaleFigures(t *testing.T) {
+	st := applied("", beadsDaemon("gone"), beadsDaemon("stopped"), beadsDaemon("waiting"))
+	healthy := supervisor.HealthStatus{Status: "healthy", Message: "ok"}
+	live := &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{
+		{Name: "stopped", State: supervisor.StateStopped, Reason: "stopped by user", Stopped: true, Health: healthy},
+		{Name: "waiting", State: supervisor.StateWaitingRestart, Reason: "restarting in 5s", Restarts: 1, Health: healthy},
+	}}
+	got := BuildStatusReport(live, nil, nil, st, t0)
+	want := []DaemonRow{
+		{Name: "gone", Status: "missing", Reason: "applied but not run by the agent (last pid 100)", MemoryLimitBytes: 200 << 20, Health: "unknown"},
+		{Name: "stopped", Status: "stopped", Reason: "stopped by user", Stopped: true, MemoryLimitBytes: 200 << 20, Health: "unknown"},
+		{Name: "waiting", Status: "waiting-restart", Reason: "restarting in 5s", Restarts: 1, MemoryLimitBytes: 200 << 20, Health: "unknown"},
+	}
+	if d := cmp.Diff(want, got.Daemons); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
 	}
 }
@@ -292,5 +314,39 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBuildHealthReportNoStaleFigures: a stopped daemon's last health result
+// is not shown as today's, and an online daemon the agent has not sampled yet
+// shows the memory read now, or "not sampled yet", never 0B (issue 15 item 9).
+func TestBuildHealthReportNoStaleFigures(t *testing.T) {
+	dir := t.TempDir()
+	web := beadsDaemon("web", func(d *schema.Daemon) {
+		d.Command, d.Args, d.Dir = "sh", []string{"-c", "sleep 1000"}, dir
+		d.Health = schema.Health{Check: "exec", Command: []string{"true"}, Interval: time.Second, Timeout: 500 * time.Millisecond, Failures: 3}
+	})
+	healthy := supervisor.HealthStatus{Status: "healthy"}
+	checks := func(s supervisor.Status, mem supervisor.MemoryFunc) []string {
+		in := HealthInput{Dir: dir, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true,
+			Daemons: []schema.Daemon{web}, Agent: &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{s}}, Version: "test", Now: t0}
+		r := BuildHealthReport(t.Context(), in, fakeProbes(func(p *HealthProbes) { p.Memory = mem }))
+		var out []string
+		for _, c := range r.Daemons["web"].Checks {
+			out = append(out, c.Detail)
+		}
+		return out
+	}
+	stopped := supervisor.Status{Name: "web", State: supervisor.StateStopped, Stopped: true, Health: healthy}
+	if d := cmp.Diff([]string{"stopped by user (beadsctl start web)"}, checks(stopped, nil)); d != "" {
+		t.Errorf("stopped (-want +got)\n%s", d)
+	}
+	online := supervisor.Status{Name: "web", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Second), MemoryLimitBytes: 2 << 30, Health: healthy}
+	if d := cmp.Diff([]string{"online, pid 42, up 1s, memory not sampled yet / 2G", "health check healthy"}, checks(online, nil)); d != "" {
+		t.Errorf("online, no sample (-want +got)\n%s", d)
+	}
+	mem := func(_ context.Context, pid int) (uint64, error) { return 31 << 20, nil }
+	if d := cmp.Diff([]string{"online, pid 42, up 1s, memory 31M / 2G", "health check healthy"}, checks(online, mem)); d != "" {
+		t.Errorf("online, read now (-want +got)\n%s", d)
 	}
 }

@@ -175,7 +175,7 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 			}
 			return s
 		}
-		mem := cell(running, report.FormatBytes(d.MemoryBytes))
+		mem := cell(running && d.MemoryBytes > 0, report.FormatBytes(d.MemoryBytes)) // 0 is not sampled yet
 		if d.MemoryLimitBytes > 0 {
 			mem += " / " + report.FormatBytes(d.MemoryLimitBytes)
 		}

@@ -116,3 +116,23 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+// TestRenderStatusUnknownIsDash: after an agent restart a daemon the state
+// records but the agent does not run shows no pid and no figures; an online
+// daemon not sampled yet shows "-" for memory, not 0B (issue 15 item 9).
+func TestRenderStatusUnknownIsDash(t *testing.T) {
+	now := time.Now()
+	st := &reconcile.State{Daemons: map[string]reconcile.DaemonState{"gone": {Pid: 4242}}}
+	live := &supervisor.AgentStatus{Pid: 1, Version: version, Daemons: []supervisor.Status{
+		{Name: "web", State: supervisor.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute)},
+	}}
+	var b strings.Builder
+	renderStatus(&b, report.BuildStatusReport(live, nil, nil, st, now), now, false)
+	want := "NAME  ENV  STATUS   PID    UPTIME  RESTARTS  CPU   MEMORY  HEALTH   LAST RESTART\n" +
+		"gone  -    missing  -      -       0 (0)     -     -       unknown  -\n" +
+		"web   -    online   12706  1m0s    0 (0)     0.0%  -       none     -\n" +
+		"gone: applied but not run by the agent (last pid 4242)\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
