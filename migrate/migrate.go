@@ -649,39 +649,35 @@ func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDae
 // daemon is stopped by now, and one still holding the workspace is an
 // error), then looks again as drift would: what it returns has no drift.
 func applyConfig(ctx context.Context, o Options, cfg *schema.Config) (*reconcile.Live, error) {
-	l, err := reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), "migrate", 30*time.Second)
+	s, err := reconcile.OpenSession(ctx, reconcile.SessionOptions{
+		File: cfg.Path, Load: func() (*schema.Config, error) { return cfg, nil },
+		Command: "migrate", Lock: true, LockTimeout: 30 * time.Second,
+		StartAgent: func(ctx context.Context, dir string) error {
+			if o.StartAgent != nil {
+				return o.StartAgent(ctx, dir)
+			}
+			return reconcile.StartAgent(ctx, dir, o.Exe)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer l.Release()
-	st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
+	defer s.Close()
+	p, err := s.Plan(ctx)
 	if err != nil {
 		return nil, err
 	}
-	client := reconcile.Dial(cfg.Dir)
-	defer client.Close()
-	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
-	p := reconcile.ComputePlan(cfg, live)
 	if b := p.Blocking(); len(b) > 0 {
 		return nil, &reconcile.UnmanagedError{Found: b}
 	}
-	_, err = reconcile.Apply(ctx, cfg, p, live, st, client, reconcile.ApplyOptions{
-		Timeout: o.ApplyTimeout,
-		EnsureAgent: func(ctx context.Context) error {
-			if o.StartAgent != nil {
-				return o.StartAgent(ctx, cfg.Dir)
-			}
-			return reconcile.StartAgent(ctx, cfg.Dir, o.Exe)
-		},
-	})
-	if werr := reconcile.WriteState(reconcile.StatePath(cfg.Dir), st); werr != nil && err == nil {
-		err = werr
-	}
-	if err != nil {
+	if _, err := s.Apply(ctx, p, reconcile.ApplyOptions{Timeout: o.ApplyTimeout}); err != nil {
 		return nil, err
 	}
 	// Verify with a fresh look, as drift would.
-	live = reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
+	live, err := s.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if fs := reconcile.Findings(cfg, live, false); reconcile.HasDrift(fs) {
 		var msgs []string
 		for _, f := range fs {

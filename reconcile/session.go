@@ -29,8 +29,8 @@ type SessionOptions struct {
 	Lock        bool
 	LockTimeout time.Duration
 	Changed     func(file, lock string)
-	// StateOnly opens no config and no agent: the folder of File, its lock and
-	// its state (state reset).
+	// StateOnly opens no config, no state and no agent: the folder of File
+	// and its lock (state reset, which must work when the state is unusable).
 	StateOnly bool
 	// AgentTimeout bounds each call to the agent (--agent-timeout; 0: the
 	// client's default). Version is this beadsctl's version: an agent of
@@ -72,11 +72,7 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	}
 	s := &Session{o: o}
 	if o.StateOnly {
-		abs, err := filepath.Abs(o.File)
-		if err != nil {
-			return nil, err
-		}
-		s.dir = filepath.Dir(abs)
+		s.dir = filepath.Dir(o.File)
 	} else {
 		cfg, err := o.Load() // a config error never touches a running daemon
 		if err != nil {
@@ -96,6 +92,9 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 				return nil, err
 			}
 		}
+	}
+	if o.StateOnly {
+		return s, nil // the state may be what is broken
 	}
 	st, err := ReadState(StatePath(s.dir))
 	if err != nil {
@@ -135,7 +134,8 @@ func loadSilently(o SessionOptions) (*schema.Config, error) {
 // Config is the config the session acts on (nil with StateOnly).
 func (s *Session) Config() *schema.Config { return s.cfg }
 
-// State is the state as read (and as the last mutation recorded it).
+// State is the state as read (and as the last mutation recorded it); nil
+// with StateOnly.
 func (s *Session) State() *State { return s.st }
 
 // Live is what Observe saw (nil before it).

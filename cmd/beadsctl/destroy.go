@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 type destroyOptions struct {
@@ -29,24 +27,20 @@ func newDestroyCmd(g *globals) *cobra.Command {
 
 func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 	ctx, out := c.Context(), c.OutOrStdout()
-	cfg, err := loadConfig(c, g)
+	s, err := open(c, g, "destroy", true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
-	cfg, l, err := lockFresh(c, g, cfg, "destroy", o.lockTimeout)
+	defer s.Close()
+	live, err := s.Observe(ctx)
 	if err != nil {
 		return err
 	}
-	defer l.Release()
-	pr, err := observe(ctx, g, cfg)
-	if err != nil {
+	if err := live.AgentAnswers(); err != nil {
 		return err
 	}
-	if err := pr.live.AgentAnswers(); err != nil {
-		return err
-	}
-	if pr.live.AgentUp {
-		fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(pr.live.Daemons))
+	if live.AgentUp {
+		fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(live.Daemons))
 	} else {
 		fmt.Fprintln(out, "The agent is not running (nothing runs); beadsctl will remove what is left: its socket and stale bd files.")
 	}
@@ -55,13 +49,8 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 			return err
 		}
 	}
-	if err := reconcile.Destroy(ctx, cfg, pr.live, pr.st, pr.client, progressPrinter(out, g.color(out))); err != nil {
+	if err := s.Destroy(ctx, progressPrinter(out, g.color(out))); err != nil {
 		return err
-	}
-	if pr.st.Applied() || len(pr.st.Daemons) > 0 {
-		if err := reconcile.WriteState(pr.statePath(), pr.st); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintln(out, "\nDestroy complete! Nothing runs; beadsctl apply starts it all again.")
 	return nil

@@ -38,23 +38,16 @@ func newDriftCmd(g *globals) *cobra.Command {
 }
 
 func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
-	cfg, err := loadConfig(c, g)
+	s, err := open(c, g, "drift", false, 0)
 	if err != nil {
 		return err
 	}
-	var live *reconcile.Live
-	if o.configOnly {
-		st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
-		if err != nil {
+	defer s.Close()
+	cfg, live := s.Config(), &reconcile.Live{State: s.State()}
+	if !o.configOnly {
+		if live, err = s.Observe(c.Context()); err != nil {
 			return err
 		}
-		live = &reconcile.Live{State: st}
-	} else {
-		pr, err := observe(c.Context(), g, cfg)
-		if err != nil {
-			return err
-		}
-		live = pr.live
 	}
 	fs := reconcile.Findings(cfg, live, o.configOnly)
 	inSync := !reconcile.HasDrift(fs)

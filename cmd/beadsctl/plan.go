@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,62 +10,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/schema"
 )
-
-// project is what the reconcile commands gather before they decide anything.
-type project struct {
-	cfg    *schema.Config
-	st     *reconcile.State
-	live   *reconcile.Live
-	client *reconcile.Client
-}
-
-func (p *project) statePath() string { return reconcile.StatePath(p.cfg.Dir) }
-
-// observe reads the state and asks the agent and bd what runs.
-func observe(ctx context.Context, g *globals, cfg *schema.Config) (*project, error) {
-	st, err := reconcile.ReadState(reconcile.StatePath(cfg.Dir))
-	if err != nil {
-		return nil, err
-	}
-	client := g.dial(cfg.Dir)
-	live := reconcile.Observe(ctx, cfg, st, client, reconcile.DefaultProbes())
-	live.Version = version // an agent of another version is replaced by apply
-	if ctx.Err() != nil {
-		// Interrupted (Ctrl-C) while asking: what was seen is incomplete, and
-		// a plan made from it would say what is not so.
-		return nil, fmt.Errorf("interrupted: %w", context.Cause(ctx))
-	}
-	return &project{cfg: cfg, st: st, live: live, client: client}, nil
-}
-
-// lock takes the project's lock for command, waiting up to timeout.
-func lock(ctx context.Context, cfg *schema.Config, command string, timeout time.Duration) (*reconcile.Lock, error) {
-	return reconcile.AcquireLock(ctx, reconcile.LockPath(cfg.Dir), command, timeout)
-}
-
-// lockFresh takes the project's lock, then loads beads.hcl again: what a
-// command acts on is the file as it is once nothing else can act, not as it
-// was when the command began to wait (another apply may have run meanwhile,
-// and the file changed since). cfg is returned when the file did not change;
-// a file that no longer loads is an error, shown as validate shows it.
-func lockFresh(c *cobra.Command, g *globals, cfg *schema.Config, command string, timeout time.Duration) (*schema.Config, *reconcile.Lock, error) {
-	l, err := lock(c.Context(), cfg, command, timeout)
-	if err != nil {
-		return nil, nil, err
-	}
-	fresh, _, diags := schema.Load(g.file, g.profile(), os.Environ())
-	if !diags.HasErrors() && fresh.Dir == cfg.Dir && reconcile.ConfigHash(fresh) == reconcile.ConfigHash(cfg) {
-		return cfg, l, nil
-	}
-	fmt.Fprintf(c.ErrOrStderr(), "%s changed while %s waited for %s: using it as it is now.\n", g.file, command, reconcile.LockPath(cfg.Dir))
-	if fresh, err = loadConfig(c, g); err != nil {
-		l.Release()
-		return nil, nil, err
-	}
-	return fresh, l, nil
-}
 
 type planOptions struct {
 	out              string
@@ -92,29 +36,20 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
-	cfg, err := loadConfig(c, g)
+	s, err := open(c, g, "plan", o.out != "", o.lockTimeout) // a saved plan is made under the lock
 	if err != nil {
 		return err
 	}
-	if o.out != "" {
-		var l *reconcile.Lock
-		if cfg, l, err = lockFresh(c, g, cfg, "plan", o.lockTimeout); err != nil {
-			return err
-		}
-		defer l.Release()
-	}
-	pr, err := observe(c.Context(), g, cfg)
+	defer s.Close()
+	p, err := s.Plan(c.Context())
 	if err != nil {
 		return err
 	}
-	if err := pr.live.AgentAnswers(); err != nil {
-		return err // what runs cannot be known: no plan is better than a wrong one
-	}
-	p := reconcile.ComputePlan(cfg, pr.live)
+	out := c.OutOrStdout()
 	if o.json {
-		err = writeJSON(c.OutOrStdout(), p)
+		err = writeJSON(out, p)
 	} else {
-		renderPlan(c.OutOrStdout(), p, g.color(c.OutOrStdout()))
+		renderPlan(out, p, g.color(out))
 	}
 	if err != nil {
 		return err
@@ -124,7 +59,7 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 			return err
 		}
 		if !o.json {
-			fmt.Fprintf(c.OutOrStdout(), "\nSaved the plan to %s. Apply exactly it with: beadsctl apply %s\n", o.out, o.out)
+			fmt.Fprintf(out, "\nSaved the plan to %s. Apply exactly it with: beadsctl apply %s\n", o.out, o.out)
 		}
 	}
 	if o.detailedExitcode && p.HasChanges() {

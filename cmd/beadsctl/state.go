@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,22 +19,21 @@ func newStateCmd(g *globals) *cobra.Command {
 			"plan compares beads.hcl with what the agent runs and apply records it again.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir := filepath.Dir(g.file)
-			l, err := reconcile.AcquireLock(c.Context(), reconcile.LockPath(dir), "state reset", lockTimeout)
+			s, err := reconcile.OpenSession(c.Context(), reconcile.SessionOptions{File: g.file, StateOnly: true,
+				Command: "state reset", Lock: true, LockTimeout: lockTimeout})
 			if err != nil {
 				return err
 			}
-			defer l.Release()
-			path := reconcile.StatePath(dir)
-			aside := fmt.Sprintf("%s.reset-%s", path, time.Now().UTC().Format("20060102T150405Z"))
-			if err := os.Rename(path, aside); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					fmt.Fprintln(c.OutOrStdout(), "No state to reset.")
-					return nil
-				}
+			defer s.Close()
+			aside, err := s.ResetState(time.Now())
+			switch {
+			case err != nil:
 				return err
+			case aside == "":
+				fmt.Fprintln(c.OutOrStdout(), "No state to reset.")
+			default:
+				fmt.Fprintf(c.OutOrStdout(), "State moved to %s. Run beadsctl plan to see what runs.\n", aside)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "State moved to %s. Run beadsctl plan to see what runs.\n", aside)
 			return nil
 		},
 	}
