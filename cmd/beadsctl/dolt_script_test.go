@@ -123,3 +123,17 @@ func cmdSetenvfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
 }
+
+// cmdFreeport sets the environment variable VAR to a TCP port on 127.0.0.1
+// that nothing listens on now (scripts that run side by side, or beside
+// other tests, must never share a fixed port).
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ts.Check(ln.Close())
+	ts.Setenv(args[0], strconv.Itoa(port))
+}

@@ -63,6 +63,7 @@ func TestScripts(t *testing.T) {
 			"waitdiffer": cmdWaitdiffer,
 			"needdolt":   cmdNeeddolt,
 			"waitport":   cmdWaitport,
+			"freeport":   cmdFreeport,
 			"setenvfile": cmdSetenvfile,
 			"pidgone":    cmdPidgone,
 			"sigterm":    cmdSigterm,
