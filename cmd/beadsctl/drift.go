@@ -57,11 +57,17 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 			return err
 		}
 	} else {
-		renderFindings(out, fs, g.color(out), "Drift:")
+		drift, notes := splitFindings(fs)
+		renderFindings(out, drift, g.color(out), "Drift:")
+		renderFindings(out, notes, g.color(out), "Notes (not drift):")
 		if inSync {
-			fmt.Fprintln(out, "No drift. What runs matches beads.hcl and the last apply.")
+			note := ""
+			if len(notes) > 0 {
+				note = " (" + quantity(len(notes), "note") + ")"
+			}
+			fmt.Fprintf(out, "No drift%s. What runs matches beads.hcl and the last apply.\n", note)
 		} else {
-			fmt.Fprintf(out, "%d finding(s). Run beadsctl plan to see what apply would do.\n", countDrift(fs))
+			fmt.Fprintf(out, "%s. Run beadsctl plan to see what apply would do.\n", quantity(len(drift), "finding"))
 		}
 	}
 	if !inSync {
@@ -70,12 +76,14 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 	return nil
 }
 
-func countDrift(fs []reconcile.Finding) int {
-	n := 0
+// splitFindings parts the findings that are drift from the notes (Info).
+func splitFindings(fs []reconcile.Finding) (drift, notes []reconcile.Finding) {
 	for _, f := range fs {
-		if !f.Info {
-			n++
+		if f.Info {
+			notes = append(notes, f)
+		} else {
+			drift = append(drift, f)
 		}
 	}
-	return n
+	return drift, notes
 }

@@ -116,6 +116,11 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 	fmt.Fprintln(w, pal.red(fmt.Sprintf("Unhealthy: %d problem%s.", n, plural(n))))
 }
 
+// quantity is n and the noun, plural unless n is 1: "1 daemon", "2 daemons".
+func quantity(n int, noun string) string {
+	return fmt.Sprintf("%d %s%s", n, noun, plural(n))
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

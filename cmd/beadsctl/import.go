@@ -84,7 +84,7 @@ func runImportPM2(c *cobra.Command, _ *globals, o *importOptions, args []string)
 	if diags.HasErrors() {
 		return errPrinted
 	}
-	fmt.Fprintf(c.OutOrStdout(), "Wrote %s: %d daemons, %d profiles, %d warnings.\n", o.out, len(res.Daemons), len(res.Profiles), len(res.Warnings))
+	fmt.Fprintf(c.OutOrStdout(), "Wrote %s: %s, %s, %s.\n", o.out, quantity(len(res.Daemons), "daemon"), quantity(len(res.Profiles), "profile"), quantity(len(res.Warnings), "warning"))
 	return nil
 }
 
