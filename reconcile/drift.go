@@ -130,7 +130,11 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 		running = running && live.AgentUp
 		switch {
 		case applied && s.Stopped, running && a.Stopped:
-			out = append(out, Finding{Kind: KindStoppedOnPurpose, Daemon: d.Name, Expected: "stopped (beadsctl stop)",
+			by := "stopped (beadsctl stop)"
+			if applied && s.Destroyed && !running {
+				by = "stopped (beadsctl destroy)"
+			}
+			out = append(out, Finding{Kind: KindStoppedOnPurpose, Daemon: d.Name, Expected: by,
 				Actual: stateOf(running, a), Info: true})
 		case !applied:
 		case !running:

@@ -351,6 +351,8 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Actions = []Action{ActionCreate}
 		c.Start = running
 		switch {
+		case applied && s.Destroyed && !running:
+			reasons = append(reasons, "nothing runs since beadsctl destroy; apply starts it")
 		case (applied && s.Stopped) || (running && a.Stopped):
 			reasons = append(reasons, "stopped on purpose (beadsctl stop); apply starts it")
 		case !live.AgentUp && applied:

@@ -58,6 +58,9 @@ type DaemonState struct {
 	EnvHash   string    `json:"env_hash,omitempty"`
 	// Stopped is true when a user stopped the daemon on purpose (beadsctl stop or destroy).
 	Stopped bool `json:"stopped,omitempty"`
+	// Destroyed is set with Stopped by beadsctl destroy: nothing runs, the
+	// agent included (what status, plan and drift say), not one daemon stopped.
+	Destroyed bool `json:"destroyed,omitempty"`
 
 	// plain is true while Spec holds real environment values (a daemon just
 	// recorded); WriteState hashes them with the key before anything is written.

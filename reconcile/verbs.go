@@ -110,7 +110,7 @@ func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 			if !ok && declared[n] != nil {
 				ds = record(declared[n], o.Status, now())
 			}
-			ds.Stopped = verb == VerbStop
+			ds.Stopped, ds.Destroyed = verb == VerbStop, false
 			ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
 			if len(o.Status.Argv) > 0 {
 				ds.Argv, ds.Dir, ds.EnvHash = o.Status.Argv, o.Status.Dir, o.Status.EnvHash
@@ -263,7 +263,7 @@ func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State,
 		}
 	}
 	for n, ds := range st.Daemons {
-		ds.Stopped, ds.Pid, ds.StartTime = true, 0, time.Time{}
+		ds.Stopped, ds.Destroyed, ds.Pid, ds.StartTime = true, true, 0, time.Time{}
 		st.Daemons[n] = ds
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,9 +19,12 @@ import (
 type StatusReport struct {
 	// Agent says where the rows came from: the live agent, or its last snapshot
 	// and the state file when it is down.
-	Agent   AgentReport `json:"agent"`
-	Env     string      `json:"env"`
-	Daemons []DaemonRow `json:"daemons"`
+	Agent AgentReport `json:"agent"`
+	Env   string      `json:"env"`
+	// Destroyed is set when beadsctl destroy stopped every daemon and the
+	// agent, and nothing was started since: nothing runs.
+	Destroyed bool        `json:"destroyed,omitempty"`
+	Daemons   []DaemonRow `json:"daemons"`
 }
 
 // AgentReport describes the agent behind a report.
@@ -61,6 +65,8 @@ type DaemonRow struct {
 	LastExit          *supervisor.Exit `json:"last_exit"`
 	LastRestartReason string           `json:"last_restart_reason"`
 	Stopped           bool             `json:"stopped,omitempty"`
+	// Destroyed: beadsctl destroy stopped it (see StatusReport.Destroyed).
+	Destroyed bool `json:"destroyed,omitempty"`
 	// LogError is the agent's last error writing this daemon's log files, while writing fails.
 	LogError string `json:"log_error,omitempty"`
 	// Dolt is what the agent did for a bd 1.x Dolt server: its port, bd's
@@ -128,8 +134,14 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			row.Pid, row.UptimeSeconds, row.CPUPercent, row.MemoryBytes = 0, 0, 0, 0
 		}
 		if st != nil {
-			if ds, ok := st.Daemons[s.Name]; ok && row.MemoryLimitBytes == 0 {
+			ds, ok := st.Daemons[s.Name]
+			if ok && row.MemoryLimitBytes == 0 {
 				row.MemoryLimitBytes = ds.Spec.Limits.Memory
+			}
+			if ok && ds.Destroyed && live == nil && !stuck {
+				// The agent's last record says "stopped by user" of the
+				// stops destroy asked for; the state knows why.
+				row.Status, row.Reason, row.Destroyed, row.Stopped = string(supervisor.StateStopped), destroyedReason, true, true
 			}
 		}
 		r.Daemons = append(r.Daemons, row)
@@ -142,6 +154,8 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			ds := st.Daemons[name]
 			row := DaemonRow{Name: name, Env: r.Env, Status: "unknown", Health: "unknown", Pid: ds.Pid, MemoryLimitBytes: ds.Spec.Limits.Memory, Stopped: ds.Stopped}
 			switch {
+			case ds.Destroyed && live == nil && !stuck:
+				row.Status, row.Reason, row.Destroyed = string(supervisor.StateStopped), destroyedReason, true
 			case ds.Stopped:
 				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"
 			case live != nil:
@@ -165,11 +179,15 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 		}
 	}
 	sort.SliceStable(r.Daemons, func(i, j int) bool { return r.Daemons[i].Name < r.Daemons[j].Name })
+	r.Destroyed = len(r.Daemons) > 0 && !slices.ContainsFunc(r.Daemons, func(d DaemonRow) bool { return !d.Destroyed })
 	if r.Daemons == nil {
 		r.Daemons = []DaemonRow{}
 	}
 	return r
 }
+
+// destroyedReason is a destroyed daemon's reason in status.
+const destroyedReason = "destroyed (beadsctl destroy)"
 
 func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 	row := DaemonRow{

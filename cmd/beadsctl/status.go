@@ -131,6 +131,8 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 	a := r.Agent
 	switch {
 	case a.Source == "agent":
+	case r.Destroyed:
+		fmt.Fprintf(w, "%s beadsctl destroy stopped every daemon and the agent; beadsctl apply starts them again.\n", pal.yellow("Nothing runs:"))
 	case a.NotAnswering:
 		who := "The agent"
 		if a.Pid > 0 {
@@ -189,7 +191,7 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 	}
 	tw.write(w)
 	for _, d := range r.Daemons {
-		if d.Reason != "" && d.Status != string(supervisor.StateOnline) {
+		if d.Reason != "" && d.Status != string(supervisor.StateOnline) && !r.Destroyed {
 			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
 		}
 	}
