@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
@@ -33,11 +35,45 @@ type Exit struct {
 	Code   int       `json:"code"`             // -1 when killed by a signal
 	Signal string    `json:"signal,omitempty"` // e.g. "SIGKILL"
 	At     time.Time `json:"at"`
-	// Uptime of the run that ended.
-	Uptime time.Duration `json:"uptime"`
+	// Uptime of the run that ended; in JSON uptime_seconds, as the status
+	// rows beside it (see MarshalJSON).
+	Uptime time.Duration `json:"-"`
 	// LogTail is the last lines of .beads/daemon.log for bd daemons (bd exits 0
 	// on many failures), or of the daemon's stderr otherwise.
 	LogTail []string `json:"log_tail,omitempty"`
+}
+
+// exitJSON is Exit's JSON: uptime in seconds; "uptime" in nanoseconds is what
+// agents (and agent.json records) before uptime_seconds wrote, still read.
+type exitJSON struct {
+	Code          int       `json:"code"`
+	Signal        string    `json:"signal,omitempty"`
+	At            time.Time `json:"at"`
+	UptimeSeconds *float64  `json:"uptime_seconds,omitempty"`
+	UptimeNanos   *int64    `json:"uptime,omitempty"`
+	LogTail       []string  `json:"log_tail,omitempty"`
+}
+
+// MarshalJSON writes the uptime as uptime_seconds.
+func (e Exit) MarshalJSON() ([]byte, error) {
+	secs := e.Uptime.Seconds()
+	return json.Marshal(exitJSON{Code: e.Code, Signal: e.Signal, At: e.At, UptimeSeconds: &secs, LogTail: e.LogTail})
+}
+
+// UnmarshalJSON reads uptime_seconds, or the nanoseconds of an older writer.
+func (e *Exit) UnmarshalJSON(b []byte) error {
+	var j exitJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = Exit{Code: j.Code, Signal: j.Signal, At: j.At, LogTail: j.LogTail}
+	switch {
+	case j.UptimeSeconds != nil:
+		e.Uptime = time.Duration(math.Round(*j.UptimeSeconds * float64(time.Second)))
+	case j.UptimeNanos != nil:
+		e.Uptime = time.Duration(*j.UptimeNanos)
+	}
+	return nil
 }
 
 // HealthStatus is the result of the last health check.
