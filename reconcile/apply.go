@@ -105,10 +105,10 @@ func (e *UnmanagedError) Error() string {
 // ErrApplyFailed is wrapped when some changes failed (the others are recorded).
 var ErrApplyFailed = errors.New("apply failed")
 
-// Apply executes the plan through the agent and records in st what it did; the
-// caller writes st (what succeeded stays recorded even when Apply fails).
+// applyPlan executes the plan through the agent and records in st what it did; the
+// Session writes st (what succeeded stays recorded even when Apply fails).
 // desired must be the config the plan was computed from; live what Observe saw.
-func Apply(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st *State, agent Agent, opts ApplyOptions) ([]Outcome, error) {
+func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live, st *State, agent Agent, opts ApplyOptions) ([]Outcome, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultApplyTimeout
 	}

@@ -135,7 +135,7 @@ func converge(t *testing.T, f *fakeAgent, desired *schema.Config, st *State, age
 	live.AgentUp = agentUp
 	p := ComputePlan(desired, live)
 	f.calls = nil
-	_, err := Apply(t.Context(), desired, p, live, st, f, opts)
+	_, err := applyPlan(t.Context(), desired, p, live, st, f, opts)
 	return byDaemon(f.calls), err
 }
 
@@ -208,7 +208,7 @@ func TestApplyRestartsWhenSpecIsUnchanged(t *testing.T) {
 	live.Beads = map[string]BeadsLive{"beads": {Installed: "0.28.0", Running: "0.26.0"}}
 	p := ComputePlan(desired, live)
 	f.calls = nil
-	if _, err := Apply(t.Context(), desired, p, live, st, f, ApplyOptions{}); err != nil {
+	if _, err := applyPlan(t.Context(), desired, p, live, st, f, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"put beads", "restart beads", "wait beads healthy=true"}, f.calls); diff != "" {
@@ -242,7 +242,7 @@ func TestApplyRefusesUnmanaged(t *testing.T) {
 	f := newFakeAgent()
 	live := Observe(t.Context(), desired, &State{}, f, probes)
 	p := ComputePlan(desired, live)
-	_, err := Apply(t.Context(), desired, p, live, &State{}, f, ApplyOptions{})
+	_, err := applyPlan(t.Context(), desired, p, live, &State{}, f, ApplyOptions{})
 	var ue *UnmanagedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want *UnmanagedError", err)
@@ -257,7 +257,7 @@ func TestApplyRefusesUnmanaged(t *testing.T) {
 	}
 
 	var stopped []int
-	_, err = Apply(t.Context(), desired, p, live, &State{}, f, ApplyOptions{ReplaceUnmanaged: true,
+	_, err = applyPlan(t.Context(), desired, p, live, &State{}, f, ApplyOptions{ReplaceUnmanaged: true,
 		StopUnmanaged: func(_ context.Context, u Unmanaged) ([]string, error) {
 			stopped = append(stopped, u.Pid)
 			return nil, nil
@@ -279,7 +279,7 @@ func TestVerbsAndDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := func() *Live { return Observe(t.Context(), desired, st, f, Probes{}) }
-	if _, err := RunVerb(t.Context(), VerbStop, desired, nil, obs(), st, f, VerbOptions{}); err != nil {
+	if _, err := runVerb(t.Context(), VerbStop, desired, nil, obs(), st, f, VerbOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !st.Daemons["beads"].Stopped {
@@ -292,18 +292,18 @@ func TestVerbsAndDestroy(t *testing.T) {
 	if got := summarize(ComputePlan(desired, obs())); got[0].Reason != "stopped on purpose (beadsctl stop); apply starts it" {
 		t.Errorf("plan after stop: %+v", got)
 	}
-	if _, err := RunVerb(t.Context(), VerbStart, desired, []string{"beads"}, obs(), st, f, VerbOptions{}); err != nil {
+	if _, err := runVerb(t.Context(), VerbStart, desired, []string{"beads"}, obs(), st, f, VerbOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if st.Daemons["beads"].Stopped || ComputePlan(desired, obs()).HasChanges() {
 		t.Errorf("after start: state %+v", st.Daemons["beads"])
 	}
-	if _, err := RunVerb(t.Context(), VerbRestart, desired, []string{"nope"}, obs(), st, f, VerbOptions{}); err == nil {
+	if _, err := runVerb(t.Context(), VerbRestart, desired, []string{"nope"}, obs(), st, f, VerbOptions{}); err == nil {
 		t.Error("restart of an unknown daemon succeeded")
 	}
 	f.calls = nil
 	desired.Dir = t.TempDir()
-	if err := Destroy(t.Context(), desired, obs(), st, f, nil); err != nil {
+	if err := destroyAll(t.Context(), desired, obs(), st, f, nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"delete beads", "shutdown"}, f.calls); diff != "" {

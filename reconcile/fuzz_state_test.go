@@ -44,7 +44,7 @@ func FuzzReadState(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", b, st)
 		}
 		serial := st.Serial
-		if err := WriteState(path, st); err != nil {
+		if err := writeState(path, st); err != nil {
 			t.Fatalf("write back %q: %v", b, err)
 		}
 		again, err := ReadState(path)

@@ -26,10 +26,10 @@ func TestStateValuesAreKeyed(t *testing.T) {
 		}
 		d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "hunter2" })
 		st.Daemons["beads"] = DaemonState{Spec: d, plain: true, Hash: d.Hash}
-		if err := WriteState(path, st); err != nil {
+		if err := writeState(path, st); err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteState(path, st); err != nil { // and a backup
+		if err := writeState(path, st); err != nil { // and a backup
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(path)
@@ -97,7 +97,7 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 		sum := sha256.Sum256([]byte(v))
 		old.Environment[k] = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	if err := WriteState(path, &State{Daemons: map[string]DaemonState{"beads": {Spec: old, Hash: d.Hash}}}); err != nil {
+	if err := writeState(path, &State{Daemons: map[string]DaemonState{"beads": {Spec: old, Hash: d.Hash}}}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := ReadState(path)
@@ -109,7 +109,7 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 		t.Errorf("an old unkeyed hash of the same value reads as changed: %+v", attrs)
 	}
 	st.Rekey(&d)
-	if err := WriteState(path, st); err != nil {
+	if err := writeState(path, st); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)

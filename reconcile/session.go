@@ -50,7 +50,7 @@ type SessionOptions struct {
 // once after a mutation the agent confirmed at least part of (see confirmed);
 // never when nothing was done, and so never when the agent does not answer
 // (every mutation refuses before it starts); the previous file is kept as
-// state.json.backup (WriteState).
+// state.json.backup (writeState).
 type Session struct {
 	o      SessionOptions
 	cfg    *schema.Config
@@ -197,7 +197,7 @@ func (s *Session) Plan(ctx context.Context) (*Plan, error) {
 	return ComputePlan(s.cfg, live), nil
 }
 
-// Apply executes p (computed by Plan) and records what the agent confirmed.
+// applyPlan executes p (computed by Plan) and records what the agent confirmed.
 // A plan without changes records the daemons it adopts (running as declared
 // but not recorded) and does nothing else.
 func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome, error) {
@@ -213,7 +213,7 @@ func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome
 	} else if o.EnsureAgent == nil {
 		o.EnsureAgent = s.ensureAgent()
 	}
-	outcomes, err := Apply(ctx, s.cfg, p, live, s.st, s.client, o)
+	outcomes, err := applyPlan(ctx, s.cfg, p, live, s.st, s.client, o)
 	return outcomes, s.commit(confirmed(outcomes, err, true), err)
 }
 
@@ -228,7 +228,7 @@ func (s *Session) adopts(p *Plan) bool {
 	return false
 }
 
-// Verb starts, stops or restarts the named daemons (see RunVerb) and records
+// Verb starts, stops or restarts the named daemons (see runVerb) and records
 // whether each was stopped on purpose.
 func (s *Session) Verb(ctx context.Context, verb Verb, names []string, o VerbOptions) ([]Outcome, error) {
 	live, err := s.view(ctx)
@@ -244,18 +244,18 @@ func (s *Session) Verb(ctx context.Context, verb Verb, names []string, o VerbOpt
 	if o.EnsureAgent == nil {
 		o.EnsureAgent = s.ensureAgent()
 	}
-	outcomes, err := RunVerb(ctx, verb, s.cfg, names, live, s.st, s.client, o)
+	outcomes, err := runVerb(ctx, verb, s.cfg, names, live, s.st, s.client, o)
 	return outcomes, s.commit(confirmed(outcomes, err, false), err)
 }
 
-// Destroy stops every daemon and the agent (see Destroy) and records that
+// Destroy stops every daemon and the agent (see destroyAll) and records that
 // nothing runs when the state recorded anything.
 func (s *Session) Destroy(ctx context.Context, progress func(Progress)) error {
 	live, err := s.view(ctx)
 	if err != nil {
 		return err
 	}
-	err = Destroy(ctx, s.cfg, live, s.st, s.client, progress)
+	err = destroyAll(ctx, s.cfg, live, s.st, s.client, progress)
 	return s.commit(err == nil && (s.st.Applied() || len(s.st.Daemons) > 0), err)
 }
 
@@ -289,7 +289,7 @@ func confirmed(outcomes []Outcome, err error, apply bool) bool {
 // write's error when the operation succeeded).
 func (s *Session) commit(record bool, opErr error) error {
 	if record {
-		if err := WriteState(StatePath(s.dir), s.st); err != nil {
+		if err := writeState(StatePath(s.dir), s.st); err != nil {
 			return errors.Join(opErr, err)
 		}
 	}

@@ -1,9 +1,13 @@
 // Package reconcile observes what runs, computes the plan that brings it to what
 // beads.hcl declares, applies it through the agent, and detects drift. It owns the
-// agent's client, the state file and the lock. It imports schema, supervisor (for
-// data types) and the internal/ leaves (bd's protocol, process identity, atomic
-// files, locks); it never prints. The reports built from what it observes
-// (status, health, logs) live in package report.
+// agent's client, the state file and the lock. A command reaches all of it through
+// one Session (session.go): opened once with the file, profile and lock timeout,
+// it holds the lock, the state, the agent's client and the live view, offers
+// Plan, Apply, Verb, Destroy and ResetState, and is the only writer of
+// state.json. It imports schema, supervisor (for data types) and the internal/
+// leaves (bd's protocol, process identity, atomic files, locks); it never
+// prints. The reports built from what it observes (status, health, logs) live
+// in package report.
 package reconcile
 
 import (

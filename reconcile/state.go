@@ -63,7 +63,7 @@ type DaemonState struct {
 	Destroyed bool `json:"destroyed,omitempty"`
 
 	// plain is true while Spec holds real environment values (a daemon just
-	// recorded); WriteState hashes them with the key before anything is written.
+	// recorded); writeState hashes them with the key before anything is written.
 	plain bool
 }
 
@@ -120,12 +120,12 @@ func ReadState(path string) (*State, error) {
 	return &st, nil
 }
 
-// WriteState writes st to path through atomicfile (temporary file in the same
+// writeState writes st to path through atomicfile (temporary file in the same
 // folder, fsync, rename, fsync of the folder), the previous file kept first as
 // path+".backup" the same way.
 // It gives the state a lineage when it has none and increments its serial.
 // The file is mode 0600 in a 0700 folder.
-func WriteState(path string, st *State) error {
+func writeState(path string, st *State) error {
 	if err := st.hashPlain(filepath.Join(filepath.Dir(path), SecretKeyName)); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}

@@ -25,7 +25,7 @@ func TestStateRoundTrip(t *testing.T) {
 	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "s3cret" })
 	st.Env = "production"
 	st.Daemons["beads"] = DaemonState{Spec: d, plain: true, Hash: d.Hash, AppliedAt: time.Unix(5, 0).UTC(), Pid: 42}
-	if err := WriteState(path, st); err != nil {
+	if err := writeState(path, st); err != nil {
 		t.Fatal(err)
 	}
 	if st.Serial != 1 || st.Lineage == "" {
@@ -46,7 +46,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
-	if err := WriteState(path, got); err != nil {
+	if err := writeState(path, got); err != nil {
 		t.Fatal(err)
 	}
 	backup, err := ReadState(path + ".backup")

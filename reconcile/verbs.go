@@ -23,7 +23,7 @@ const (
 	VerbRestart Verb = "restart"
 )
 
-// VerbOptions tune RunVerb.
+// VerbOptions tune Session.Verb.
 type VerbOptions struct {
 	Timeout     time.Duration
 	EnsureAgent func(ctx context.Context) error
@@ -31,11 +31,11 @@ type VerbOptions struct {
 	Now         func() time.Time
 }
 
-// RunVerb starts, stops or restarts the named daemons (every declared one when
+// runVerb starts, stops or restarts the named daemons (every declared one when
 // names is empty) and records in st whether each was stopped on purpose. A
 // daemon the agent does not know is sent to it from desired, but only when
 // beads.hcl did not change since apply (otherwise that is apply's job).
-func RunVerb(ctx context.Context, verb Verb, desired *schema.Config, names []string, live *Live, st *State, agent Agent, opts VerbOptions) ([]Outcome, error) {
+func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []string, live *Live, st *State, agent Agent, opts VerbOptions) ([]Outcome, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultApplyTimeout
 	}
@@ -209,10 +209,10 @@ type Destroyer interface {
 	Shutdown(ctx context.Context) error
 }
 
-// Destroy stops every daemon and the agent, removes the agent's socket and the
+// destroyAll stops every daemon and the agent, removes the agent's socket and the
 // stale bd files of every bd workspace, and records in st that nothing runs.
 // Daemons stay in st, stopped on purpose, so that apply starts them again.
-func Destroy(ctx context.Context, desired *schema.Config, live *Live, st *State, agent Destroyer, progress func(Progress)) error {
+func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *State, agent Destroyer, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
