@@ -433,7 +433,11 @@ func runKill9(ctx context.Context, e *Env, tool string) map[string]Outcome {
 		}
 		dup := 0
 		for range e.reps(3, 20) {
-			if err := sleepCtx(ctx, 300*time.Millisecond); err != nil {
+			// More than 1 s apart: runs shorter than that count as rapid, and
+			// after three rapid runs in a row the supervisor's crash-loop
+			// floor spaces restarts (restart.go rule 5). A kill -9 now and
+			// then is what this row measures, not a crash loop.
+			if err := sleepCtx(ctx, 1100*time.Millisecond); err != nil {
 				return err
 			}
 			old := map[int]bool{pid: true}
