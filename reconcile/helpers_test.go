@@ -10,7 +10,6 @@ import (
 // The fixtures of schematest, under the names these tests use.
 var (
 	beadsDaemon = schematest.BeadsDaemon
-	rehash      = schematest.Rehash
 	config      = schematest.Config
 )
 

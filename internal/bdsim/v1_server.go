@@ -318,6 +318,7 @@ func (e *env) ensureRunning(beadsDir string) (int, error) {
 		return state.Port, nil
 	}
 	if e.resolveServerMode(beadsDir) == modeExternal {
+		//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 		return 0, fmt.Errorf("Dolt server is not running on port %d, and auto-start is suppressed "+
 			"because the server is externally managed (dolt.auto-start: false or explicit port configured).\n\n"+
 			"Start the external server, or enable auto-start to allow bd to manage the server.\n"+
@@ -325,6 +326,7 @@ func (e *env) ensureRunning(beadsDir string) (int, error) {
 			"  To check status: bd dolt status", e.defaultConfig(beadsDir).port)
 	}
 	if e.isAutoStartDisabled() {
+		//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 		return 0, fmt.Errorf("Dolt server unreachable (port %d) and auto-start is disabled "+
 			"(dolt.auto-start: false in config.yaml or BEADS_DOLT_AUTO_START=0).\n\n"+
 			"Start the server manually or enable auto-start.\n"+

@@ -135,6 +135,7 @@ func (e *env) openStore(ctx context.Context, m *metadataFile, o storeOptions) (*
 		if o.autoStart && isLocalHost(host) {
 			p, err := e.ensureRunning(e.beadsDir)
 			if err != nil {
+				//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 				return nil, fmt.Errorf("Dolt server unreachable at %s and auto-start failed: %w\n\n"+
 					"To start manually: bd dolt start\n"+
 					"To disable auto-start: set dolt.auto-start: false in .beads/config.yaml", addr, err)
@@ -150,6 +151,7 @@ func (e *env) openStore(ctx context.Context, m *metadataFile, o storeOptions) (*
 			}
 			conn, dialErr = net.DialTimeout("tcp", addr, 2*time.Second)
 			if dialErr != nil {
+				//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 				return nil, fmt.Errorf("Dolt server auto-started but still unreachable at %s: %w\n\nCheck logs: %s",
 					addr, dialErr, logPath(e.beadsDir))
 			}
@@ -158,6 +160,7 @@ func (e *env) openStore(ctx context.Context, m *metadataFile, o storeOptions) (*
 			if !o.autoStart && e.isAutoStartDisabled() {
 				hint = "Dolt server auto-start is disabled (dolt.auto-start: false).\nStart the server manually:\n  bd dolt start"
 			}
+			//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 			return nil, fmt.Errorf("Dolt server unreachable at %s: %w\n\n%s", addr, dialErr, hint)
 		}
 	}
@@ -285,6 +288,7 @@ func (s *store) verifyProjectIdentity(ctx context.Context, m *metadataFile) erro
 		return nil
 	}
 	if dbID != m.ProjectID {
+		//lint:ignore ST1005 bd v1.0.5's own message, verbatim (the simulator must print what bd prints)
 		return fmt.Errorf("PROJECT IDENTITY MISMATCH — refusing to connect\n\n"+
 			"  Local project ID (metadata.json):  %s\n"+
 			"  Database project ID:               %s\n\n"+
