@@ -179,6 +179,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	cs, err := newControlSocket(sock, ul)
 	if err != nil {
 		ul.Close()
+		_ = os.Remove(sock)
 		return err
 	}
 
@@ -261,6 +262,7 @@ loop:
 		srv.Close()
 	}
 	served.Wait()
+	cs.remove()
 	a.log.Info("agent stopped")
 	return nil
 }

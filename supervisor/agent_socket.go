@@ -34,7 +34,6 @@ func (a *Agent) keepSocket(cs *controlSocket, serve func(*net.UnixListener)) boo
 		return true
 	case err == nil:
 		a.log.Warn("control socket replaced by another file, shutting down", "socket", cs.path)
-		cs.ln.SetUnlinkOnClose(false)
 		return false
 	case !errors.Is(err, os.ErrNotExist):
 		return true // cannot tell: keep serving
@@ -43,20 +42,25 @@ func (a *Agent) keepSocket(cs *controlSocket, serve func(*net.UnixListener)) boo
 	ul, err := listenControl(cs.path)
 	if err != nil {
 		a.log.Error("control socket not created again, shutting down", "socket", cs.path, "error", err.Error())
-		cs.ln.SetUnlinkOnClose(false)
 		return false
 	}
 	fi, err = os.Lstat(cs.path)
 	if err != nil {
 		ul.Close()
 		a.log.Error("control socket not created again, shutting down", "socket", cs.path, "error", err.Error())
-		cs.ln.SetUnlinkOnClose(false)
 		return false
 	}
-	old := cs.ln
-	old.SetUnlinkOnClose(false) // its path is the new socket's now
-	_ = old.Close()
+	_ = cs.ln.Close()
 	cs.ln, cs.fi = ul, fi
 	serve(ul)
 	return true
+}
+
+// remove removes the socket file when it is still the one the agent listens
+// on (listenControl's listeners never unlink their bound name, which was a
+// temporary one): a file that took its place is left alone.
+func (cs *controlSocket) remove() {
+	if fi, err := os.Lstat(cs.path); err == nil && os.SameFile(fi, cs.fi) {
+		_ = os.Remove(cs.path)
+	}
 }

@@ -1,13 +1,105 @@
 package supervisor
 
 import (
+	"bytes"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
+
+// The control socket's path appears only once it listens, with its 0600 mode:
+// by a rename into place, never by the bind itself (bound at its path, the
+// file was there before listen, and a client that saw it was refused:
+// TestAgentRecreatesRemovedSocket's "connection refused"). Also for a long
+// project path, whose socket is the short one under the runtime folder.
+func TestListenControlPathAppearsListening(t *testing.T) {
+	long := filepath.Join(t.TempDir(), string(bytes.Repeat([]byte("d"), 120)))
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	for name, dir := range map[string]string{"in the project": t.TempDir(), "runtime folder": long} {
+		t.Run(name, func(t *testing.T) {
+			sock := SocketPath(dir)
+			if name == "runtime folder" && filepath.Dir(sock) != runtimeSocketDir() {
+				t.Fatalf("socket %s, want one under %s", sock, runtimeSocketDir())
+			}
+			if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			if _, err := unix.InotifyAddWatch(fd, filepath.Dir(sock), unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the first listen, then one after the file was removed
+				l, err := listenControl(sock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fi, err := os.Lstat(sock)
+				if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+					t.Fatalf("socket %s: %v %v, want a 0600 socket", sock, fi, err)
+				}
+				c, err := net.Dial("unix", sock)
+				if err != nil {
+					t.Fatalf("dial the new socket: %v", err)
+				}
+				c.Close()
+				if got := inotifyEvents(t, fd, filepath.Base(sock)); len(got) != 1 || got[0] != unix.IN_MOVED_TO {
+					t.Errorf("events on %s: %#x, want one IN_MOVED_TO (%#x): the path appears by a rename once it listens",
+						filepath.Base(sock), got, unix.IN_MOVED_TO)
+				}
+				if _, err := os.Lstat(tempSocketPath(sock)); !os.IsNotExist(err) {
+					t.Errorf("temporary socket left behind: %v", err)
+				}
+				l.Close()
+				if err := os.Remove(sock); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// inotifyEvents reads the queued events of fd and returns the masks of those
+// about name, in order.
+func inotifyEvents(t *testing.T, fd int, name string) []uint32 {
+	t.Helper()
+	var out []uint32
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EAGAIN {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			mask, got, next := parseInotify(buf[:n], off)
+			if got == name {
+				out = append(out, mask)
+			}
+			off = next
+		}
+	}
+}
+
+// parseInotify decodes the event at off in buf: its mask, the name it is
+// about and the offset of the next event.
+func parseInotify(buf []byte, off int) (mask uint32, name string, next int) {
+	ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+	nb := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+	return ev.Mask, string(bytes.TrimRight(nb, "\x00")), off + unix.SizeofInotifyEvent + int(ev.Len)
+}
 
 // A control socket removed under a running agent (as an old destroy did while
 // the agent was stopped) is created again, and the agent answers on it.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -78,13 +79,46 @@ func listenControl(path string) (*net.UnixListener, error) {
 			return nil, fmt.Errorf("remove stale socket: %w", err)
 		}
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	// The socket is bound and made 0600 under a temporary name, and renamed
+	// into place once it listens: a client that sees path can connect at
+	// once. Bound at path itself, the file would exist between bind and
+	// listen, refusing connections (and, until the chmod, with the umask's
+	// mode). The temporary name is no longer than path's (it must fit in
+	// sun_path too) and one per socket path; the agent's lock makes its
+	// holder the only one to use it, so a leftover is removed first.
+	tmp := tempSocketPath(path)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale temporary socket: %w", err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("listen on control socket: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil && runtime.GOOS != "windows" {
+	// Close must not unlink the temporary name, which a later listen may
+	// use: the agent removes path itself when it stops (removeControlSocket).
+	l.SetUnlinkOnClose(false)
+	fail := func(err error) (*net.UnixListener, error) {
 		l.Close()
-		return nil, fmt.Errorf("chmod control socket: %w", err)
+		_ = os.Remove(tmp)
+		return nil, err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil && runtime.GOOS != "windows" {
+		return fail(fmt.Errorf("chmod control socket: %w", err))
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(fmt.Errorf("move control socket into place: %w", err))
 	}
 	return l, nil
+}
+
+// tempSocketPath is the name listenControl binds before renaming it to path:
+// in path's folder, path's name with ".sock" (or its last five bytes) made
+// ".new~", so never longer than path.
+func tempSocketPath(path string) string {
+	dir, base := filepath.Split(path)
+	stem := strings.TrimSuffix(base, ".sock")
+	if stem == base {
+		stem = base[:max(0, len(base)-5)]
+	}
+	return filepath.Join(dir, stem+".new~")
 }
