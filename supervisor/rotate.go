@@ -97,8 +97,8 @@ func (r *rotatingFile) Close() error {
 	return err
 }
 
-// rotate renames the current file to a new backup, starts an empty one, then
-// prunes and compresses the backups.
+// rotate renames the current file to a new backup, prunes the backups past
+// keep, starts an empty current file, then compresses the new backup.
 func (r *rotatingFile) rotate() error {
 	if err := r.Close(); err != nil {
 		return err
@@ -116,12 +116,18 @@ func (r *rotatingFile) rotate() error {
 		return fmt.Errorf("rotate %s: %w", r.path, err)
 	}
 	r.last = at
-	if err := r.open(); err != nil {
-		return err
-	}
-	// Prune first: while the new backup is compressed, the current file is
-	// empty and keep backups remain, so the bound holds during it too.
+	// Prune before the new current file exists: after the rename there are
+	// keep+1 backups and no current file, after the prune keep backups, and
+	// only then the current file is created. A reader never sees more than
+	// keep+1 files of this log, nor more than max × (keep+1) bytes. (Opened
+	// before the prune, the new file made keep+2 files for a moment.)
 	errs := []error{r.prune()}
+	if err := r.open(); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	// While the new backup is compressed, the current file is empty and keep
+	// backups remain, so the bound holds during it too: the .gz.tmp beside
+	// it stays smaller than the backup it replaces.
 	if r.compress {
 		errs = append(errs, compressBackup(backup))
 	}
