@@ -933,6 +933,7 @@ func (l *loop) exited() {
 	case dec.Errored:
 		d.log.Error("daemon errored", "reason", dec.Reason)
 	case dec.Restart:
+		d.log.Info("daemon restarting", "delay", dec.Delay.String(), "restart_reason", string(ReasonCrash))
 		l.timer = time.NewTimer(dec.Delay)
 	}
 	if !dec.Restart {

@@ -96,14 +96,10 @@ func TestRotationSameMillisecondNamesAreUnique(t *testing.T) {
 	}
 	frozen := time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC)
 	r.now = func() time.Time { return frozen }
-	start := time.Now()
 	for i := range 50 {
 		if _, err := fmt.Fprintf(r, "line %03d\n", i); err != nil { // 9 bytes: one per file
 			t.Fatal(err)
 		}
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("50 rotations took %v", took)
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
