@@ -74,23 +74,12 @@ func TestListenControlPathAppearsListening(t *testing.T) {
 func inotifyEvents(t *testing.T, fd int, name string) []uint32 {
 	t.Helper()
 	var out []uint32
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EAGAIN {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			mask, got, next := parseInotify(buf[:n], off)
-			if got == name {
-				out = append(out, mask)
-			}
-			off = next
+	for _, ev := range inotifyAll(t, fd) {
+		if ev.name == name {
+			out = append(out, ev.mask)
 		}
 	}
+	return out
 }
 
 // parseInotify decodes the event at off in buf: its mask, the name it is
