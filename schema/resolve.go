@@ -378,8 +378,15 @@ func (r *resolver) health(d *Daemon) {
 		r.add(hcl.DiagError, f.rng, "Invalid value for health.failures", "health.failures counts failed checks in a row before a restart: it must be at least 1.")
 	}
 	if (iv != nil || to != nil) && h.Timeout >= h.Interval {
-		r.add(hcl.DiagWarning, r.at("health.timeout"), "Health timeout not shorter than interval",
-			fmt.Sprintf("health.timeout (%s) is not shorter than health.interval (%s): checks would overlap.", h.Timeout, h.Interval))
+		// Blame the value the user wrote: an unset timeout has no line of its
+		// own, and the health block it fell back to differs per profile
+		// (a profile's health block too), so one mistake warned once per profile.
+		rng, timeout := r.at("health.timeout"), h.Timeout.String()
+		if to == nil {
+			rng, timeout = iv.rng, timeout+", the default"
+		}
+		r.add(hcl.DiagWarning, rng, "Health timeout not shorter than interval",
+			fmt.Sprintf("health.timeout (%s) is not shorter than health.interval (%s): checks would overlap.", timeout, h.Interval))
 	}
 	cmd, cmdField := r.strs("health.command")
 	r.str("health.address", &h.Address)
