@@ -540,8 +540,9 @@ func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) boo
 		case !had:
 			out = append(out, envAttr(x, nil, &x.value, sensitive[x.path]))
 		case isEnv && !same(old, x.value):
-			changed := "(changed)"
-			out = append(out, envAttr(x, &changed, &x.value, sensitive[x.path]))
+			// The recorded value: shown when it is one (a state before hashing),
+			// "(changed)" when only its keyed hash is known.
+			out = append(out, envAttr(x, &old, &x.value, sensitive[x.path]))
 		case !isEnv && old != x.value:
 			o, n := old, x.value
 			out = append(out, Attribute{Path: x.path, Before: &o, After: &n, ForcesRestart: x.forces})
@@ -567,7 +568,9 @@ func envAttr(x attr, before, after *string, sensitive bool) Attribute {
 		switch {
 		case sensitive:
 			s = Sensitive
-		case *v == "(changed)" || isRecordedHash(*v):
+		case isRecordedHash(*v) && after == nil:
+			s = "(not recorded)" // state keeps only a keyed hash of values
+		case isRecordedHash(*v):
 			s = "(changed)"
 		default:
 			s = strconv.Quote(*v)

@@ -101,6 +101,39 @@ func TestComputePlan(t *testing.T) {
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: null -> "production" (forces restart)`}}},
 		},
+		"value changed, the old one recorded as a hash": {
+			desired: config("production", prod),
+			live: func() *Live {
+				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
+				s := applied("", dev)
+				return agentUp(s, online(s, dev))
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
+				Attrs: []string{`environment.NODE_ENV: (changed) -> "production" (forces restart)`}}},
+		},
+		"value changed, the old one known (a state before hashing)": {
+			desired: config("production", prod),
+			live: func() *Live {
+				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = "development" })
+				s := applied("", dev)
+				ds := s.Daemons["beads"]
+				ds.Spec.Environment["NODE_ENV"] = "development" // as written before values were hashed
+				s.Daemons["beads"] = ds
+				return agentUp(s, online(s, dev))
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
+				Attrs: []string{`environment.NODE_ENV: "development" -> "production" (forces restart)`}}},
+		},
+		"value removed, the old one recorded as a hash": {
+			desired: config("", beads),
+			live: func() *Live {
+				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
+				s := applied("", dev)
+				return agentUp(s, online(s, dev))
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
+				Attrs: []string{`environment.NODE_ENV: (not recorded) -> null (forces restart)`}}},
+		},
 		"sensitive value changed": {
 			desired: config("", secret),
 			live: func() *Live {
