@@ -67,6 +67,12 @@ func TestComputePlan(t *testing.T) {
 	secret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "new"; d.Sensitive = []string{"TOKEN"} })
 	oldSecret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "old"; d.Sensitive = []string{"TOKEN"} })
 	st := applied("", beads)
+	// hashedDev runs beads with NODE_ENV recorded as a keyed hash only.
+	hashedDev := func() *Live {
+		dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
+		s := applied("", dev)
+		return agentUp(s, online(s, dev))
+	}()
 
 	tests := map[string]struct {
 		desired *schema.Config
@@ -103,11 +109,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		"value changed, the old one recorded as a hash": {
 			desired: config("production", prod),
-			live: func() *Live {
-				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
-				s := applied("", dev)
-				return agentUp(s, online(s, dev))
-			}(),
+			live:    hashedDev,
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: (changed) -> "production" (forces restart)`}}},
 		},
@@ -126,11 +128,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		"value removed, the old one recorded as a hash": {
 			desired: config("", beads),
-			live: func() *Live {
-				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
-				s := applied("", dev)
-				return agentUp(s, online(s, dev))
-			}(),
+			live:    hashedDev,
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: (not recorded) -> null (forces restart)`}}},
 		},
