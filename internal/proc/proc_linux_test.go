@@ -1,12 +1,16 @@
 package proc
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // recycle ends and reaps cmd, then starts `sleep 1000` on the same pid by
@@ -140,5 +144,77 @@ func TestPidfdExitAfterOpen(t *testing.T) {
 	defer func() { afterOpen = func() {} }()
 	if err := h.Signal(syscall.SIGTERM); !errors.Is(err, ErrGone) {
 		t.Errorf("Signal = %v, want ErrGone", err)
+	}
+}
+
+// leaderExitsEnv makes the test binary a process whose leader thread exits
+// while another thread runs on: the state of a multi-threaded process being
+// killed when its leader finishes first.
+const leaderExitsEnv = "PROC_TEST_LEADER_EXITS"
+
+func init() {
+	if os.Getenv(leaderExitsEnv) == "1" {
+		runtime.LockOSThread() // the main goroutine stays on the leader thread
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(leaderExitsEnv) == "1" {
+		go func() { // on another thread: the process lives on
+			for {
+				time.Sleep(time.Hour)
+			}
+		}()
+		os.Stdout.WriteString("ready\n")
+		syscall.RawSyscall(syscall.SYS_EXIT, 0, 0, 0) // this thread only, not exit_group
+	}
+	os.Exit(m.Run())
+}
+
+// WaitGone waits for the whole process, not its leader thread: a process
+// whose leader is a zombie while another thread runs still holds its files
+// and sockets (testproc's cleanup returned while a killed dolt sql-server
+// still took connections, and bd's next command was reset).
+func TestWaitGoneWaitsForEveryThread(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), leaderExitsEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	h, err := Open(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(out, line); err != nil {
+		t.Fatal(err)
+	}
+	// The leader's exit is not an event anyone can wait on: look until it shows.
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !zombie(h.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the leader thread did not exit")
+		}
+		<-tick.C
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := h.WaitGone(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitGone = %v while a thread of %s still runs, want its deadline", err, h)
+	}
+	if err := syscall.Kill(h.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := h.WaitGone(ctx); err != nil {
+		t.Fatalf("WaitGone after SIGKILL: %v", err)
 	}
 }

@@ -75,9 +75,14 @@ func checkThenKill(h Handle, s syscall.Signal, group bool) error {
 	return gone(unix.Kill(h.Pid, s))
 }
 
-// waitGone polls the pidfd, which becomes readable when the process exits.
+// waitGone polls the pidfd, which becomes readable when the whole process has
+// exited. Verify cannot tell: it calls a process gone when its leader thread
+// is a zombie, and the leader of a multi-threaded process being killed (a Go
+// program, dolt) is a zombie while its other threads still exit, holding its
+// files, sockets and locks. Only a pid that no longer exists or now names
+// another process ends the wait before the pidfd does.
 func waitGone(ctx context.Context, h Handle) error {
-	if err := h.Verify(); errors.Is(err, ErrGone) || errors.Is(err, ErrNotOurs) {
+	if h.Pid <= 0 {
 		return nil
 	}
 	fd, err := unix.PidfdOpen(h.Pid, 0)
@@ -88,8 +93,12 @@ func waitGone(ctx context.Context, h Handle) error {
 		return pollGone(ctx, h)
 	}
 	defer unix.Close(fd)
-	if err := h.Verify(); errors.Is(err, ErrGone) || errors.Is(err, ErrNotOurs) {
-		return nil // the pidfd may name a successor: do not wait on it
+	if !h.Start.IsZero() {
+		// After opening: the pidfd may name a successor, do not wait on it.
+		st, err := StartTime(h.Pid)
+		if errors.Is(err, ErrGone) || (err == nil && !h.Same(Handle{Pid: h.Pid, Start: st})) {
+			return nil
+		}
 	}
 	// Wake at least every 100 ms to look at ctx: poll(2) cannot wait on a channel.
 	for {
