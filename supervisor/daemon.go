@@ -194,7 +194,7 @@ func (d *Daemon) FlushLogs() ([]string, error) {
 }
 
 // Changed returns a channel that is closed at the next change of Status().State or Pid
-// (and of LogError or the health status).
+// (and of LogError or the health verdict: its status or message).
 func (d *Daemon) Changed() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -738,7 +738,10 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		}
 		d.mu.Lock()
 		if d.st.Pid == r.pid {
-			if d.st.Health.Status != res.Status {
+			// The verdict is the status and its reason: "unhealthy: connection
+			// refused" turning into "unhealthy: serves another project" is news
+			// to a waiter even though the status stays the same.
+			if d.st.Health.Status != res.Status || d.st.Health.Message != res.Message {
 				d.notifyLocked()
 			}
 			d.st.Health = HealthStatus{Status: res.Status, Message: res.Message, ConsecutiveFailures: failures,

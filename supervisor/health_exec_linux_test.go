@@ -111,3 +111,25 @@ func runStoppable(t *testing.T, d *Daemon) (stop func()) {
 		}
 	}
 }
+
+// TestHealthReasonChangeWakesWaiters: a verdict that stays "unhealthy" but for
+// another reason is a change for Changed. TestDoltServerWrongProjectIsUnhealthy
+// waited a minute for "serves another project" on a loaded machine, where the
+// first counted check had said "unhealthy: connection refused" (dolt not yet
+// listening) and the next verdict, unhealthy too, woke nobody.
+func TestHealthReasonChangeWakesWaiters(t *testing.T) {
+	dir := t.TempDir()
+	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Dir: dir,
+		Restart: RestartPolicy{Policy: "never"}, Stop: StopPolicy{Timeout: 5 * time.Second},
+		Health: HealthSpec{Check: CheckExec, Interval: 50 * time.Millisecond, Timeout: 10 * time.Second, Failures: 1000,
+			Command: []string{"sh", "-c", `if [ -e second ]; then echo second reason; else echo first reason; fi; exit 1`}}}, DaemonOptions{})
+	waitStatus(t, d, 30*time.Second, "the first reason", func(s Status) bool {
+		return s.Health.Status == "unhealthy" && strings.Contains(s.Health.Message, "first reason")
+	})
+	if err := os.WriteFile(filepath.Join(dir, "second"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, d, 30*time.Second, "the second reason", func(s Status) bool {
+		return s.Health.Status == "unhealthy" && strings.Contains(s.Health.Message, "second reason")
+	})
+}
