@@ -22,7 +22,7 @@ func doltTestSpec(dolt, home string, ws testdolt.Workspace, port int, projectID 
 		Name: "dolt",
 		Argv: append([]string{dolt}, bd.ServerArgs("127.0.0.1", port)...),
 		Dir:  ws.DataDir,
-		Env:  map[string]string{"HOME": home},
+		Env:  map[string]string{"HOME": home, "DOLT_DISABLE_EVENT_FLUSH": "1"}, // no send-metrics at the stop
 		Dolt: &DoltSpec{ServerDir: ws.BeadsDir, Host: "127.0.0.1", Port: port},
 		Restart: RestartPolicy{Policy: "always", Backoff: "constant", MaxRestarts: 5,
 			MinUptime: 100 * time.Millisecond},

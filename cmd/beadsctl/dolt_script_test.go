@@ -16,11 +16,12 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/testdolt"
 )
 
 // cmdNeeddolt puts the real dolt (make dolt) first on the script's PATH and
-// gives the script a HOME with dolt's identity; it fails, never skips, when
-// there is no dolt.
+// gives the script a HOME with dolt's identity and metrics off; it fails,
+// never skips, when there is no dolt.
 func cmdNeeddolt(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: needdolt")
@@ -40,7 +41,12 @@ func cmdNeeddolt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.MkdirAll(home, 0o700))
 	ts.Setenv("HOME", home)
 	ts.Setenv("PATH", filepath.Dir(dolt)+string(os.PathListSeparator)+ts.Getenv("PATH"))
-	for _, kv := range [][2]string{{"user.name", "beadsctl-test"}, {"user.email", "test@beadsctl.invalid"}} {
+	// No `dolt send-metrics` from the dolts bd runs (they get the script's
+	// environment); the servers the agent runs get HOME only, where metrics
+	// are off, so theirs exits at once (testdolt.MetricsDisabled) and the
+	// Setup's killStrays waits for it.
+	ts.Setenv("DOLT_DISABLE_EVENT_FLUSH", "1")
+	for _, kv := range [][2]string{{"user.name", "beadsctl-test"}, {"user.email", "test@beadsctl.invalid"}, testdolt.MetricsDisabled} {
 		cmd := exec.Command(dolt, "config", "--global", "--add", kv[0], kv[1])
 		cmd.Env = []string{"HOME=" + home}
 		if out, err := cmd.CombinedOutput(); err != nil {

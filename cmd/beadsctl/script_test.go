@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/beadsctl/beadsctl/internal/bdsim"
+	"github.com/beadsctl/beadsctl/internal/testproc"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
 
@@ -252,24 +253,18 @@ func cmdSigterm(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(unix.Kill(pid, unix.SIGTERM))
 }
 
-// killStrays kills what a failed script may have left running in dir (a
-// background bd started by hand, say): every process whose working directory is
-// inside dir. The test binary itself is never one of them.
+// killStrays kills what a script left running in dir (a background bd started
+// by hand, the `dolt send-metrics` a stopped dolt leaves behind): every process
+// whose working directory is inside dir, and waits until each is gone, so that
+// none is still writing into $WORK when testscript removes it.
 func killStrays(t testscript.T, dir string) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), testproc.Deadline)
+	defer cancel()
+	killed, err := testproc.KillBelow(ctx, dir)
+	for _, k := range killed {
+		t.Log("killed stray process", k)
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err != nil || (cwd != dir && !strings.HasPrefix(cwd, dir+string(filepath.Separator))) {
-			continue
-		}
-		t.Log("killing stray process", pid, "left in", cwd)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,13 +21,17 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
+	"github.com/beadsctl/beadsctl/internal/testproc"
 )
 
 // These tests run the simulator in bd 1.x mode against a real dolt
 // (.tools/bin/dolt, `make dolt`), as real processes: the test binary is bd
 // (BDSIM_TEST_MAIN=1), the dolt sql-servers it auto-starts are detached. Every
-// test kills, identity checked, each dolt sql-server whose working directory
-// lies in its temporary tree.
+// test kills, identity checked, each process whose working directory lies in
+// its temporary tree (the servers, and whatever else a dolt left behind), and
+// waits until each is gone before the tree is removed (testproc.Cleanup).
 
 // v1World is one test's machine: a HOME, a workspace and the environment bd runs in.
 type v1World struct {
@@ -70,10 +75,13 @@ func newV1World(t *testing.T, extraEnv ...string) *v1World {
 		}
 		w.env = append(w.env, kv)
 	}
+	// DOLT_DISABLE_EVENT_FLUSH: a dolt that exits (a server stopped by SIGTERM)
+	// otherwise starts `dolt send-metrics`, which outlives it in the data dir,
+	// writes into $HOME/.dolt and tries dolthub.com for up to a minute.
 	w.env = append(w.env, "BDSIM_TEST_MAIN=1", "BDSIM_VERSION=1.0.5", "HOME="+w.home,
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1")
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "GIT_CONFIG_NOSYSTEM=1", "DOLT_DISABLE_EVENT_FLUSH=1")
 	w.env = append(w.env, extraEnv...)
-	t.Cleanup(func() { w.killDolts() })
+	testproc.Cleanup(t, root) // after t.TempDir(): runs before its RemoveAll
 	return w
 }
 
@@ -176,21 +184,14 @@ func (w *v1World) doltsIn(dir string) []doltProc {
 	return out
 }
 
-// killDolts SIGKILLs every dolt sql-server running below the test's root
-// (identity: command line "dolt sql-server" and working directory) and waits
-// for each to go, through a pidfd.
+// killDolts SIGKILLs every process working in the data dir (the dolt
+// sql-server) and waits until each is gone.
 func (w *v1World) killDolts() {
-	for _, p := range procDolts(w.t) {
-		if p.cwd != w.root && !strings.HasPrefix(p.cwd, w.root+"/") {
-			continue
-		}
-		fd, err := unix.PidfdOpen(p.pid, 0)
-		if err != nil {
-			continue
-		}
-		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
-		_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 10_000)
-		unix.Close(fd)
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(w.t.Context(), testproc.Deadline)
+	defer cancel()
+	if _, err := testproc.KillBelow(ctx, w.dataDir()); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
@@ -638,4 +639,59 @@ func TestV1PidFileWithoutPortFileStopsThatServer(t *testing.T) {
 	if got := w.doltsIn(w.dataDir()); pid == old || len(got) != 1 || got[0].pid != pid {
 		t.Fatalf("dolt sql-servers: %+v, pid file %d (old %d)", got, pid, old)
 	}
+}
+
+// gracefulStop returns only once the process is gone, also when SIGTERM was
+// not enough and it had to SIGKILL: a stop that returned while the server was
+// still dying let its caller go on (start a rival, remove the data dir) under
+// a process still there. The process ignores SIGTERM, as a server stuck in a
+// long shutdown does; a pidfd opened before the stop tells when it has exited.
+func TestV1GracefulStopReturnsOnceTheKilledProcessIsGone(t *testing.T) {
+	// sleep inherits the ignored SIGTERM: ignored signals stay ignored across exec.
+	cmd := exec.Command("sh", "-c", `trap '' TERM; echo ready; exec sleep 1000`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("child not ready: %q %v", line, err)
+	}
+	fd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+
+	if err := gracefulStop(cmd.Process.Pid, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0); err != nil || n != 1 {
+		t.Fatalf("gracefulStop returned while pid %d still ran (poll %d %v)", cmd.Process.Pid, n, err)
+	}
+}
+
+// What a test leaves running in its tree is killed, and waited for, before
+// the tree is removed: here a process that is no dolt sql-server (as the
+// `dolt send-metrics` a stopping dolt leaves behind) and not the test's child
+// (its parent has exited) keeps creating files in the data dir. Were it still
+// running, TempDir's RemoveAll would fail the test with "directory not empty".
+func TestV1WorldCleanupWaitsForEveryProcessInItsTree(t *testing.T) {
+	var writer proc.Handle
+	t.Cleanup(func() { // registered first: runs after TempDir's RemoveAll
+		if writer.Alive() {
+			t.Errorf("%s outlived the test", writer)
+		}
+	})
+	w := newV1World(t)
+	dir := filepath.Join(w.dataDir(), ".dolt")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Bounded (100000 files), so that a failing run leaves nothing for long.
+	writer = testproc.Detached(t, dir, `i=0; while [ $i -lt 100000 ] && : > "f$i"; do i=$((i+1)); done`)
 }

@@ -9,6 +9,7 @@ package bdsim
 // listener of a port.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +23,8 @@ import (
 	psnet "github.com/shirou/gopsutil/v4/net"
 	"github.com/shirou/gopsutil/v4/process"
 	"golang.org/x/sys/unix"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // v1Supported: the bd 1.x mode runs on unix (flock, process groups).
@@ -137,22 +140,35 @@ func killPID(pid int) error {
 }
 
 // gracefulStop is doltserver_unix.go gracefulStop: SIGTERM, wait up to
-// timeout for the process to go, then SIGKILL. bd polls every 500 ms; the
-// simulator every 50 ms.
+// timeout for the process to go, then SIGKILL and wait up to timeout again,
+// as bd's later doltserver_unix.go does (bd-jvki): SIGKILL is not
+// instantaneous (a dolt in an uninterruptible write dies when the write
+// returns), and a stop that returned before the process is gone would let its
+// caller remove the pid and port files, start a rival or remove the data dir
+// under a server still writing there. v1.0.5 slept 100 ms after the SIGKILL and returned nil. bd polls
+// every 500 ms (100 ms after the SIGKILL); the simulator waits on a pidfd.
 func gracefulStop(pid int, timeout time.Duration) error {
+	h, _ := proc.Open(pid) // before the signal: the start time names this process
 	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 		return fmt.Errorf("sending SIGTERM to PID %d: %w", pid, err)
 	}
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		t := time.NewTimer(50 * time.Millisecond)
-		<-t.C
-		if !serverAlive(pid) {
-			return nil
-		}
+	if waitExit(h, timeout) {
+		return nil
 	}
 	_ = unix.Kill(pid, unix.SIGKILL)
-	return nil
+	if waitExit(h, timeout) {
+		return nil
+	}
+	return fmt.Errorf("process %d still alive %s after SIGKILL (likely uninterruptible I/O); not confirming death", pid, timeout)
+}
+
+// waitExit reports whether h's process has exited within timeout: all of it
+// (proc.WaitGone), not only its leader thread, which in a killed dolt can be
+// a zombie while the other threads still hold the data dir and the port.
+func waitExit(h proc.Handle, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return h.WaitGone(ctx) == nil
 }
 
 // lockStart takes dolt-server.lock as bd's Start does: a non-blocking

@@ -401,6 +401,7 @@ func (e *env) start(dir string) (*serverState, error) {
 		attempts = maxEphemeralPortAttempts
 	}
 	pid := 0
+	var reaped <-chan struct{} // closed when the started server has exited and been reaped
 	var lastErr error
 	for i := range attempts {
 		if !explicit {
@@ -423,14 +424,15 @@ func (e *env) start(dir string) (*serverState, error) {
 			}
 			break
 		}
-		if exitedWithin(cmd, exitCheck) {
+		done := reap(cmd)
+		if exitedWithin(done, exitCheck) {
 			lastErr = fmt.Errorf("dolt sql-server exited immediately on port %d (attempt %d/%d)", port, i+1, attempts)
 			if !explicit {
 				continue
 			}
 			break
 		}
-		pid = cmd.Process.Pid
+		pid, reaped = cmd.Process.Pid, done
 		lastErr = nil
 		break
 	}
@@ -438,16 +440,16 @@ func (e *env) start(dir string) (*serverState, error) {
 		return nil, fmt.Errorf("failed to start dolt server after %d attempts: %w\nCheck logs: %s", attempts, lastErr, logPath(dir))
 	}
 	if err := os.WriteFile(pidPath(dir), []byte(strconv.Itoa(pid)), 0o600); err != nil {
-		killPID(pid)
+		killAndReap(pid, reaped)
 		return nil, fmt.Errorf("writing PID file: %w", err)
 	}
 	if err := writePortFile(dir, port); err != nil {
-		killPID(pid)
+		killAndReap(pid, reaped)
 		_ = os.Remove(pidPath(dir))
 		return nil, fmt.Errorf("writing port file: %w", err)
 	}
 	if err := waitForReady(cfg.host, port, e.readyTimeout()); err != nil {
-		killPID(pid)
+		killAndReap(pid, reaped)
 		removeStateFiles(dir)
 		return nil, fmt.Errorf("server started (PID %d) but not accepting connections on port %d: %w\nCheck logs: %s",
 			pid, port, err, logPath(dir))
@@ -470,13 +472,19 @@ func maybeRotateLog(primary string) {
 	}
 }
 
-// exitedWithin reports whether the just-started cmd exits within d, the way
-// bd checks for an immediate bind failure. The child is reaped by a
-// goroutine, so it never lingers as a zombie while this process runs; once
-// this process exits the child is re-parented (detached, as bd leaves it).
-func exitedWithin(cmd *exec.Cmd, d time.Duration) bool {
+// reap waits for the just-started cmd in a goroutine, so the child never
+// lingers as a zombie while this process runs; the channel is closed once it
+// has exited. When this process exits first, the child is re-parented
+// (detached, as bd leaves it).
+func reap(cmd *exec.Cmd) <-chan struct{} {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	return done
+}
+
+// exitedWithin reports whether the child reaped by done exits within d, the
+// way bd checks for an immediate bind failure.
+func exitedWithin(done <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -485,6 +493,15 @@ func exitedWithin(cmd *exec.Cmd, d time.Duration) bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// killAndReap SIGKILLs the server this command started and waits (up to
+// 10 s) until it has exited and been reaped: bd returns right after its
+// SIGKILL, but a server still dying when the command returns could still be
+// writing into the data dir or be counted as a live rival.
+func killAndReap(pid int, reaped <-chan struct{}) {
+	_ = killPID(pid)
+	exitedWithin(reaped, 10*time.Second)
 }
 
 // allocateEphemeralPort is doltserver.allocateEphemeralPort.

@@ -3,7 +3,7 @@
 // Package testdolt gives tests a real Dolt: the binary (installed by `make
 // dolt` into .tools/bin), a HOME with the identity dolt needs, and a bd 1.x
 // server-mode workspace whose database holds bd's metadata row. Only tests
-// import it. It is a leaf: it imports nothing of beadsctl's.
+// import it. It imports nothing of beadsctl's but internal/testproc.
 package testdolt
 
 import (
@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/beadsctl/beadsctl/internal/testproc"
 )
 
 // Binary returns the path of a real dolt: $BEADSCTL_DOLT, else .tools/bin/dolt
@@ -63,10 +65,13 @@ func moduleRoot() string {
 
 // Home makes a HOME folder with dolt's global identity set (dolt refuses to
 // commit without one) and returns it. Commands run with Env(home, ...).
+// Metrics are disabled there (MetricsDisabled), for a dolt run without Env's
+// DOLT_DISABLE_EVENT_FLUSH (a server under a supervisor, which passes HOME but
+// not the test's environment).
 func Home(t testing.TB, dolt string) string {
 	t.Helper()
 	home := t.TempDir()
-	for _, kv := range [][2]string{{"user.name", "beadsctl-test"}, {"user.email", "test@beadsctl.invalid"}} {
+	for _, kv := range append([][2]string{{"user.name", "beadsctl-test"}, {"user.email", "test@beadsctl.invalid"}}, MetricsDisabled) {
 		cmd := exec.Command(dolt, "config", "--global", "--add", kv[0], kv[1])
 		cmd.Env = Env(home, dolt)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -75,6 +80,15 @@ func Home(t testing.TB, dolt string) string {
 	}
 	return home
 }
+
+// MetricsDisabled is the global dolt setting that turns its usage events off.
+// Every dolt that exits (a sql-server stopped by SIGTERM included) starts
+// `dolt send-metrics` unless DOLT_DISABLE_EVENT_FLUSH is set; with events on,
+// that process outlives the server in its working directory, writes into
+// $HOME/.dolt and tries dolthub.com for up to a minute, and a test's cleanup
+// removes a folder it still writes into. With this setting it writes nothing
+// and exits at once (it is still started: testproc.Cleanup waits for it).
+var MetricsDisabled = [2]string{"metrics.disabled", "true"}
 
 // Env is a minimal environment for dolt: HOME and a PATH that finds it.
 func Env(home, dolt string) []string {
@@ -90,8 +104,12 @@ type Workspace struct {
 // NewWorkspace creates dir/.beads in server mode with database db: metadata.json
 // as bd writes it, the data dir initialised, and the database created with
 // bd's metadata table holding _project_id and an issues table, committed.
+// Every process still working in dir when the test ends (a server the test
+// started there) is killed and waited for (testproc.Cleanup): pass a dir made
+// by t.TempDir() before the call, so that this runs before its RemoveAll.
 func NewWorkspace(t testing.TB, dolt, home, dir, db string) Workspace {
 	t.Helper()
+	testproc.Cleanup(t, dir)
 	w := Workspace{Dir: dir, BeadsDir: filepath.Join(dir, ".beads"), Database: db,
 		ProjectID: fmt.Sprintf("%08x-0000-4000-8000-%012x", time.Now().UnixNano()&0xffffffff, os.Getpid())}
 	w.DataDir = filepath.Join(w.BeadsDir, "dolt")
