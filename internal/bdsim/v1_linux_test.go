@@ -390,8 +390,11 @@ func TestV1AdoptsAServerSomeoneElseRunsWhenFilesNameIt(t *testing.T) {
 
 // Issue 14's measured failure: a dolt held in the foreground without the pid
 // and port files is invisible to bd, which auto-starts a rival on the same
-// data dir; the rival cannot take dolt's lock and bd gives up after the ready
-// timeout.
+// data dir; the rival cannot take dolt's lock, prints so and exits. bd says
+// one of two things, by how fast the rival got to the lock: after bd's 200 ms
+// "exited immediately" check, bd gives up at the ready timeout (what issue 14
+// measured, on a loaded machine); within it, bd tries 10 ports and says the
+// server exited immediately (an idle machine, 1 run in 25 here).
 func TestV1RivalAutoStartFailsOnALockedDataDir(t *testing.T) {
 	w := newV1World(t)
 	w.initServer()
@@ -401,11 +404,13 @@ func TestV1RivalAutoStartFailsOnALockedDataDir(t *testing.T) {
 	start := time.Now()
 	r := w.bd([]string{"BEADS_DOLT_READY_TIMEOUT=1"}, "list")
 	took := time.Since(start)
-	if r.code != 1 || !strings.Contains(r.stderr, "Error: failed to open database: Dolt server unreachable at 127.0.0.1:0 and auto-start failed: server started (PID") ||
-		!strings.Contains(r.stderr, "but not accepting connections on port") {
+	const failed = "Error: failed to open database: Dolt server unreachable at 127.0.0.1:0 and auto-start failed: "
+	notReady := strings.Contains(r.stderr, failed+"server started (PID") && strings.Contains(r.stderr, "but not accepting connections on port")
+	exited := strings.Contains(r.stderr, failed+"failed to start dolt server after 10 attempts: dolt sql-server exited immediately on port")
+	if r.code != 1 || notReady == exited {
 		t.Fatalf("exit %d, stderr: %s", r.code, r.stderr)
 	}
-	if took < time.Second {
+	if notReady && took < time.Second {
 		t.Fatalf("gave up after %v, before the 1 s ready timeout", took)
 	}
 	log, _ := os.ReadFile(w.beads(logFileName))
