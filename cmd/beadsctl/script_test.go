@@ -210,8 +210,14 @@ func shutdownAgent(t testscript.T, dir string) {
 // counts as gone), waiting up to 5s on a pidfd for one that is exiting.
 // With !, it checks the processes are alive. Usage: pidgone file...
 func cmdPidgone(ts *testscript.TestScript, neg bool, args []string) {
+	timeout := 5 * time.Second
+	if len(args) >= 2 && args[0] == "-timeout" {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		timeout, args = d, args[2:]
+	}
 	if len(args) == 0 {
-		ts.Fatalf("usage: pidgone file...")
+		ts.Fatalf("usage: pidgone [-timeout D] file...")
 	}
 	for _, f := range args {
 		pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(f)))
@@ -222,12 +228,21 @@ func cmdPidgone(ts *testscript.TestScript, neg bool, args []string) {
 			}
 			continue
 		}
+		// A SIGKILLed process in uninterruptible I/O (dolt fsyncing on a
+		// loaded machine) dies only when the I/O ends: wait on its pidfd,
+		// which turns readable once every thread has exited, up to timeout.
 		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 5000)
+			deadline := time.Now().Add(timeout)
+			for left := time.Until(deadline); left > 0; left = time.Until(deadline) {
+				n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
+				if n > 0 || err != nil && err != unix.EINTR {
+					break
+				}
+			}
 			unix.Close(fd)
 		}
 		if pidAlive(pid) {
-			ts.Fatalf("pid %d (%s) is still running", pid, f)
+			ts.Fatalf("pid %d (%s) is still running after %v", pid, f, timeout)
 		}
 	}
 }
