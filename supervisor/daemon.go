@@ -418,7 +418,11 @@ type run struct {
 	// the health check says healthy only after, so healthy means bd finds it.
 	filesReady     chan struct{}
 	filesReadyOnce sync.Once
-	marker         string // DaemonMarkerEnv's value for this run (escaped.go)
+	// accepting is closed once the Dolt server first accepts connections
+	// (watchDoltReady's one probe serves the health check's start phase too).
+	accepting     chan struct{}
+	acceptingOnce sync.Once
+	marker        string // DaemonMarkerEnv's value for this run (escaped.go)
 }
 
 // event is a watcher's report about run runID.
@@ -544,7 +548,7 @@ func (l *loop) start(ctx context.Context, reason string) {
 	l.sink.setSpecIfChanged(spec.Logs)
 	l.sink.resetTail()
 	l.nextID++
-	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), marker: marker}
+	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), accepting: make(chan struct{}), marker: marker}
 	r.out = &lineWriter{sink: l.sink, stream: streamOut}
 	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
 
@@ -714,7 +718,7 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		case <-t.C:
 		}
 		if starting && h.Check == CheckSQL && h.SQL != nil {
-			waitAccepting(ctx, h.SQL.Address, interval-time.Since(started))
+			waitSQLAccepting(ctx, r, spec, interval-time.Since(started))
 		}
 		var files <-chan struct{}
 		if starting && spec.Dolt != nil {

@@ -82,8 +82,9 @@ const doltReadyWait = 60 * time.Second
 
 // watchDoltReady reports when r's server first accepts connections.
 func (l *loop) watchDoltReady(ctx context.Context, r *run, spec Spec) {
-	waitAccepting(ctx, net.JoinHostPort(spec.Dolt.Host, strconv.Itoa(spec.Dolt.Port)), doltReadyWait)
+	waitAccepting(ctx, doltAddr(spec), doltReadyWait)
 	if ctx.Err() == nil {
+		r.acceptingOnce.Do(func() { close(r.accepting) })
 		l.report(ctx, event{runID: r.id, reason: evDoltReady})
 	}
 }
@@ -120,7 +121,7 @@ func (l *loop) doltFlush(r *run, budget time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	res, err := bd.Flush(ctx, bd.SQLTarget{Addr: net.JoinHostPort(r.spec.Dolt.Host, strconv.Itoa(r.spec.Dolt.Port)), User: r.spec.Dolt.User})
+	res, err := bd.Flush(ctx, bd.SQLTarget{Addr: doltAddr(r.spec), User: r.spec.Dolt.User})
 	f := &Flush{At: time.Now(), Committed: res.Committed, MS: float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {
 		f.Error = err.Error()
@@ -143,6 +144,28 @@ func (l *loop) doltFinished(r *run) {
 	}
 	if err := doltFiles(r.spec).Remove(r.pid); err != nil {
 		l.d.log.Warn("dolt server files left in place", "error", err)
+	}
+}
+
+func doltAddr(spec Spec) string {
+	return net.JoinHostPort(spec.Dolt.Host, strconv.Itoa(spec.Dolt.Port))
+}
+
+// waitSQLAccepting holds the health check's start phase until the SQL
+// server accepts connections, for at most limit. A Dolt server's readiness is
+// already probed by watchDoltReady: the check waits on that, not on a second
+// prober; any other address is probed here.
+func waitSQLAccepting(ctx context.Context, r *run, spec Spec, limit time.Duration) {
+	if spec.Dolt == nil || spec.Health.SQL.Address != doltAddr(spec) {
+		waitAccepting(ctx, spec.Health.SQL.Address, limit)
+		return
+	}
+	t := time.NewTimer(max(limit, 0))
+	defer t.Stop()
+	select {
+	case <-r.accepting:
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
