@@ -490,6 +490,15 @@ func flatten(d *schema.Daemon) []attr {
 		attr{"health.command", string(hcmd), false},
 		attr{"health.address", strconv.Quote(d.Health.Address), false},
 	)
+	if h := d.Health.HTTP; h != nil {
+		status, _ := json.Marshal(h.Status)
+		out = append(out,
+			attr{"health.http.url", strconv.Quote(h.URL), false},
+			attr{"health.http.status", string(status), false},
+			attr{"health.http.body", strconv.Quote(h.Body), false},
+			attr{"health.http.tls_skip_verify", strconv.FormatBool(h.TLSSkipVerify), false},
+		)
+	}
 	return append(out, doltAttrs(d)...)
 }
 

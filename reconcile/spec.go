@@ -11,6 +11,8 @@
 package reconcile
 
 import (
+	"slices"
+
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -62,7 +64,15 @@ func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
 			Address:       d.Health.Address,
 			ClientVersion: bdVersion,
 			SQL:           sqlHealth,
+			HTTP:          httpHealth(d.Health.HTTP),
 		},
 		Hash: d.Hash,
 	}
+}
+
+func httpHealth(h *schema.HTTPCheck) *supervisor.HTTPHealth {
+	if h == nil {
+		return nil
+	}
+	return &supervisor.HTTPHealth{URL: h.URL, Status: slices.Clone(h.Status), Body: h.Body, TLSSkipVerify: h.TLSSkipVerify}
 }

@@ -105,13 +105,26 @@ type Rotate struct {
 
 // Health is the health block.
 type Health struct {
-	Check    string        `json:"check"` // beads-rpc | exec | tcp | sql | none
+	Check    string        `json:"check"` // beads-rpc | exec | tcp | sql | http | none
 	Interval time.Duration `json:"interval,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
 	Failures int           `json:"failures,omitempty"`
 	Command  []string      `json:"command,omitempty"` // exec
 	Address  string        `json:"address,omitempty"` // tcp
 	SQL      *SQLCheck     `json:"sql,omitempty"`     // sql
+	HTTP     *HTTPCheck    `json:"http,omitempty"`    // http
+}
+
+// HTTPCheck is a health check over HTTP (check = "http"): a GET of URL passes
+// when the answer's status is one of Status (any 2xx or 3xx when empty;
+// redirects are not followed) and, with Body, when the first 64 KiB of the
+// body match that regular expression (RE2). https:// checks the server's
+// certificate unless TLSSkipVerify.
+type HTTPCheck struct {
+	URL           string `json:"url"`
+	Status        []int  `json:"status,omitempty"`
+	Body          string `json:"body,omitempty"`
+	TLSSkipVerify bool   `json:"tls_skip_verify,omitempty"`
 }
 
 // IsBeads reports whether the daemon runs `bd daemon ...` (base name of Command is

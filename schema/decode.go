@@ -20,6 +20,7 @@ type kind int
 const (
 	kString  kind = iota
 	kStrings      // list(string)
+	kInts         // list(number), each a whole number >= 0
 	kMap          // map(string), keys valid environment names
 	kBool
 	kInt  // whole number >= 0
@@ -30,6 +31,8 @@ func (k kind) String() string {
 	switch k {
 	case kStrings:
 		return "a list of strings"
+	case kInts:
+		return "a list of whole numbers"
 	case kMap:
 		return "a map of strings"
 	case kBool:
@@ -73,6 +76,7 @@ var daemonSpec = &blockSpec{
 		"health": {attrs: map[string]kind{
 			"check": kString, "interval": kString, "timeout": kString, "failures": kInt,
 			"command": kStrings, "address": kString, "user": kString, "database": kString, "project_id": kString,
+			"url": kString, "status": kInts, "body": kString, "tls_skip_verify": kBool,
 		}},
 		"dolt_server": {attrs: map[string]kind{
 			"workspace": kString, "workspaces": kStrings, "shared": kBool, "host": kString, "port": kInt,
@@ -200,11 +204,20 @@ func decodeAttr(a *hcl.Attribute, k kind, path string, ctx *hcl.EvalContext) (*f
 					return bad("an element is null")
 				}
 			}
-			if exprs, d := hcl.ExprList(a.Expr); !d.HasErrors() && len(exprs) == f.val.LengthInt() {
-				for _, e := range exprs {
-					f.elem = append(f.elem, e.Range())
+			f.elem = elemRanges(a.Expr, f.val.LengthInt())
+		}
+	case kInts:
+		f.val, err = convert.Convert(v, cty.List(cty.Number))
+		if err == nil {
+			for _, e := range f.val.AsValueSlice() {
+				if e.IsNull() {
+					return bad("an element is null")
+				}
+				if bf := e.AsBigFloat(); !bf.IsInt() || bf.Sign() < 0 || bf.Cmp(big.NewFloat(1<<31)) > 0 {
+					return bad(fmt.Sprintf("%s is not a whole number", bf.Text('g', -1)))
 				}
 			}
+			f.elem = elemRanges(a.Expr, f.val.LengthInt())
 		}
 	case kMap:
 		f.val, err = convert.Convert(v, cty.Map(cty.String))
@@ -241,6 +254,20 @@ func decodeAttr(a *hcl.Attribute, k kind, path string, ctx *hcl.EvalContext) (*f
 		return bad(nulDetail)
 	}
 	return f, diags
+}
+
+// elemRanges are the ranges of the n elements of a list written as a
+// literal (nil otherwise), so that a bad element is blamed where it is.
+func elemRanges(expr hcl.Expression, n int) []hcl.Range {
+	exprs, d := hcl.ExprList(expr)
+	if d.HasErrors() || len(exprs) != n {
+		return nil
+	}
+	out := make([]hcl.Range, 0, n)
+	for _, e := range exprs {
+		out = append(out, e.Range())
+	}
+	return out
 }
 
 // merge overlays a profile's layer on a base layer: scalars and lists replace

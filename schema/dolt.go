@@ -259,12 +259,7 @@ func (r *resolver) sqlHealth(d *Daemon, blame hcl.Range) {
 	h := &d.Health
 	sqlAttrs := []string{"health.user", "health.database", "health.project_id"}
 	if h.Check != "sql" {
-		for _, a := range sqlAttrs {
-			if f := r.l.fields[a]; f != nil {
-				r.add(hcl.DiagWarning, f.name, a+" has no effect",
-					fmt.Sprintf("%s is only used with check = \"sql\"; this check is %q.", a, h.Check))
-			}
-		}
+		r.noEffect(sqlAttrs, "sql", h.Check)
 		h.SQL = nil
 		return
 	}
@@ -289,6 +284,17 @@ func (r *resolver) sqlHealth(d *Daemon, blame hcl.Range) {
 	} else if pidf != nil {
 		r.add(hcl.DiagError, pidf.rng, "project_id needs a database",
 			"health.project_id is checked against the `_project_id` row of a database's metadata table: name the database too.")
+	}
+}
+
+// noEffect warns at each of attrs that is set: it belongs to check kind
+// want, and this check is got.
+func (r *resolver) noEffect(attrs []string, want, got string) {
+	for _, a := range attrs {
+		if f := r.l.fields[a]; f != nil {
+			r.add(hcl.DiagWarning, f.name, a+" has no effect",
+				fmt.Sprintf("%s is only used with check = %q; this check is %q.", a, want, got))
+		}
 	}
 }
 

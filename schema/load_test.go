@@ -329,8 +329,8 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`5:17: error: max_delay shorter than delay; restart.max_delay (5s) caps the delay between restarts, so it cannot be shorter than restart.delay (10s).`},
 		},
 		"bad health check": {
-			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    check = \"http\"\n  }\n}\n",
-			want: []string{`4:13: error: Invalid value for health.check; "http" is not one of "beads-rpc", "exec", "tcp", "sql" or "none". Did you mean "tcp"?`},
+			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    check = \"htttp\"\n  }\n}\n",
+			want: []string{`4:13: error: Invalid value for health.check; "htttp" is not one of "beads-rpc", "exec", "tcp", "sql", "http" or "none". Did you mean "http"?`},
 		},
 		"exec without command": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  health {\n    check = \"exec\"\n  }\n}\n",

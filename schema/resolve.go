@@ -64,7 +64,7 @@ const (
 var (
 	policies     = []string{"always", "on-failure", "never"}
 	backoffs     = []string{"constant", "exponential"}
-	healthChecks = []string{"beads-rpc", "exec", "tcp", "sql", "none"}
+	healthChecks = []string{"beads-rpc", "exec", "tcp", "sql", "http", "none"}
 )
 
 // sensitiveUnset marks the warning for a sensitive key that is not in the
@@ -415,6 +415,7 @@ func (r *resolver) health(d *Daemon) {
 		}
 	}
 	r.sqlHealth(d, blame)
+	r.httpHealth(d, blame)
 	if h.Check != "exec" && cmdField != nil {
 		r.add(hcl.DiagWarning, cmdField.name, "health.command has no effect",
 			fmt.Sprintf("health.command is only used with check = \"exec\"; this check is %q.", h.Check))

@@ -384,6 +384,9 @@ func (a *Agent) put(ctx context.Context, spec Spec, direct bool) (PutResult, err
 		return PutResult{}, fmt.Errorf("%w: daemon %q: unknown health check %q (this agent, beadsctl %s, knows %s)",
 			errBadSpec, spec.Name, spec.Health.Check, a.opts.Version, strings.Join(HealthChecks, ", "))
 	}
+	if spec.Health.Check == CheckHTTP && (spec.Health.HTTP == nil || spec.Health.HTTP.URL == "") {
+		return PutResult{}, fmt.Errorf("%w: daemon %q: http health check without a url", errBadSpec, spec.Name)
+	}
 	var res PutResult
 	var h *hosted
 	oldPid := 0

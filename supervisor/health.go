@@ -18,13 +18,14 @@ const (
 	CheckExec     = "exec"
 	CheckTCP      = "tcp"
 	CheckSQL      = "sql"
+	CheckHTTP     = "http"
 	CheckNone     = "none"
 )
 
 // HealthChecks are the health check kinds this agent carries out (keep it with
 // the kinds above); a spec naming another one is refused (400), never accepted
 // and left unchecked.
-var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckSQL, CheckNone}
+var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckSQL, CheckHTTP, CheckNone}
 
 // Health check defaults.
 const (
@@ -81,6 +82,8 @@ func checkHealth(ctx context.Context, spec Spec, env []string, pid int) healthRe
 		return checkExec(ctx, spec, env)
 	case CheckSQL:
 		return checkSQL(ctx, spec)
+	case CheckHTTP:
+		return checkHTTP(ctx, spec.Health.HTTP)
 	case CheckTCP:
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", spec.Health.Address)

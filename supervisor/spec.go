@@ -107,7 +107,7 @@ type Rotate struct {
 
 // HealthSpec is the periodic health check.
 type HealthSpec struct {
-	// Check is "beads-rpc", "exec", "tcp", "sql" or "none" ("" means none).
+	// Check is "beads-rpc", "exec", "tcp", "sql", "http" or "none" ("" means none).
 	Check    string        `json:"check,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
 	Timeout  time.Duration `json:"timeout,omitempty"`
@@ -124,6 +124,19 @@ type HealthSpec struct {
 	// SQL for "sql": the server (host:port), user and the databases that must
 	// be there, each with its bd project id.
 	SQL *SQLHealth `json:"sql,omitempty"`
+	// HTTP for "http": see HTTPHealth.
+	HTTP *HTTPHealth `json:"http,omitempty"`
+}
+
+// HTTPHealth is a GET of URL that passes when the status is one of Status
+// (any 2xx or 3xx when empty; redirects are not followed) and, with Body,
+// when the first httpBodyMax bytes of the body match that regular expression.
+// https:// verifies the certificate unless TLSSkipVerify.
+type HTTPHealth struct {
+	URL           string `json:"url"`
+	Status        []int  `json:"status,omitempty"`
+	Body          string `json:"body,omitempty"`
+	TLSSkipVerify bool   `json:"tls_skip_verify,omitempty"`
 }
 
 // SQLHealth is a check over the MySQL protocol: connect, ping, every database
