@@ -11,6 +11,8 @@ package export
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -36,9 +38,129 @@ type Options struct {
 	OutDir string
 }
 
+// AgentOptions make an engine run beadsctl's own agent (`beadsctl agent
+// --foreground`) instead of each daemon, so beadsctl's supervision (health
+// checks, backoff, rotation) runs under the engine.
+type AgentOptions struct {
+	// Agent emits one definition for the agent instead of one per daemon.
+	Agent bool
+	// Beadsctl is the absolute path of the beadsctl binary.
+	Beadsctl string
+	// Restore makes the agent start what the last apply left running (its
+	// profile, not the daemons stopped on purpose, nothing after destroy)
+	// instead of every daemon of beads.hcl under the export's profile: what
+	// `beadsctl startup` installs, so a reboot brings back the applied state.
+	Restore bool
+}
+
+// agentArgv is the agent's command line.
+func agentArgv(r *Result, cfg *schema.Config, o AgentOptions) []string {
+	exe := o.Beadsctl
+	if exe == "" {
+		exe = "beadsctl"
+		r.warn("", "agent", "the path of beadsctl is unknown; the command keeps the bare name")
+	}
+	argv := []string{exe, "agent", "--foreground", "--dir", cfg.Dir}
+	switch {
+	case o.Restore:
+		argv = append(argv, "--restore")
+	case cfg.Env != "":
+		argv = append(argv, "--env", cfg.Env)
+	}
+	return argv
+}
+
+// ProjectID names the project in the folder dir (absolute) in unit names and
+// labels: the folder's base name (letters, digits, '-' and '_'; anything else
+// as '-'; at most 32 characters) and the first 8 hex digits of the SHA-256 of
+// the cleaned path. Two projects never share a unit, and the same folder
+// always gets the same name.
+func ProjectID(dir string) string {
+	dir = filepath.Clean(dir)
+	sum := sha256.Sum256([]byte(dir))
+	var b strings.Builder
+	for _, c := range filepath.Base(dir) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() >= 32 {
+			break
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if name == "" {
+		name = "project"
+	}
+	return name + "-" + hex.EncodeToString(sum[:4])
+}
+
+// maxFileName is the longest file name export writes: 255 bytes less what
+// the temporary file that atomicfile writes beside it adds (".NAME.tmp-" and
+// 12 hex digits).
+const maxFileName = 255 - len("..tmp-") - 12
+
+// fitName is base, shortened when base+suffix would not fit maxFileName: cut,
+// then "-" and the first 8 hex digits of the SHA-256 of base, so that the
+// name stays stable and two long names stay apart. A daemon name at
+// schema.MaxNameLength with a project name before it needs this.
+func fitName(base, suffix string) string {
+	if len(base)+len(suffix) <= maxFileName {
+		return base
+	}
+	sum := sha256.Sum256([]byte(base))
+	return base[:maxFileName-len(suffix)-9] + "-" + hex.EncodeToString(sum[:4])
+}
+
+// AgentUnitName is the systemd unit of the project's agent.
+func AgentUnitName(dir string) string { return "beadsctl-agent-" + ProjectID(dir) + ".service" }
+
+// AgentLabel is the launchd label of the project's agent.
+func AgentLabel(dir string) string { return "com.beadsctl.agent." + ProjectID(dir) }
+
+// StandardPath follows the folders found in every unit's PATH: the usual
+// system folders, as a login shell has them.
+const StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// pathTools are the programs a unit's PATH must find: bd and what bd runs.
+var pathTools = []string{"bd", "git", "dolt"}
+
+// unitPath is the PATH a unit runs with: the folders of the commands given
+// (absolute paths), then those where LookPath finds bd, git and dolt now, then
+// StandardPath; each folder once. Not the caller's whole shell PATH: a unit
+// must not depend on what one shell had.
+func unitPath(opts Options, commands ...string) string {
+	var dirs []string
+	add := func(d string) {
+		if d != "" && filepath.IsAbs(d) && !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, c := range commands {
+		if filepath.IsAbs(c) {
+			add(filepath.Dir(c))
+		}
+	}
+	if opts.LookPath != nil {
+		for _, t := range pathTools {
+			if p, err := opts.LookPath(t); err == nil && p != "" {
+				if abs, err := filepath.Abs(p); err == nil {
+					add(filepath.Dir(abs))
+				}
+			}
+		}
+	}
+	for _, d := range strings.Split(StandardPath, ":") {
+		add(d)
+	}
+	return strings.Join(dirs, ":")
+}
+
 // File is one generated file.
 type File struct {
-	// Name is the base name (beadsctl-beads.service, com.beadsctl.beads.plist, ...).
+	// Name is the base name (beadsctl-<project>-beads.service, com.beadsctl.<project>.beads.plist, ...).
 	Name string
 	// Mode is the permission the file is written with (0600 for files holding
 	// sensitive values, 0644 otherwise).

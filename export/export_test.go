@@ -154,13 +154,19 @@ func checkGolden(t *testing.T, name string, got []byte) {
 func TestGolden(t *testing.T) {
 	engines := map[string]func(*schema.Config, Options) (*Result, error){
 		"systemd": func(c *schema.Config, o Options) (*Result, error) {
-			return Systemd(c, SystemdOptions{Options: o, Prefix: "beadsctl-"})
+			return Systemd(c, SystemdOptions{Options: o, Prefix: "beadsctl-", RunAs: "beads"})
 		},
 		"systemd-user": func(c *schema.Config, o Options) (*Result, error) {
 			return Systemd(c, SystemdOptions{Options: o, User: true})
 		},
 		"systemd-agent": func(c *schema.Config, o Options) (*Result, error) {
-			return Systemd(c, SystemdOptions{Options: o, Agent: true, Beadsctl: "/usr/local/bin/beadsctl", Path: "/usr/local/bin:/usr/bin:/bin"})
+			return Systemd(c, SystemdOptions{Options: o, RunAs: "beads", AgentOptions: AgentOptions{Agent: true, Beadsctl: "/usr/local/bin/beadsctl"}})
+		},
+		"systemd-startup": func(c *schema.Config, o Options) (*Result, error) {
+			return Systemd(c, SystemdOptions{Options: o, User: true, AgentOptions: AgentOptions{Agent: true, Beadsctl: "/opt/beadsctl/bin/beadsctl", Restore: true}})
+		},
+		"launchd-agent": func(c *schema.Config, o Options) (*Result, error) {
+			return Launchd(c, LaunchdOptions{Options: o, AgentOptions: AgentOptions{Agent: true, Beadsctl: "/opt/beadsctl/bin/beadsctl", Restore: true}})
 		},
 		"launchd": func(c *schema.Config, o Options) (*Result, error) {
 			return Launchd(c, LaunchdOptions{Options: o})
@@ -262,14 +268,14 @@ func TestWarnings(t *testing.T) {
 	}{
 		"systemd": {
 			run: func(c *schema.Config) (*Result, error) {
-				return Systemd(c, SystemdOptions{Options: Options{LookPath: fakeLookPath}})
+				return Systemd(c, SystemdOptions{Options: Options{LookPath: fakeLookPath}, RunAs: "beads"})
 			},
 			want: []string{"restart.min_uptime", "restart.backoff", "limits.memory", "logs.combined",
 				"logs.timestamps", "logs.rotate", "health.check"},
 		},
 		"systemd-agent": {
 			run: func(c *schema.Config) (*Result, error) {
-				return Systemd(c, SystemdOptions{Agent: true, Beadsctl: "/b"})
+				return Systemd(c, SystemdOptions{RunAs: "beads", AgentOptions: AgentOptions{Agent: true, Beadsctl: "/b"}})
 			},
 			want: nil,
 		},
@@ -384,5 +390,68 @@ func TestPrint(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestProjectID: two projects with the same folder name get different unit
+// names, the same folder always the same, and every name is a valid unit name.
+func TestProjectID(t *testing.T) {
+	tests := map[string]struct{ dir, want string }{
+		"plain":       {"/srv/project", "project-4f3f91f6"},
+		"same name":   {"/home/ann/project", "project-78a036e7"},
+		"cleaned":     {"/srv/project/", "project-4f3f91f6"},
+		"odd":         {"/srv/odd dir/100%", "100-ce267b97"},
+		"root":        {"/", "project-8a5edab2"},
+		"long":        {"/x/" + strings.Repeat("a", 60), strings.Repeat("a", 32) + "-"},
+		"unicode dot": {"/x/mon.projet-é", "mon-projet-"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := ProjectID(tt.dir)
+			if !strings.HasPrefix(got, tt.want) || (strings.HasSuffix(tt.want, "-") && len(got) != len(tt.want)+8) {
+				t.Errorf("ProjectID(%q) = %q, want %q…", tt.dir, got, tt.want)
+			}
+			if unitEscape(got) != got {
+				t.Errorf("%q needs escaping in a unit name", got)
+			}
+		})
+	}
+	if a, b := AgentUnitName("/srv/project"), AgentUnitName("/home/ann/project"); a == b {
+		t.Errorf("two projects share the unit %s", a)
+	}
+}
+
+// TestLongNamesFit: a daemon named at schema.MaxNameLength, with the project
+// name before it, still gets unit files that can be written (the temporary
+// file beside them included), and two such names stay apart.
+func TestLongNamesFit(t *testing.T) {
+	cfg := rootConfig("production")
+	long := strings.Repeat("d", schema.MaxNameLength)
+	cfg.Daemons[0].Name = long
+	other := cfg.Daemons[0]
+	other.Name = long[:len(long)-1] + "e"
+	cfg.Daemons = append(cfg.Daemons, other)
+	out := t.TempDir()
+	sd, err := Systemd(cfg, SystemdOptions{Options: Options{LookPath: fakeLookPath, OutDir: out}, Prefix: "beadsctl-", RunAs: "beads"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := Launchd(cfg, LaunchdOptions{Options: Options{LookPath: fakeLookPath, OutDir: out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append(sd.Files, ld.Files...)
+	names := map[string]bool{}
+	for _, f := range files {
+		if len(f.Name) > 255-18 {
+			t.Errorf("%s: %d bytes", f.Name, len(f.Name))
+		}
+		names[f.Name] = true
+	}
+	if len(names) != 4 {
+		t.Errorf("names collide: %v", names)
+	}
+	if err := WriteFiles(out, files); err != nil {
+		t.Fatal(err)
 	}
 }

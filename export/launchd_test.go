@@ -10,6 +10,8 @@ import (
 // TestLaunchdParse parses every generated plist back with a plist library
 // and compares it with the expected dictionary.
 func TestLaunchdParse(t *testing.T) {
+	webL, workerL := LaunchdLabel("/srv/odd dir/100%", "web"), LaunchdLabel("/srv/odd dir/100%", "worker")
+	const stdPath = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 	tests := map[string]struct {
 		outDir string
 		want   map[string]map[string]any
@@ -17,11 +19,11 @@ func TestLaunchdParse(t *testing.T) {
 	}{
 		"stdout": {
 			want: map[string]map[string]any{
-				"com.beadsctl.web.plist": {
-					"Label":                "com.beadsctl.web",
+				webL + ".plist": {
+					"Label":                webL,
 					"ProgramArguments":     []any{"/usr/local/bin/node", "server.js", "--greeting", `say "hi" $USER 100% \o/`, "", "it's", ";", "tab\there"},
 					"WorkingDirectory":     "/srv/odd dir/100%",
-					"EnvironmentVariables": map[string]any{"PLAIN": "a b $HOME 50%"},
+					"EnvironmentVariables": map[string]any{"PLAIN": "a b $HOME 50%", "PATH": stdPath},
 					"RunAtLoad":            true,
 					"KeepAlive":            map[string]any{"SuccessfulExit": false},
 					"ThrottleInterval":     uint64(2),
@@ -29,26 +31,27 @@ func TestLaunchdParse(t *testing.T) {
 					"StandardOutPath":      "/srv/odd dir/100%/logs/web.out.log",
 					"StandardErrorPath":    "/srv/odd dir/100%/logs/web.err.log",
 				},
-				"com.beadsctl.worker.plist": {
-					"Label":            "com.beadsctl.worker",
-					"ProgramArguments": []any{"/opt/bin/worker"},
-					"WorkingDirectory": "/srv/odd dir/100%",
-					"RunAtLoad":        true,
-					"KeepAlive":        false,
-					"ExitTimeOut":      uint64(3),
+				workerL + ".plist": {
+					"Label":                workerL,
+					"ProgramArguments":     []any{"/opt/bin/worker"},
+					"WorkingDirectory":     "/srv/odd dir/100%",
+					"EnvironmentVariables": map[string]any{"PATH": "/opt/bin:" + stdPath},
+					"RunAtLoad":            true,
+					"KeepAlive":            false,
+					"ExitTimeOut":          uint64(3),
 				},
 			},
-			modes: map[string]uint32{"com.beadsctl.web.plist": 0o644, "com.beadsctl.worker.plist": 0o644},
+			modes: map[string]uint32{webL + ".plist": 0o644, workerL + ".plist": 0o644},
 		},
 		"out dir": {
 			outDir: "/Library/LaunchDaemons",
 			want: map[string]map[string]any{
-				"com.beadsctl.web.plist": {
-					"Label":            "com.beadsctl.web",
+				webL + ".plist": {
+					"Label":            webL,
 					"ProgramArguments": []any{"/usr/local/bin/node", "server.js", "--greeting", `say "hi" $USER 100% \o/`, "", "it's", ";", "tab\there"},
 					"WorkingDirectory": "/srv/odd dir/100%",
 					"EnvironmentVariables": map[string]any{
-						"PLAIN": "a b $HOME 50%", "API_TOKEN": "s3cr3t 'quoted' $x", "DB_PASSWORD": "hunter2",
+						"PLAIN": "a b $HOME 50%", "API_TOKEN": "s3cr3t 'quoted' $x", "DB_PASSWORD": "hunter2", "PATH": stdPath,
 					},
 					"RunAtLoad":         true,
 					"KeepAlive":         map[string]any{"SuccessfulExit": false},
@@ -57,16 +60,17 @@ func TestLaunchdParse(t *testing.T) {
 					"StandardOutPath":   "/srv/odd dir/100%/logs/web.out.log",
 					"StandardErrorPath": "/srv/odd dir/100%/logs/web.err.log",
 				},
-				"com.beadsctl.worker.plist": {
-					"Label":            "com.beadsctl.worker",
-					"ProgramArguments": []any{"/opt/bin/worker"},
-					"WorkingDirectory": "/srv/odd dir/100%",
-					"RunAtLoad":        true,
-					"KeepAlive":        false,
-					"ExitTimeOut":      uint64(3),
+				workerL + ".plist": {
+					"Label":                workerL,
+					"ProgramArguments":     []any{"/opt/bin/worker"},
+					"WorkingDirectory":     "/srv/odd dir/100%",
+					"EnvironmentVariables": map[string]any{"PATH": "/opt/bin:" + stdPath},
+					"RunAtLoad":            true,
+					"KeepAlive":            false,
+					"ExitTimeOut":          uint64(3),
 				},
 			},
-			modes: map[string]uint32{"com.beadsctl.web.plist": 0o600, "com.beadsctl.worker.plist": 0o644},
+			modes: map[string]uint32{webL + ".plist": 0o600, workerL + ".plist": 0o644},
 		},
 	}
 	for name, tt := range tests {
@@ -126,9 +130,43 @@ func TestLaunchdKeepAlive(t *testing.T) {
 			if diff := cmp.Diff(tt.want, job.KeepAlive); diff != "" {
 				t.Errorf("KeepAlive (-want +got):\n%s", diff)
 			}
-			if job.Label != "com.beadsctl.beads" {
+			if job.Label != "com.beadsctl.project-4f3f91f6.beads" {
 				t.Errorf("Label = %q", job.Label)
 			}
 		})
+	}
+}
+
+// TestLaunchdAgentParse parses the agent's plist (what beadsctl startup loads
+// on macOS) back: the agent restores the applied state, started at load and
+// again after a failure, with a PATH that finds beadsctl, bd, git and dolt.
+func TestLaunchdAgentParse(t *testing.T) {
+	look := func(name string) (string, error) { return "/opt/tools/" + name, nil }
+	r, err := Launchd(rootConfig("production"), LaunchdOptions{Options: Options{LookPath: look},
+		AgentOptions: AgentOptions{Agent: true, Beadsctl: "/Users/me/bin/beadsctl", Restore: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Files) != 1 || r.Files[0].Name != "com.beadsctl.agent.project-4f3f91f6.plist" {
+		t.Fatalf("files: %+v", r.Files)
+	}
+	var got map[string]any
+	if _, err := plist.Unmarshal(r.Files[0].Data, &got); err != nil {
+		t.Fatalf("does not parse: %v\n%s", err, r.Files[0].Data)
+	}
+	want := map[string]any{
+		"Label":                "com.beadsctl.agent.project-4f3f91f6",
+		"ProgramArguments":     []any{"/Users/me/bin/beadsctl", "agent", "--foreground", "--dir", "/srv/project", "--restore"},
+		"WorkingDirectory":     "/srv/project",
+		"EnvironmentVariables": map[string]any{"PATH": "/Users/me/bin:/opt/tools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		"RunAtLoad":            true,
+		"KeepAlive":            map[string]any{"SuccessfulExit": false},
+		"ThrottleInterval":     uint64(5),
+		"ExitTimeOut":          uint64(15),
+		"StandardOutPath":      "/srv/project/.beadsctl/agent.launchd.log",
+		"StandardErrorPath":    "/srv/project/.beadsctl/agent.launchd.log",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plist (-want +got):\n%s", diff)
 	}
 }

@@ -14,20 +14,17 @@ import (
 // SystemdOptions configure Systemd.
 type SystemdOptions struct {
 	Options
+	AgentOptions
 	// User makes user units (systemctl --user): WantedBy=default.target and
 	// the user unit folder; otherwise system units for multi-user.target.
 	User bool
-	// Prefix goes before the daemon name in unit names ("beadsctl-" gives
-	// beadsctl-beads.service; "" gives beads.service).
+	// Prefix goes before the project and daemon names in unit names
+	// ("beadsctl-" gives beadsctl-<project>-beads.service, see ProjectID;
+	// "" gives beads.service).
 	Prefix string
-	// Agent emits one unit running `beadsctl agent --foreground` instead of
-	// one unit per daemon, so beadsctl's own supervision (health checks,
-	// backoff, rotation) runs under systemd.
-	Agent bool
-	// Beadsctl is the absolute path of the beadsctl binary (for Agent).
-	Beadsctl string
-	// Path is the PATH the agent unit runs with (for Agent), so it finds bd.
-	Path string
+	// RunAs is the user a system unit runs as (User=); "" leaves it out, with
+	// a warning: systemd would run the daemon as root.
+	RunAs string
 }
 
 // Systemd renders one service unit per daemon, plus an EnvironmentFile (0600)
@@ -43,7 +40,11 @@ func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 	r := &Result{}
 	for i := range ds {
 		d := &ds[i]
-		base := opts.Prefix + unitEscape(d.Name)
+		base := unitEscape(d.Name)
+		if opts.Prefix != "" {
+			base = opts.Prefix + ProjectID(cfg.Dir) + "-" + base
+		}
+		base = fitName(base, ".service")
 		unit := base + ".service"
 		var b unitWriter
 		b.header(unit, cfg, "export systemd")
@@ -58,6 +59,10 @@ func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 		argv[0] = resolveCommand(r, d, opts.Options, "systemd looks a bare name up in its own fixed search path, /usr/local/bin:/usr/bin:/bin among others")
 		b.set("ExecStart", execLine(argv))
 		b.set("WorkingDirectory", sdPath(d.Dir))
+		systemdUser(&b, r, opts, d.Name)
+		if _, ok := d.Environment["PATH"]; !ok {
+			b.set("Environment", sdQuote("PATH="+unitPath(opts.Options, argv[0]), false))
+		}
 		plain, secret := splitEnv(d)
 		for _, k := range plain {
 			b.set("Environment", sdQuote(k+"="+d.Environment[k], false))
@@ -111,30 +116,29 @@ func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 
 func systemdAgent(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 	r := &Result{}
-	unit := "beadsctl-agent.service"
+	unit := AgentUnitName(cfg.Dir)
 	var b unitWriter
-	b.header(unit, cfg, "export systemd --agent")
+	how := "export systemd --agent"
+	if opts.Restore {
+		how = "startup"
+	}
+	b.header(unit, cfg, how)
 	b.comment("beadsctl's own agent supervises every daemon of the file (health checks, backoff,")
 	b.comment("log rotation); systemd supervises the agent.")
+	if opts.Restore {
+		b.comment("At boot it starts what the last apply left running: the applied profile, without the")
+		b.comment("daemons stopped on purpose, and nothing after beadsctl destroy.")
+	}
 	b.section("Unit")
 	b.set("Description", "beadsctl agent for "+sdPath(cfg.Dir))
 	b.set("After", "network.target")
 	b.section("Service")
 	b.set("Type", "simple")
-	exe := opts.Beadsctl
-	if exe == "" {
-		exe = "beadsctl"
-		r.warn("", "agent", "the path of beadsctl is unknown; ExecStart keeps the bare name")
-	}
-	argv := []string{exe, "agent", "--foreground", "--dir", cfg.Dir}
-	if cfg.Env != "" {
-		argv = append(argv, "--env", cfg.Env)
-	}
+	argv := agentArgv(r, cfg, opts.AgentOptions)
 	b.set("ExecStart", execLine(argv))
 	b.set("WorkingDirectory", sdPath(cfg.Dir))
-	if opts.Path != "" {
-		b.set("Environment", sdQuote("PATH="+opts.Path, false))
-	}
+	systemdUser(&b, r, opts, "")
+	b.set("Environment", sdQuote("PATH="+unitPath(opts.Options, agentCommands(argv[0], cfg, opts.Options)...), false))
 	b.set("Restart", "on-failure")
 	b.set("RestartSec", "5s")
 	// The agent stops its daemons itself, each with its own signal and
@@ -150,6 +154,29 @@ func systemdAgent(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 	b.set("WantedBy", systemdTarget(opts.User))
 	r.Files = append(r.Files, File{Name: unit, Mode: 0o644, Data: []byte(b.String())})
 	return r, nil
+}
+
+// agentCommands are the commands whose folders the agent's PATH holds:
+// beadsctl's and each daemon's, resolved as a per-daemon export would.
+func agentCommands(beadsctl string, cfg *schema.Config, opts Options) []string {
+	cmds := []string{beadsctl}
+	for i := range cfg.Daemons {
+		d := &cfg.Daemons[i]
+		var quiet Result // a command not found now is the agent's to report at start
+		cmds = append(cmds, resolveCommand(&quiet, d, opts, ""))
+	}
+	return cmds
+}
+
+// systemdUser writes User= for a system unit.
+func systemdUser(b *unitWriter, r *Result, opts SystemdOptions, daemon string) {
+	switch {
+	case opts.User:
+	case opts.RunAs != "":
+		b.set("User", opts.RunAs)
+	default:
+		r.warn(daemon, "user", "no User= (the user to run as is unknown): systemd runs a system unit as root")
+	}
 }
 
 // systemdStartLimit writes StartLimitBurst/StartLimitIntervalSec ([Unit]).
@@ -208,12 +235,27 @@ func systemdUnitDir(user bool) string {
 type unitWriter struct{ strings.Builder }
 
 func (b *unitWriter) header(unit string, cfg *schema.Config, how string) {
-	profile := "no env profile"
-	if cfg.Env != "" {
-		profile = fmt.Sprintf("env %q", cfg.Env)
+	fmt.Fprintf(b, "# %s: generated by `beadsctl %s` from %s (%s).\n", unit, how, cfg.Path, profileNote(cfg, how))
+	fmt.Fprintf(b, "# Do not edit: %s.\n", regenerate(how))
+}
+
+// profileNote says which profile the file was made for.
+func profileNote(cfg *schema.Config, how string) string {
+	switch {
+	case how == "startup":
+		return "the profile of the last apply"
+	case cfg.Env != "":
+		return fmt.Sprintf("env %q", cfg.Env)
 	}
-	fmt.Fprintf(b, "# %s: generated by `beadsctl %s` from %s (%s).\n", unit, how, cfg.Path, profile)
-	b.WriteString("# Do not edit: change beads.hcl and export again.\n")
+	return "no env profile"
+}
+
+// regenerate says how to change a generated file.
+func regenerate(how string) string {
+	if how == "startup" {
+		return "run beadsctl startup again (it follows beads.hcl and the applied state by itself)"
+	}
+	return "change beads.hcl and export again"
 }
 
 func (b *unitWriter) section(name string) { fmt.Fprintf(b, "\n[%s]\n", name) }

@@ -32,13 +32,14 @@ func TestSystemdVerify(t *testing.T) {
 		cfg  *schema.Config
 		opts SystemdOptions
 	}{
-		"development":      {cfg: rootConfig("development")},
-		"production":       {cfg: rootConfig("production")},
+		"development":      {cfg: rootConfig("development"), opts: SystemdOptions{RunAs: "daemon"}},
+		"production":       {cfg: rootConfig("production"), opts: SystemdOptions{RunAs: "daemon"}},
 		"production-user":  {cfg: rootConfig("production"), opts: SystemdOptions{User: true}},
-		"production-agent": {cfg: rootConfig("production"), opts: SystemdOptions{Agent: true, Beadsctl: "/bin/sh", Path: "/usr/bin:/bin"}},
+		"production-agent": {cfg: rootConfig("production"), opts: SystemdOptions{RunAs: "daemon", AgentOptions: AgentOptions{Agent: true, Beadsctl: "/bin/sh"}}},
+		"startup":          {cfg: rootConfig("production"), opts: SystemdOptions{User: true, AgentOptions: AgentOptions{Agent: true, Beadsctl: "/bin/sh", Restore: true}}},
 		"full":             {cfg: fullConfig("production")},
-		"tricky":           {cfg: trickyConfig(), opts: SystemdOptions{Prefix: "beadsctl-"}},
-		"root file":        {cfg: loadRoot(t, "production")},
+		"tricky":           {cfg: trickyConfig(), opts: SystemdOptions{Prefix: "beadsctl-", RunAs: "daemon"}},
+		"root file":        {cfg: loadRoot(t, "production"), opts: SystemdOptions{RunAs: "daemon"}},
 		"root file user":   {cfg: loadRoot(t, "development"), opts: SystemdOptions{User: true}},
 	}
 	for name, tt := range tests {
@@ -98,7 +99,8 @@ func TestSystemdRoundTrip(t *testing.T) {
 		}
 		for _, d := range cfg.Daemons {
 			t.Run(d.Name, func(t *testing.T) {
-				unit := parseUnit(t, files["beadsctl-"+d.Name+".service"])
+				name := "beadsctl-" + ProjectID(cfg.Dir) + "-" + d.Name + ".service"
+				unit := parseUnit(t, files[name])
 				wantArgv := d.Argv()
 				if !filepath.IsAbs(wantArgv[0]) {
 					wantArgv[0] = "/usr/local/bin/" + wantArgv[0]
@@ -123,12 +125,20 @@ func TestSystemdRoundTrip(t *testing.T) {
 				if wantEnv == nil {
 					wantEnv = map[string]string{}
 				}
+				// PATH finds the command, then bd, git and dolt (all in
+				// /usr/local/bin here), then the system folders.
+				wantPath := filepath.Dir(wantArgv[0]) + ":/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+				wantPath = strings.Replace(wantPath, "/usr/local/bin:/usr/local/bin:", "/usr/local/bin:", 1)
+				if gotEnv["PATH"] != wantPath {
+					t.Errorf("PATH = %q, want %q", gotEnv["PATH"], wantPath)
+				}
+				delete(gotEnv, "PATH")
 				if diff := cmp.Diff(wantEnv, gotEnv); diff != "" {
 					t.Errorf("environment (-want +got):\n%s", diff)
 				}
 				for _, k := range d.Sensitive {
 					v := d.Environment[k]
-					if bytes.Contains(files["beadsctl-"+d.Name+".service"], []byte(v)) {
+					if bytes.Contains(files[name], []byte(v)) {
 						t.Errorf("sensitive value of %s is inline in the unit", k)
 					}
 				}
@@ -157,7 +167,7 @@ func TestSystemdStdoutSecrets(t *testing.T) {
 			}
 		}
 	}
-	want := `daemon "web": sensitive: values of API_TOKEN, DB_PASSWORD are not printed; run with -o DIR to write them to DIR/beadsctl-web.env (mode 0600), or create /etc/systemd/system/beadsctl-web.env yourself`
+	want := `daemon "web": sensitive: values of API_TOKEN, DB_PASSWORD are not printed; run with -o DIR to write them to DIR/beadsctl-100-ce267b97-web.env (mode 0600), or create /etc/systemd/system/beadsctl-100-ce267b97-web.env yourself`
 	found := false
 	for _, w := range r.Warnings {
 		found = found || w.String() == want

@@ -30,9 +30,10 @@ const MaxNesting = 100
 // MaxNameLength is the longest daemon or profile name. A daemon's name makes
 // file names, the longest a rotated and compressed log backup,
 // "<name>.out-2006-01-02T15-04-05.000.log.gz" (the supervisor's backup layout),
-// which must fit the 255 bytes most file systems allow for one name; the unit
-// names of export (beadsctl-<name>.service, com.beadsctl.<name>.plist) and the
-// temporary files written beside them are shorter.
+// which must fit the 255 bytes most file systems allow for one name; export
+// shortens its unit names (beadsctl-<project>-<name>.service,
+// com.beadsctl.<project>.<name>.plist) to fit, with the temporary files
+// written beside them.
 const MaxNameLength = 255 - len(".out-2006-01-02T15-04-05.000.log.gz")
 
 // checkName is the diagnostic for a daemon or profile name that cannot be

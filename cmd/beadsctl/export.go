@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -16,9 +17,10 @@ import (
 type exportOptions struct {
 	outDir string
 	strict bool
-	// systemd
+	// systemd and launchd
 	user, agent bool
 	prefix      string
+	runAs       string
 	// nomad
 	format, jobType, job string
 	datacenters          []string
@@ -55,40 +57,57 @@ EnvironmentFile beside the unit, mode 0600, only with -o), Restart, RestartSec,
 StartLimitBurst/StartLimitIntervalSec derived from max_restarts and min_uptime,
 MemoryMax, KillSignal, TimeoutStopSec, KillMode=control-group and append: logs.
 
-With --agent, one unit runs "beadsctl agent --foreground" instead, so beadsctl's
-own supervision (beads-rpc health checks, backoff, log rotation) runs under systemd.`,
+Units are named per project: beadsctl-<folder>-<hash>-<daemon>.service, the hash
+being of the project's path, so two projects never share a unit. System units
+carry User= (--run-as, default the user who runs export, $SUDO_USER under sudo).
+Every unit sets PATH: the folders where the command, bd, git and dolt are found
+now, then /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin (not the
+whole PATH of this shell); a PATH in the daemon's environment wins.
+
+With --agent, one unit (beadsctl-agent-<folder>-<hash>.service) runs
+"beadsctl agent --foreground" instead, so beadsctl's own supervision (beads-rpc
+health checks, backoff, log rotation) runs under systemd. beadsctl startup
+installs and enables such a unit for you.`,
 		Example: `  beadsctl export systemd --env production
   sudo beadsctl export systemd --env production -o /etc/systemd/system && sudo systemctl daemon-reload
-  beadsctl export systemd --user -o ~/.config/systemd/user && systemctl --user enable --now beadsctl-beads
+  beadsctl export systemd --user -o ~/.config/systemd/user && systemctl --user daemon-reload
   beadsctl export systemd --agent --env production`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runExport(c, g, o, args, func(cfg *schema.Config, eo export.Options) (*export.Result, error) {
-				exe, _ := os.Executable()
-				if p, err := filepath.EvalSymlinks(exe); err == nil {
-					exe = p
+				runAs := o.runAs
+				if runAs == "" && !o.user {
+					runAs = unitUser()
 				}
-				return export.Systemd(cfg, export.SystemdOptions{Options: eo, User: o.user, Prefix: o.prefix,
-					Agent: o.agent, Beadsctl: exe, Path: os.Getenv("PATH")})
+				return export.Systemd(cfg, export.SystemdOptions{Options: eo, User: o.user, Prefix: o.prefix, RunAs: runAs,
+					AgentOptions: export.AgentOptions{Agent: o.agent, Beadsctl: beadsctlPath()}})
 			})
 		},
 	}
 	systemd.Flags().BoolVar(&o.user, "user", false, "user units (WantedBy=default.target) instead of system units (multi-user.target)")
 	systemd.Flags().BoolVar(&o.agent, "agent", false, "one unit running beadsctl agent --foreground instead of one per daemon")
-	systemd.Flags().StringVar(&o.prefix, "prefix", "beadsctl-", `unit name prefix ("" names units after the daemons alone)`)
+	systemd.Flags().StringVar(&o.prefix, "prefix", "beadsctl-", `unit name prefix, before the project and daemon names ("" names units after the daemons alone)`)
+	systemd.Flags().StringVar(&o.runAs, "run-as", "", "User= of system units (default: the user running export, $SUDO_USER under sudo)")
 
 	launchd := &cobra.Command{
 		Use:   "launchd [DAEMON]",
 		Short: "One launchd property list per daemon (macOS)",
+		Long: `Write one property list per daemon, labelled com.beadsctl.<folder>-<hash>.<daemon>
+(the hash being of the project's path, so two projects never share a label), with
+a PATH that finds the command, bd, git and dolt. With --agent, one property list
+(com.beadsctl.agent.<folder>-<hash>) runs "beadsctl agent --foreground" instead;
+beadsctl startup installs and loads such a LaunchAgent for you.`,
 		Example: `  beadsctl export launchd --env production -o ~/Library/LaunchAgents
-  launchctl load ~/Library/LaunchAgents/com.beadsctl.beads.plist`,
+  launchctl load ~/Library/LaunchAgents/com.beadsctl.myproject-1a2b3c4d.beads.plist`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runExport(c, g, o, args, func(cfg *schema.Config, eo export.Options) (*export.Result, error) {
-				return export.Launchd(cfg, export.LaunchdOptions{Options: eo})
+				return export.Launchd(cfg, export.LaunchdOptions{Options: eo,
+					AgentOptions: export.AgentOptions{Agent: o.agent, Beadsctl: beadsctlPath()}})
 			})
 		},
 	}
+	launchd.Flags().BoolVar(&o.agent, "agent", false, "one property list running beadsctl agent --foreground instead of one per daemon")
 
 	nomad := &cobra.Command{
 		Use:   "nomad [DAEMON]",
@@ -110,6 +129,30 @@ own supervision (beads-rpc health checks, backoff, log rotation) runs under syst
 
 	c.AddCommand(systemd, launchd, nomad)
 	return c
+}
+
+// beadsctlPath is this binary's path with links resolved, for units to run.
+func beadsctlPath() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = p
+	}
+	return exe
+}
+
+// unitUser is the user a system unit runs as: the one who called sudo, else
+// the one running beadsctl ("" when unknown).
+func unitUser() string {
+	if u := os.Getenv("SUDO_USER"); u != "" && os.Geteuid() == 0 {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }
 
 // runExport loads the file, renders it with render, reports warnings, and
