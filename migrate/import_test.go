@@ -294,15 +294,15 @@ func TestConvertApp(t *testing.T) {
 	}
 }
 
-// TestConvertEnvFile is issue 15 item 5: PM2's env_file names a dotenv file;
-// it was written as a profile named "file" (env "file" {}). It is a warning
-// now, and no profile.
+// TestConvertEnvFile: PM2's env_file names a dotenv file; it was written as a
+// profile named "file" (env "file" {}), then a warning that env files were
+// not read. It is env_file now, resolved against the app's cwd, and no profile.
 func TestConvertEnvFile(t *testing.T) {
 	v := map[string]any{"apps": []any{map[string]any{
-		"name": "web", "script": "sleep", "env_file": ".env",
+		"name": "web", "script": "sleep", "env_file": ".env", "cwd": "app",
 		"env_production": map[string]any{"NODE_ENV": "production"},
 	}}}
-	res, err := Convert(v, ImportOptions{SourceDir: "/p", Exists: func(string) bool { return false }})
+	res, err := Convert(v, ImportOptions{SourceDir: "/p", OutDir: "/p", Exists: func(string) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,11 +312,12 @@ func TestConvertEnvFile(t *testing.T) {
 	if strings.Contains(string(res.HCL), `env "file"`) {
 		t.Errorf("env_file became a profile:\n%s", res.HCL)
 	}
-	var warned bool
-	for _, w := range res.Warnings {
-		warned = warned || w.Field == "env_file" && strings.Contains(w.Message, ".env") && strings.Contains(w.Message, "env files")
+	if !strings.Contains(string(res.HCL), `env_file = "app/.env"`) {
+		t.Errorf("no env_file = \"app/.env\":\n%s", res.HCL)
 	}
-	if !warned {
-		t.Errorf("no warning for env_file: %+v", res.Warnings)
+	for _, w := range res.Warnings {
+		if w.Field == "env_file" {
+			t.Errorf("env_file still warned: %+v", w)
+		}
 	}
 }

@@ -333,14 +333,13 @@ func (c *converter) daemon(root *hclwrite.Body) error {
 		}
 		env["PORT"] = scalar(p)
 	}
+	c.envFile(b, appDir)
 	if len(env) > 0 {
 		b.SetAttributeValue("environment", strMap(env))
 	}
 	for _, k := range slices.Sorted(maps.Keys(app)) {
 		if k == "env_file" {
-			// PM2's env_file names a dotenv file, not a profile called "file".
-			c.warn(k, "%s: beadsctl does not read env files yet; copy its variables into environment (or an env profile) by hand", scalar(app[k]))
-			continue
+			continue // PM2's env_file names a dotenv file, not a profile called "file"
 		}
 		if name, ok := strings.CutPrefix(k, "env_"); ok {
 			if invalidName.MatchString(name) || name == "" {
@@ -362,6 +361,45 @@ func (c *converter) daemon(root *hclwrite.Body) error {
 	c.logs(b, appDir)
 	c.unsupported()
 	return nil
+}
+
+// envFile maps PM2's env_file (a dotenv file, or a list of them) to
+// env_file, each path resolved as PM2 resolves the app's files (against its
+// cwd) and written relative to beads.hcl.
+func (c *converter) envFile(b *hclwrite.Body, appDir string) {
+	v, ok := c.app["env_file"]
+	if !ok || v == nil {
+		return
+	}
+	var written []string
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			written = append(written, scalar(e))
+		}
+	default:
+		written = []string{scalar(v)}
+	}
+	var paths []cty.Value
+	changed := false
+	for _, s := range written {
+		p := s
+		if strings.HasPrefix(p, "~/") && c.opts.Home != "" {
+			p = filepath.Join(c.opts.Home, p[2:])
+		}
+		p = c.rel(c.abs(appDir, p))
+		changed = changed || p != s
+		paths = append(paths, cty.StringVal(p))
+	}
+	note := "environment below wins over the file"
+	if changed {
+		note = "env_file: " + strings.Join(written, ", ") + "; " + note
+	}
+	if len(paths) == 1 {
+		setComment(b, "env_file", paths[0], note)
+		return
+	}
+	setComment(b, "env_file", cty.ListVal(paths), note)
 }
 
 func (c *converter) command(script, appDir string) (command string, args []string, note string) {

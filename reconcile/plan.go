@@ -111,6 +111,9 @@ type Attribute struct {
 	After         *string `json:"after"`
 	ForcesRestart bool    `json:"forces_restart,omitempty"`
 	Sensitive     bool    `json:"sensitive,omitempty"`
+	// From is the env file that sets this environment variable (as beads.hcl
+	// names it), "" when beads.hcl does.
+	From string `json:"from,omitempty"`
 }
 
 // Is reports whether the change's actions are exactly as.
@@ -335,7 +338,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Live = liveOf(a)
 	}
 	if applied && s.Hash != d.Hash {
-		c.Attributes = st.DiffDaemons(&s.Spec, d)
+		c.Attributes = envFrom(st.DiffDaemons(&s.Spec, d), d)
 	}
 	forces := false
 	var forcing []string
@@ -451,11 +454,13 @@ type attr struct {
 // Everything the agent cannot change without restarting the process forces a restart.
 func flatten(d *schema.Daemon) []attr {
 	args, _ := json.Marshal(d.Args)
+	envFiles, _ := json.Marshal(d.EnvFiles)
 	out := []attr{
 		{"command", strconv.Quote(d.Command), true},
 		{"args", string(args), true},
 		{"interval", dur(d.Interval), true},
 		{"dir", strconv.Quote(d.Dir), true},
+		{"env_file", string(envFiles), false}, // its variables are environment.*
 	}
 	keys := slices.Sorted(maps.Keys(d.Environment))
 	for _, k := range keys {
@@ -631,7 +636,18 @@ func Attributes(d *schema.Daemon) []Attribute {
 		a.ForcesRestart = false
 		out = append(out, a)
 	}
-	return out
+	return envFrom(out, d)
+}
+
+// envFrom names the env file of each environment variable in attrs that
+// one of d's env files sets.
+func envFrom(attrs []Attribute, d *schema.Daemon) []Attribute {
+	for i := range attrs {
+		if k, ok := strings.CutPrefix(attrs[i].Path, "environment."); ok {
+			attrs[i].From = d.EnvFrom[k]
+		}
+	}
+	return attrs
 }
 
 // ErrStalePlan is wrapped when a saved plan no longer matches what runs.

@@ -37,8 +37,17 @@ type Daemon struct {
 	// Root is the folder of beads.hcl (Config.Dir). HashDaemon hashes Dir and
 	// log paths inside Root relative to it, so that the hash does not depend
 	// on where the project is checked out.
-	Root        string            `json:"root,omitempty"`
+	Root string `json:"root,omitempty"`
+	// Environment is every variable the daemon gets: those of EnvFiles, in
+	// order (a later file wins), then the environment attribute over them.
 	Environment map[string]string `json:"environment,omitempty"`
+	// EnvFiles are the env_file paths, absolute; their variables are in
+	// Environment (a change in a file changes the hash through it).
+	EnvFiles []string `json:"env_files,omitempty"`
+	// EnvFrom names, for each variable of Environment that an env file set
+	// (and environment did not override), that file as written in beads.hcl;
+	// plan shows it. Not hashed, not recorded.
+	EnvFrom map[string]string `json:"-"`
 	// Sensitive keys of Environment: their values are never shown.
 	Sensitive []string `json:"sensitive,omitempty"`
 

@@ -18,10 +18,11 @@ import (
 type kind int
 
 const (
-	kString  kind = iota
-	kStrings      // list(string)
-	kInts         // list(number), each a whole number >= 0
-	kMap          // map(string), keys valid environment names
+	kString       kind = iota
+	kStrings           // list(string)
+	kInts              // list(number), each a whole number >= 0
+	kStringOrList      // a string or a list of strings, as a list
+	kMap               // map(string), keys valid environment names
 	kBool
 	kInt  // whole number >= 0
 	kSize // whole number of bytes, or a string ParseSize accepts
@@ -33,6 +34,8 @@ func (k kind) String() string {
 		return "a list of strings"
 	case kInts:
 		return "a list of whole numbers"
+	case kStringOrList:
+		return "a string or a list of strings"
 	case kMap:
 		return "a map of strings"
 	case kBool:
@@ -56,7 +59,7 @@ type blockSpec struct {
 var daemonSpec = &blockSpec{
 	attrs: map[string]kind{
 		"command": kString, "args": kStrings, "interval": kString, "dir": kString,
-		"environment": kMap, "sensitive": kStrings,
+		"environment": kMap, "sensitive": kStrings, "env_file": kStringOrList,
 	},
 	blocks: map[string]*blockSpec{
 		"restart": {attrs: map[string]kind{
@@ -196,7 +199,10 @@ func decodeAttr(a *hcl.Attribute, k kind, path string, ctx *hcl.EvalContext) (*f
 		f.val, err = convert.Convert(v, cty.String)
 	case kBool:
 		f.val, err = convert.Convert(v, cty.Bool)
-	case kStrings:
+	case kStrings, kStringOrList:
+		if k == kStringOrList && v.Type() == cty.String {
+			v = cty.ListVal([]cty.Value{v})
+		}
 		f.val, err = convert.Convert(v, cty.List(cty.String))
 		if err == nil {
 			for _, e := range f.val.AsValueSlice() {

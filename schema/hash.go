@@ -29,6 +29,10 @@ func HashDaemon(d *Daemon) string {
 		c.Environment = nil
 	}
 	c.Dir = relTo(d.Root, c.Dir)
+	c.EnvFiles = slices.Clone(d.EnvFiles)
+	for i := range c.EnvFiles {
+		c.EnvFiles[i] = relTo(d.Root, c.EnvFiles[i])
+	}
 	c.Logs.Out = relTo(d.Root, c.Logs.Out)
 	c.Logs.Error = relTo(d.Root, c.Logs.Error)
 	c.Logs.Combined = relTo(d.Root, c.Logs.Combined)

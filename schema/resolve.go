@@ -224,10 +224,17 @@ func resolve(name string, l *layer, decl hcl.Range, root, home string) (Daemon, 
 		d.Dir = absPath(root, d.Dir)
 	}
 
+	// Env files first, the explicit environment over them: explicit wins.
+	if fromFiles := r.envFiles(&d); len(fromFiles) > 0 {
+		d.Environment = fromFiles
+	}
 	if f := r.l.fields["environment"]; f != nil {
-		d.Environment = map[string]string{}
+		if d.Environment == nil {
+			d.Environment = map[string]string{}
+		}
 		for k, v := range f.val.AsValueMap() {
 			d.Environment[k] = v.AsString()
+			delete(d.EnvFrom, k)
 		}
 	}
 	r.sensitive(&d)

@@ -129,6 +129,9 @@ func attrLine(a reconcile.Attribute, pal palette) string {
 	default:
 		s = pal.yellow("~") + " " + a.Path + " = " + *a.Before + " -> " + *a.After
 	}
+	if a.From != "" {
+		s += " # from " + a.From
+	}
 	if a.ForcesRestart {
 		s += " " + pal.red("# forces restart")
 	}
