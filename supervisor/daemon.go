@@ -438,7 +438,7 @@ func (l *loop) run(ctx context.Context) error {
 	first := d.want
 	d.mu.Unlock()
 	if first {
-		l.start(ctx, "")
+		l.start(ctx, "", "")
 	}
 	for {
 		l.applyIntents(ctx)
@@ -465,7 +465,7 @@ func (l *loop) run(ctx context.Context) error {
 			l.exited()
 		case <-timerC:
 			l.timer = nil
-			l.start(ctx, ReasonCrash)
+			l.start(ctx, ReasonCrash, "")
 		case ev := <-l.events:
 			if l.cur == nil || ev.runID != l.cur.id {
 				continue // about a run that is already over
@@ -482,7 +482,7 @@ func (l *loop) run(ctx context.Context) error {
 				continue
 			}
 			l.stop(l.cur)
-			l.start(ctx, ev.reason)
+			l.start(ctx, ev.reason, ev.msg)
 		}
 	}
 }
@@ -525,10 +525,10 @@ func (l *loop) applyIntents(ctx context.Context) {
 		if l.cur != nil {
 			l.stop(l.cur)
 		}
-		l.start(ctx, restartReq)
+		l.start(ctx, restartReq, "")
 	case startReq && l.cur == nil:
 		l.cancelTimer()
-		l.start(ctx, "")
+		l.start(ctx, "", "")
 	}
 }
 
@@ -539,8 +539,9 @@ func (l *loop) cancelTimer() {
 	}
 }
 
-// start starts a run; reason is why it restarts ("" for a plain start).
-func (l *loop) start(ctx context.Context, reason string) {
+// start starts a run; reason is why it restarts ("" for a plain start),
+// detail what a watcher said of it (RestartEvent.Detail).
+func (l *loop) start(ctx context.Context, reason, detail string) {
 	d := l.d
 	spec := d.Spec()
 	marker := newMarker(spec.Name)
@@ -556,6 +557,13 @@ func (l *loop) start(ctx context.Context, reason string) {
 	if reason != "" {
 		d.st.Restarts++
 		d.st.LastRestartReason = reason
+		ev := RestartEvent{At: time.Now(), Reason: reason, Detail: detail}
+		if e := d.st.LastExit; e != nil {
+			x := *e
+			x.LogTail = nil // the last exit keeps its own; the history stays small
+			ev.Exit = &x
+		}
+		d.st.RecentRestarts = appendBounded(d.st.RecentRestarts, ev, MaxRecentRestarts)
 	}
 	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, EnvHash(spec.Env)
 	d.st.Health = HealthStatus{}
@@ -689,7 +697,8 @@ func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
 		if rss, err := sample(); err == nil {
 			if limit := spec.Limits.Memory; limit > 0 && rss > limit {
 				d.log.Warn("memory over limit", "pid", r.pid, "rss_bytes", rss, "limit_bytes", limit)
-				l.report(ctx, event{runID: r.id, reason: ReasonMemory})
+				l.report(ctx, event{runID: r.id, reason: ReasonMemory,
+					msg: fmt.Sprintf("RSS %d bytes over the limit of %d", rss, limit)})
 				return
 			}
 		}
@@ -724,7 +733,12 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		if starting && spec.Dolt != nil {
 			files = r.filesReady
 		}
-		res, ok := startCheck(ctx, func() healthResult { return checkHealth(ctx, spec, r.env, r.pid) }, files)
+		var took time.Duration
+		res, ok := startCheck(ctx, func() healthResult {
+			t0 := time.Now()
+			defer func() { took = time.Since(t0) }()
+			return checkHealth(ctx, spec, r.env, r.pid)
+		}, files)
 		if !ok {
 			return
 		}
@@ -748,13 +762,17 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 			if d.st.Health.Status != res.Status || d.st.Health.Message != res.Message {
 				d.notifyLocked()
 			}
+			now := time.Now()
 			d.st.Health = HealthStatus{Status: res.Status, Message: res.Message, ConsecutiveFailures: failures,
-				CheckedAt: time.Now(), Version: res.Version, DBResponseMS: res.DBMS, SQL: res.SQL}
+				CheckedAt: now, Version: res.Version, DBResponseMS: res.DBMS, SQL: res.SQL}
+			d.st.RecentHealth = appendBounded(d.st.RecentHealth, HealthEvent{At: now, Status: res.Status, Message: res.Message,
+				LatencyMS: float64(took.Microseconds()) / 1000}, MaxRecentHealth)
 		}
 		d.mu.Unlock()
 		if failures >= healthFailures(h) {
 			d.log.Warn("health check failed", "pid", r.pid, "failures", failures, "message", res.Message)
-			l.report(ctx, event{runID: r.id, reason: ReasonHealth})
+			l.report(ctx, event{runID: r.id, reason: ReasonHealth,
+				msg: fmt.Sprintf("%d failed checks in a row: %s", failures, res.Message)})
 			return
 		}
 	}

@@ -133,3 +133,41 @@ func TestHealthReasonChangeWakesWaiters(t *testing.T) {
 		return s.Health.Status == "unhealthy" && strings.Contains(s.Health.Message, "second reason")
 	})
 }
+
+// TestRecentHealthIsBounded: the Status keeps the last MaxRecentHealth counted
+// checks, oldest first, each with its time, verdict and latency. The check
+// alternates between healthy and unhealthy, so that each verdict wakes Changed.
+func TestRecentHealthIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	d := runDaemon(t, Spec{Argv: []string{"sleep", "1000"}, Dir: dir,
+		Restart: RestartPolicy{Policy: "never"}, Stop: StopPolicy{Timeout: 5 * time.Second},
+		Health: HealthSpec{Check: CheckExec, Interval: 20 * time.Millisecond, Timeout: 10 * time.Second, Failures: 1000,
+			Command: []string{"sh", "-c", `echo >> runs; if [ -e flip ]; then rm flip; echo sick; exit 1; fi; touch flip`}}}, DaemonOptions{})
+	// Every check but the one running is counted (the first is healthy, so the
+	// start phase ends with it): MaxRecentHealth+2 runs are more than are kept.
+	st := waitStatus(t, d, 60*time.Second, "more checks than are kept", func(s Status) bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "runs"))
+		return strings.Count(string(b), "\n") >= MaxRecentHealth+2
+	})
+	if st.Restarts != 0 {
+		t.Fatalf("restarted %d times: %+v", st.Restarts, st.RecentRestarts)
+	}
+	for i, h := range st.RecentHealth {
+		if h.LatencyMS <= 0 || h.At.IsZero() || (h.Status != "healthy" && h.Status != "unhealthy") {
+			t.Errorf("check %d = %+v, want a time, a verdict and a latency", i, h)
+		}
+		if i > 0 {
+			prev := st.RecentHealth[i-1]
+			if !h.At.After(prev.At) || h.Status == prev.Status {
+				t.Errorf("check %d = %+v after %+v: want later and the other verdict", i, h, prev)
+			}
+		}
+		if h.Status == "unhealthy" && !strings.Contains(h.Message, "sick") {
+			t.Errorf("check %d message %q, want the check's output", i, h.Message)
+		}
+	}
+	last := st.RecentHealth[len(st.RecentHealth)-1]
+	if !last.At.Equal(st.Health.CheckedAt) || last.Status != st.Health.Status {
+		t.Errorf("last check %+v, want the current verdict %+v", last, st.Health)
+	}
+}

@@ -393,3 +393,43 @@ func TestMemorySampledAtStartForDisplay(t *testing.T) {
 		<-done
 	})
 }
+
+// TestRecentRestartsAreBounded: the Status keeps the last MaxRecentRestarts
+// restarts, oldest first, each with its reason, time and the exit of the run
+// before it (for beadsctl show); a manual restart is recorded as such.
+func TestRecentRestartsAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Runs 0-11 crash after 2s with exit 1; run 12 on live until signalled.
+		r := &fakeRunner{life: func(n int) (time.Duration, error) {
+			if n < 12 {
+				return 2 * time.Second, &ExitError{Code: 1}
+			}
+			return -1, nil
+		}}
+		policy := RestartPolicy{Delay: time.Second, Backoff: BackoffConstant, MinUptime: time.Second}
+		t0 := time.Now()
+		d, stop := fakeDaemon(t, Spec{Restart: policy}, r)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		st := d.Status()
+		if st.Restarts != 12 || len(st.RecentRestarts) != MaxRecentRestarts {
+			t.Fatalf("restarts %d, recent %d: want 12 and %d", st.Restarts, len(st.RecentRestarts), MaxRecentRestarts)
+		}
+		// Restart k happens at 3k s (2s run + 1s delay); the first two are gone.
+		for i, ev := range st.RecentRestarts {
+			k := i + 3
+			if ev.Reason != ReasonCrash || !ev.At.Equal(t0.Add(time.Duration(3*k)*time.Second)) ||
+				ev.Exit == nil || ev.Exit.Code != 1 || ev.Exit.Uptime != 2*time.Second || ev.Exit.LogTail != nil {
+				t.Errorf("restart %d = %+v (exit %+v), want crash at +%ds after exit 1, 2s up", k, ev, ev.Exit, 3*k)
+			}
+		}
+		d.Restart(ReasonManual)
+		synctest.Wait()
+		st = d.Status()
+		last := st.RecentRestarts[len(st.RecentRestarts)-1]
+		if len(st.RecentRestarts) != MaxRecentRestarts || last.Reason != ReasonManual || last.Exit == nil || last.Exit.Signal != "SIGTERM" {
+			t.Errorf("after a manual restart: %d kept, last %+v, want %d and manual after SIGTERM", len(st.RecentRestarts), last, MaxRecentRestarts)
+		}
+		stop()
+	})
+}

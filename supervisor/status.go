@@ -76,6 +76,48 @@ func (e *Exit) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// RestartEvent is one restart of a daemon, as the agent keeps the last few
+// (Status.RecentRestarts, at most MaxRecentRestarts): when, why, and how the
+// run before it ended.
+type RestartEvent struct {
+	At time.Time `json:"at"`
+	// Reason is ReasonCrash, ReasonMemory, ReasonHealth, ReasonManual or ReasonConfig.
+	Reason string `json:"reason"`
+	// Detail says more where the reason alone does not: the memory over the
+	// limit, the failing health check's message.
+	Detail string `json:"detail,omitempty"`
+	// Exit is how the run before ended (without its log tail); nil when
+	// there was none.
+	Exit *Exit `json:"exit,omitempty"`
+}
+
+// HealthEvent is one counted health check (Status.RecentHealth, at most
+// MaxRecentHealth): when, its verdict and how long it took.
+type HealthEvent struct {
+	At      time.Time `json:"at"`
+	Status  string    `json:"status"`
+	Message string    `json:"message,omitempty"`
+	// LatencyMS is how long the check took, in milliseconds.
+	LatencyMS float64 `json:"latency_ms"`
+}
+
+// How many restarts and health checks a daemon's Status keeps: a short,
+// bounded history for `beadsctl show`, not an event log.
+const (
+	MaxRecentRestarts = 10
+	MaxRecentHealth   = 10
+)
+
+// appendBounded appends v to h, keeping the last n entries. It never writes
+// into h's array: a Status snapshot may share it.
+func appendBounded[T any](h []T, v T, n int) []T {
+	if len(h) >= n {
+		h = h[len(h)-n+1:]
+	}
+	out := make([]T, 0, len(h)+1)
+	return append(append(out, h...), v)
+}
+
 // HealthStatus is the result of the last health check.
 type HealthStatus struct {
 	// Status is "unknown", "healthy", "degraded" or "unhealthy"; "" when no check is configured.
@@ -133,12 +175,17 @@ type Status struct {
 	LastRestartReason string    `json:"last_restart_reason,omitempty"`
 	LastExit          *Exit     `json:"last_exit,omitempty"`
 	LastChange        time.Time `json:"last_change"`
+	// RecentRestarts are the last restarts, oldest first (MaxRecentRestarts).
+	RecentRestarts []RestartEvent `json:"recent_restarts,omitempty"`
 
 	MemoryBytes      uint64  `json:"memory_bytes"`
 	MemoryLimitBytes uint64  `json:"memory_limit_bytes,omitempty"`
 	CPUPercent       float64 `json:"cpu_percent"`
 
 	Health HealthStatus `json:"health"`
+	// RecentHealth are the last counted health checks, oldest first
+	// (MaxRecentHealth); the fast probes while a daemon starts are not counted.
+	RecentHealth []HealthEvent `json:"recent_health,omitempty"`
 	// LogError is the last error writing the daemon's log files, if writing is failing now.
 	LogError string `json:"log_error,omitempty"`
 	// Stopped is true when a user stopped the daemon on purpose (stop verb).
