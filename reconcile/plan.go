@@ -33,6 +33,10 @@ const (
 // Sensitive is shown instead of the value of a sensitive environment variable.
 const Sensitive = "(sensitive)"
 
+// Hashed is shown instead of an environment value state.json records: it
+// keeps only a keyed hash of each.
+const Hashed = "(hashed in state)"
+
 // Plan is what apply would do, as plain data. Its exported fields and their JSON
 // tags are the `plan --json` format and the saved plan format; the human
 // renderer reads the same value.
@@ -326,7 +330,7 @@ func liveOf(a supervisor.Status) *LiveProcess {
 }
 
 func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
-	c := Change{Address: "daemon." + d.Name, Name: d.Name, After: masked(d)}
+	c := Change{Address: "daemon." + d.Name, Name: d.Name, After: Masked(d)}
 	s, applied := st.Daemons[d.Name]
 	if applied {
 		before := s.Spec
@@ -429,8 +433,9 @@ func liveChanged(s *DaemonState, a *supervisor.Status) string {
 	return ""
 }
 
-// masked returns a copy of d with sensitive environment values replaced by Sensitive.
-func masked(d *schema.Daemon) *schema.Daemon {
+// Masked returns a copy of d with sensitive environment values replaced by
+// Sensitive: the daemon as plans and show print it.
+func Masked(d *schema.Daemon) *schema.Daemon {
 	m := *d
 	if len(d.Sensitive) > 0 && len(d.Environment) > 0 {
 		m.Environment = maps.Clone(d.Environment)
@@ -453,8 +458,7 @@ type attr struct {
 // flatten lists the attributes of d in a fixed order, environment keys sorted.
 // Everything the agent cannot change without restarting the process forces a restart.
 func flatten(d *schema.Daemon) []attr {
-	args, _ := json.Marshal(d.Args)
-	envFiles, _ := json.Marshal(d.EnvFiles)
+	args, envFiles := jsonList(d.Args), jsonList(d.EnvFiles)
 	out := []attr{
 		{"command", strconv.Quote(d.Command), true},
 		{"args", string(args), true},
@@ -466,8 +470,7 @@ func flatten(d *schema.Daemon) []attr {
 	for _, k := range keys {
 		out = append(out, attr{"environment." + k, d.Environment[k], true})
 	}
-	sens, _ := json.Marshal(d.Sensitive)
-	hcmd, _ := json.Marshal(d.Health.Command)
+	sens, hcmd := jsonList(d.Sensitive), jsonList(d.Health.Command)
 	out = append(out,
 		attr{"sensitive", string(sens), false},
 		attr{"restart.policy", strconv.Quote(d.Restart.Policy), false},
@@ -505,6 +508,18 @@ func flatten(d *schema.Daemon) []attr {
 		)
 	}
 	return append(out, doltAttrs(d)...)
+}
+
+// jsonList is l as a JSON array, <, > and & as written ("2>&1", not
+// "2\u003e\u00261").
+func jsonList(l []string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(l); err != nil {
+		return "null"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func dur(d time.Duration) string {
@@ -620,7 +635,8 @@ var attrPaths = func() []string {
 }()
 
 // Attributes lists every attribute of d that has a value, as a create shows
-// them: sensitive environment values masked.
+// them: sensitive environment values masked, and those of a spec as state
+// records it (keyed hashes) shown as Hashed.
 func Attributes(d *schema.Daemon) []Attribute {
 	sensitive := map[string]bool{}
 	for _, k := range d.Sensitive {
@@ -630,6 +646,11 @@ func Attributes(d *schema.Daemon) []Attribute {
 	for _, x := range flatten(d) {
 		switch x.value {
 		case `""`, `"0s"`, "0", "false", "null", "[]":
+			continue
+		}
+		if strings.HasPrefix(x.path, "environment.") && isRecordedHash(x.value) && !sensitive[x.path] {
+			v := Hashed
+			out = append(out, Attribute{Path: x.path, After: &v})
 			continue
 		}
 		a := envAttr(x, nil, &x.value, sensitive[x.path])

@@ -279,3 +279,30 @@ func BenchmarkComputePlan(b *testing.B) {
 		})
 	}
 }
+
+// TestAttributes: a spec's attributes as plan shows a start and show shows a
+// spec: shell redirections in args as written (json.Marshal wrote
+// "2\u003e\u00261"), a sensitive value masked, a value state.json recorded
+// as a keyed hash shown as Hashed.
+func TestAttributes(t *testing.T) {
+	d := beadsDaemon("web", func(d *schema.Daemon) {
+		d.Command, d.Args, d.Interval = "sh", []string{"-c", "serve 2>&1 | tee <in"}, 0
+		d.Environment = map[string]string{"PORT": "80", "TOKEN": "x", "MODE": keyedPrefix + "0123abcd"}
+		d.Sensitive = []string{"TOKEN"}
+	})
+	got := map[string]string{}
+	for _, a := range Attributes(&d) {
+		got[a.Path] = deref(a.After)
+	}
+	want := map[string]string{
+		"args":              `["-c","serve 2>&1 | tee <in"]`,
+		"environment.PORT":  `"80"`,
+		"environment.TOKEN": Sensitive,
+		"environment.MODE":  Hashed,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %s, want %s", k, got[k], v)
+		}
+	}
+}
