@@ -30,7 +30,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runApply(c, g, o, args) },
 	}
 	f := c.Flags()
-	f.BoolVar(&o.autoApprove, "auto-approve", false, "apply without asking (required without a terminal)")
+	addAutoApprove(c, &o.autoApprove, "apply")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another beadsctl holding .beadsctl/lock")
 	f.DurationVar(&o.timeout, "timeout", reconcile.DefaultApplyTimeout, "how long to wait for each daemon to come online")
 	f.BoolVar(&o.replaceUnmanaged, "replace-unmanaged", false, "stop a bd daemon that beadsctl did not start (pid and start time checked) and take over")

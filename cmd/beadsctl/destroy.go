@@ -20,7 +20,7 @@ func newDestroyCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runDestroy(c, g, o) },
 	}
-	c.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "destroy without asking (required without a terminal)")
+	addAutoApprove(c, &o.autoApprove, "destroy")
 	c.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another beadsctl holding .beadsctl/lock")
 	return c
 }

@@ -260,7 +260,7 @@ func (t *table) write(w io.Writer) {
 				b.WriteString(strings.Repeat(" ", widths[i]-visibleWidth(c)+2))
 			}
 		}
-		fmt.Fprintln(w, b.String())
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " ")) // an empty last cell leaves no padding
 	}
 }
 

@@ -144,6 +144,8 @@ var commands = []func(*globals) *cobra.Command{
 	newDestroyCmd,
 	newStateCmd,
 	newStatusCmd,
+	newListCmd,
+	newShowCmd,
 	newLogsCmd,
 	newMonitorCmd,
 	newHealthCmd,

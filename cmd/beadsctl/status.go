@@ -49,38 +49,73 @@ func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) 
 
 // statusReport asks the agent and, when it is down, reads what it last recorded.
 func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusReport, error) {
-	live, err := askAgent(ctx, a)
-	st, serr := reconcile.ReadState(reconcile.StatePath(dir))
-	if serr != nil {
-		return report.StatusReport{}, serr
+	v, err := readOps(ctx, dir, a)
+	if err != nil {
+		return report.StatusReport{}, err
 	}
-	var rec *supervisor.AgentRecord
-	if live == nil {
-		if r, rerr := supervisor.ReadAgentRecord(dir); rerr == nil {
-			rec = &r
-		}
-	}
-	r := report.BuildStatusReport(live, err, rec, st, time.Now())
+	r := report.BuildStatusReport(v.live, v.agentErr, v.rec, v.st, time.Now())
 	report.FillMemory(ctx, &r, supervisor.GroupMemory)
 	return r, nil
+}
+
+// opsView is what status and show read: the agent's answer (or why there is
+// none and, then, its last record) and the state.
+type opsView struct {
+	live     *supervisor.AgentStatus
+	agentErr error
+	rec      *supervisor.AgentRecord
+	st       *reconcile.State
+}
+
+func readOps(ctx context.Context, dir string, a opsAgent) (opsView, error) {
+	var v opsView
+	v.live, v.agentErr = askAgent(ctx, a)
+	st, err := reconcile.ReadState(reconcile.StatePath(dir))
+	if err != nil {
+		return v, err
+	}
+	v.st = st
+	if v.live == nil {
+		if r, rerr := supervisor.ReadAgentRecord(dir); rerr == nil {
+			v.rec = &r
+		}
+	}
+	return v, nil
 }
 
 type statusOptions struct {
 	json     bool
 	watch    bool
 	interval time.Duration
+	// compact is beadsctl ls's layout.
+	compact bool
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
-	o := &statusOptions{}
-	c := &cobra.Command{
+	return statusCmd(g, &statusOptions{}, &cobra.Command{
 		Use:   "status",
 		Short: "Show every daemon: status, pid, uptime, restarts, CPU, memory, health",
 		Long: "Show one row per daemon, as the agent sees it. When the agent is down, say so and show\n" +
-			"what it last recorded (.beadsctl/agent.json) and what the last apply left (.beadsctl/state.json).",
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runStatus(c, g, o) },
-	}
+			"what it last recorded (.beadsctl/agent.json) and what the last apply left (.beadsctl/state.json).\n" +
+			"beadsctl ls shows the same, shorter.",
+	})
+}
+
+// newListCmd is beadsctl ls: status in pm2 ls's columns.
+func newListCmd(g *globals) *cobra.Command {
+	return statusCmd(g, &statusOptions{compact: true}, &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List the daemons, one line each: name, status, pid, uptime, restarts, CPU, memory (pm2 ls)",
+		Long: "List the daemons as pm2 ls does, one line each. It is beadsctl status in fewer columns\n" +
+			"(status adds the profile, unstable restarts, the memory limit, health and the last restart's\n" +
+			"reason); --json is status --json. When the agent is down, say so and show what it last recorded.",
+	})
+}
+
+func statusCmd(g *globals, o *statusOptions, c *cobra.Command) *cobra.Command {
+	c.Args = cobra.NoArgs
+	c.RunE = func(c *cobra.Command, _ []string) error { return runStatus(c, g, o) }
 	c.Flags().BoolVar(&o.json, "json", false, "print JSON")
 	c.Flags().BoolVarP(&o.watch, "watch", "w", false, "refresh until Ctrl-C")
 	c.Flags().DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval with --watch")
@@ -102,6 +137,8 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 		}
 		if o.json {
 			err = writeJSON(out, r)
+		} else if o.compact {
+			renderList(out, r, time.Now(), g.color(out))
 		} else {
 			renderStatus(out, r, time.Now(), g.color(out))
 		}
@@ -127,7 +164,52 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 
 // renderStatus writes the human table.
 func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool) {
+	renderRows(w, r, now, color, false)
+}
+
+// renderList writes `beadsctl ls`: the same report as status, a short line per
+// daemon with the columns of pm2 ls (name, status, pid, uptime, restarts, CPU,
+// memory).
+func renderList(w io.Writer, r report.StatusReport, now time.Time, color bool) {
+	renderRows(w, r, now, color, true)
+}
+
+func renderRows(w io.Writer, r report.StatusReport, now time.Time, color, compact bool) {
 	pal := palette{on: color}
+	if !renderAgentHeader(w, r, now, pal) {
+		return
+	}
+	if len(r.Daemons) == 0 {
+		fmt.Fprintln(w, "No daemons. Run beadsctl apply to start the ones beads.hcl declares.")
+		return
+	}
+	var tw table
+	if compact {
+		tw.row("NAME", "STATUS", "PID", "UPTIME", "RESTARTS", "CPU", "MEM")
+	} else {
+		tw.row("NAME", "ENV", "STATUS", "PID", "UPTIME", "RESTARTS", "CPU", "MEMORY", "HEALTH", "LAST RESTART")
+	}
+	for _, d := range r.Daemons {
+		c := rowCells(d, r.Agent)
+		if compact {
+			tw.row(d.Name, statusCell(pal, d.Status), c.pid, c.uptime, fmt.Sprint(d.Restarts), c.cpu, c.mem)
+			continue
+		}
+		tw.row(d.Name, c.env, statusCell(pal, d.Status), c.pid, c.uptime,
+			fmt.Sprintf("%d (%d)", d.Restarts, d.UnstableRestarts), c.cpu, c.mem, d.Health, c.last)
+	}
+	tw.write(w)
+	for _, d := range r.Daemons {
+		if d.Reason != "" && d.Status != string(supervisor.StateOnline) && !r.Destroyed {
+			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
+		}
+	}
+}
+
+// renderAgentHeader says where the figures come from when not from a live
+// agent (and of an agent of another version); false when there is nothing
+// more to show.
+func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal palette) bool {
 	a := r.Agent
 	switch {
 	case a.Source == "agent":
@@ -152,7 +234,7 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 		if len(r.Daemons) == 0 {
 			fmt.Fprintf(w, "%s and nothing was applied here yet.\n", pal.red("The agent is not running"))
 			fmt.Fprintln(w, "Run beadsctl plan to see what beadsctl apply would start.")
-			return
+			return false
 		}
 		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
 	}
@@ -163,38 +245,36 @@ func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool)
 	if a.Error != "" && !strings.Contains(a.Error, reconcile.ErrAgentDown.Error()) {
 		fmt.Fprintf(w, "(%s)\n", a.Error)
 	}
-	if len(r.Daemons) == 0 {
-		fmt.Fprintln(w, "No daemons. Run beadsctl apply to start the ones beads.hcl declares.")
-		return
+	return true
+}
+
+// cells are the figures of a status row as shown: "-" for what is not known
+// now (a pid last seen has no live figures, memory 0 is not sampled yet).
+type cells struct{ env, pid, uptime, cpu, mem, last string }
+
+func rowCells(d report.DaemonRow, a report.AgentReport) cells {
+	running := d.Pid > 0 && !a.NotAnswering
+	cell := func(ok bool, s string) string {
+		if !ok {
+			return "-"
+		}
+		return s
 	}
-	var tw table
-	tw.row("NAME", "ENV", "STATUS", "PID", "UPTIME", "RESTARTS", "CPU", "MEMORY", "HEALTH", "LAST RESTART")
-	for _, d := range r.Daemons {
-		running := d.Pid > 0 && !a.NotAnswering // a pid last seen has no live figures
-		cell := func(ok bool, s string) string {
-			if !ok {
-				return "-"
-			}
-			return s
-		}
-		mem := cell(running && d.MemoryBytes > 0, report.FormatBytes(d.MemoryBytes)) // 0 is not sampled yet
-		if d.MemoryLimitBytes > 0 {
-			mem += " / " + report.FormatBytes(d.MemoryLimitBytes)
-		}
-		last := cell(d.LastRestartReason != "", d.LastRestartReason)
-		if d.LastExit != nil && d.LastRestartReason != "" {
-			last += " (" + exitText(d.LastExit) + ")"
-		}
-		tw.row(d.Name, cell(d.Env != "", d.Env), statusCell(pal, d.Status), cell(d.Pid > 0, fmt.Sprint(d.Pid)),
-			cell(running, report.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
-			fmt.Sprintf("%d (%d)", d.Restarts, d.UnstableRestarts), cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)), mem, d.Health, last)
+	c := cells{
+		env:    cell(d.Env != "", d.Env),
+		pid:    cell(d.Pid > 0, fmt.Sprint(d.Pid)),
+		uptime: cell(running, report.FormatDuration(time.Duration(d.UptimeSeconds*float64(time.Second)))),
+		cpu:    cell(running, fmt.Sprintf("%.1f%%", d.CPUPercent)),
+		mem:    cell(running && d.MemoryBytes > 0, report.FormatBytes(d.MemoryBytes)),
+		last:   cell(d.LastRestartReason != "", d.LastRestartReason),
 	}
-	tw.write(w)
-	for _, d := range r.Daemons {
-		if d.Reason != "" && d.Status != string(supervisor.StateOnline) && !r.Destroyed {
-			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
-		}
+	if d.MemoryLimitBytes > 0 {
+		c.mem += " / " + report.FormatBytes(d.MemoryLimitBytes)
 	}
+	if d.LastExit != nil && d.LastRestartReason != "" {
+		c.last += " (" + exitText(d.LastExit) + ")"
+	}
+	return c
 }
 
 func statusCell(pal palette, s string) string {

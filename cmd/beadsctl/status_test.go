@@ -136,3 +136,20 @@ func TestRenderStatusUnknownIsDash(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestRenderListColumns: ls is status in pm2 ls's columns (no profile,
+// unstable count, limit-less memory, health or last restart), with the same
+// header when the agent is down.
+func TestRenderListColumns(t *testing.T) {
+	st := &reconcile.State{Env: "production", Daemons: map[string]reconcile.DaemonState{"beads": {Pid: 9}}}
+	r := report.BuildStatusReport(nil, reconcile.ErrAgentDown, nil, st, time.Now())
+	var b strings.Builder
+	renderList(&b, r, time.Now(), false)
+	want := "The agent is not running: showing what the last apply recorded (.beadsctl/state.json).\n" +
+		"NAME   STATUS   PID  UPTIME  RESTARTS  CPU  MEM\n" +
+		"beads  unknown  -    -       0         -    -\n" +
+		"beads: agent not running\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
