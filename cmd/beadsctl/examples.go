@@ -47,7 +47,15 @@ var examples = map[string]string{
   beadsctl migrate --force --json   # SIGKILL an old daemon that ignores SIGTERM`,
 	"agent": `  beadsctl agent --foreground --env production   # under systemd, Nomad or a container
   beadsctl agent                                 # what apply starts, detached`,
-	"state reset": `  beadsctl state reset              # after checking that nothing runs (beadsctl status)`,
+	"ls": `  beadsctl ls                        # pm2 ls: name, status, pid, uptime, restarts, CPU, memory
+  beadsctl list -w                   # refresh until Ctrl-C`,
+	"show": `  beadsctl show beads                # spec, process, restarts, health checks, logs
+  beadsctl show beads -n 50          # with the last 50 log lines
+  beadsctl show beads --json | jq '.restarts[] | {at, reason}'`,
+	"state list": `  beadsctl state list                # daemon.beads, one address a line`,
+	"state show": `  beadsctl state show daemon.beads   # as the last apply recorded it`,
+	"state reset": `  beadsctl state reset               # says what it forgets, then asks
+  beadsctl state reset -y            # without a terminal (CI); nothing is stopped`,
 }
 
 // addExamples sets the Example of every command in the tree that has none.
