@@ -27,7 +27,7 @@ func TestCleanRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(rels(root, removed), ",")
-	if got != "ws/.beads/daemon.pid,ws/.beads/daemon.lock,home/.beads/registry.json (1 entries for this workspace)" {
+	if got != "ws/.beads/daemon.pid,ws/.beads/daemon.lock,home/.beads/registry.json (1 entry for this workspace)" {
 		t.Errorf("removed = %s", got)
 	}
 	b, _ := os.ReadFile(reg)

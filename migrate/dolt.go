@@ -16,6 +16,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/internal/tailbuf"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
@@ -451,7 +452,7 @@ func verifyDolt(ctx context.Context, o Options, d *schema.Daemon, live *reconcil
 			return fmt.Errorf("list dolt sql-servers: %w", err)
 		}
 		if len(servers) != 1 || servers[0].Pid != s.Pid {
-			return fmt.Errorf("%s: %d dolt sql-server(s) serve %s (pid %s), want exactly ours, pid %d", when, len(servers), d.Dolt.DataDir, pids(servers), s.Pid)
+			return fmt.Errorf("%s: %s serve %s (pid %s), want exactly ours, pid %d", when, plural.Count(len(servers), "dolt sql-server"), d.Dolt.DataDir, pids(servers), s.Pid)
 		}
 		return nil
 	}

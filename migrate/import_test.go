@@ -281,7 +281,7 @@ func TestConvertApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	eq(t, "daemons", strings.Join(res.Daemons, ","), "b")
-	if _, err := Convert(v, ImportOptions{App: "zz", SourceDir: "/p"}); err == nil || !strings.Contains(err.Error(), `no app named "zz"`) {
+	if _, err := Convert(v, ImportOptions{App: "zz", SourceDir: "/p"}); err == nil || !strings.Contains(err.Error(), `no app named "zz" in the ecosystem file; its apps: a, b`) {
 		t.Errorf("err = %v", err)
 	}
 	// PM2 runs ./bd from the app's cwd before bd on PATH.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
@@ -431,7 +432,7 @@ func configFor(det Detection, o Options) ([]byte, string, error) {
 		}
 		detail := fmt.Sprintf("%s from %s (daemons %s)", o.Config, filepath.Base(det.Ecosystem), strings.Join(res.Daemons, ", "))
 		if n := len(res.Warnings); n > 0 {
-			detail += fmt.Sprintf("; %d warnings (beadsctl import pm2 %s shows them)", n, filepath.Base(det.Ecosystem))
+			detail += fmt.Sprintf("; %s (beadsctl import pm2 %s shows them)", plural.Count(n, "warning"), filepath.Base(det.Ecosystem))
 		}
 		return res.HCL, detail, nil
 	}
@@ -465,7 +466,7 @@ func loadConfig(o Options, planned []byte, fromTemp bool) (*schema.Config, error
 	}
 	cfg, _, diags := schema.Load(path, o.Profile, o.Environ)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, schema.Error(diags)
 	}
 	return cfg, nil
 }
@@ -559,7 +560,7 @@ func clean(o Options) ([]string, error) {
 		if err := atomicfile.Write(path, b, 0o600); err != nil {
 			return removed, err
 		}
-		removed = append(removed, fmt.Sprintf("%s (%d entries for this workspace)", path, dropped))
+		removed = append(removed, fmt.Sprintf("%s (%s for this workspace)", path, plural.Count(dropped, "entry")))
 	}
 	return removed, nil
 }

@@ -170,9 +170,11 @@ func Convert(exported any, opts ImportOptions) (*Result, error) {
 	profiles := map[string]map[string]map[string]string{} // profile -> daemon -> env
 	seen := map[string]bool{}
 	var names []string
+	var all []string // every app's name, for a --app that names none
 	for i, app := range apps {
 		c := &converter{app: app, opts: opts}
 		c.name = c.appName(i)
+		all = append(all, c.name)
 		if opts.App != "" && c.name != opts.App && str(app["name"]) != opts.App {
 			continue
 		}
@@ -195,7 +197,10 @@ func Convert(exported any, opts ImportOptions) (*Result, error) {
 	}
 	if len(names) == 0 {
 		if opts.App != "" {
-			return nil, fmt.Errorf("no app named %q in the ecosystem file", opts.App)
+			if len(all) == 0 {
+				return nil, fmt.Errorf("no app named %q: the ecosystem file declares no apps", opts.App)
+			}
+			return nil, fmt.Errorf("no app named %q in the ecosystem file; its apps: %s", opts.App, strings.Join(all, ", "))
 		}
 		return nil, fmt.Errorf("the ecosystem file declares no apps")
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -110,7 +111,7 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 	var out []Finding
 	if a := live.AgentOutdated(); a != nil {
 		out = append(out, Finding{Kind: KindAgentVersion, Expected: fmt.Sprintf("an agent of beadsctl %s (control API %d)", a.WantVersion, a.WantAPI),
-			Actual: fmt.Sprintf("agent pid %d runs beadsctl %s (control API %d); apply replaces it, restarting its %d daemon(s)", a.Pid, a.Version, a.API, len(a.Daemons))})
+			Actual: fmt.Sprintf("agent pid %d runs beadsctl %s (control API %d); apply replaces it, restarting its %s", a.Pid, a.Version, a.API, plural.Count(len(a.Daemons), "daemon"))})
 	}
 	anyRunning := false
 	for _, s := range st.Daemons {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/logfile"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -389,10 +390,8 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnsw
 		if ph.MemoryLimitBytes > 0 {
 			c.Detail += " / " + FormatBytes(ph.MemoryLimitBytes)
 		}
-		if ph.Restarts == 1 {
-			c.Detail += ", 1 restart"
-		} else if ph.Restarts > 1 {
-			c.Detail += fmt.Sprintf(", %d restarts", ph.Restarts)
+		if ph.Restarts > 0 {
+			c.Detail += ", " + plural.Count(ph.Restarts, "restart")
 		}
 	}
 	return c

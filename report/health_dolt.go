@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
@@ -73,7 +74,7 @@ func doltHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, known
 			Detail: fmt.Sprintf("bd cannot find the server: %s says %d and %s says %d, the server is pid %d on port %d; bd commands may start a rival", files.PidPath(), h.PidFile, files.PortPath(), h.PortFile, s.Pid, h.Port)})
 	}
 	if running && h.DoltVersion != "" {
-		c := HealthCheck{Name: "dolt", OK: true, Detail: fmt.Sprintf("dolt %s on port %d serves %s (%d connection(s))", h.DoltVersion, h.Port, strings.Join(h.Databases, ", "), h.OpenConnections)}
+		c := HealthCheck{Name: "dolt", OK: true, Detail: fmt.Sprintf("dolt %s on port %d serves %s (%s)", h.DoltVersion, h.Port, strings.Join(h.Databases, ", "), plural.Count(h.OpenConnections, "connection"))}
 		if h.InstalledDolt != "" && h.InstalledDolt != h.DoltVersion {
 			c.Warning, c.OK = true, false
 			c.Detail += fmt.Sprintf("; dolt %s is installed: apply restarts the server on it", h.InstalledDolt)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/internal/plural"
 )
 
 type destroyOptions struct {
@@ -40,7 +42,7 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 		return err
 	}
 	if live.AgentUp {
-		fmt.Fprintf(out, "beadsctl will stop %d daemon(s) and the agent.\n", len(live.Daemons))
+		fmt.Fprintf(out, "beadsctl will stop %s and the agent.\n", plural.Count(len(live.Daemons), "daemon"))
 	} else {
 		fmt.Fprintln(out, "The agent is not running (nothing runs); beadsctl will remove what is left: its socket and stale bd files.")
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
 
@@ -63,11 +64,11 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 		if inSync {
 			note := ""
 			if len(notes) > 0 {
-				note = " (" + quantity(len(notes), "note") + ")"
+				note = " (" + plural.Count(len(notes), "note") + ")"
 			}
 			fmt.Fprintf(out, "No drift%s. What runs matches beads.hcl and the last apply.\n", note)
 		} else {
-			fmt.Fprintf(out, "%s. Run beadsctl plan to see what apply would do.\n", quantity(len(drift), "finding"))
+			fmt.Fprintf(out, "%s. Run beadsctl plan to see what apply would do.\n", plural.Count(len(drift), "finding"))
 		}
 	}
 	if !inSync {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/export"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 )
@@ -187,7 +188,7 @@ func runExport(c *cobra.Command, g *globals, o *exportOptions, args []string,
 		fmt.Fprintf(stderr, "Warning: %s\n", w)
 	}
 	if o.strict && len(r.Warnings) > 0 {
-		fmt.Fprintf(stderr, "Error: --strict: %d field(s) do not map to the engine; nothing written\n", len(r.Warnings))
+		fmt.Fprintf(stderr, "Error: --strict: %s not map to the engine; nothing written\n", doOrDoes(len(r.Warnings), "field"))
 		return errPrinted
 	}
 	for _, n := range r.Notes {
@@ -203,4 +204,12 @@ func runExport(c *cobra.Command, g *globals, o *exportOptions, args []string,
 		fmt.Fprintf(c.OutOrStdout(), "Wrote %s (mode %#o)\n", filepath.Join(eo.OutDir, f.Name), f.Mode)
 	}
 	return nil
+}
+
+// doOrDoes is "1 field does" or "2 fields do".
+func doOrDoes(n int, noun string) string {
+	if n == 1 {
+		return plural.Count(n, noun) + " does"
+	}
+	return plural.Count(n, noun) + " do"
 }

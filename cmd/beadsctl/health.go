@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/spf13/cobra"
 )
@@ -113,17 +114,5 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 		return
 	}
 	n := len(r.Problems)
-	fmt.Fprintln(w, pal.red(fmt.Sprintf("Unhealthy: %d problem%s.", n, plural(n))))
-}
-
-// quantity is n and the noun, plural unless n is 1: "1 daemon", "2 daemons".
-func quantity(n int, noun string) string {
-	return fmt.Sprintf("%d %s%s", n, noun, plural(n))
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	fmt.Fprintln(w, pal.red("Unhealthy: "+plural.Count(n, "problem")+"."))
 }

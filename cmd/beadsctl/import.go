@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/migrate"
 	"github.com/beadsctl/beadsctl/schema"
 )
@@ -84,7 +85,7 @@ func runImportPM2(c *cobra.Command, _ *globals, o *importOptions, args []string)
 	if diags.HasErrors() {
 		return errPrinted
 	}
-	fmt.Fprintf(c.OutOrStdout(), "Wrote %s: %s, %s, %s.\n", o.out, quantity(len(res.Daemons), "daemon"), quantity(len(res.Profiles), "profile"), quantity(len(res.Warnings), "warning"))
+	fmt.Fprintf(c.OutOrStdout(), "Wrote %s: %s, %s, %s.\n", o.out, plural.Count(len(res.Daemons), "daemon"), plural.Count(len(res.Profiles), "profile"), plural.Count(len(res.Warnings), "warning"))
 	return nil
 }
 

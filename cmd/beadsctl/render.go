@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
 
@@ -79,7 +80,10 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprintf(w, "  # it runs beadsctl %s (control API %d); this is beadsctl %s (API %d)\n", a.Version, a.API, a.WantVersion, a.WantAPI)
 		what := "it runs no daemon"
 		if len(a.Daemons) > 0 {
-			what = fmt.Sprintf("its %d daemon(s) stop gracefully with it and start again under the new agent: %s", len(a.Daemons), strings.Join(a.Daemons, ", "))
+			what = fmt.Sprintf("its %s stop gracefully with it and start again under the new agent: %s", plural.Count(len(a.Daemons), "daemon"), strings.Join(a.Daemons, ", "))
+			if len(a.Daemons) == 1 {
+				what = "its daemon stops gracefully with it and starts again under the new agent: " + a.Daemons[0]
+			}
 		}
 		fmt.Fprintf(w, "%s agent (pid %d): %s\n", pal.red("-")+"/"+pal.green("+"), a.Pid, what)
 	}
@@ -111,7 +115,7 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop", pal.bold("Plan:"), start, upd, restart, stop)
 	if len(p.Edits) > 0 {
-		fmt.Fprintf(w, ", %d file(s) of bd to edit", len(p.Edits))
+		fmt.Fprintf(w, ", %s of bd to edit", plural.Count(len(p.Edits), "file"))
 	}
 	if p.Agent != nil {
 		fmt.Fprint(w, ", and the agent to replace")

@@ -33,7 +33,12 @@ func newVerbCmd(g *globals, verb reconcile.Verb, short string) *cobra.Command {
 		RunE:  func(c *cobra.Command, args []string) error { return runVerb(c, g, o, verb, args) },
 	}
 	c.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another beadsctl holding .beadsctl/lock")
-	c.Flags().DurationVar(&o.timeout, "timeout", reconcile.DefaultApplyTimeout, "how long to wait for each daemon to come online")
+	if verb == reconcile.VerbStop {
+		// stop waits for each daemon's own stop: stop.timeout, then SIGKILL.
+		c.Flags().DurationVar(&o.timeout, "timeout", 0, "not used by stop (accepted for scripts): each daemon gets its stop.timeout from beads.hcl after the stop signal, then SIGKILL to its process group")
+	} else {
+		c.Flags().DurationVar(&o.timeout, "timeout", reconcile.DefaultApplyTimeout, "how long to wait for each daemon to come online (and healthy, when it has a health check)")
+	}
 	return c
 }
 
