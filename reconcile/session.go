@@ -126,7 +126,7 @@ func (s *Session) reload() error {
 func loadSilently(o SessionOptions) (*schema.Config, error) {
 	cfg, _, diags := schema.Load(o.File, o.Profile, o.Environ)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, schema.Error(diags)
 	}
 	return cfg, nil
 }

@@ -92,7 +92,7 @@ func loadFile(path, profile string, environ []string) (*Config, []string, map[st
 	if err != nil {
 		detail := err.Error()
 		if os.IsNotExist(err) {
-			detail = fmt.Sprintf("There is no %s here. Create one (see examples/minimal.hcl) or name another file with -f.", path)
+			detail = fmt.Sprintf("There is no %s. Create it, or name another file with -f.", path)
 		}
 		return nil, nil, map[string]*hcl.File{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: detail,

@@ -735,7 +735,7 @@ func TestHashDaemon(t *testing.T) {
 
 func TestMissingFile(t *testing.T) {
 	cfg, files, diags := Load(filepath.Join(t.TempDir(), "beads.hcl"), "", nil)
-	if cfg != nil || files == nil || !diags.HasErrors() || !strings.Contains(diags[0].Detail, "examples/minimal.hcl") {
+	if cfg != nil || files == nil || !diags.HasErrors() || !strings.Contains(diags[0].Detail, "name another file with -f") {
 		t.Errorf("cfg %v files %v diags %v", cfg, files, diagLines(diags))
 	}
 }

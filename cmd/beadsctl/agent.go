@@ -74,7 +74,7 @@ func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.
 	}
 	cfg, _, diags := schema.Load(path, g.profile(), os.Environ())
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("load %s: %w", path, diags)
+		return nil, fmt.Errorf("load %s: %w", path, schema.Error(diags))
 	}
 	specs := make([]supervisor.Spec, 0, len(cfg.Daemons))
 	for _, d := range cfg.Daemons {

@@ -21,7 +21,7 @@ import (
 // shows its diagnostics (warnings too) once on stderr, and returns errPrinted
 // when they hold an error. Commands that need the desired state start here.
 func loadConfig(c *cobra.Command, g *globals) (*schema.Config, error) {
-	cfg, files, diags := schema.Load(g.file, g.profile(), os.Environ())
+	cfg, files, diags := loadSchema(g, g.profile(), os.Environ())
 	stderr := c.ErrOrStderr()
 	if len(diags) > 0 {
 		if err := renderDiags(stderr, diags, files, g.color(stderr), false); err != nil {

@@ -42,7 +42,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 	}
 	f := c.Flags()
 	// -f is --follow, as in tail and pm2: --file keeps its long form only.
-	f.StringVar(&g.file, "file", "beads.hcl", "path of the configuration file")
+	f.StringVar(&g.file, "file", defaultConfig, "path of the configuration file (default: beads.hcl here or in the nearest parent folder, up to the repository's root)")
 	f.IntVarP(&o.lines, "lines", "n", 20, "number of lines to show (all with -1)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep showing new lines until Ctrl-C")
 	f.BoolVar(&o.out, "out", false, "stdout only")

@@ -104,17 +104,18 @@ func New() *cobra.Command {
 		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
 			l, err := newLogger(g.logFormat, c.ErrOrStderr(), g.noColor)
 			if err != nil {
 				return err
 			}
 			g.log = l
+			resolveConfig(c, g, args, c.ErrOrStderr())
 			return nil
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.file, "file", "f", "beads.hcl", "path of the configuration file")
+	pf.StringVarP(&g.file, "file", "f", defaultConfig, "path of the configuration file (default: beads.hcl here or in the nearest parent folder, up to the repository's root)")
 	pf.StringVar(&g.env, "env", "", "env profile to apply (default $BEADSCTL_ENV)")
 	pf.StringVar(&g.logFormat, "log-format", "auto", "log format: auto (tint on a terminal, JSON otherwise), text or json")
 	pf.BoolVar(&g.noColor, "no-color", false, "disable colours (NO_COLOR is honoured too)")

@@ -304,9 +304,9 @@ func opsDaemons(g *globals, dir string) (cfg []schema.Daemon, fromState []schema
 			fromState = append(fromState, st.Daemons[name].Spec)
 		}
 	}
-	c, _, diags := schema.Load(g.file, g.profile(), os.Environ())
+	c, _, diags := loadSchema(g, g.profile(), os.Environ())
 	if diags.HasErrors() {
-		return nil, fromState, diags
+		return nil, fromState, schema.Error(diags)
 	}
 	return c.Daemons, fromState, nil
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/beadsctl/beadsctl/schema"
 )
 
 type validateOptions struct {
@@ -44,9 +42,9 @@ Exit status is 0 when the file is valid (warnings are shown but do not fail),
 func runValidate(c *cobra.Command, g *globals, o *validateOptions) error {
 	environ, profile := os.Environ(), g.profile()
 	var profiles []string
-	cfg, files, diags := schema.Load(g.file, profile, environ)
+	cfg, files, diags := loadSchema(g, profile, environ)
 	if profile == "" {
-		files, diags = schema.ValidateAll(g.file, environ)
+		files, diags = validateAll(g, environ)
 	}
 	if cfg != nil {
 		profiles = cfg.Profiles
