@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
 
@@ -137,7 +138,7 @@ func newStateResetCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "beadsctl will forget the state (serial %d), which records no daemon.\n", st.Serial)
 			default:
 				fmt.Fprintf(out, "beadsctl will forget what the last apply recorded (serial %d, %s): %s.\n",
-					st.Serial, quantity(len(st.Daemons), "daemon"), "daemon."+strings.Join(st.Names(), ", daemon."))
+					st.Serial, plural.Count(len(st.Daemons), "daemon"), "daemon."+strings.Join(st.Names(), ", daemon."))
 				fmt.Fprintln(out, "Nothing is stopped: the daemons keep running, and the next apply records again those running as declared.")
 			}
 			if !autoApprove {
