@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/plural"
+	"github.com/beadsctl/beadsctl/internal/pm2"
 	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
@@ -53,6 +53,9 @@ type Options struct {
 	KeepBdAutoStart bool
 	// PM2 is the pm2 command ("" looks it up on Environ's PATH).
 	PM2 string
+	// Root is where PM2's boot hooks are looked for (/etc/systemd/system,
+	// /etc/init.d, ...): "/" when empty; tests point it at a folder.
+	Root string
 	// Step, when set, hears of every step as it ends.
 	Step func(Step)
 }
@@ -94,6 +97,14 @@ type Detection struct {
 	Managed bool `json:"managed"`
 	// PM2 is the pm2 command used ("" when none was found or PM2 does not run).
 	PM2 string `json:"pm2,omitempty"`
+	// PM2Home is PM2's home folder (PM2_HOME, else ~/.pm2).
+	PM2Home string `json:"pm2_home,omitempty"`
+	// PM2Saved are the apps of PM2's saved list (PM2Home/dump.pm2) that run
+	// this workspace's bd daemon: `pm2 resurrect`, which PM2's boot hook runs,
+	// would start them again beside ours.
+	PM2Saved []string `json:"pm2_saved,omitempty"`
+	// PM2Hooks are the boot hooks of that PM2 (`pm2 startup`).
+	PM2Hooks []pm2.Hook `json:"pm2_hooks,omitempty"`
 	// Ecosystem is the ecosystem file found ("" when none).
 	Ecosystem string `json:"ecosystem,omitempty"`
 	// ConfigExists tells whether beads.hcl exists (it is never overwritten).
@@ -196,11 +207,14 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 	}
 	d.Installed, _ = bd.InstalledVersion(ctx, lookPath("bd", o.env("PATH")))
 
-	apps, pm2, err := pm2Apps(ctx, o)
+	apps, pm2bin, err := pm2Apps(ctx, o)
 	if err != nil {
 		return d, err
 	}
-	d.PM2 = pm2
+	d.PM2 = pm2bin
+	if err := detectPM2Saved(o, &d); err != nil {
+		return d, err
+	}
 	lock, held, _ := bd.ReadLock(ws)
 	pid, via, version, started := 0, "", "", time.Time{}
 	if held && lock.Pid > 0 {
@@ -399,6 +413,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.DryRun {
 		step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("start %s under beadsctl's agent (bd %s installed)", strings.Join(names, ", "), orDefault(det.Installed, "version unknown"))})
 		step(Step{Name: "verify", OK: true, Detail: "new daemon online, its version equal to the installed bd's, no other daemon for the workspace, drift clean"})
+		planPM2(det, step)
 		r.OK = true
 		return r, nil
 	}
@@ -414,6 +429,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		step(Step{Name: "version mismatch", OK: ok, Detail: fmt.Sprintf("old daemon %s, installed bd %s, new daemon %s", old.Version, det.Installed, nd.Version)})
 	}
 	step(Step{Name: "verify", OK: true, Detail: "online, version " + nd.Version + " equals the installed bd's, no other daemon holds the workspace, no drift"})
+	if err := finishPM2(ctx, o, det, step); err != nil {
+		return fail("pm2 saved list", "beadsctl runs the daemon now, but PM2's saved list still names it: pm2 resurrect (what PM2's boot hook runs) would start a second copy; "+
+			"run pm2 save --force (or remove it from "+pm2.DumpPath(det.PM2Home)+"), or beadsctl migrate again", err)
+	}
 	r.OK = true
 	return r, nil
 }
@@ -496,7 +515,7 @@ func stopOld(ctx context.Context, o Options, det Detection, old *OldDaemon) erro
 		_, err := bd.StopDaemon(ctx, det.Workspace, old.Pid, start, bd.StopOptions{Timeout: o.StopTimeout, Kill: o.Force})
 		return err
 	}
-	out, err := pm2Cmd(ctx, o, det.PM2, "delete", old.App)
+	out, err := pm2.Command(ctx, det.PM2, o.Environ, o.Dir, "delete", old.App)
 	if err != nil {
 		return fmt.Errorf("pm2 delete %s: %v: %s", old.App, err, strings.TrimSpace(out))
 	}
@@ -689,92 +708,6 @@ func applyConfig(ctx context.Context, o Options, cfg *schema.Config) (*reconcile
 		return nil, fmt.Errorf("drift after apply: %s", strings.Join(msgs, "; "))
 	}
 	return live, nil
-}
-
-// pm2App is the part of a `pm2 jlist` entry migrate reads.
-type pm2App struct {
-	Name   string `json:"name"`
-	PmID   int    `json:"pm_id"`
-	Pid    int    `json:"pid"`
-	PM2Env struct {
-		ExecPath string `json:"pm_exec_path"`
-		Cwd      string `json:"pm_cwd"`
-		Args     any    `json:"args"`
-		Status   string `json:"status"`
-	} `json:"pm2_env"`
-}
-
-// pm2Apps lists the PM2 apps that run `bd daemon` in the workspace, when a PM2
-// daemon runs (PM2_HOME, default ~/.pm2, has a live pm2.pid).
-func pm2Apps(ctx context.Context, o Options) ([]OldDaemon, string, error) {
-	pm2 := o.PM2
-	if pm2 == "" {
-		pm2 = lookPath("pm2", o.env("PATH"))
-		if pm2 == "pm2" {
-			return nil, "", nil
-		}
-	}
-	home := o.env("PM2_HOME")
-	if home == "" {
-		if h := o.env("HOME"); h != "" {
-			home = filepath.Join(h, ".pm2")
-		}
-	}
-	if !pidFileAlive(filepath.Join(home, "pm2.pid")) {
-		return nil, "", nil
-	}
-	out, err := pm2Cmd(ctx, o, pm2, "jlist")
-	if err != nil {
-		return nil, pm2, fmt.Errorf("pm2 jlist: %v: %s", err, strings.TrimSpace(out))
-	}
-	// pm2 may print warnings before the JSON.
-	if i := strings.Index(out, "["); i > 0 {
-		out = out[i:]
-	}
-	var apps []pm2App
-	if err := json.Unmarshal([]byte(out), &apps); err != nil {
-		return nil, pm2, fmt.Errorf("pm2 jlist: %w", err)
-	}
-	var found []OldDaemon
-	for _, a := range apps {
-		args := a.PM2Env.Args
-		first := ""
-		switch v := args.(type) {
-		case []any:
-			if len(v) > 0 {
-				first, _ = v[0].(string)
-			}
-		case string:
-			first, _, _ = strings.Cut(strings.TrimSpace(v), " ")
-		}
-		if filepath.Base(a.PM2Env.ExecPath) != "bd" || first != "daemon" || !sameDir(a.PM2Env.Cwd, o.Dir) {
-			continue
-		}
-		found = append(found, OldDaemon{Manager: "pm2", Pid: a.Pid, Via: "pm2 jlist", App: a.Name, PM2ID: a.PmID})
-	}
-	return found, pm2, nil
-}
-
-func pm2Cmd(ctx context.Context, o Options, pm2 string, args ...string) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, pm2, args...)
-	cmd.Env = o.Environ
-	cmd.Dir = o.Dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func pidFileAlive(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var pid int
-	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &pid); err != nil || pid <= 0 {
-		return false
-	}
-	return alive(pid)
 }
 
 // lookPath finds name on the PATH given (not this process's), or returns name.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,6 +125,10 @@ func TestMigrateFromPM2(t *testing.T) {
 	waitFor(t, filepath.Join(dir, ".beads", "daemon.log"), "RPC server ready", 30*time.Second)
 	t.Logf("PM2 start to bd ready: %v", time.Since(start).Round(time.Millisecond))
 	oldPid := strings.TrimSpace(readFile(t, filepath.Join(dir, ".beads", "daemon.pid")))
+	// The user saved PM2's list, and `pm2 startup` installed a boot hook
+	// (launchd's, which lives in HOME: systemd's is in /etc, TestStartupHooks).
+	p.run(true, pm2, "save")
+	user := pm2Hook(t, home, filepath.Join(root, "pm2"))
 
 	// Without pm2 on PATH the daemon is seen under PM2's God daemon and left alone.
 	out := p.run(false, beadsctl, "migrate")
@@ -138,6 +143,8 @@ func TestMigrateFromPM2(t *testing.T) {
 		"• write beads.hcl: " + filepath.Join(dir, "beads.hcl") + " from ecosystem.config.cjs (daemons beads-daemon)",
 		"• stop old daemon: stop PM2 app \"beads-daemon\"",
 		"pm2 delete beads-daemon",
+		"• pm2 saved list: " + filepath.Join(root, "pm2", "dump.pm2") + " lists beads-daemon: after the apply, pm2 save --force",
+		"• pm2 startup hook: PM2's boot hook " + filepath.Join(home, "Library/LaunchAgents/pm2."+user+".plist") + " (launchd, installed) runs pm2 resurrect at boot",
 		"Dry run: nothing was changed",
 	} {
 		if !strings.Contains(out, want) {
@@ -157,6 +164,9 @@ func TestMigrateFromPM2(t *testing.T) {
 	for _, want := range []string{
 		"✓ write beads.hcl:", "✓ stop old daemon: stopped PM2 app \"beads-daemon\"",
 		"✓ clean stale files:", `✓ apply: daemon "beads-daemon" online under beadsctl`, "✓ verify:", "Migration complete",
+		"✓ pm2 saved list: pm2 save --force: " + filepath.Join(root, "pm2", "dump.pm2") + " no longer lists beads-daemon",
+		"✓ pm2 startup hook: PM2's boot hook " + filepath.Join(home, "Library/LaunchAgents/pm2."+user+".plist") +
+			" (launchd, installed) runs pm2 resurrect at boot; PM2 has nothing left to start: remove it with pm2 unstartup launchd -u " + user,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("migrate output lacks %q", want)
@@ -182,12 +192,147 @@ func TestMigrateFromPM2(t *testing.T) {
 	}
 	p.run(true, beadsctl, "drift")
 	p.run(true, beadsctl, "status")
+
+	// The issue's repro: pm2 save; beadsctl migrate; pm2 resurrect (what the
+	// boot hook runs) brought back a PM2 copy. Now nothing comes back, from the
+	// PM2 that runs or from a fresh one, as at boot.
+	if saved := dumpNames(t, filepath.Join(root, "pm2")); len(saved) != 0 {
+		t.Errorf("dump.pm2 still lists %v", saved)
+	}
+	p.run(true, pm2, "resurrect")
+	if names := liveNames(t, p, pm2); len(names) != 0 {
+		t.Errorf("pm2 resurrect started %v", names)
+	}
+	p.run(true, pm2, "kill")
+	p.run(true, pm2, "resurrect")
+	if names := liveNames(t, p, pm2); len(names) != 0 {
+		t.Errorf("pm2 resurrect of a fresh PM2 started %v", names)
+	}
+	p.run(true, beadsctl, "drift")
 	hcl := readFile(t, filepath.Join(dir, "beads.hcl"))
 	for _, want := range []string{`daemon "beads-daemon"`, `memory = "200M"`, `env "production"`} {
 		if !strings.Contains(hcl, want) {
 			t.Errorf("beads.hcl lacks %q:\n%s", want, hcl)
 		}
 	}
+}
+
+// TestMigrateFromPM2KeepsOtherSavedApps: PM2 runs other apps, one saved and
+// one not; pm2 save would change the saved list beyond our app, so migrate
+// removes only that app from dump.pm2. drift then reports a PM2 that knows the
+// app again: in its saved list, then running.
+func TestMigrateFromPM2KeepsOtherSavedApps(t *testing.T) {
+	pm2 := pm2Bin(t)
+	bin := buildTools(t)
+	root := t.TempDir()
+	dir, home, pm2Home := filepath.Join(root, "proj"), filepath.Join(root, "home"), filepath.Join(root, "pm2")
+	for _, d := range []string{dir, home} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ecosystem.config.cjs"), []byte(seedEcosystem), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &project{t: t, dir: dir, env: []string{
+		"PATH=" + filepath.Dir(pm2) + ":" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + pm2Home,
+		"NO_COLOR=1", "BEADSCTL_ENV=",
+	}}
+	beadsctl := filepath.Join(bin, "beadsctl")
+	t.Cleanup(func() {
+		p.run(true, beadsctl, "destroy", "--auto-approve")
+		p.run(true, pm2, "kill")
+	})
+	p.run(true, pm2, "start", "ecosystem.config.cjs")
+	waitFor(t, filepath.Join(dir, ".beads", "daemon.log"), "RPC server ready", 30*time.Second)
+	p.run(true, pm2, "start", "sleep", "--name", "other", "--", "1001")
+	p.run(true, pm2, "save")
+	p.run(true, pm2, "start", "sleep", "--name", "unsaved", "--", "1002")
+
+	out := p.run(true, beadsctl, "migrate")
+	want := "✓ pm2 saved list: removed beads-daemon from " + filepath.Join(pm2Home, "dump.pm2") +
+		", every other app kept as saved (not pm2 save: PM2 runs other, unsaved but its saved list has other, which pm2 save would change too)"
+	if !strings.Contains(out, want) {
+		t.Errorf("migrate output lacks %q", want)
+	}
+	if got := dumpNames(t, pm2Home); strings.Join(got, ",") != "other" {
+		t.Errorf("dump.pm2 lists %v, want [other]", got)
+	}
+	p.run(true, beadsctl, "drift")
+
+	// The saved list as it was before migrate: drift names it.
+	bak := readFile(t, filepath.Join(pm2Home, "dump.pm2.bak"))
+	if err := os.WriteFile(filepath.Join(pm2Home, "dump.pm2"), []byte(bak), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = p.run(false, beadsctl, "drift")
+	if want := `PM2's saved list ` + filepath.Join(pm2Home, "dump.pm2") + ` has app "beads-daemon" (bd in ` + dir + `): pm2 resurrect`; !strings.Contains(out, want) {
+		t.Errorf("drift lacks %q", want)
+	}
+	// pm2 resurrect starts the copy: drift names it running too.
+	p.run(true, pm2, "resurrect")
+	out = p.run(false, beadsctl, "drift")
+	if want := `PM2 runs app "beads-daemon" (pm_id `; !strings.Contains(out, want) {
+		t.Errorf("drift lacks %q", want)
+	}
+	p.run(true, pm2, "delete", "beads-daemon")
+}
+
+// pm2Hook writes the boot hook `pm2 startup launchd` would write for this user
+// (PM2's own template, filled in as lib/API/Startup.js does) and returns the user.
+func pm2Hook(t *testing.T, home, pm2Home string) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := filepath.Abs("../.tools/pm2/node_modules/pm2/lib/templates/init-scripts/launchd.tpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("%PM2_PATH%", "/usr/local/bin/pm2", "%NODE_PATH%", "/usr/bin:/bin", "%USER%", u.Username,
+		"%HOME_PATH%", pm2Home).Replace(readFile(t, tpl))
+	path := filepath.Join(home, "Library/LaunchAgents/pm2."+u.Username+".plist")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
+// dumpNames are the app names of PM2's saved list.
+func dumpNames(t *testing.T, pm2Home string) []string {
+	t.Helper()
+	var apps []struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(pm2Home, "dump.pm2"))), &apps); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range apps {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// liveNames are the app names of PM2's live list.
+func liveNames(t *testing.T, p *project, pm2 string) []string {
+	t.Helper()
+	var apps []struct {
+		Name string `json:"name"`
+	}
+	jl := p.run(true, pm2, "jlist")
+	if err := json.Unmarshal([]byte(jl[strings.Index(jl, "["):]), &apps); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range apps {
+		names = append(names, a.Name)
+	}
+	return names
 }
 
 func readFile(t *testing.T, p string) string {

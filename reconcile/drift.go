@@ -28,6 +28,7 @@ const (
 	KindAgentVersion      = "agent-version"      // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
 	KindMemoryOverLimit   = "memory-over-limit"
+	KindPM2               = "pm2" // PM2 still runs or has saved an app that runs a daemon of the file
 )
 
 // Finding is one difference between what should run and what runs.
@@ -94,6 +95,7 @@ func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
 	}
 	if !configOnly {
 		out = append(out, liveFindings(desired, live, st)...)
+		out = append(out, pm2Findings(live.PM2)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Daemon != out[j].Daemon {

@@ -187,6 +187,9 @@ type Live struct {
 	Beads map[string]BeadsLive
 	// Dolt is, by daemon name, what was learnt of dolt_server daemons.
 	Dolt map[string]DoltLive
+	// PM2 are the PM2 apps that run a daemon's command in its folder, in
+	// PM2's live list or its saved list (ObservePM2; drift asks, plan does not).
+	PM2 []PM2App
 	// Version is the beadsctl version planning ("" compares none): an agent
 	// of another version (or control API) is replaced by apply.
 	Version string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,8 @@ func newDriftCmd(g *globals) *cobra.Command {
 		Short: "Exit 2 when what runs differs from beads.hcl and the last apply (for CI)",
 		Long: "drift compares beads.hcl, the last applied state and what runs. Exit 0 in sync, 2 with findings\n" +
 			"(each with kind, daemon, expected and actual), 1 on error. A project where nothing was ever\n" +
-			"applied is a finding. --config-only compares the file with the last applied state only.",
+			"applied is a finding, and so is a PM2 that still runs a daemon's command in its folder or has\n" +
+			"it in its saved list (dump.pm2: pm2 resurrect, which PM2's boot hook runs, would start it).\n--config-only compares the file with the last applied state only.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runDrift(c, g, o) },
 	}
@@ -48,6 +50,9 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 	if !o.configOnly {
 		if live, err = s.Observe(c.Context()); err != nil {
 			return err
+		}
+		if live.PM2, err = reconcile.ObservePM2(c.Context(), cfg, os.Environ()); err != nil {
+			fmt.Fprintf(c.ErrOrStderr(), "Warning: PM2 not fully checked: %v\n", err)
 		}
 	}
 	fs := reconcile.Findings(cfg, live, o.configOnly)
