@@ -38,7 +38,7 @@ func benchLive(c *schema.Config) *Live {
 	st := &State{FormatVersion: StateFormatVersion, Lineage: "lin", Serial: 1, Env: c.Env, Daemons: map[string]DaemonState{}, key: testKey}
 	l := &Live{State: st, AgentUp: true, Agent: supervisor.AgentStatus{Pid: 7}, Daemons: map[string]supervisor.Status{}}
 	for i, d := range c.Daemons {
-		ds := DaemonState{Spec: hashedSpec(testKey, d), Hash: d.Hash, Pid: 1000 + i, StartTime: time.Unix(1000, 0),
+		ds := DaemonState{Spec: hashedSpec(testKey, d), EnvPlain: true, Hash: d.Hash, Pid: 1000 + i, StartTime: time.Unix(1000, 0),
 			Argv: d.Argv(), Dir: d.Dir, EnvHash: supervisor.EnvHash(d.Environment)}
 		st.Daemons[d.Name] = ds
 		l.Daemons[d.Name] = supervisor.Status{Name: d.Name, State: supervisor.StateOnline, Pid: ds.Pid,

@@ -79,7 +79,7 @@ func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
 					Actual: "declared in beads.hcl"})
 			case s.Hash != d.Hash:
 				var paths []string
-				for _, a := range st.DiffDaemons(&s.Spec, d) {
+				for _, a := range st.DiffDaemons(&s, d) {
 					paths = append(paths, a.Path)
 				}
 				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "as applied (hash " + short(s.Hash) + ")",

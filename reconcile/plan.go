@@ -345,7 +345,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Live = liveOf(a)
 	}
 	if applied && s.Hash != d.Hash {
-		c.Attributes = envFrom(st.DiffDaemons(&s.Spec, d), d)
+		c.Attributes = envFrom(st.DiffDaemons(&s, d), d)
 	}
 	forces := false
 	var forcing []string
@@ -546,10 +546,11 @@ func size(n uint64) string {
 }
 
 // diffDaemons lists the attributes that differ between before (as recorded in
-// state: environment values hashed) and after (as declared). Environment values
-// are compared with same (recorded, declared); sensitive ones (in either) are
-// shown as Sensitive.
-func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) bool) []Attribute {
+// state: sensitive environment values hashed, see recording) and after (as
+// declared). Environment values are compared with rec; sensitive ones (in
+// either) are shown as Sensitive, the others old -> new, or "(changed)" when
+// the state keeps only a hash of the old one (written by an older beadsctl).
+func diffDaemons(before, after *schema.Daemon, rec recording) []Attribute {
 	b, a := flatten(before), flatten(after)
 	sensitive := map[string]bool{}
 	for _, k := range before.Sensitive {
@@ -567,14 +568,12 @@ func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) boo
 	for _, x := range a {
 		seen[x.path] = true
 		old, had := bv[x.path]
-		isEnv := strings.HasPrefix(x.path, "environment.")
+		key, isEnv := strings.CutPrefix(x.path, "environment.")
 		switch {
 		case !had:
 			out = append(out, envAttr(x, nil, &x.value, sensitive[x.path]))
-		case isEnv && !same(old, x.value):
-			// The recorded value: shown when it is one (a state before hashing),
-			// "(changed)" when only its keyed hash is known.
-			out = append(out, envAttr(x, &old, &x.value, sensitive[x.path]))
+		case isEnv && !rec.same(key, old, x.value):
+			out = append(out, hashedAs(envAttr(x, &old, &x.value, sensitive[x.path]), rec.hashed(key, old), "(changed)"))
 		case !isEnv && old != x.value:
 			o, n := old, x.value
 			out = append(out, Attribute{Path: x.path, Before: &o, After: &n, ForcesRestart: x.forces})
@@ -582,7 +581,8 @@ func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) boo
 	}
 	for _, x := range b {
 		if !seen[x.path] {
-			out = append(out, envAttr(x, &x.value, nil, sensitive[x.path]))
+			key, isEnv := strings.CutPrefix(x.path, "environment.")
+			out = append(out, hashedAs(envAttr(x, &x.value, nil, sensitive[x.path]), isEnv && rec.hashed(key, x.value), "(not recorded)"))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return attrOrder(out[i].Path) < attrOrder(out[j].Path) })
@@ -592,27 +592,29 @@ func diffDaemons(before, after *schema.Daemon, same func(recorded, v string) boo
 // envAttr builds the Attribute of an environment variable; its values are quoted
 // (or masked) here, since flatten keeps them raw for hashing.
 func envAttr(x attr, before, after *string, sensitive bool) Attribute {
+	if !strings.HasPrefix(x.path, "environment.") {
+		return Attribute{Path: x.path, Before: before, After: after, ForcesRestart: x.forces}
+	}
 	show := func(v *string) *string {
 		if v == nil {
 			return nil
 		}
-		var s string
-		switch {
-		case sensitive:
+		s := strconv.Quote(*v)
+		if sensitive {
 			s = Sensitive
-		case isRecordedHash(*v) && after == nil:
-			s = "(not recorded)" // state keeps only a keyed hash of values
-		case isRecordedHash(*v):
-			s = "(changed)"
-		default:
-			s = strconv.Quote(*v)
 		}
 		return &s
 	}
-	if !strings.HasPrefix(x.path, "environment.") {
-		return Attribute{Path: x.path, Before: before, After: after, ForcesRestart: x.forces}
-	}
 	return Attribute{Path: x.path, Before: show(before), After: show(after), ForcesRestart: x.forces, Sensitive: sensitive}
+}
+
+// hashedAs shows the old value of a not sensitive a as shown when the state
+// keeps only its hash (hashed): "(changed)", or "(not recorded)" for a removal.
+func hashedAs(a Attribute, hashed bool, shown string) Attribute {
+	if hashed && !a.Sensitive {
+		a.Before = &shown
+	}
+	return a
 }
 
 // attrOrder keeps attributes in flatten's order, environment variables by name

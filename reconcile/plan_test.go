@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,12 +68,18 @@ func TestComputePlan(t *testing.T) {
 	secret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "new"; d.Sensitive = []string{"TOKEN"} })
 	oldSecret := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "old"; d.Sensitive = []string{"TOKEN"} })
 	st := applied("", beads)
-	// hashedDev runs beads with NODE_ENV recorded as a keyed hash only.
-	hashedDev := func() *Live {
-		dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = keyedPrefix + "0123abcd" })
+	dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = "development" })
+	// devRuns runs dev as applied; hashedDev as a beadsctl before
+	// EnvPlain recorded it (NODE_ENV as a keyed hash only).
+	devRuns := func(hashed bool) *Live {
 		s := applied("", dev)
+		if hashed {
+			s = hashedAll(s)
+		}
 		return agentUp(s, online(s, dev))
-	}()
+	}
+	// digest is a value that looks like one of state's hashes.
+	digest := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["IMAGE"] = "sha256:" + strings.Repeat("ab", 32) })
 
 	tests := map[string]struct {
 		desired *schema.Config
@@ -107,19 +114,38 @@ func TestComputePlan(t *testing.T) {
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: null -> "production" (forces restart)`}}},
 		},
+		"value changed: old -> new": {
+			desired: config("production", prod),
+			live:    devRuns(false),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
+				Attrs: []string{`environment.NODE_ENV: "development" -> "production" (forces restart)`}}},
+		},
+		"value removed: old -> null": {
+			desired: config("", beads),
+			live:    devRuns(false),
+			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
+				Attrs: []string{`environment.NODE_ENV: "development" -> null (forces restart)`}}},
+		},
+		"a value that looks like a hash is a value": {
+			desired: config("", digest),
+			live: func() *Live {
+				s := applied("", digest)
+				return agentUp(s, online(s, digest))
+			}(),
+			want: []got{{Name: "beads", Actions: []Action{ActionNoop}}},
+		},
 		"value changed, the old one recorded as a hash": {
 			desired: config("production", prod),
-			live:    hashedDev,
+			live:    devRuns(true),
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: (changed) -> "production" (forces restart)`}}},
 		},
-		"value changed, the old one known (a state before hashing)": {
+		"value changed, the old one known (a state before values were hashed)": {
 			desired: config("production", prod),
 			live: func() *Live {
-				dev := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["NODE_ENV"] = "development" })
 				s := applied("", dev)
 				ds := s.Daemons["beads"]
-				ds.Spec.Environment["NODE_ENV"] = "development" // as written before values were hashed
+				ds.EnvPlain = false // as written before values were hashed: no hash prefix
 				s.Daemons["beads"] = ds
 				return agentUp(s, online(s, dev))
 			}(),
@@ -128,7 +154,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		"value removed, the old one recorded as a hash": {
 			desired: config("", beads),
-			live:    hashedDev,
+			live:    devRuns(true),
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "environment.NODE_ENV changed, which forces a restart",
 				Attrs: []string{`environment.NODE_ENV: (not recorded) -> null (forces restart)`}}},
 		},

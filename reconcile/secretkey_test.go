@@ -24,7 +24,9 @@ func TestStateValuesAreKeyed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "hunter2" })
+		d := beadsDaemon("beads", func(d *schema.Daemon) {
+			d.Environment["TOKEN"], d.Environment["PLAIN"], d.Sensitive = "hunter2", "visible", []string{"TOKEN"}
+		})
 		st.Daemons["beads"] = DaemonState{Spec: d, plain: true, Hash: d.Hash}
 		if err := writeState(path, st); err != nil {
 			t.Fatal(err)
@@ -68,13 +70,18 @@ func TestStateValuesAreKeyed(t *testing.T) {
 	if strings.Contains(raw2, keyed) {
 		t.Error("two projects record the same value alike: the key is not per project")
 	}
+	if !strings.Contains(raw1, `"PLAIN": "visible"`) || !strings.Contains(raw1, `"environment_plain": true`) {
+		t.Errorf("a value that is not sensitive is not recorded as it is (plan shows it old -> new):\n%s", raw1)
+	}
 	// Read back, the recorded value is the declared one, and another is not.
 	st, err := ReadState(StatePath(dir1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "hunter2" })
-	rec := st.Daemons["beads"].Spec
+	d := beadsDaemon("beads", func(d *schema.Daemon) {
+		d.Environment["TOKEN"], d.Environment["PLAIN"], d.Sensitive = "hunter2", "visible", []string{"TOKEN"}
+	})
+	rec := st.Daemons["beads"]
 	if attrs := st.DiffDaemons(&rec, &d); len(attrs) != 0 {
 		t.Errorf("unchanged value reads as changed: %+v", attrs)
 	}
@@ -87,11 +94,14 @@ func TestStateValuesAreKeyed(t *testing.T) {
 // TestStateUnkeyedHashesStillRead: a state.json of an older beadsctl
 // (values as "sha256:...") is read as it was — the same value is unchanged —
 // and the next apply writes it keyed (Rekey), since the declared daemon with
-// the same hash holds the real values.
+// the same hash holds the real values; a value that is not sensitive is then
+// written as it is.
 func TestStateUnkeyedHashesStillRead(t *testing.T) {
 	dir := t.TempDir()
 	path := StatePath(dir)
-	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "hunter2" })
+	d := beadsDaemon("beads", func(d *schema.Daemon) {
+		d.Environment["TOKEN"], d.Environment["PLAIN"], d.Sensitive = "hunter2", "visible", []string{"TOKEN"}
+	})
 	old := cloneSpec(d)
 	for k, v := range old.Environment {
 		sum := sha256.Sum256([]byte(v))
@@ -104,7 +114,7 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := st.Daemons["beads"].Spec
+	rec := st.Daemons["beads"]
 	if attrs := st.DiffDaemons(&rec, &d); len(attrs) != 0 {
 		t.Errorf("an old unkeyed hash of the same value reads as changed: %+v", attrs)
 	}
@@ -113,8 +123,8 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	if strings.Contains(string(b), `"sha256:`) || !strings.Contains(string(b), `"hmac-sha256:`) {
-		t.Errorf("not rewritten keyed:\n%s", b)
+	if strings.Contains(string(b), `"sha256:`) || !strings.Contains(string(b), `"TOKEN": "hmac-sha256:`) || !strings.Contains(string(b), `"PLAIN": "visible"`) {
+		t.Errorf("not rewritten keyed (TOKEN) and as it is (PLAIN):\n%s", b)
 	}
 }
 

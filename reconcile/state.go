@@ -24,16 +24,19 @@ import (
 // StateFormatVersion is the format_version this build writes and the highest it reads.
 const StateFormatVersion = 1
 
-// State is .beadsctl/state.json: what the last apply left running. Environment
-// values never appear in it: they are replaced by a keyed hash (HMAC-SHA256
-// with the project's secret key, see SecretKeyName).
+// State is .beadsctl/state.json: what the last apply left running. Sensitive
+// environment values never appear in it: they are replaced by a keyed hash
+// (HMAC-SHA256 with the project's secret key, see SecretKeyName). The others
+// are recorded as they are, so that plan shows what they were.
 type State struct {
 	FormatVersion int `json:"format_version"`
 	// Lineage is a uuid chosen when the state is first written; Serial grows by
 	// one on every write. A saved plan records both and is refused when they moved.
 	Lineage string `json:"lineage"`
 	Serial  int64  `json:"serial"`
-	// Env is the profile of the last apply; ConfigHash the ConfigHash of its config.
+	// Env is the profile of the last apply; ConfigHash the ConfigHash of its
+	// config. Env is also the profile of every later command that names none
+	// (no --env, BEADSCTL_ENV or saved plan): the applied profile sticks.
 	Env        string                 `json:"env"`
 	ConfigHash string                 `json:"config_hash"`
 	Daemons    map[string]DaemonState `json:"daemons"`
@@ -44,8 +47,13 @@ type State struct {
 
 // DaemonState is what the last apply recorded of one daemon.
 type DaemonState struct {
-	// Spec is the applied daemon with environment values hashed.
+	// Spec is the applied daemon with its sensitive environment values hashed
+	// (every value, in a state written before EnvPlain).
 	Spec schema.Daemon `json:"spec"`
+	// EnvPlain is true when Spec records the values of environment variables
+	// that are not sensitive as they are; false in a state written before
+	// (every value hashed), which the next apply rewrites.
+	EnvPlain bool `json:"environment_plain,omitempty"`
 	// Hash is the schema hash of the applied daemon (of the real values).
 	Hash      string    `json:"hash"`
 	AppliedAt time.Time `json:"applied_at"`
@@ -156,12 +164,12 @@ func writeState(path string, st *State) error {
 	return nil
 }
 
-// hashedSpec returns d with every environment value replaced by its keyed
-// hash (see SecretKeyName), the form state.json records.
+// hashedSpec returns d with every sensitive environment value replaced by its
+// keyed hash (see SecretKeyName), the form state.json records (with EnvPlain).
 func hashedSpec(key []byte, d schema.Daemon) schema.Daemon {
 	d = cloneSpec(d)
-	for k, v := range d.Environment {
-		if !isRecordedHash(v) {
+	for _, k := range d.Sensitive {
+		if v, ok := d.Environment[k]; ok && !isRecordedHash(v) {
 			d.Environment[k] = hashValue(key, v)
 		}
 	}
@@ -178,14 +186,38 @@ func cloneSpec(d schema.Daemon) schema.Daemon {
 	return d
 }
 
-// DiffDaemons lists the attributes that differ between before (as st records
-// it, environment values hashed) and after; see diffDaemons.
-func (st *State) DiffDaemons(before, after *schema.Daemon) []Attribute {
-	var key []byte
+// DiffDaemons lists the attributes that differ between before (a daemon as st
+// records it) and after (as declared); see diffDaemons.
+func (st *State) DiffDaemons(before *DaemonState, after *schema.Daemon) []Attribute {
+	r := recording{plain: before.EnvPlain || before.plain, sensitive: map[string]bool{}}
 	if st != nil {
-		key = st.key
+		r.key = st.key
 	}
-	return diffDaemons(before, after, func(recorded, v string) bool { return recordedAs(key, recorded, v) })
+	for _, k := range before.Spec.Sensitive {
+		r.sensitive[k] = true
+	}
+	return diffDaemons(&before.Spec, after, r)
+}
+
+// recording is how state.json recorded the environment values of one daemon.
+type recording struct {
+	key []byte
+	// plain: the values of keys not in sensitive are recorded as they are.
+	plain     bool
+	sensitive map[string]bool
+}
+
+// hashed reports whether the value recorded for key k is a hash of the value.
+func (r recording) hashed(k, recorded string) bool {
+	return isRecordedHash(recorded) && (!r.plain || r.sensitive[k])
+}
+
+// same reports whether recorded, the value of key k in state, records v.
+func (r recording) same(k, recorded, v string) bool {
+	if r.hashed(k, recorded) {
+		return recordedAs(r.key, recorded, v)
+	}
+	return recorded == v
 }
 
 // hashPlain replaces the real environment values of the daemons just recorded
@@ -202,22 +234,23 @@ func (st *State) hashPlain(keyPath string) error {
 			}
 			st.key = key
 		}
-		ds.Spec, ds.plain = hashedSpec(st.key, ds.Spec), false
+		ds.Spec, ds.plain, ds.EnvPlain = hashedSpec(st.key, ds.Spec), false, true
 		st.Daemons[name] = ds
 	}
 	return nil
 }
 
 // Rekey records d, which st shows applied with the same hash, again from its
-// real values: a value hashed without a key (by an older beadsctl) is then
-// written keyed. It changes nothing else of the entry.
+// real values when an older beadsctl recorded them otherwise: a value hashed
+// without a key is then written keyed, and a value that is not sensitive
+// (hashed before EnvPlain) as it is. It changes nothing else of the entry.
 func (st *State) Rekey(d *schema.Daemon) {
 	ds, ok := st.Daemons[d.Name]
 	if !ok || ds.Hash != d.Hash || ds.plain {
 		return
 	}
-	for _, v := range ds.Spec.Environment {
-		if strings.HasPrefix(v, unkeyedPrefix) {
+	for k, v := range ds.Spec.Environment {
+		if strings.HasPrefix(v, unkeyedPrefix) || !ds.EnvPlain && !slices.Contains(ds.Spec.Sensitive, k) {
 			ds.Spec, ds.plain = cloneSpec(*d), true
 			st.Daemons[d.Name] = ds
 			return

@@ -22,7 +22,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if st.Applied() {
 		t.Fatal("a missing state file reads as applied")
 	}
-	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"] = "s3cret" })
+	d := beadsDaemon("beads", func(d *schema.Daemon) { d.Environment["TOKEN"], d.Sensitive = "s3cret", []string{"TOKEN"} })
 	st.Env = "production"
 	st.Daemons["beads"] = DaemonState{Spec: d, plain: true, Hash: d.Hash, AppliedAt: time.Unix(5, 0).UTC(), Pid: 42}
 	if err := writeState(path, st); err != nil {
@@ -40,7 +40,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(path)
 	if strings.Contains(string(raw), "s3cret") {
-		t.Errorf("state holds a secret:\n%s", raw)
+		t.Errorf("state holds a sensitive value:\n%s", raw)
 	}
 	fi, _ := os.Stat(path)
 	if fi.Mode().Perm() != 0o600 {

@@ -137,7 +137,7 @@ func BuildDaemonReport(ctx context.Context, in DaemonInput) (*DaemonReport, erro
 	case declared != nil:
 		r.Spec, r.SpecSource = reconcile.Masked(declared), "beads.hcl"
 		if applied != nil && applied.Hash != declared.Hash {
-			r.Pending = in.State.DiffDaemons(&applied.Spec, declared)
+			r.Pending = in.State.DiffDaemons(applied, declared)
 		}
 	case applied != nil:
 		spec := applied.Spec
