@@ -670,7 +670,7 @@ func applyAndVerify(ctx context.Context, o Options, cfg *schema.Config) (*NewDae
 // error), then looks again as drift would: what it returns has no drift.
 func applyConfig(ctx context.Context, o Options, cfg *schema.Config) (*reconcile.Live, error) {
 	s, err := reconcile.OpenSession(ctx, reconcile.SessionOptions{
-		File: cfg.Path, Load: func() (*schema.Config, error) { return cfg, nil },
+		File: cfg.Path, Profile: cfg.Env, Load: func(string) (*schema.Config, error) { return cfg, nil },
 		Command: "migrate", Lock: true, LockTimeout: 30 * time.Second,
 		StartAgent: func(ctx context.Context, dir string) error {
 			if o.StartAgent != nil {

@@ -200,6 +200,15 @@ func stateOf(running bool, a supervisor.Status) string {
 	return string(a.State)
 }
 
+// DescribeProfile names a profile in a sentence: "profile production", or
+// "no profile (the base blocks)".
+func DescribeProfile(env string) string {
+	if env == "" {
+		return "no profile (the base blocks)"
+	}
+	return "profile " + env
+}
+
 func profileName(env string) string {
 	if env == "" {
 		return "(none)"

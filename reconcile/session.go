@@ -18,9 +18,14 @@ type SessionOptions struct {
 	// file is loaded with (nil: os.Environ()).
 	File, Profile string
 	Environ       []string
-	// Load loads File as the command shows it (diagnostics rendered); nil
-	// loads it silently and returns the diagnostics as an error.
-	Load func() (*schema.Config, error)
+	// StickyProfile says that nothing chose the profile (no --env,
+	// BEADSCTL_ENV or saved plan): Profile is ignored, and the session uses
+	// the profile of the last apply (State.Env), as read again once the lock
+	// is held. The applied profile sticks, as a selected Terraform workspace.
+	StickyProfile bool
+	// Load loads File under profile as the command shows it (diagnostics
+	// rendered); nil loads it silently and returns the diagnostics as an error.
+	Load func(profile string) (*schema.Config, error)
 	// Command names the holder of the lock ("apply", "stop", "monitor stop").
 	Command string
 	// Lock takes the project's lock, waiting up to LockTimeout, and reloads
@@ -68,13 +73,16 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 		o.Environ = os.Environ()
 	}
 	if o.Load == nil {
-		o.Load = func() (*schema.Config, error) { return loadSilently(o) }
+		o.Load = func(profile string) (*schema.Config, error) { return loadSilently(o.File, profile, o.Environ) }
+	}
+	if o.StickyProfile && !o.StateOnly {
+		o.Profile, _, _ = AppliedProfile(filepath.Dir(o.File)) // an unusable state is reported below
 	}
 	s := &Session{o: o}
 	if o.StateOnly {
 		s.dir = filepath.Dir(o.File)
 	} else {
-		cfg, err := o.Load() // a config error never touches a running daemon
+		cfg, err := o.Load(o.Profile) // a config error never touches a running daemon
 		if err != nil {
 			return nil, err
 		}
@@ -102,20 +110,28 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 		return nil, err
 	}
 	s.st = st
+	if o.StickyProfile && st.Env != s.o.Profile {
+		// An apply under another profile ran while this command waited.
+		s.o.Profile = st.Env
+		if s.cfg, err = s.o.Load(st.Env); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // reload loads the file again under the lock: another apply may have run
 // while this command waited, and the file changed since.
 func (s *Session) reload() error {
-	fresh, err := loadSilently(s.o)
+	fresh, err := loadSilently(s.o.File, s.o.Profile, s.o.Environ)
 	if err == nil && fresh.Dir == s.cfg.Dir && ConfigHash(fresh) == ConfigHash(s.cfg) {
 		return nil
 	}
 	if s.o.Changed != nil {
 		s.o.Changed(s.o.File, LockPath(s.dir))
 	}
-	cfg, err := s.o.Load()
+	cfg, err := s.o.Load(s.o.Profile)
 	if err != nil {
 		return err
 	}
@@ -123,8 +139,8 @@ func (s *Session) reload() error {
 	return nil
 }
 
-func loadSilently(o SessionOptions) (*schema.Config, error) {
-	cfg, _, diags := schema.Load(o.File, o.Profile, o.Environ)
+func loadSilently(file, profile string, environ []string) (*schema.Config, error) {
+	cfg, _, diags := schema.Load(file, profile, environ)
 	if diags.HasErrors() {
 		return nil, schema.Error(diags)
 	}
@@ -206,10 +222,12 @@ func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome
 		return nil, err
 	}
 	if !p.HasChanges() {
-		if !s.adopts(p) {
+		if !s.adopts(p) && (!s.st.Applied() || s.st.Env == s.cfg.Env) {
 			return nil, nil
 		}
-		o = ApplyOptions{Now: o.Now} // nothing is started or stopped
+		// Daemons adopted, or the profile switched with nothing to change
+		// (the new one sticks): recorded; nothing is started or stopped.
+		o = ApplyOptions{Now: o.Now}
 	} else if o.EnsureAgent == nil {
 		o.EnsureAgent = s.ensureAgent()
 	}

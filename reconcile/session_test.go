@@ -7,9 +7,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/beadsctl/beadsctl/schema"
 )
 
 // sessionProject writes a beads.hcl of the named sleeping daemons in a new folder.
@@ -166,5 +169,58 @@ func TestSessionWritesNothingWhenTheAgentDoesNotAnswer(t *testing.T) {
 	}
 	if string(after) != string(before) {
 		t.Errorf("the state changed while the agent did not answer:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// TestSessionStickyProfile: a session that is not told a profile uses the
+// one applied last, as the state says once the lock is held (an apply under
+// another profile may have run while it waited), and an apply that switches
+// profile with nothing to change records the switch.
+func TestSessionStickyProfile(t *testing.T) {
+	dir, file := sessionProject(t, "a")
+	src, _ := os.ReadFile(file)
+	// staging changes nothing: switching to it has no change to make.
+	src = append(src, []byte("env \"production\" {\n  daemon \"a\" {\n    environment = { MODE = \"prod\" }\n  }\n}\nenv \"staging\" {\n  daemon \"a\" {\n    environment = { MODE = \"prod\" }\n  }\n}\n")...)
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runAgent(t, dir)
+	path := StatePath(dir)
+	if _, err := sessionApply(t, SessionOptions{File: file, Profile: "production", Command: "apply", Lock: true}); err != nil {
+		t.Fatalf("apply --env production: %v", err)
+	}
+	open := func(o SessionOptions) *Session {
+		t.Helper()
+		s, err := OpenSession(t.Context(), o)
+		if err != nil {
+			t.Fatalf("OpenSession: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	if s := open(SessionOptions{File: file, StickyProfile: true, Profile: "ignored"}); s.Config().Env != "production" {
+		t.Errorf("a sticky session loads profile %q, want production (applied last)", s.Config().Env)
+	}
+	if _, err := sessionApply(t, SessionOptions{File: file, Profile: "staging", Command: "apply", Lock: true}); err != nil {
+		t.Fatalf("apply --env staging: %v", err)
+	}
+	if st := stateOnDisk(t, path); st.Env != "staging" || st.Serial != 2 {
+		t.Errorf("switching to a profile with nothing to change: state env %q serial %d, want staging, 2", st.Env, st.Serial)
+	}
+	// Another apply switches the profile between the sticky session's first
+	// load and its lock: its first Load runs that apply.
+	var loads []string
+	s := open(SessionOptions{File: file, StickyProfile: true, Command: "apply", Lock: true,
+		Load: func(profile string) (*schema.Config, error) {
+			loads = append(loads, profile)
+			if len(loads) == 1 {
+				if _, err := sessionApply(t, SessionOptions{File: file, Profile: "production", Command: "apply", Lock: true}); err != nil {
+					t.Fatalf("apply --env production: %v", err)
+				}
+			}
+			return loadSilently(file, profile, nil)
+		}})
+	if s.Config().Env != "production" || !slices.Equal(loads, []string{"staging", "production"}) {
+		t.Errorf("a sticky session loaded %q (profiles %q), want production: applied while it waited for the lock", s.Config().Env, loads)
 	}
 }

@@ -91,6 +91,17 @@ func (s *State) Names() []string {
 // StatePath is the state file of the project in dir (the folder of beads.hcl).
 func StatePath(dir string) string { return filepath.Join(dir, supervisor.StateDir, "state.json") }
 
+// AppliedProfile is the profile of the last apply in dir (the folder of
+// beads.hcl), the profile of every command that names none, and whether
+// anything was applied there (when not, the profile is "": the base blocks).
+func AppliedProfile(dir string) (profile string, applied bool, err error) {
+	st, err := ReadState(StatePath(dir))
+	if err != nil {
+		return "", false, err
+	}
+	return st.Env, st.Applied(), nil
+}
+
 // ErrStateCorrupt is wrapped by ReadState when the file exists but cannot be used.
 var ErrStateCorrupt = errors.New("state file unusable")
 

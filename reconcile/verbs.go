@@ -72,6 +72,9 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 		if declared[n] == nil && !hasDaemon(live, n) {
 			return nil, fmt.Errorf("no daemon %q in %s", n, desired.Path)
 		}
+		if err := sendable(verb, declared[n], desired.Env, n, live, st); err != nil {
+			return nil, err // before the agent is started for it
+		}
 	}
 	if verb != VerbStop {
 		// A rival holding a workspace would make the start fail, and a
@@ -101,7 +104,7 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 	var failed int
 	for _, n := range names {
 		o := Outcome{Daemon: n}
-		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], n, live, st, agent, opts.Timeout, progress)
+		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], desired.Env, n, live, st, agent, opts.Timeout, progress)
 		if o.Err != nil {
 			failed++
 			progress(Progress{Daemon: n, Step: "failed", Status: o.Status, Err: o.Err})
@@ -137,7 +140,33 @@ func hasDaemon(live *Live, name string) bool {
 	return ok
 }
 
-func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, live *Live, st *State, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
+// sendable refuses a start or restart that would send the agent a daemon it
+// does not run (d, under the profile env) when that is apply's job: beads.hcl
+// no longer declares it, or declares it otherwise than the last apply did.
+func sendable(verb Verb, d *schema.Daemon, env, name string, live *Live, st *State) error {
+	if verb == VerbStop || hasDaemon(live, name) {
+		return nil
+	}
+	s, applied := st.Daemons[name]
+	switch {
+	case d == nil:
+		return fmt.Errorf("daemon %q is no longer in beads.hcl", name)
+	case applied && s.Hash != d.Hash && st.Env != env:
+		flag := "--no-env"
+		if env != "" {
+			flag = "--env " + env
+		}
+		return fmt.Errorf("daemon %q was applied under %s; this %s is under %s: beadsctl apply %s switches it, or %s it without --env or --no-env to run it as applied",
+			name, DescribeProfile(st.Env), verb, DescribeProfile(env), flag, verb)
+	case applied && s.Hash != d.Hash:
+		return fmt.Errorf("daemon %q changed in beads.hcl since the last apply; run beadsctl apply", name)
+	}
+	return nil
+}
+
+// runVerbOne runs verb on one daemon; d is its declaration under the profile
+// env (nil when beads.hcl no longer declares it).
+func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name string, live *Live, st *State, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
 	if verb == VerbStop {
 		if !live.AgentUp || !hasDaemon(live, name) {
 			return supervisor.Status{Name: name, State: supervisor.StateStopped}, nil
@@ -154,12 +183,8 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, name string, l
 		return s, nil
 	}
 	if !hasDaemon(live, name) {
-		s, applied := st.Daemons[name]
-		if d == nil {
-			return supervisor.Status{}, fmt.Errorf("daemon %q is no longer in beads.hcl", name)
-		}
-		if applied && s.Hash != d.Hash {
-			return supervisor.Status{}, fmt.Errorf("daemon %q changed in beads.hcl since the last apply; run beadsctl apply", name)
+		if err := sendable(verb, d, env, name, live, st); err != nil {
+			return supervisor.Status{}, err
 		}
 		progress(Progress{Daemon: name, Step: "starting"})
 		if _, err := agent.Put(ctx, SpecFor(*d, live.Beads[name].Installed)); err != nil {

@@ -72,7 +72,7 @@ func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.
 	if !filepath.IsAbs(path) && !fileExists(path) {
 		path = filepath.Join(dir, path)
 	}
-	cfg, _, diags := schema.Load(path, g.profile(), os.Environ())
+	cfg, _, diags := schema.Load(path, g.profile().name, os.Environ())
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("load %s: %w", path, schema.Error(diags))
 	}

@@ -39,7 +39,19 @@ func newApplyCmd(g *globals) *cobra.Command {
 
 func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) error {
 	ctx, out := c.Context(), c.OutOrStdout()
-	s, err := open(c, g, "apply", true, o.lockTimeout)
+	pc := g.chosenProfile()
+	var saved *reconcile.Plan
+	if len(args) == 1 {
+		// A saved plan carries its profile, as Terraform's carries its workspace.
+		var err error
+		if saved, err = readPlan(args[0]); err != nil {
+			return err
+		}
+		if pc, err = savedProfile(pc, saved, args[0]); err != nil {
+			return err
+		}
+	}
+	s, err := openAs(c, g, pc, "apply", true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
@@ -48,12 +60,13 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	if err != nil {
 		return err
 	}
-	if len(args) == 1 {
-		if err := checkSaved(args[0], p); err != nil {
+	if saved != nil {
+		if err := reconcile.CheckSaved(saved, p); err != nil {
 			return err
 		}
 	}
 	color := g.color(out)
+	sessionProfile(s, pc).printNote(out, s.Config())
 	renderPlan(out, p, color)
 	if b := p.Blocking(); len(b) > 0 && !o.replaceUnmanaged {
 		return &reconcile.UnmanagedError{Found: b}
@@ -74,15 +87,6 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(out, "\nApply complete! %d started, %d updated, %d restarted, %d stopped.\n", start, upd, restart, stop)
 	return nil
-}
-
-// checkSaved refuses a saved plan that is not the plan of now.
-func checkSaved(path string, p *reconcile.Plan) error {
-	saved, err := readPlan(path)
-	if err != nil {
-		return err
-	}
-	return reconcile.CheckSaved(saved, p)
 }
 
 // confirm asks "Do you want to <what>? (yes)" on a terminal; without one it

@@ -21,7 +21,13 @@ import (
 // shows its diagnostics (warnings too) once on stderr, and returns errPrinted
 // when they hold an error. Commands that need the desired state start here.
 func loadConfig(c *cobra.Command, g *globals) (*schema.Config, error) {
-	cfg, files, diags := loadSchema(g, g.profile(), os.Environ())
+	return loadConfigAs(c, g, g.profile())
+}
+
+// loadConfigAs is loadConfig under the profile p.
+func loadConfigAs(c *cobra.Command, g *globals, p profileChoice) (*schema.Config, error) {
+	cfg, files, diags := loadSchema(g, p.name, os.Environ())
+	diags = p.explainUnknown(diags)
 	stderr := c.ErrOrStderr()
 	if len(diags) > 0 {
 		if err := renderDiags(stderr, diags, files, g.color(stderr), false); err != nil {

@@ -41,7 +41,8 @@ func newDriftCmd(g *globals) *cobra.Command {
 }
 
 func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
-	s, err := open(c, g, "drift", false, 0)
+	pc := g.chosenProfile()
+	s, err := openAs(c, g, pc, "drift", false, 0)
 	if err != nil {
 		return err
 	}
@@ -63,6 +64,7 @@ func runDrift(c *cobra.Command, g *globals, o *driftOptions) error {
 			return err
 		}
 	} else {
+		sessionProfile(s, pc).printNote(out, cfg)
 		drift, notes := splitFindings(fs)
 		renderFindings(out, drift, g.color(out), "Drift:")
 		renderFindings(out, notes, g.color(out), "Notes (not drift):")

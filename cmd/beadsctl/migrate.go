@@ -59,7 +59,7 @@ func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
 		return err
 	}
 	opts := migrate.Options{
-		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.profile(), Environ: os.Environ(),
+		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.chosenProfile().name, Environ: os.Environ(),
 		DryRun: o.dryRun, Force: o.force, KeepBdAutoStart: o.keepBdAuto, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
 		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
 	}

@@ -76,10 +76,11 @@ func monitorAct(ctx context.Context, g *globals, dir string, verb reconcile.Verb
 	default:
 		return fmt.Errorf("unknown action %q", verb)
 	}
+	p := g.chosenProfile()
 	s, err := reconcile.OpenSession(ctx, reconcile.SessionOptions{
-		File: g.file, Profile: g.profile(), Environ: os.Environ(),
-		Load: func() (*schema.Config, error) {
-			if cfg, _, diags := schema.Load(g.file, g.profile(), os.Environ()); !diags.HasErrors() {
+		File: g.file, Profile: p.name, StickyProfile: p.sticky, Environ: os.Environ(),
+		Load: func(profile string) (*schema.Config, error) {
+			if cfg, _, diags := schema.Load(g.file, profile, os.Environ()); !diags.HasErrors() {
 				return cfg, nil
 			}
 			return &schema.Config{Path: g.file, Dir: dir}, nil

@@ -36,7 +36,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 }
 
 func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
-	s, err := open(c, g, "plan", o.out != "", o.lockTimeout) // a saved plan is made under the lock
+	pc := g.chosenProfile()
+	s, err := openAs(c, g, pc, "plan", o.out != "", o.lockTimeout) // a saved plan is made under the lock
 	if err != nil {
 		return err
 	}
@@ -49,6 +50,7 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 	if o.json {
 		err = writeJSON(out, p)
 	} else {
+		sessionProfile(s, pc).printNote(out, s.Config())
 		renderPlan(out, p, g.color(out))
 	}
 	if err != nil {
@@ -59,13 +61,27 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 			return err
 		}
 		if !o.json {
-			fmt.Fprintf(out, "\nSaved the plan to %s. Apply exactly it with: beadsctl apply %s\n", o.out, o.out)
+			fmt.Fprintf(out, "\nSaved the plan to %s%s. Apply exactly it with: beadsctl apply %s\n", o.out, profileOf(p.Env), o.out)
 		}
 	}
 	if o.detailedExitcode && p.HasChanges() {
 		return exitError{2}
 	}
 	return nil
+}
+
+// profileOf names the profile a saved plan carries: " (profile production)".
+func profileOf(env string) string { return " (" + reconcile.DescribeProfile(env) + ")" }
+
+// savedProfile is the profile of the saved plan at path: the one it was made
+// under. A profile chosen otherwise (--env, --no-env, BEADSCTL_ENV) must be
+// the same one.
+func savedProfile(chosen profileChoice, saved *reconcile.Plan, path string) (profileChoice, error) {
+	if !chosen.sticky && chosen.name != saved.Env {
+		return chosen, fmt.Errorf("%s was saved under %s, but %s chooses %s: apply it without choosing a profile, or make a new plan under that one",
+			path, reconcile.DescribeProfile(saved.Env), chosen.source, reconcile.DescribeProfile(chosen.name))
+	}
+	return profileChoice{name: saved.Env, source: "from the saved plan " + path}, nil
 }
 
 func savePlan(path string, p *reconcile.Plan) error {

@@ -31,8 +31,12 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // globals are the persistent flags shared by every command.
 type globals struct {
-	file      string // -f/--file, default ./beads.hcl
-	env       string // --env, default $BEADSCTL_ENV
+	file string // -f/--file, default ./beads.hcl
+	// env is --env (envSet: given, even empty); noEnv is --no-env. Neither
+	// given nor BEADSCTL_ENV set: the profile applied last (see profile).
+	env       string
+	envSet    bool
+	noEnv     bool
 	logFormat string // --log-format auto|text|json
 	noColor   bool
 	// agentTimeout is how long the agent has to answer (--agent-timeout,
@@ -56,14 +60,6 @@ func agentTimeoutDefault() time.Duration {
 		return d
 	}
 	return reconcile.DefaultAgentTimeout
-}
-
-// profile is the env profile selected by --env or BEADSCTL_ENV.
-func (g *globals) profile() string {
-	if g.env != "" {
-		return g.env
-	}
-	return os.Getenv("BEADSCTL_ENV")
 }
 
 // color reports whether w is a terminal and colours are allowed (NO_COLOR unset).
@@ -105,6 +101,10 @@ func New() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			g.envSet = c.Flags().Changed("env")
+			if g.envSet && g.noEnv {
+				return errors.New("--env and --no-env exclude each other: --no-env is the base blocks, without any env profile")
+			}
 			l, err := newLogger(g.logFormat, c.ErrOrStderr(), g.noColor)
 			if err != nil {
 				return err
@@ -116,7 +116,8 @@ func New() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.file, "file", "f", defaultConfig, "path of the configuration file (default: beads.hcl here or in the nearest parent folder, up to the repository's root)")
-	pf.StringVar(&g.env, "env", "", "env profile to apply (default $BEADSCTL_ENV)")
+	pf.StringVar(&g.env, "env", "", "env `profile` (default $BEADSCTL_ENV, else the profile applied last)")
+	pf.BoolVar(&g.noEnv, "no-env", false, "no env profile: the base daemon blocks (as --env '')")
 	pf.StringVar(&g.logFormat, "log-format", "auto", "log format: auto (tint on a terminal, JSON otherwise), text or json")
 	pf.BoolVar(&g.noColor, "no-color", false, "disable colours (NO_COLOR is honoured too)")
 	pf.DurationVar(&g.agentTimeout, "agent-timeout", agentTimeoutDefault(),

@@ -13,13 +13,25 @@ import (
 )
 
 // open opens the reconcile.Session of a command: beads.hcl loaded as validate
-// shows it, the lock taken (when lock is set, waiting up to lockTimeout) and
-// the file loaded again under it, the state read; the agent is dialled with
-// --agent-timeout when the session observes.
+// shows it, under the profile the user chose or else the one applied last
+// (g.chosenProfile), the lock taken (when lock is set, waiting up to
+// lockTimeout) and the file loaded again under it, the state read; the agent
+// is dialled with --agent-timeout when the session observes.
 func open(c *cobra.Command, g *globals, command string, lock bool, lockTimeout time.Duration) (*reconcile.Session, error) {
+	return openAs(c, g, g.chosenProfile(), command, lock, lockTimeout)
+}
+
+// openAs is open under the profile p (a saved plan's).
+func openAs(c *cobra.Command, g *globals, p profileChoice, command string, lock bool, lockTimeout time.Duration) (*reconcile.Session, error) {
 	return reconcile.OpenSession(c.Context(), reconcile.SessionOptions{
-		File: g.file, Profile: g.profile(), Environ: os.Environ(),
-		Load:    func() (*schema.Config, error) { return loadConfig(c, g) },
+		File: g.file, Profile: p.name, StickyProfile: p.sticky, Environ: os.Environ(),
+		Load: func(profile string) (*schema.Config, error) {
+			q := p
+			if q.sticky {
+				q = profileChoice{name: profile, source: fromApplied, sticky: true}
+			}
+			return loadConfigAs(c, g, q)
+		},
 		Command: command, Lock: lock, LockTimeout: lockTimeout,
 		Changed: func(file, lockPath string) {
 			fmt.Fprintf(c.ErrOrStderr(), "%s changed while %s waited for %s: using it as it is now.\n", file, command, lockPath)
@@ -27,4 +39,17 @@ func open(c *cobra.Command, g *globals, command string, lock bool, lockTimeout t
 		AgentTimeout: g.agentTimeout, Version: version,
 		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
 	})
+}
+
+// sessionProfile is the profile s acts under, p as chosen: a sticky one is
+// the profile applied last, or the base blocks when nothing was applied.
+func sessionProfile(s *reconcile.Session, p profileChoice) profileChoice {
+	if !p.sticky {
+		return p
+	}
+	p.name, p.source = s.Config().Env, fromNoChoice
+	if s.State().Applied() {
+		p.source = fromApplied
+	}
+	return p
 }

@@ -204,6 +204,9 @@ func renderRows(w io.Writer, r report.StatusReport, now time.Time, color, compac
 			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
 		}
 	}
+	if r.Env != "" && !compact {
+		fmt.Fprintln(w, profileChoice{name: r.Env, source: fromApplied}.note(nil))
+	}
 }
 
 // renderAgentHeader says where the figures come from when not from a live
@@ -304,7 +307,7 @@ func opsDaemons(g *globals, dir string) (cfg []schema.Daemon, fromState []schema
 			fromState = append(fromState, st.Daemons[name].Spec)
 		}
 	}
-	c, _, diags := loadSchema(g, g.profile(), os.Environ())
+	c, _, diags := loadSchema(g, g.profile().name, os.Environ())
 	if diags.HasErrors() {
 		return nil, fromState, schema.Error(diags)
 	}

@@ -53,7 +53,8 @@ func TestRenderStatusAgentDownFromState(t *testing.T) {
 	want := "The agent is not running: showing what the last apply recorded (.beadsctl/state.json).\n" +
 		"NAME   ENV         STATUS   PID  UPTIME  RESTARTS  CPU  MEMORY  HEALTH   LAST RESTART\n" +
 		"beads  production  unknown  -    -       0 (0)     -    -       unknown  -\n" +
-		"beads: agent not running\n"
+		"beads: agent not running\n" +
+		"Profile production (applied last; --env NAME or --no-env to choose another).\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}

@@ -40,10 +40,10 @@ Exit status is 0 when the file is valid (warnings are shown but do not fail),
 }
 
 func runValidate(c *cobra.Command, g *globals, o *validateOptions) error {
-	environ, profile := os.Environ(), g.profile()
+	environ, p := os.Environ(), g.chosenProfile() // not the applied one: every profile unless one is named
 	var profiles []string
-	cfg, files, diags := loadSchema(g, profile, environ)
-	if profile == "" {
+	cfg, files, diags := loadSchema(g, p.name, environ)
+	if p.sticky {
 		files, diags = validateAll(g, environ)
 	}
 	if cfg != nil {
@@ -63,16 +63,18 @@ func runValidate(c *cobra.Command, g *globals, o *validateOptions) error {
 		return errPrinted
 	}
 	if !o.json {
-		fmt.Fprintf(c.OutOrStdout(), "Success! %s is valid%s.\n", g.file, profilesNote(profile, profiles))
+		fmt.Fprintf(c.OutOrStdout(), "Success! %s is valid%s.\n", g.file, profilesNote(p, profiles))
 	}
 	return nil
 }
 
 // profilesNote says which profiles were checked: " (profiles: a, b)".
-func profilesNote(selected string, all []string) string {
+func profilesNote(selected profileChoice, all []string) string {
 	switch {
-	case selected != "":
-		return fmt.Sprintf(" (profile: %s)", selected)
+	case selected.name != "":
+		return fmt.Sprintf(" (profile: %s)", selected.name)
+	case !selected.sticky:
+		return " (no profile: the base blocks)"
 	case len(all) > 0:
 		return fmt.Sprintf(" (profiles: %s)", strings.Join(all, ", "))
 	}

@@ -43,12 +43,14 @@ func newVerbCmd(g *globals, verb reconcile.Verb, short string) *cobra.Command {
 }
 
 func runVerb(c *cobra.Command, g *globals, o *verbOptions, verb reconcile.Verb, names []string) error {
-	s, err := open(c, g, string(verb), true, o.lockTimeout)
+	pc := g.chosenProfile()
+	s, err := openAs(c, g, pc, string(verb), true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	out := c.OutOrStdout()
+	sessionProfile(s, pc).printNote(out, s.Config())
 	_, err = s.Verb(c.Context(), verb, names, reconcile.VerbOptions{Timeout: o.timeout, Progress: progressPrinter(out, g.color(out))})
 	return err
 }
