@@ -289,7 +289,11 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 		outcomes = append(outcomes, *o)
 	}
 	st.Env = desired.Env
-	st.ConfigHash = ConfigHash(desired)
+	if len(p.Targets) == 0 {
+		// The config of the last complete apply: a targeted one applied
+		// only part of it (Target refuses one under another profile).
+		st.ConfigHash = ConfigHash(desired)
+	}
 	if failed > 0 {
 		return outcomes, fmt.Errorf("%w: %d of %d changes failed", ErrApplyFailed, failed, len(outcomes))
 	}

@@ -257,6 +257,9 @@ func rivalString(r bd.ServerProcess) string {
 
 // ConfigEdit is a change apply makes to a file bd reads (not a daemon).
 type ConfigEdit struct {
+	// Daemon is the dolt_server daemon the edit is for (plan -target keeps
+	// the edits of its targets only).
+	Daemon string `json:"daemon,omitempty"`
 	Path   string `json:"path"`
 	Key    string `json:"key"`
 	Before string `json:"before"`
@@ -275,7 +278,7 @@ func doltEdits(desired *schema.Config) []ConfigEdit {
 		}
 		for _, p := range d.Dolt.Workspaces {
 			if p.BdAutoStart {
-				out = append(out, ConfigEdit{Path: p.BeadsDir + "/config.yaml", Key: "dolt.auto-start", Before: "(on)", After: "false",
+				out = append(out, ConfigEdit{Daemon: d.Name, Path: p.BeadsDir + "/config.yaml", Key: "dolt.auto-start", Before: "(on)", After: "false",
 					Reason: fmt.Sprintf("daemon %q supervises this workspace's Dolt server: bd must not start a rival or kill it", d.Name)})
 			}
 		}

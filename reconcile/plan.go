@@ -17,7 +17,7 @@ import (
 
 // PlanFormatVersion is the format_version of `plan --json` and of saved plans.
 // The minor number grows with additions; the major one with any other change.
-const PlanFormatVersion = "1.0"
+const PlanFormatVersion = "1.1"
 
 // Action is what apply does to one daemon.
 type Action string
@@ -44,8 +44,14 @@ type Plan struct {
 	FormatVersion string `json:"format_version"`
 	// Env is the profile the plan was computed for ("" for none).
 	Env string `json:"env"`
-	// Changes holds one entry per daemon (no-op included), sorted by name.
+	// Changes holds one entry per daemon (no-op included), sorted by name;
+	// with Targets, one per target.
 	Changes []Change `json:"changes"`
+	// Targets are the daemons of plan/apply -target (addresses, sorted): the
+	// plan covers them only, and is partial. LeftOut are the other daemons
+	// that have changes (or bd file edits) of their own, which it leaves out.
+	Targets []string `json:"targets,omitempty"`
+	LeftOut []string `json:"left_out,omitempty"`
 	// Drift holds what Observe found that is not a change of the file: unmanaged
 	// bd daemons, version mismatches, processes changed under us, the agent down.
 	Drift []Finding `json:"drift"`
@@ -693,6 +699,8 @@ func CheckSaved(saved, fresh *Plan) error {
 		return stale("the state's lineage changed (%s, now %s)", orNone(saved.Lineage), orNone(fresh.Lineage))
 	case saved.Serial != fresh.Serial:
 		return stale("the state changed since the plan was saved (serial %d, now %d)", saved.Serial, fresh.Serial)
+	case !slices.Equal(saved.Targets, fresh.Targets):
+		return stale("the plan's -target (%s) is not this one's (%s)", orNone(strings.Join(saved.Targets, ", ")), orNone(strings.Join(fresh.Targets, ", ")))
 	case saved.ConfigHash != fresh.ConfigHash || saved.Env != fresh.Env:
 		return stale("beads.hcl or the profile changed since the plan was saved")
 	case saved.AgentPid != fresh.AgentPid || !saved.AgentStartTime.Equal(fresh.AgentStartTime):

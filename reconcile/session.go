@@ -202,7 +202,9 @@ func (s *Session) Observe(ctx context.Context) (*Live, error) {
 
 // Plan observes and computes the plan; when the agent does not answer there
 // is no plan (what runs cannot be known: no plan is better than a wrong one).
-func (s *Session) Plan(ctx context.Context) (*Plan, error) {
+// With targets (plan/apply -target: names or daemon.NAME addresses) the plan
+// covers those daemons only (see Target).
+func (s *Session) Plan(ctx context.Context, targets ...string) (*Plan, error) {
 	live, err := s.view(ctx)
 	if err != nil {
 		return nil, err
@@ -210,7 +212,18 @@ func (s *Session) Plan(ctx context.Context) (*Plan, error) {
 	if err := live.AgentAnswers(); err != nil {
 		return nil, err
 	}
-	return ComputePlan(s.cfg, live), nil
+	p := ComputePlan(s.cfg, live)
+	if len(targets) == 0 {
+		return p, nil
+	}
+	names, err := TargetNames(s.cfg, live, targets)
+	if err != nil {
+		return nil, err
+	}
+	if err := Target(p, s.cfg, live, names); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // applyPlan executes p (computed by Plan) and records what the agent confirmed.

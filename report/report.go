@@ -154,7 +154,7 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			ds := st.Daemons[name]
 			row := DaemonRow{Name: name, Env: r.Env, Status: "unknown", Health: "unknown", Pid: ds.Pid, MemoryLimitBytes: ds.Spec.Limits.Memory, Stopped: ds.Stopped}
 			switch {
-			case ds.Destroyed && live == nil && !stuck:
+			case ds.Destroyed && !stuck: // a later apply -target may have started others
 				row.Status, row.Reason, row.Destroyed = string(supervisor.StateStopped), destroyedReason, true
 			case ds.Stopped:
 				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"

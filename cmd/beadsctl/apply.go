@@ -19,6 +19,7 @@ type applyOptions struct {
 	lockTimeout      time.Duration
 	timeout          time.Duration
 	replaceUnmanaged bool
+	targets          []string
 }
 
 func newApplyCmd(g *globals) *cobra.Command {
@@ -34,6 +35,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "how long to wait for another beadsctl holding .beadsctl/lock")
 	f.DurationVar(&o.timeout, "timeout", reconcile.DefaultApplyTimeout, "how long to wait for each daemon to come online")
 	f.BoolVar(&o.replaceUnmanaged, "replace-unmanaged", false, "stop a bd daemon that beadsctl did not start (pid and start time checked) and take over")
+	addTarget(c, &o.targets, "apply")
 	return c
 }
 
@@ -41,8 +43,13 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	ctx, out := c.Context(), c.OutOrStdout()
 	pc := g.chosenProfile()
 	var saved *reconcile.Plan
+	targets := o.targets
 	if len(args) == 1 {
-		// A saved plan carries its profile, as Terraform's carries its workspace.
+		if len(o.targets) > 0 {
+			return fmt.Errorf("-target with a saved plan: %s applies the targets it was made with; run beadsctl apply %s without -target", args[0], args[0])
+		}
+		// A saved plan carries its profile, as Terraform's carries its
+		// workspace, and its targets.
 		var err error
 		if saved, err = readPlan(args[0]); err != nil {
 			return err
@@ -50,13 +57,14 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		if pc, err = savedProfile(pc, saved, args[0]); err != nil {
 			return err
 		}
+		targets = saved.Targets
 	}
 	s, err := openAs(c, g, pc, "apply", true, o.lockTimeout)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	p, err := s.Plan(ctx)
+	p, err := s.Plan(ctx, targets...)
 	if err != nil {
 		return err
 	}
@@ -67,12 +75,14 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	}
 	color := g.color(out)
 	sessionProfile(s, pc).printNote(out, s.Config())
+	warnTargeted(c.ErrOrStderr(), p, false)
 	renderPlan(out, p, color)
 	if b := p.Blocking(); len(b) > 0 && !o.replaceUnmanaged {
 		return &reconcile.UnmanagedError{Found: b}
 	}
 	if !p.HasChanges() {
 		_, err := s.Apply(ctx, p, reconcile.ApplyOptions{}) // records the daemons it adopts
+		warnTargeted(c.ErrOrStderr(), p, true)
 		return err
 	}
 	if len(args) == 0 && !o.autoApprove {
@@ -86,6 +96,7 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	}
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(out, "\nApply complete! %d started, %d updated, %d restarted, %d stopped.\n", start, upd, restart, stop)
+	warnTargeted(c.ErrOrStderr(), p, true)
 	return nil
 }
 

@@ -14,11 +14,13 @@ var examples = map[string]string{
 	"plan": `  beadsctl plan --env production
   beadsctl plan --env production --out tonight.plan   # apply it later: beadsctl apply tonight.plan
   beadsctl plan --json | jq '.changes[].address'
-  beadsctl plan --detailed-exitcode || [ $? -eq 2 ]    # CI: 2 means changes pending`,
+  beadsctl plan --detailed-exitcode || [ $? -eq 2 ]    # CI: 2 means changes pending
+  beadsctl plan -target web                            # only daemon.web; says what it leaves out`,
 	"apply": `  beadsctl apply --env production
   beadsctl apply --env production --auto-approve --timeout 30s
   beadsctl apply tonight.plan                           # refused if anything changed since the plan
-  beadsctl apply --replace-unmanaged                    # take over a bd daemon beadsctl did not start`,
+  beadsctl apply --replace-unmanaged                    # take over a bd daemon beadsctl did not start
+  beadsctl apply -target web -target daemon.worker      # those two only: the result is partial`,
 	"drift": `  beadsctl drift --env production          # exit 2 with findings, 0 in sync
   beadsctl drift --config-only              # only beads.hcl against the last apply
   beadsctl drift --json | jq '.findings[]'`,

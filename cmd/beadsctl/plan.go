@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ type planOptions struct {
 	json             bool
 	detailedExitcode bool
 	lockTimeout      time.Duration
+	targets          []string
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
@@ -32,7 +35,33 @@ func newPlanCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.json, "json", false, "print the plan as JSON (format_version "+reconcile.PlanFormatVersion+")")
 	f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 0, "with --out, how long to wait for the lock")
+	addTarget(c, &o.targets, "plan")
 	return c
+}
+
+// addTarget adds --target (-target, as terraform writes it), repeatable.
+func addTarget(c *cobra.Command, v *[]string, what string) {
+	c.Flags().StringArrayVar(v, "target", nil, what+" only this daemon (`NAME` or daemon.NAME; repeatable): the result is partial")
+}
+
+// warnTargeted warns, as terraform does, that a -target plan or apply is
+// partial, naming what it leaves out.
+func warnTargeted(w io.Writer, p *reconcile.Plan, applied bool) {
+	if len(p.Targets) == 0 {
+		return
+	}
+	left := "no other daemon has changes now"
+	if len(p.LeftOut) > 0 {
+		left = "left out, with changes of their own: " + strings.Join(p.LeftOut, ", ")
+	}
+	if applied {
+		fmt.Fprintf(w, "Warning: applied changes may be incomplete: -target applied %s only; %s.\n"+
+			"Run beadsctl plan to see what is still pending.\n", strings.Join(p.Targets, ", "), left)
+		return
+	}
+	fmt.Fprintf(w, "Warning: -target is in effect: this plan covers %s only; %s.\n"+
+		"It may not be every change beads.hcl asks for: -target is for exceptional cases, such as\n"+
+		"recovering one daemon while another is being fixed.\n\n", strings.Join(p.Targets, ", "), left)
 }
 
 func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
@@ -42,11 +71,12 @@ func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 		return err
 	}
 	defer s.Close()
-	p, err := s.Plan(c.Context())
+	p, err := s.Plan(c.Context(), o.targets...)
 	if err != nil {
 		return err
 	}
 	out := c.OutOrStdout()
+	warnTargeted(c.ErrOrStderr(), p, false)
 	if o.json {
 		err = writeJSON(out, p)
 	} else {

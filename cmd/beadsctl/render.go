@@ -46,7 +46,14 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 	pal := palette{color}
 	renderFindings(w, p.Drift, color, "Outside of beads.hcl:")
 	if !p.HasChanges() {
-		fmt.Fprintln(w, pal.green("No changes.")+" The daemons match beads.hcl.")
+		switch len(p.Targets) {
+		case 0:
+			fmt.Fprintln(w, pal.green("No changes.")+" The daemons match beads.hcl.")
+		case 1:
+			fmt.Fprintln(w, pal.green("No changes.")+" "+p.Targets[0]+" matches beads.hcl.")
+		default:
+			fmt.Fprintln(w, pal.green("No changes.")+" "+strings.Join(p.Targets, ", ")+" match beads.hcl.")
+		}
 		return
 	}
 	var legend []string

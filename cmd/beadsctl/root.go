@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -177,8 +178,32 @@ func Main() int {
 		stop()
 	}()
 	root := New()
+	root.SetArgs(terraformFlags(root, os.Args[1:]))
 	err := root.ExecuteContext(ctx)
 	return exitCode(err, root.ErrOrStderr())
+}
+
+// terraformFlags rewrites the single-dash long flags Terraform users type
+// (-target=web, -auto-approve, -out plan) to the double-dash form when the
+// command has a long flag of that name. Shorthands (-f, -n 5, -y), values and
+// everything after "--" are left as they are.
+func terraformFlags(root *cobra.Command, args []string) []string {
+	c, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && len(name) > 1 && c.Flag(name) != nil {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func exitCode(err error, stderr io.Writer) int {

@@ -154,3 +154,28 @@ func TestRenderListColumns(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestTerraformFlags: Terraform's single-dash long flags reach pflag in the
+// double-dash form when the command has them; shorthands, values and what
+// follows "--" are left alone.
+func TestTerraformFlags(t *testing.T) {
+	tests := map[string]struct{ in, want []string }{
+		"target":         {[]string{"plan", "-target", "web", "-target=db"}, []string{"plan", "--target", "web", "--target=db"}},
+		"auto-approve":   {[]string{"apply", "-auto-approve", "-y"}, []string{"apply", "--auto-approve", "-y"}},
+		"persistent":     {[]string{"plan", "-env", "production", "-f", "x.hcl"}, []string{"plan", "--env", "production", "-f", "x.hcl"}},
+		"not a flag":     {[]string{"logs", "-n", "-1", "-nope"}, []string{"logs", "-n", "-1", "-nope"}},
+		"after --":       {[]string{"plan", "--", "-target"}, []string{"plan", "--", "-target"}},
+		"no such thing":  {[]string{"nope", "-target"}, []string{"nope", "-target"}},
+		"not on ls":      {[]string{"ls", "-target"}, []string{"ls", "-target"}},
+		"a value kept":   {[]string{"show", "web", "-n", "5"}, []string{"show", "web", "-n", "5"}},
+		"double already": {[]string{"apply", "--target", "web"}, []string{"apply", "--target", "web"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := terraformFlags(New(), tc.in)
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("terraformFlags(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
