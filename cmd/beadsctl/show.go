@@ -26,7 +26,8 @@ func newShowCmd(g *globals) *cobra.Command {
 			"what was applied, its process (pid, start time, uptime, CPU, memory), its last restarts with\n" +
 			"their reasons and the exit before each, its last health checks (time, verdict, latency), its\n" +
 			"log files and their last lines. The agent keeps the last 10 restarts and health checks.\n" +
-			"When the agent is down, say so and show what it last recorded and what state.json knows.",
+			"When the agent is down, say so and show what it last recorded (.beadsctl/agent.json, written at\n" +
+			"each change of state: its health checks may stop short of the last one) and what state.json knows.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runShow(c, g, o, args[0]) },
 	}

@@ -96,7 +96,7 @@ func renderStateDaemon(w io.Writer, name string, ds reconcile.DaemonState) {
 	}
 	if ds.Pid > 0 {
 		fmt.Fprintf(w, "# process at apply: pid %d, started %s, in %s\n", ds.Pid, stamp(ds.StartTime), ds.Dir)
-		fmt.Fprintf(w, "#   argv %q, environment hash %s\n", ds.Argv, shortHash(ds.EnvHash))
+		fmt.Fprintf(w, "#   argv %q\n", ds.Argv)
 	}
 	fmt.Fprintf(w, "daemon %q {\n", name)
 	spec := ds.Spec
