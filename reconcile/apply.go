@@ -265,7 +265,7 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			o.Status, o.Err = applyOne(ctx, d, c, live, agent, opts.Timeout, safeProgress)
+			o.Status, o.Err = applyOne(ctx, d, c, live, st.key, agent, opts.Timeout, safeProgress)
 			if o.Err != nil {
 				safeProgress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
 			} else {
@@ -282,7 +282,7 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 		if o.Err != nil {
 			failed++
 		}
-		if o.Err == nil || o.Status.SpecHash == d.Hash {
+		if o.Err == nil || st.SameDigest(o.Status.SpecHash, d.Hash) {
 			// The agent runs this spec now, healthy or not: record it.
 			st.Daemons[o.Daemon] = record(d, o.Status, now())
 		}
@@ -304,8 +304,8 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 // long-poll on the agent, so 50 daemons settle in about one settle time.
 const applyParallel = 64
 
-func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
-	spec := SpecFor(*d, live.Beads[d.Name].Installed)
+func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key []byte, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
+	spec := SpecFor(*d, live.Beads[d.Name].Installed, key)
 	step := "starting"
 	switch {
 	case c.Replace():

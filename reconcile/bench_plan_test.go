@@ -39,7 +39,7 @@ func benchLive(c *schema.Config) *Live {
 	l := &Live{State: st, AgentUp: true, Agent: supervisor.AgentStatus{Pid: 7}, Daemons: map[string]supervisor.Status{}}
 	for i, d := range c.Daemons {
 		ds := DaemonState{Spec: hashedSpec(testKey, d), EnvPlain: true, Hash: d.Hash, Pid: 1000 + i, StartTime: time.Unix(1000, 0),
-			Argv: d.Argv(), Dir: d.Dir, EnvHash: supervisor.EnvHash(d.Environment)}
+			Argv: d.Argv(), Dir: d.Dir, EnvHash: envDigest(testKey, d.Environment)}
 		st.Daemons[d.Name] = ds
 		l.Daemons[d.Name] = supervisor.Status{Name: d.Name, State: supervisor.StateOnline, Pid: ds.Pid,
 			StartTime: ds.StartTime, Argv: ds.Argv, Dir: ds.Dir, EnvHash: ds.EnvHash, SpecHash: d.Hash}

@@ -53,7 +53,13 @@ func init() {
 
 func runAgent(t *testing.T, dir string) (done <-chan error) {
 	t.Helper()
-	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: dir, Version: "test"})
+	return runAgentWith(t, supervisor.AgentOptions{Dir: dir, Version: "test"})
+}
+
+// runAgentWith runs an agent in-process until the test ends.
+func runAgentWith(t *testing.T, o supervisor.AgentOptions) (done <-chan error) {
+	t.Helper()
+	a := supervisor.NewAgent(o)
 	ctx, cancel := context.WithCancel(t.Context())
 	ch := make(chan error, 1)
 	go func() { ch <- a.Run(ctx) }()

@@ -128,13 +128,12 @@ func PinDoltPorts(desired *schema.Config, st *State, pr DoltProbes) {
 		}
 		if s, ok := st.Daemons[d.Name]; ok && s.Spec.Dolt != nil && s.Spec.Dolt.Port > 0 {
 			d.SetPort(s.Spec.Dolt.Port, "kept from the last apply")
-			continue
-		}
-		if d.Dolt.Port == 0 {
+		} else if d.Dolt.Port == 0 {
 			if p, err := ChoosePort(d.Dolt.DataDir, d.Dolt.Host, pr.PortFree); err == nil {
 				d.SetPort(p, "chosen by beadsctl (free now; kept across applies)")
 			}
 		}
+		d.Hash = st.digest(d.Hash) // SetPort hashed it again, unkeyed
 	}
 }
 

@@ -77,12 +77,12 @@ func Findings(desired *schema.Config, live *Live, configOnly bool) []Finding {
 			case !ok:
 				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "not applied",
 					Actual: "declared in beads.hcl"})
-			case s.Hash != d.Hash:
+			case !st.SameDigest(s.Hash, d.Hash):
 				var paths []string
 				for _, a := range st.DiffDaemons(&s, d) {
 					paths = append(paths, a.Path)
 				}
-				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "as applied (hash " + short(s.Hash) + ")",
+				out = append(out, Finding{Kind: KindConfigChanged, Daemon: d.Name, Expected: "as applied (hash " + ShortHash(s.Hash) + ")",
 					Actual: "changed in beads.hcl: " + orNone(strings.Join(paths, ", "))})
 			}
 		}
@@ -152,17 +152,17 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 			out = append(out, Finding{Kind: KindDaemonStopped, Daemon: d.Name, Expected: "online", Actual: "stopped" + suffix(a.Reason)})
 		}
 		if running && applied {
-			if a.SpecHash != "" && a.SpecHash != s.Hash {
-				out = append(out, Finding{Kind: KindSpecChanged, Daemon: d.Name, Expected: "spec " + short(s.Hash) + " (applied)",
-					Actual: "spec " + short(a.SpecHash)})
+			if a.SpecHash != "" && !st.SameDigest(a.SpecHash, s.Hash) {
+				out = append(out, Finding{Kind: KindSpecChanged, Daemon: d.Name, Expected: "spec " + ShortHash(s.Hash) + " (applied)",
+					Actual: "spec " + ShortHash(a.SpecHash)})
 			} else if a.Pid != 0 {
 				switch {
 				case len(s.Argv) > 0 && len(a.Argv) > 0 && !slices.Equal(s.Argv, a.Argv):
 					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: fmt.Sprintf("argv %q", s.Argv), Actual: fmt.Sprintf("argv %q", a.Argv)})
 				case s.Dir != "" && a.Dir != "" && s.Dir != a.Dir:
 					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: "cwd " + s.Dir, Actual: "cwd " + a.Dir})
-				case s.EnvHash != "" && a.EnvHash != "" && s.EnvHash != a.EnvHash:
-					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: "environment " + short(s.EnvHash), Actual: "environment " + short(a.EnvHash)})
+				case s.EnvHash != "" && a.EnvHash != "" && !st.SameDigest(s.EnvHash, a.EnvHash):
+					out = append(out, Finding{Kind: KindArgvChanged, Daemon: d.Name, Expected: "environment " + ShortHash(s.EnvHash), Actual: "environment " + ShortHash(a.EnvHash)})
 				}
 			}
 		}
@@ -216,7 +216,9 @@ func profileName(env string) string {
 	return env
 }
 
-func short(h string) string {
+// ShortHash is h as plans, drift and reports show it: its first 12 hex
+// digits, without the hmac-sha256: or sha256: of a recorded hash.
+func ShortHash(h string) string {
 	h = strings.TrimPrefix(strings.TrimPrefix(h, keyedPrefix), unkeyedPrefix)
 	if len(h) > 12 {
 		return h[:12]

@@ -304,7 +304,7 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 	for _, name := range gone {
 		c := Change{Address: "daemon." + name, Name: name, Actions: []Action{ActionDelete}}
 		if s, ok := st.Daemons[name]; ok {
-			before := s.Spec
+			before := st.Shown(s)
 			c.Before = &before
 		}
 		if a, ok := live.Daemons[name]; ok && live.AgentUp {
@@ -342,7 +342,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 	c := Change{Address: "daemon." + d.Name, Name: d.Name, After: Masked(d)}
 	s, applied := st.Daemons[d.Name]
 	if applied {
-		before := s.Spec
+		before := st.Shown(s)
 		c.Before = &before
 	}
 	a, running := live.Daemons[d.Name]
@@ -350,7 +350,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 	if running {
 		c.Live = liveOf(a)
 	}
-	if applied && s.Hash != d.Hash {
+	if applied && !st.SameDigest(s.Hash, d.Hash) {
 		c.Attributes = envFrom(st.DiffDaemons(&s, d), d)
 	}
 	forces := false
@@ -382,7 +382,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		c.Actions = []Action{ActionDelete, ActionCreate}
 		reasons = append(reasons, "daemon errored"+suffix(a.Reason))
 	case !applied:
-		if a.SpecHash == d.Hash {
+		if st.SameDigest(a.SpecHash, d.Hash) {
 			// Running as declared but not in state: adopt it without touching it.
 			c.Actions = []Action{ActionNoop}
 			reasons = append(reasons, "running as declared; apply records it in state")
@@ -395,11 +395,11 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 			reasons = append(reasons, strings.Join(forcing, ", ")+" changed, which forces a restart")
 		}
 		switch {
-		case a.SpecHash != "" && a.SpecHash != s.Hash && a.SpecHash != d.Hash:
+		case a.SpecHash != "" && !st.SameDigest(a.SpecHash, s.Hash) && !st.SameDigest(a.SpecHash, d.Hash):
 			forces = true
 			reasons = append(reasons, "the agent runs a spec that was not applied from here")
-		case a.SpecHash == s.Hash:
-			if r := liveChanged(&s, &a); r != "" {
+		case st.SameDigest(a.SpecHash, s.Hash):
+			if r := liveChanged(st, &s, &a); r != "" {
 				forces = true
 				reasons = append(reasons, r)
 			}
@@ -411,7 +411,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		switch {
 		case forces:
 			c.Actions = []Action{ActionDelete, ActionCreate}
-		case s.Hash != d.Hash || (a.SpecHash != "" && a.SpecHash != d.Hash):
+		case !st.SameDigest(s.Hash, d.Hash) || (a.SpecHash != "" && !st.SameDigest(a.SpecHash, d.Hash)):
 			c.Actions = []Action{ActionUpdate}
 		default:
 			c.Actions = []Action{ActionNoop}
@@ -430,13 +430,13 @@ func suffix(reason string) string {
 
 // liveChanged says how the running process differs from what the last apply
 // recorded ("" when it does not).
-func liveChanged(s *DaemonState, a *supervisor.Status) string {
+func liveChanged(st *State, s *DaemonState, a *supervisor.Status) string {
 	switch {
 	case len(s.Argv) > 0 && len(a.Argv) > 0 && !slices.Equal(s.Argv, a.Argv):
 		return fmt.Sprintf("argv changed under us: %q, applied %q", a.Argv, s.Argv)
 	case s.Dir != "" && a.Dir != "" && s.Dir != a.Dir:
 		return fmt.Sprintf("working directory changed under us: %s, applied %s", a.Dir, s.Dir)
-	case s.EnvHash != "" && a.EnvHash != "" && s.EnvHash != a.EnvHash:
+	case s.EnvHash != "" && a.EnvHash != "" && !st.SameDigest(s.EnvHash, a.EnvHash):
 		return "environment changed under us"
 	}
 	return ""

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
@@ -94,6 +95,65 @@ func recordedAs(key []byte, recorded, v string) bool {
 		return recorded == unkeyedPrefix+hex.EncodeToString(sum[:])
 	}
 	return recorded == v
+}
+
+// keyedDigest is raw, an unkeyed hex sha256 digest of content that holds
+// values (schema.HashDaemon's, unkeyedEnvDigest's), as beadsctl records it:
+// HMAC-SHA256 of the digest under key. A digest from beads.hcl and a known
+// configuration are no use to a dictionary without the key. A digest already
+// keyed is returned as it is, and so is "" (nothing recorded); with no key
+// (tests that build states by hand) raw is returned unchanged.
+//
+// Keying the unkeyed digest (rather than the content again) lets an unkeyed
+// digest recorded by an older beadsctl (state.json, a running agent) be
+// compared with a keyed one: see sameDigest.
+func keyedDigest(key []byte, raw string) string {
+	if key == nil || raw == "" || strings.HasPrefix(raw, keyedPrefix) {
+		return raw
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(digestDomain))
+	m.Write([]byte(raw))
+	return keyedPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// digestDomain keeps keyed digests apart from keyed values.
+const digestDomain = "beadsctl.digest.v1\n"
+
+// sameDigest reports whether two recorded digests describe the same content:
+// equal, or equal once keyed (one of them written unkeyed by an older
+// beadsctl, before the key covered digests).
+func sameDigest(key []byte, a, b string) bool {
+	return a == b || keyedDigest(key, a) == keyedDigest(key, b)
+}
+
+// unkeyedEnvDigest is the hex sha256 of the sorted KEY=VALUE lines of env,
+// as beadsctl before this version recorded the environment of a running
+// daemon (agent.json's and state.json's env_hash). It is never recorded now:
+// envDigest keys it.
+func unkeyedEnvDigest(env map[string]string) string {
+	kv := make([]string, 0, len(env))
+	for k, v := range env {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	sum := sha256.Sum256([]byte(strings.Join(kv, "\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// envDigest is the recorded hash of a daemon's declared environment: it tells
+// whether the environment changed, and no value can be guessed from it.
+func envDigest(key []byte, env map[string]string) string {
+	return keyedDigest(key, unkeyedEnvDigest(env))
+}
+
+// temporaryKey is a key for a command that records nothing and sends nothing
+// (plan, drift without the lock) in a project that has no key yet: the hashes
+// it shows are keyed all the same, and it creates no file.
+func temporaryKey() []byte {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails: since Go 1.24 it crashes the program instead
+	return key
 }
 
 // isRecordedHash reports whether s is a hashed value of state.json.

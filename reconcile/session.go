@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // SessionOptions say what a Session opens.
@@ -109,6 +110,21 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 		s.Close()
 		return nil, err
 	}
+	if st.key == nil {
+		// A command that holds the lock may record or send a hash: the key
+		// is created now, before anything is. One that does not (plan,
+		// drift) creates no file: its hashes are keyed with a key of its own.
+		if s.lock != nil {
+			key, err := ensureKey(filepath.Join(s.dir, supervisor.StateDir, SecretKeyName))
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			st.useKey(key, false)
+		} else {
+			st.useKey(temporaryKey(), true)
+		}
+	}
 	s.st = st
 	if o.StickyProfile && st.Env != s.o.Profile {
 		// An apply under another profile ran while this command waited.
@@ -118,7 +134,18 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 			return nil, err
 		}
 	}
+	keyHashes(s.cfg, st)
 	return s, nil
+}
+
+// keyHashes keys the daemon hashes of cfg with the state's key: from here on
+// every hash of the config that is shown, saved or sent (plans, the agent's
+// specs, state.json) is keyed, and compared with recorded ones through
+// sameDigest.
+func keyHashes(cfg *schema.Config, st *State) {
+	for i := range cfg.Daemons {
+		cfg.Daemons[i].Hash = st.digest(cfg.Daemons[i].Hash)
+	}
 }
 
 // reload loads the file again under the lock: another apply may have run
@@ -226,16 +253,17 @@ func (s *Session) Plan(ctx context.Context, targets ...string) (*Plan, error) {
 	return p, nil
 }
 
-// applyPlan executes p (computed by Plan) and records what the agent confirmed.
+// Apply executes p (computed by Plan) and records what the agent confirmed.
 // A plan without changes records the daemons it adopts (running as declared
-// but not recorded) and does nothing else.
+// but not recorded), writes again a state an older beadsctl hashed without
+// the key (keyed now), and does nothing else.
 func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome, error) {
 	live, err := s.view(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if !p.HasChanges() {
-		if !s.adopts(p) && (!s.st.Applied() || s.st.Env == s.cfg.Env) {
+		if !s.adopts(p) && !s.st.Unkeyed() && (!s.st.Applied() || s.st.Env == s.cfg.Env) {
 			return nil, nil
 		}
 		// Daemons adopted, or the profile switched with nothing to change

@@ -11,6 +11,7 @@
 package reconcile
 
 import (
+	"path/filepath"
 	"slices"
 
 	"github.com/beadsctl/beadsctl/schema"
@@ -19,8 +20,11 @@ import (
 
 // SpecFor turns a resolved daemon into the spec the supervisor runs.
 // bdVersion is the installed bd CLI's version, sent by beads-rpc health checks as
-// client_version ("" when unknown).
-func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
+// client_version ("" when unknown). key is the project's secret key: the
+// spec's Hash and EnvHash, which the agent reports back (and writes into
+// agent.json and agent.log), are keyed with it, so that no value can be
+// guessed from them.
+func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 	dolt, sqlHealth := doltSpec(d)
 	env := make(map[string]string, len(d.Environment))
 	for k, v := range d.Environment {
@@ -66,7 +70,8 @@ func SpecFor(d schema.Daemon, bdVersion string) supervisor.Spec {
 			SQL:           sqlHealth,
 			HTTP:          httpHealth(d.Health.HTTP),
 		},
-		Hash: d.Hash,
+		Hash:    keyedDigest(key, d.Hash),
+		EnvHash: envDigest(key, d.Environment),
 	}
 }
 
@@ -75,4 +80,21 @@ func httpHealth(h *schema.HTTPCheck) *supervisor.HTTPHealth {
 		return nil
 	}
 	return &supervisor.HTTPHealth{URL: h.URL, Status: slices.Clone(h.Status), Body: h.Body, TLSSkipVerify: h.TLSSkipVerify}
+}
+
+// ForegroundSpecs are the specs of cfg for `beadsctl agent --foreground`,
+// which starts them itself: hashed with the project's key (created when there
+// is none, as a command holding the lock does). bdVersion gives the installed
+// bd's version of a bd daemon's command.
+func ForegroundSpecs(cfg *schema.Config, bdVersion func(d *schema.Daemon) string) ([]supervisor.Spec, error) {
+	key, err := ensureKey(filepath.Join(cfg.Dir, supervisor.StateDir, SecretKeyName))
+	if err != nil {
+		return nil, err
+	}
+	specs := make([]supervisor.Spec, 0, len(cfg.Daemons))
+	for i := range cfg.Daemons {
+		d := &cfg.Daemons[i]
+		specs = append(specs, SpecFor(*d, bdVersion(d), key))
+	}
+	return specs, nil
 }

@@ -27,7 +27,10 @@ const StateFormatVersion = 1
 // State is .beadsctl/state.json: what the last apply left running. Sensitive
 // environment values never appear in it: they are replaced by a keyed hash
 // (HMAC-SHA256 with the project's secret key, see SecretKeyName). The others
-// are recorded as they are, so that plan shows what they were.
+// are recorded as they are, so that plan shows what they were. Every digest
+// that covers values (a daemon's hash, its environment's hash) is keyed too;
+// an older beadsctl's unkeyed ones are still read (SameDigest) and keyed when
+// the state is written again.
 type State struct {
 	FormatVersion int `json:"format_version"`
 	// Lineage is a uuid chosen when the state is first written; Serial grows by
@@ -42,7 +45,10 @@ type State struct {
 	Daemons    map[string]DaemonState `json:"daemons"`
 
 	// key is the project's secret key (nil until the first write creates it).
-	key []byte
+	// temporary marks a key of this command only (temporaryKey): the state
+	// is then never written.
+	key       []byte
+	temporary bool
 }
 
 // DaemonState is what the last apply recorded of one daemon.
@@ -54,7 +60,8 @@ type DaemonState struct {
 	// that are not sensitive as they are; false in a state written before
 	// (every value hashed), which the next apply rewrites.
 	EnvPlain bool `json:"environment_plain,omitempty"`
-	// Hash is the schema hash of the applied daemon (of the real values).
+	// Hash is the schema hash of the applied daemon (of the real values),
+	// keyed (keyedDigest); an older beadsctl's unkeyed one is still read.
 	Hash      string    `json:"hash"`
 	AppliedAt time.Time `json:"applied_at"`
 	// Pid, StartTime, Argv, Dir and EnvHash are what the agent reported of the
@@ -145,6 +152,9 @@ func ReadState(path string) (*State, error) {
 // It gives the state a lineage when it has none and increments its serial.
 // The file is mode 0600 in a 0700 folder.
 func writeState(path string, st *State) error {
+	if st.temporary {
+		return errors.New("write state: this command holds no project key (it did not take the lock)")
+	}
 	if err := st.hashPlain(filepath.Join(filepath.Dir(path), SecretKeyName)); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
@@ -232,23 +242,108 @@ func (r recording) same(k, recorded, v string) bool {
 }
 
 // hashPlain replaces the real environment values of the daemons just recorded
-// by their keyed hashes, creating the key at keyPath when there is none.
+// by their keyed hashes and keys every digest (keyedDigest: an older
+// beadsctl's unkeyed ones too), creating the key at keyPath when there is
+// none. It is the last step before anything is written: no unkeyed digest of
+// a value reaches the file, whatever path recorded it.
 func (st *State) hashPlain(keyPath string) error {
+	if st.key == nil && len(st.Daemons) > 0 {
+		key, err := ensureKey(keyPath)
+		if err != nil {
+			return err
+		}
+		st.key = key
+	}
+	unkeyed := false
 	for name, ds := range st.Daemons {
-		if !ds.plain {
-			continue
+		if ds.plain {
+			ds.Spec, ds.plain, ds.EnvPlain = hashedSpec(st.key, ds.Spec), false, true
 		}
-		if st.key == nil {
-			key, err := ensureKey(keyPath)
-			if err != nil {
-				return err
-			}
-			st.key = key
-		}
-		ds.Spec, ds.plain, ds.EnvPlain = hashedSpec(st.key, ds.Spec), false, true
+		unkeyed = unkeyed || !strings.HasPrefix(ds.Hash, keyedPrefix)
+		ds.Hash, ds.EnvHash = keyedDigest(st.key, ds.Hash), keyedDigest(st.key, ds.EnvHash)
+		ds.Spec.Hash = keyedDigest(st.key, ds.Spec.Hash)
 		st.Daemons[name] = ds
 	}
+	if unkeyed {
+		// A config hash an older beadsctl made from unkeyed daemon hashes;
+		// nothing compares it, so keying it keeps what it says.
+		st.ConfigHash = keyedDigest(st.key, st.ConfigHash)
+	}
 	return nil
+}
+
+// useKey gives a state read without a key (none on disk yet) the key of this
+// command: the project's (created by a command holding the lock), or a
+// temporary one, with which nothing is written.
+func (st *State) useKey(key []byte, temporary bool) {
+	st.key, st.temporary = key, temporary
+}
+
+// digest is raw keyed with the state's key (keyedDigest).
+func (st *State) digest(raw string) string {
+	if st == nil {
+		return raw
+	}
+	return keyedDigest(st.key, raw)
+}
+
+// SameDigest reports whether two digests (one recorded, one computed or
+// reported by the agent) describe the same content, keyed or not.
+func (st *State) SameDigest(a, b string) bool {
+	if st == nil {
+		return a == b
+	}
+	return sameDigest(st.key, a, b)
+}
+
+// Unkeyed reports whether the state holds a hash an older beadsctl recorded
+// without the key (a digest or an environment value): apply then writes it
+// again, keyed, even when nothing else changes.
+func (st *State) Unkeyed() bool {
+	for _, ds := range st.Daemons {
+		if ds.plain {
+			continue
+		}
+		for _, h := range []string{ds.Hash, ds.EnvHash, ds.Spec.Hash} {
+			if h != "" && !strings.HasPrefix(h, keyedPrefix) {
+				return true
+			}
+		}
+		for _, v := range ds.Spec.Environment {
+			if strings.HasPrefix(v, unkeyedPrefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// KeyDaemons keys the hashes of daemons loaded outside a Session
+// (schema.Load) with the state's key, as a Session keys its config, so that
+// they compare with the recorded ones and can be shown. A state without a key
+// on disk gets a temporary one (temporaryKey): it is then never written.
+func (st *State) KeyDaemons(ds []schema.Daemon) {
+	if st.key == nil {
+		st.useKey(temporaryKey(), true)
+	}
+	for i := range ds {
+		ds[i].Hash = st.digest(ds[i].Hash)
+	}
+}
+
+// Shown is the recorded spec of ds as plans and reports show it
+// (Change.Before, saved with plan --out; beadsctl show): its hash keyed, and a
+// value an older beadsctl hashed without the key keyed too, so that nothing
+// shown carries an unkeyed hash.
+func (st *State) Shown(ds DaemonState) schema.Daemon {
+	d := cloneSpec(ds.Spec)
+	d.Hash = st.digest(d.Hash)
+	for k, v := range d.Environment {
+		if strings.HasPrefix(v, unkeyedPrefix) {
+			d.Environment[k] = st.digest(strings.TrimPrefix(v, unkeyedPrefix))
+		}
+	}
+	return d
 }
 
 // Rekey records d, which st shows applied with the same hash, again from its
@@ -257,9 +352,11 @@ func (st *State) hashPlain(keyPath string) error {
 // (hashed before EnvPlain) as it is. It changes nothing else of the entry.
 func (st *State) Rekey(d *schema.Daemon) {
 	ds, ok := st.Daemons[d.Name]
-	if !ok || ds.Hash != d.Hash || ds.plain {
+	if !ok || !st.SameDigest(ds.Hash, d.Hash) || ds.plain {
 		return
 	}
+	ds.Hash = d.Hash // keyed (the state may hold an older, unkeyed one)
+	st.Daemons[d.Name] = ds
 	for k, v := range ds.Spec.Environment {
 		if strings.HasPrefix(v, unkeyedPrefix) || !ds.EnvPlain && !slices.Contains(ds.Spec.Sensitive, k) {
 			ds.Spec, ds.plain = cloneSpec(*d), true
@@ -270,7 +367,8 @@ func (st *State) Rekey(d *schema.Daemon) {
 }
 
 // ConfigHash is the hash of a whole config under its profile: the profile name
-// and every daemon's name and hash.
+// and every daemon's name and hash. A Session's config has keyed daemon
+// hashes, so that this hash, recorded in state and saved plans, is keyed too.
 func ConfigHash(c *schema.Config) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "env=%s\n", c.Env)

@@ -151,14 +151,14 @@ func sendable(verb Verb, d *schema.Daemon, env, name string, live *Live, st *Sta
 	switch {
 	case d == nil:
 		return fmt.Errorf("daemon %q is no longer in beads.hcl", name)
-	case applied && s.Hash != d.Hash && st.Env != env:
+	case applied && !st.SameDigest(s.Hash, d.Hash) && st.Env != env:
 		flag := "--no-env"
 		if env != "" {
 			flag = "--env " + env
 		}
 		return fmt.Errorf("daemon %q was applied under %s; this %s is under %s: beadsctl apply %s switches it, or %s it without --env or --no-env to run it as applied",
 			name, DescribeProfile(st.Env), verb, DescribeProfile(env), flag, verb)
-	case applied && s.Hash != d.Hash:
+	case applied && !st.SameDigest(s.Hash, d.Hash):
 		return fmt.Errorf("daemon %q changed in beads.hcl since the last apply; run beadsctl apply", name)
 	}
 	return nil
@@ -187,7 +187,7 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name stri
 			return supervisor.Status{}, err
 		}
 		progress(Progress{Daemon: name, Step: "starting"})
-		if _, err := agent.Put(ctx, SpecFor(*d, live.Beads[name].Installed)); err != nil {
+		if _, err := agent.Put(ctx, SpecFor(*d, live.Beads[name].Installed, st.key)); err != nil {
 			return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", name, err)
 		}
 	}

@@ -136,11 +136,11 @@ func BuildDaemonReport(ctx context.Context, in DaemonInput) (*DaemonReport, erro
 	switch {
 	case declared != nil:
 		r.Spec, r.SpecSource = reconcile.Masked(declared), "beads.hcl"
-		if applied != nil && applied.Hash != declared.Hash {
+		if applied != nil && !in.State.SameDigest(applied.Hash, declared.Hash) {
 			r.Pending = in.State.DiffDaemons(applied, declared)
 		}
 	case applied != nil:
-		spec := applied.Spec
+		spec := in.State.Shown(*applied)
 		r.Spec, r.SpecSource = &spec, "state"
 	}
 	if r.Spec != nil {

@@ -28,7 +28,8 @@ import (
 // of another version could misread; GET /v1/status and POST /v1/shutdown keep
 // their meaning across versions, so that any CLI can see an agent of another
 // version and replace it.
-const APIVersion = 1
+// 2: Spec.EnvHash is the client's (the agent hashes no value).
+const APIVersion = 2
 
 // Handshake headers: a client names its API and beadsctl version on every
 // request; the agent answers with its own on every response, and refuses (400)

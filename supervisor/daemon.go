@@ -2,8 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +12,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -213,6 +210,9 @@ func (d *Daemon) Update(spec Spec) (restart bool) {
 	d.st.MemoryLimitBytes = spec.Limits.Memory
 	if sameProcessSpec(old, spec) {
 		d.reconfig = true
+		if d.st.EnvHash != "" {
+			d.st.EnvHash = spec.EnvHash // the same environment, hashed again (another key)
+		}
 	} else if d.want && d.st.State != StateStopped {
 		if d.st.State == StateErrored {
 			d.resetUnst = true
@@ -226,10 +226,10 @@ func (d *Daemon) Update(spec Spec) (restart bool) {
 }
 
 // sameProcessSpec reports whether a and b differ only in what Update changes
-// in place: restart policy, limits, health check, log rotation (and the hash).
+// in place: restart policy, limits, health check, log rotation (and the hashes).
 func sameProcessSpec(a, b Spec) bool {
 	norm := func(s Spec) Spec {
-		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, ""
+		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash, s.EnvHash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, "", ""
 		if len(s.Env) == 0 {
 			s.Env = nil
 		}
@@ -373,18 +373,6 @@ func buildEnv(spec Spec, lookup func(string) (string, bool)) []string {
 	}
 	sort.Strings(env)
 	return env
-}
-
-// EnvHash is the hex sha256 of the sorted KEY=VALUE lines of env: it tells
-// whether the environment changed without exposing any value.
-func EnvHash(env map[string]string) string {
-	kv := make([]string, 0, len(env))
-	for k, v := range env {
-		kv = append(kv, k+"="+v)
-	}
-	sort.Strings(kv)
-	sum := sha256.Sum256([]byte(strings.Join(kv, "\n")))
-	return hex.EncodeToString(sum[:])
 }
 
 // The supervision loop.
@@ -565,7 +553,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 		}
 		d.st.RecentRestarts = appendBounded(d.st.RecentRestarts, ev, MaxRecentRestarts)
 	}
-	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, EnvHash(spec.Env)
+	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, spec.EnvHash
 	d.st.Health = HealthStatus{}
 	if healthEnabled(spec.Health) {
 		d.st.Health.Status = "unknown"

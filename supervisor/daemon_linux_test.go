@@ -507,6 +507,7 @@ func TestDaemonEnvIsolation(t *testing.T) {
 		Beads: true,
 		Env: map[string]string{helperEnv: "env", "HELPER_READY": ready,
 			"HELPER_OUT": filepath.Join(dir, "env1"), "KEEP": "1", "GONE": "2"},
+		EnvHash: "hmac-sha256:env1",
 	}
 	d := runDaemon(t, spec, DaemonOptions{})
 	recvLine(t, lines)
@@ -520,8 +521,8 @@ func TestDaemonEnvIsolation(t *testing.T) {
 	if env["GONE"] != "2" || env["KEEP"] != "1" || env["BEADS_AUTO_START_DAEMON"] != "false" || env["PATH"] != os.Getenv("PATH") {
 		t.Errorf("child env = %v", env)
 	}
-	if st := d.Status(); st.EnvHash != EnvHash(spec.Env) {
-		t.Errorf("env hash %s, want %s", st.EnvHash, EnvHash(spec.Env))
+	if st := d.Status(); st.EnvHash != spec.EnvHash {
+		t.Errorf("env hash %s, want the spec's %s (the client hashes the environment, with its key)", st.EnvHash, spec.EnvHash)
 	}
 
 	spec = d.Spec()

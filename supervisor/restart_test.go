@@ -333,7 +333,7 @@ func TestMemoryLimitRestartFake(t *testing.T) {
 func TestUpdateInPlaceOrRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }}
-		spec := Spec{Env: map[string]string{"A": "1"}}
+		spec := Spec{Env: map[string]string{"A": "1"}, EnvHash: "env-a1"}
 		d, stop := fakeDaemon(t, spec, r)
 		synctest.Wait()
 		spec = d.Spec()
@@ -342,22 +342,23 @@ func TestUpdateInPlaceOrRestart(t *testing.T) {
 		inPlace.Limits.Memory = 1 << 30
 		inPlace.Restart.Delay = time.Second
 		inPlace.Logs.Rotate.Keep = 3
+		inPlace.EnvHash, inPlace.Hash = "env-a1-keyed-again", "spec-keyed-again" // the same values, another key
 		if d.Update(inPlace) {
-			t.Error("Update of limits/restart/rotate restarts")
+			t.Error("Update of limits/restart/rotate/hashes restarts")
 		}
 		synctest.Wait()
-		if st := d.Status(); st.Restarts != 0 || st.MemoryLimitBytes != 1<<30 {
+		if st := d.Status(); st.Restarts != 0 || st.MemoryLimitBytes != 1<<30 || st.EnvHash != inPlace.EnvHash || st.SpecHash != inPlace.Hash {
 			t.Errorf("after in-place update: %+v", st)
 		}
 
 		changed := inPlace
-		changed.Env = map[string]string{"A": "2"}
+		changed.Env, changed.EnvHash = map[string]string{"A": "2"}, "env-a2"
 		if !d.Update(changed) {
 			t.Error("Update of env does not restart")
 		}
 		synctest.Wait()
 		st := d.Status()
-		if st.Restarts != 1 || st.LastRestartReason != ReasonConfig || st.EnvHash != EnvHash(changed.Env) {
+		if st.Restarts != 1 || st.LastRestartReason != ReasonConfig || st.EnvHash != changed.EnvHash {
 			t.Errorf("after env update: %+v", st)
 		}
 		stop()

@@ -50,6 +50,11 @@ type Spec struct {
 	// Hash is the schema hash of the declared daemon this spec came from. The
 	// supervisor reports it back in Status; it never interprets it.
 	Hash string `json:"hash,omitempty"`
+	// EnvHash is the hash of Env that the client records (keyed with the
+	// project's key, so that no value can be guessed from it). The supervisor
+	// reports it in Status.EnvHash for the process started with this Env; it
+	// never hashes a value itself, and never interprets it.
+	EnvHash string `json:"env_hash,omitempty"`
 }
 
 // RestartPolicy says when and how fast a stopped process is started again.

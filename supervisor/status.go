@@ -163,7 +163,8 @@ type Status struct {
 	// was not recycled before any signal is sent.
 	Pid       int       `json:"pid,omitempty"`
 	StartTime time.Time `json:"start_time,omitzero"`
-	// Argv, Dir and EnvHash are what the running process was started with.
+	// Argv, Dir and EnvHash are what the running process was started with
+	// (EnvHash is the spec's, as the client hashed its environment).
 	Argv    []string `json:"argv,omitempty"`
 	Dir     string   `json:"dir,omitempty"`
 	EnvHash string   `json:"env_hash,omitempty"`

@@ -76,15 +76,13 @@ func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("load %s: %w", path, schema.Error(diags))
 	}
-	specs := make([]supervisor.Spec, 0, len(cfg.Daemons))
-	for _, d := range cfg.Daemons {
-		var bdVersion string
+	return reconcile.ForegroundSpecs(cfg, func(d *schema.Daemon) string {
+		var v string
 		if d.IsBeads() {
-			bdVersion, _ = bd.InstalledVersion(ctx, d.Command)
+			v, _ = bd.InstalledVersion(ctx, d.Command)
 		}
-		specs = append(specs, reconcile.SpecFor(d, bdVersion))
-	}
-	return specs, nil
+		return v
+	})
 }
 
 func fileExists(p string) bool {

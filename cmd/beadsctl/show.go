@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -45,6 +46,7 @@ func runShow(c *cobra.Command, g *globals, o *showOptions, name string) error {
 		return err
 	}
 	declared, _, cfgErr := opsDaemons(g, dir)
+	v.st.KeyDaemons(declared) // compared with, and shown as, the keyed hashes recorded
 	r, err := report.BuildDaemonReport(ctx, report.DaemonInput{Name: name, Live: v.live, AgentErr: v.agentErr, Snapshot: v.rec,
 		State: v.st, ConfigPath: g.file, Declared: declared, ConfigErr: cfgErr, LogLines: o.lines,
 		Memory: supervisor.GroupMemory, Now: time.Now()})
@@ -122,7 +124,7 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 		fact("health", line)
 	}
 	if a := r.Applied; a != nil {
-		line := stamp(a.AppliedAt) + " (hash " + shortHash(a.Hash) + ")"
+		line := stamp(a.AppliedAt) + " (hash " + reconcile.ShortHash(a.Hash) + ")"
 		switch {
 		case r.SpecSource == "state":
 			line += "; the spec below is as applied"
@@ -245,13 +247,6 @@ func exitLine(e *supervisor.Exit) string {
 func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 
 func ago(now, t time.Time) string { return report.FormatDuration(now.Sub(t)) + " ago" }
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
 
 func orDash(s string) string {
 	if s == "" {
