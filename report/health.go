@@ -17,6 +17,7 @@ import (
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/startup"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -30,7 +31,9 @@ type HealthReport struct {
 	// Order is the daemon names in display order (sorted).
 	Order            []string         `json:"-"`
 	ProjectStructure ProjectStructure `json:"project_structure"`
-	BeadsctlVersion  string           `json:"beadsctl_version"`
+	// Boot is whether the agent starts at boot (beadsctl startup), from files.
+	Boot            *startup.Status `json:"boot,omitempty"`
+	BeadsctlVersion string          `json:"beadsctl_version"`
 	// Problems lists every reason the report is unhealthy, as "where: why".
 	Problems []string `json:"problems"`
 	// Warnings do not make the report unhealthy (sync lag, daemon.log errors).

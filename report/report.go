@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/startup"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -25,6 +26,8 @@ type StatusReport struct {
 	// agent, and nothing was started since: nothing runs.
 	Destroyed bool        `json:"destroyed,omitempty"`
 	Daemons   []DaemonRow `json:"daemons"`
+	// Boot is whether the agent starts at boot (beadsctl startup), from files.
+	Boot *startup.Status `json:"boot,omitempty"`
 }
 
 // AgentReport describes the agent behind a report.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 type agentOptions struct {
 	foreground bool
+	restore    bool
 	dir        string
 }
 
@@ -28,11 +30,16 @@ func newAgentCmd(g *globals) *cobra.Command {
 		Long: "agent hosts the project's daemons behind the control socket .beadsctl/agent.sock.\n" +
 			"apply starts it detached; run it with --foreground under systemd, Nomad or a container,\n" +
 			"where it also reads beads.hcl and starts every daemon itself. SIGTERM or SIGINT stop\n" +
-			"every daemon gracefully, then the agent exits 0.",
+			"every daemon gracefully, then the agent exits 0.\n\n" +
+			"With --restore (what beadsctl startup installs) it starts what the last apply left running\n" +
+			"instead: beads.hcl under the applied profile (unless --env names one), without the daemons\n" +
+			"stopped on purpose; it exits 0 at once after beadsctl destroy, when nothing was applied, or\n" +
+			"when another agent already runs the folder (one that apply started).",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runAgent(c, g, o) },
 	}
 	c.Flags().BoolVar(&o.foreground, "foreground", false, "run attached, log to stderr, and start the daemons of beads.hcl")
+	c.Flags().BoolVar(&o.restore, "restore", false, "with --foreground: start what the last apply left running (at boot, after a crash)")
 	c.Flags().StringVar(&o.dir, "dir", "", "project folder (default: the folder of --file)")
 	return c
 }
@@ -48,11 +55,28 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 		return err
 	}
 	opts := supervisor.AgentOptions{Dir: dir, Logger: g.log, Version: version}
-	if o.foreground {
-		if opts.Specs, err = foregroundSpecs(ctx, g, dir); err != nil {
+	switch {
+	case o.restore && !o.foreground:
+		return errors.New("--restore runs with --foreground (as beadsctl startup's unit does)")
+	case o.restore:
+		specs, none, err := restoreSpecs(ctx, g, dir)
+		if err != nil {
 			return err
 		}
-	} else {
+		if none != "" {
+			g.log.Info("nothing to restore", "reason", none)
+			return nil
+		}
+		opts.Specs = specs
+	case o.foreground:
+		cfg, err := foregroundConfig(g, dir, g.profile().name)
+		if err != nil {
+			return err
+		}
+		if opts.Specs, err = foregroundSpecs(ctx, cfg, nil); err != nil {
+			return err
+		}
+	default:
 		logf, err := supervisor.OpenAgentLog(dir)
 		if err != nil {
 			return err
@@ -65,24 +89,100 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 	return a.Run(ctx)
 }
 
-// foregroundSpecs loads beads.hcl (the file in dir unless --file names another)
-// and turns each daemon into the spec the agent starts.
-func foregroundSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spec, error) {
+// foregroundConfig loads beads.hcl (the file in dir unless --file names
+// another) under profile.
+func foregroundConfig(g *globals, dir, profile string) (*schema.Config, error) {
 	path := g.file
 	if !filepath.IsAbs(path) && !fileExists(path) {
 		path = filepath.Join(dir, path)
 	}
-	cfg, _, diags := schema.Load(path, g.profile().name, os.Environ())
+	cfg, _, diags := schema.Load(path, profile, os.Environ())
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("load %s: %w", path, schema.Error(diags))
 	}
-	return reconcile.ForegroundSpecs(cfg, func(d *schema.Daemon) string {
+	return cfg, nil
+}
+
+// foregroundSpecs are the specs of the daemons of cfg that keep allows (nil:
+// all), for the agent to start.
+func foregroundSpecs(ctx context.Context, cfg *schema.Config, keep func(schema.Daemon) bool) ([]supervisor.Spec, error) {
+	kept := *cfg
+	kept.Daemons = nil
+	for _, d := range cfg.Daemons {
+		if keep == nil || keep(d) {
+			kept.Daemons = append(kept.Daemons, d)
+		}
+	}
+	return reconcile.ForegroundSpecs(&kept, func(d *schema.Daemon) string {
 		var v string
 		if d.IsBeads() {
 			v, _ = bd.InstalledVersion(ctx, d.Command)
 		}
 		return v
 	})
+}
+
+// restoreSpecs are the specs of what the last apply left running in dir, or
+// why there is nothing to start ("" when there is): nothing applied, destroy,
+// every daemon stopped on purpose, or another agent already in charge.
+func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spec, string, error) {
+	if pid, err := supervisor.AgentLockHolder(dir); err == nil && pid > 0 {
+		return nil, fmt.Sprintf("an agent already runs this folder (pid %d): it stays in charge", pid), nil
+	}
+	st, err := reconcile.ReadState(reconcile.StatePath(dir))
+	if err != nil {
+		return nil, "", err
+	}
+	if !st.Applied() {
+		return nil, "nothing was applied here (beadsctl apply starts the daemons)", nil
+	}
+	running := map[string]bool{}
+	anyRunning, destroyed := false, false
+	for name, d := range st.Daemons {
+		running[name] = !d.Stopped
+		anyRunning = anyRunning || !d.Stopped
+		destroyed = destroyed || d.Destroyed
+	}
+	if !anyRunning {
+		if destroyed {
+			return nil, "beadsctl destroy stopped every daemon (beadsctl apply starts them again)", nil
+		}
+		return nil, "every daemon was stopped on purpose (beadsctl start starts them again)", nil
+	}
+	profile := st.Env // the applied profile, unless --env, --no-env or BEADSCTL_ENV chose one
+	if p := g.chosenProfile(); !p.sticky {
+		profile = p.name
+	}
+	cfg, err := foregroundConfig(g, dir, profile)
+	if err != nil {
+		return nil, "", err
+	}
+	declared := map[string]bool{}
+	specs, err := foregroundSpecs(ctx, cfg, func(d schema.Daemon) bool {
+		declared[d.Name] = true
+		switch {
+		case !running[d.Name]:
+			if _, applied := st.Daemons[d.Name]; applied {
+				g.log.Info("not restored: stopped on purpose", "daemon", d.Name)
+			} else {
+				g.log.Info("not restored: never applied", "daemon", d.Name)
+			}
+			return false
+		case !st.SameDigest(st.Daemons[d.Name].Hash, d.Hash):
+			g.log.Warn("restored as beads.hcl says now: it changed since the last apply", "daemon", d.Name)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, name := range st.Names() {
+		if running[name] && !declared[name] {
+			g.log.Warn("not restored: removed from beads.hcl since the last apply", "daemon", name)
+		}
+	}
+	g.log.Info("restoring the last apply", "profile", profile, "daemons", len(specs))
+	return specs, "", nil
 }
 
 func fileExists(p string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/report"
+	"github.com/beadsctl/beadsctl/startup"
 	"github.com/spf13/cobra"
 )
 
@@ -48,6 +49,8 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	r := report.BuildHealthReport(pctx, in, report.DefaultHealthProbes())
+	boot := startup.Detect(dir, startupOptionsFor(""))
+	r.Boot = &boot
 	if o.json {
 		if err := writeJSON(out, r); err != nil {
 			return err
@@ -100,6 +103,16 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 			fmt.Fprintf(w, "%s agent: %s\n", mark(false, false), r.Agent.Error)
 		} else {
 			fmt.Fprintf(w, "%s agent: not running (run beadsctl apply)\n", mark(false, false))
+		}
+	}
+	if b := r.Boot; b != nil {
+		switch {
+		case b.On && b.Hint == "":
+			fmt.Fprintf(w, "%s boot: %s\n", mark(true, false), bootLine(*b))
+		case b.Installed:
+			fmt.Fprintf(w, "%s boot: %s\n", mark(false, true), bootLine(*b))
+		default:
+			fmt.Fprintf(w, "- boot: %s\n", bootLine(*b))
 		}
 	}
 	for _, name := range r.Order {

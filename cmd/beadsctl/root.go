@@ -154,6 +154,7 @@ var commands = []func(*globals) *cobra.Command{
 	newHealthCmd,
 	newImportCmd,
 	newMigrateCmd,
+	newStartupCmd,
 }
 
 func newVersionCmd(*globals) *cobra.Command {

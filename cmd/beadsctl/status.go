@@ -14,6 +14,7 @@ import (
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/startup"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -132,6 +133,8 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 		if err != nil {
 			return err
 		}
+		boot := startup.Detect(dir, startupOptionsFor(""))
+		r.Boot = &boot
 		if clear {
 			fmt.Fprint(out, "\x1b[H\x1b[2J")
 		}
@@ -162,8 +165,28 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 	}
 }
 
-// renderStatus writes the human table.
+// renderStatus writes the human table, then the boot persistence.
 func renderStatus(w io.Writer, r report.StatusReport, now time.Time, color bool) {
+	renderStatusTable(w, r, now, color)
+	if r.Boot != nil {
+		fmt.Fprintf(w, "Boot: %s\n", bootLine(*r.Boot))
+	}
+}
+
+// bootLine is the boot persistence in one line, with what to do about it.
+func bootLine(b startup.Status) string {
+	switch {
+	case !b.Installed:
+		return "off (run beadsctl startup to start the agent at boot)"
+	case b.On && b.Hint != "":
+		return b.Summary + "; to start at boot: " + b.Hint
+	case !b.On:
+		return b.Summary + "; " + b.Hint + " fixes it"
+	}
+	return b.Summary
+}
+
+func renderStatusTable(w io.Writer, r report.StatusReport, now time.Time, color bool) {
 	renderRows(w, r, now, color, false)
 }
 
