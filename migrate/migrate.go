@@ -29,8 +29,14 @@ type Options struct {
 	Dir string
 	// Config is the beads.hcl path (Dir/beads.hcl when empty).
 	Config string
-	// Profile is the env profile applied ("" for none).
-	Profile string
+	// Profile is the env profile applied ("" for none) when ProfileSet; it
+	// is then applied whatever PM2 started the app with. Without ProfileSet,
+	// migrate applies the profile of the `pm2 start --env NAME` PM2 ran the app
+	// with (see chooseProfile).
+	Profile    string
+	ProfileSet bool
+	// ProfileSource says what chose Profile (--env, --no-env, BEADSCTL_ENV).
+	ProfileSource string
 	// Environ is the caller's environment: process.env of the ecosystem file,
 	// env() of beads.hcl, and the environment of pm2 (PM2_HOME, PATH).
 	Environ []string
@@ -75,6 +81,13 @@ type OldDaemon struct {
 	// App and PM2ID name the PM2 app.
 	App   string `json:"app,omitempty"`
 	PM2ID int    `json:"pm2_id,omitempty"`
+	// Env is the NAME of `pm2 start --env NAME` PM2 started the app with ("":
+	// none), EnvTies the other names that fit as well (pm2.App.StartedEnv).
+	Env     string   `json:"env,omitempty"`
+	EnvTies []string `json:"env_ties,omitempty"`
+
+	// pm2 is the app as PM2 lists it: the environment it gave it.
+	pm2 *pm2.App
 }
 
 func (o OldDaemon) String() string {
@@ -83,7 +96,7 @@ func (o OldDaemon) String() string {
 		v = "unknown version"
 	}
 	if o.Manager == "pm2" {
-		return fmt.Sprintf("PM2 app %q (pm_id %d), bd daemon pid %d, version %s", o.App, o.PM2ID, o.Pid, v)
+		return fmt.Sprintf("PM2 app %q (pm_id %d), bd daemon pid %d, version %s, %s", o.App, o.PM2ID, o.Pid, v, o.startedWith())
 	}
 	return fmt.Sprintf("background bd daemon pid %d, version %s", o.Pid, v)
 }
@@ -144,6 +157,10 @@ type Report struct {
 	DowntimeMS float64 `json:"downtime_ms,omitempty"`
 	// New is the daemon beadsctl runs now.
 	New *NewDaemon `json:"new,omitempty"`
+	// Profile is the env profile applied ("" for the base blocks), and
+	// ProfileSource why that one (PM2's --env, chosen, applied last).
+	Profile       string `json:"profile"`
+	ProfileSource string `json:"profile_source,omitempty"`
 	// MismatchResolved is set when the old daemon's version differed from the
 	// installed CLI's and the new one's equals it.
 	MismatchResolved *bool `json:"version_mismatch_resolved,omitempty"`
@@ -328,6 +345,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return fail("detect", "nothing was changed; fix the error and run beadsctl migrate again", err)
 	}
 	r.Detection = det
+	profile, why := chooseProfile(o, det)
+	o.Profile, r.Profile, r.ProfileSource = profile, profile, why
 	if det.Dolt != nil {
 		return runDolt(ctx, o, det, r, step, fail)
 	}
@@ -364,6 +383,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// A config error never stops a running daemon: load it before anything stops.
 	cfg, err := loadConfig(o, hcl, o.DryRun)
 	if err != nil {
+		base := o
+		base.Profile = ""
+		if b, berr := loadConfig(base, hcl, o.DryRun); berr == nil {
+			if perr := checkProfile(b, profile, why); perr != nil {
+				err = perr // the file loads, but not under the profile PM2 ran the app with
+			}
+		}
 		return fail("validate beads.hcl", "the old daemon still runs; fix beads.hcl (beadsctl validate) and run beadsctl migrate again", err)
 	}
 
@@ -411,7 +437,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		names = append(names, d.Name)
 	}
 	if o.DryRun {
-		step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("start %s under beadsctl's agent (bd %s installed)", strings.Join(names, ", "), orDefault(det.Installed, "version unknown"))})
+		step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("start %s under beadsctl's agent%s (bd %s installed)", strings.Join(names, ", "), profileNote(profile, why), orDefault(det.Installed, "version unknown"))})
+		if d := beadsDaemon(cfg, ""); old != nil && old.pm2 != nil && d != nil {
+			step(envStep(old, d, true))
+		}
 		step(Step{Name: "verify", OK: true, Detail: "new daemon online, its version equal to the installed bd's, no other daemon for the workspace, drift clean"})
 		planPM2(det, step)
 		r.OK = true
@@ -422,7 +451,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return fail("apply", "the old daemon is stopped; see beadsctl plan, then run beadsctl apply --auto-approve"+restore, err)
 	}
 	r.New = nd
-	step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("daemon %q online under beadsctl: pid %d, bd %s", nd.Name, nd.Pid, nd.Version)})
+	step(Step{Name: "apply", OK: true, Detail: fmt.Sprintf("daemon %q online under beadsctl%s: pid %d, bd %s", nd.Name, profileNote(profile, why), nd.Pid, nd.Version)})
+	if d := beadsDaemon(cfg, nd.Name); old != nil && old.pm2 != nil && d != nil {
+		step(envStep(old, d, false))
+	}
 	if old != nil && old.Version != "" && old.Version != det.Installed {
 		ok := nd.Version == det.Installed
 		r.MismatchResolved = &ok

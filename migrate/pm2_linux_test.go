@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,10 +122,14 @@ func TestMigrateFromPM2(t *testing.T) {
 		p.run(true, pm2, "kill")
 	})
 	start := time.Now()
-	p.run(true, pm2, "start", "ecosystem.config.cjs")
+	// The issue's repro: PM2 runs the app with --env production (NODE_ENV).
+	p.run(true, pm2, "start", "ecosystem.config.cjs", "--env", "production")
 	waitFor(t, filepath.Join(dir, ".beads", "daemon.log"), "RPC server ready", 30*time.Second)
 	t.Logf("PM2 start to bd ready: %v", time.Since(start).Round(time.Millisecond))
 	oldPid := strings.TrimSpace(readFile(t, filepath.Join(dir, ".beads", "daemon.pid")))
+	if env := procEnviron(t, oldPid); env["NODE_ENV"] != "production" {
+		t.Fatalf("PM2 started the app with NODE_ENV=%q, want production", env["NODE_ENV"])
+	}
 	// The user saved PM2's list, and `pm2 startup` installed a boot hook
 	// (launchd's, which lives in HOME: systemd's is in /etc, TestStartupHooks).
 	p.run(true, pm2, "save")
@@ -139,7 +144,9 @@ func TestMigrateFromPM2(t *testing.T) {
 
 	out = p.run(true, beadsctl, "migrate", "--dry-run")
 	for _, want := range []string{
-		`✓ detect: found PM2 app "beads-daemon" (pm_id 0), bd daemon pid ` + oldPid + `, version 0.28.0 (via pm2 jlist)`,
+		`✓ detect: found PM2 app "beads-daemon" (pm_id 0), bd daemon pid ` + oldPid + `, version 0.28.0, started with --env production (via pm2 jlist)`,
+		"• apply: start beads-daemon under beadsctl's agent with profile production (PM2 ran it with --env production)",
+		`• environment: daemon "beads-daemon" gets the environment PM2 gave "beads-daemon": BD_AUTO_START_DAEMON=true, NODE_ENV=production`,
 		"• write beads.hcl: " + filepath.Join(dir, "beads.hcl") + " from ecosystem.config.cjs (daemons beads-daemon)",
 		"• stop old daemon: stop PM2 app \"beads-daemon\"",
 		"pm2 delete beads-daemon",
@@ -163,7 +170,9 @@ func TestMigrateFromPM2(t *testing.T) {
 	took := time.Since(start)
 	for _, want := range []string{
 		"✓ write beads.hcl:", "✓ stop old daemon: stopped PM2 app \"beads-daemon\"",
-		"✓ clean stale files:", `✓ apply: daemon "beads-daemon" online under beadsctl`, "✓ verify:", "Migration complete",
+		"✓ clean stale files:", `✓ apply: daemon "beads-daemon" online under beadsctl with profile production (PM2 ran it with --env production): pid`,
+		`✓ environment: daemon "beads-daemon" got the environment PM2 gave "beads-daemon": BD_AUTO_START_DAEMON=true, NODE_ENV=production`,
+		"✓ verify:", "Migration complete: beadsctl runs the daemon now under profile production",
 		"✓ pm2 saved list: pm2 save --force: " + filepath.Join(root, "pm2", "dump.pm2") + " no longer lists beads-daemon",
 		"✓ pm2 startup hook: PM2's boot hook " + filepath.Join(home, "Library/LaunchAgents/pm2."+user+".plist") +
 			" (launchd, installed) runs pm2 resurrect at boot; PM2 has nothing left to start: remove it with pm2 unstartup launchd -u " + user,
@@ -190,8 +199,17 @@ func TestMigrateFromPM2(t *testing.T) {
 	if newPid == oldPid {
 		t.Errorf("daemon.pid still names the PM2 daemon %s", oldPid)
 	}
-	p.run(true, beadsctl, "drift")
-	p.run(true, beadsctl, "status")
+	// The daemon has the environment PM2 gave it, and the profile sticks.
+	if env := procEnviron(t, newPid); env["NODE_ENV"] != "production" || env["BD_AUTO_START_DAEMON"] != "true" {
+		t.Errorf("the new daemon runs with NODE_ENV=%q BD_AUTO_START_DAEMON=%q, want production and true (as PM2 gave them)",
+			env["NODE_ENV"], env["BD_AUTO_START_DAEMON"])
+	}
+	if out := p.run(true, beadsctl, "drift"); !strings.Contains(out, "Profile production (applied last") {
+		t.Errorf("drift does not say profile production")
+	}
+	if out := p.run(true, beadsctl, "status"); !regexp.MustCompile(`(?m)^beads-daemon +production +online`).MatchString(out) {
+		t.Errorf("status shows no env production")
+	}
 
 	// The issue's repro: pm2 save; beadsctl migrate; pm2 resurrect (what the
 	// boot hook runs) brought back a PM2 copy. Now nothing comes back, from the
@@ -333,6 +351,22 @@ func liveNames(t *testing.T, p *project, pm2 string) []string {
 		names = append(names, a.Name)
 	}
 	return names
+}
+
+// procEnviron is the environment pid runs with (/proc/PID/environ).
+func procEnviron(t *testing.T, pid string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 func readFile(t *testing.T, p string) string {

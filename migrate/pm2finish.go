@@ -28,7 +28,9 @@ func pm2Apps(ctx context.Context, o Options) ([]OldDaemon, string, error) {
 	var found []OldDaemon
 	for _, a := range apps {
 		if runsWorkspaceDaemon(a, o.Dir) {
-			found = append(found, OldDaemon{Manager: "pm2", Pid: a.Pid, Via: "pm2 jlist", App: a.Name, PM2ID: a.ID})
+			env, ties := a.StartedEnv()
+			found = append(found, OldDaemon{Manager: "pm2", Pid: a.Pid, Via: "pm2 jlist", App: a.Name, PM2ID: a.ID,
+				Env: env, EnvTies: ties, pm2: &a})
 		}
 	}
 	return found, bin, nil

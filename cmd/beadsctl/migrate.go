@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/migrate"
+	"github.com/beadsctl/beadsctl/reconcile"
 )
 
 type migrateOptions struct {
@@ -58,8 +59,9 @@ func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
 	if err != nil {
 		return err
 	}
+	pc := g.chosenProfile() // else the --env PM2 ran the app with
 	opts := migrate.Options{
-		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: g.chosenProfile().name, Environ: os.Environ(),
+		Dir: filepath.Dir(cfgPath), Config: cfgPath, Profile: pc.name, ProfileSet: !pc.sticky, ProfileSource: pc.source, Environ: os.Environ(),
 		DryRun: o.dryRun, Force: o.force, KeepBdAutoStart: o.keepBdAuto, StopTimeout: o.stopTimeout, ApplyTimeout: o.timeout, Exe: exe,
 		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
 	}
@@ -82,11 +84,15 @@ func runMigrate(c *cobra.Command, g *globals, o *migrateOptions) error {
 		fmt.Fprintf(out, "\nMigration stopped: %s\n", rep.Resume)
 		return errPrinted
 	}
+	under := "" // the profile, when one was applied or something chose it
+	if rep.Profile != "" || rep.ProfileSource != "" {
+		under = " under " + reconcile.DescribeProfile(rep.Profile)
+	}
 	switch {
 	case rep.DryRun:
-		fmt.Fprintln(out, "\nDry run: nothing was changed. Run beadsctl migrate to do it.")
+		fmt.Fprintf(out, "\nDry run: nothing was changed. Run beadsctl migrate to do it%s.\n", under)
 	default:
-		fmt.Fprintln(out, "\nMigration complete: beadsctl runs the daemon now (beadsctl status, beadsctl drift).")
+		fmt.Fprintf(out, "\nMigration complete: beadsctl runs the daemon now%s (beadsctl status, beadsctl drift).\n", under)
 	}
 	return nil
 }

@@ -47,6 +47,12 @@ type App struct {
 	Cwd      string   `json:"cwd"`
 	Args     []string `json:"args,omitempty"`
 	Status   string   `json:"status,omitempty"`
+	// Env is pm2_env.env: the environment PM2 gives the app (the calling
+	// shell's, the file's env, and env_NAME of --env NAME over it). Profiles
+	// are the file's env_NAME objects, by NAME. Neither is printed: values may
+	// be secrets. See StartedEnv.
+	Env      map[string]string            `json:"-"`
+	Profiles map[string]map[string]string `json:"-"`
 }
 
 // Runs tells whether the app runs command (compared by base name: PM2 records
@@ -70,10 +76,58 @@ type env struct {
 	Cwd      string `json:"pm_cwd"`
 	Args     any    `json:"args"`
 	Status   string `json:"status"`
+	// Env and Profiles are pm2_env.env and its env_NAME objects (see App).
+	Env      map[string]string            `json:"-"`
+	Profiles map[string]map[string]string `json:"-"`
+}
+
+// UnmarshalJSON reads the fields of env and, besides them, pm2_env.env and
+// every env_NAME object (PM2 keeps the app's options in pm2_env as the file
+// wrote them).
+func (e *env) UnmarshalJSON(b []byte) error {
+	type fields env
+	if err := json.Unmarshal(b, (*fields)(e)); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	e.Env = envValues(all["env"])
+	for k, raw := range all {
+		if name, ok := strings.CutPrefix(k, "env_"); ok && name != "" {
+			if vars := envValues(raw); vars != nil {
+				if e.Profiles == nil {
+					e.Profiles = map[string]map[string]string{}
+				}
+				e.Profiles[name] = vars
+			}
+		}
+	}
+	return nil
+}
+
+// envValues reads a JSON object of environment variables as the strings a
+// process gets (a number or a boolean as JavaScript's String() writes it);
+// nil when raw is not an object (env_file is a path, not a profile).
+func envValues(raw json.RawMessage) map[string]string {
+	var obj map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil
+	}
+	vars := make(map[string]string, len(obj))
+	for k, v := range obj {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			s = string(bytes.TrimSpace(v))
+		}
+		vars[k] = s
+	}
+	return vars
 }
 
 func (e env) app() App {
-	a := App{Name: e.Name, ID: -1, ExecPath: e.ExecPath, Cwd: e.Cwd, Status: e.Status}
+	a := App{Name: e.Name, ID: -1, ExecPath: e.ExecPath, Cwd: e.Cwd, Status: e.Status, Env: e.Env, Profiles: e.Profiles}
 	switch v := e.Args.(type) {
 	case []any:
 		for _, x := range v {

@@ -3,6 +3,7 @@ package pm2
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +121,49 @@ func TestHome(t *testing.T) {
 		if got := Home(tt.env); got != tt.want {
 			t.Errorf("%s: Home = %q, want %q", name, got, tt.want)
 		}
+	}
+}
+
+// jlistEntry is one `pm2 jlist` entry as PM2 7 writes it (trimmed): pm2_env
+// keeps the file's env_NAME objects, and pm2_env.env the environment the app
+// got (the shell's, env, and env_NAME of --env NAME over it).
+func jlistEntry(env, profiles string) string {
+	return `[{"pid":42,"name":"beads-daemon","pm_id":0,"pm2_env":{"name":"beads-daemon","pm_exec_path":"/usr/bin/bd",` +
+		`"pm_cwd":"/p","args":["daemon","--start"],"status":"online","env_file":".env",` + profiles + `,"env":` + env + `}}]`
+}
+
+// TestStartedEnv tells the --env PM2 started an app with from its list.
+func TestStartedEnv(t *testing.T) {
+	seed := `"env_development":{"NODE_ENV":"development"},"env_production":{"NODE_ENV":"production"}`
+	tests := map[string]struct {
+		env, profiles string
+		want          string
+		ties          []string
+	}{
+		"--env production": {env: `{"PATH":"/bin","BD_AUTO_START_DAEMON":"true","NODE_ENV":"production"}`, profiles: seed, want: "production"},
+		"no --env":         {env: `{"PATH":"/bin","BD_AUTO_START_DAEMON":"true"}`, profiles: seed},
+		"a value differs":  {env: `{"NODE_ENV":"test"}`, profiles: seed},
+		"numbers and booleans as the process gets them": {env: `{"PORT":"3000","DEBUG":"true"}`,
+			profiles: `"env_production":{"PORT":3000,"DEBUG":true}`, want: "production"},
+		"a subset tells nothing": {env: `{"NODE_ENV":"production","API":"https://api"}`,
+			profiles: `"env_staging":{"NODE_ENV":"production"},"env_production":{"NODE_ENV":"production","API":"https://api"}`, want: "production"},
+		"two fit alike": {env: `{"NODE_ENV":"production"}`,
+			profiles: `"env_production":{"NODE_ENV":"production"},"env_prod":{"NODE_ENV":"production"}`, want: "prod", ties: []string{"production"}},
+		"an empty profile never fits": {env: `{"NODE_ENV":"production"}`, profiles: `"env_empty":{}`},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			apps, err := ParseList([]byte(jlistEntry(tt.env, tt.profiles)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ties := apps[0].StartedEnv()
+			if got != tt.want || !slices.Equal(ties, tt.ties) {
+				t.Errorf("StartedEnv() = %q, ties %q; want %q, ties %q", got, ties, tt.want, tt.ties)
+			}
+			if apps[0].Profiles["file"] != nil {
+				t.Error("env_file (a path) read as a profile")
+			}
+		})
 	}
 }
