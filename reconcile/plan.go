@@ -33,8 +33,9 @@ const (
 // Sensitive is shown instead of the value of a sensitive environment variable.
 const Sensitive = "(sensitive)"
 
-// Hashed is shown instead of an environment value state.json records: it
-// keeps only a keyed hash of each.
+// Hashed is shown instead of an environment value that state.json keeps only
+// a keyed hash of, and that is not sensitive: a state of a beadsctl before
+// environment_plain hashed every value (sensitive ones show as Sensitive).
 const Hashed = "(hashed in state)"
 
 // Plan is what apply would do, as plain data. Its exported fields and their JSON
@@ -646,8 +647,8 @@ var attrPaths = func() []string {
 }()
 
 // Attributes lists every attribute of d that has a value, as a create shows
-// them: sensitive environment values masked, and those of a spec as state
-// records it (keyed hashes) shown as Hashed.
+// them: sensitive environment values masked, and those a spec as an older
+// state records it holds only as keyed hashes shown as Hashed.
 func Attributes(d *schema.Daemon) []Attribute {
 	sensitive := map[string]bool{}
 	for _, k := range d.Sensitive {
