@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +30,9 @@ type Agent interface {
 	Stop(ctx context.Context, name string) (supervisor.Status, error)
 	// Wait waits until the daemon is online (and healthy when asked), and fails
 	// when it is errored or stopped or the timeout passes, with its last status.
-	Wait(ctx context.Context, name string, healthy bool, timeout time.Duration) (supervisor.Status, error)
+	// With notPid > 0, a run with that pid does not count (a restart the
+	// agent makes itself is awaited so).
+	Wait(ctx context.Context, name string, healthy bool, timeout time.Duration, notPid int) (supervisor.Status, error)
 }
 
 // DefaultApplyTimeout bounds the wait for one daemon to come online.
@@ -209,12 +213,19 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 
 	var outcomes []Outcome
 	failed := 0
-	// Stops first: a daemon removed from the file may hold what another needs.
+	// Stops first: a daemon removed from the file may hold what another needs;
+	// dependents before the daemons they depend on.
+	byName := map[string]*Change{}
+	var deleted []string
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		if !c.Is(ActionDelete) {
-			continue
+		byName[c.Name] = c
+		if c.Is(ActionDelete) {
+			deleted = append(deleted, c.Name)
 		}
+	}
+	for _, name := range dependencyOrder(deleted, desired, st, true) {
+		c := byName[name]
 		o := Outcome{Daemon: c.Name, Actions: c.Actions}
 		if c.Live != nil && agentUp {
 			progress(Progress{Daemon: c.Name, Step: "stopping"})
@@ -234,12 +245,22 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 	// Starts, updates and restarts run side by side (a few at a time), each
 	// waiting for its own daemon; progress lines stay whole and the outcomes
 	// keep the plan's order.
+	// A daemon is sent to the agent once the daemons it depends on were
+	// (the agent starts it when their conditions hold), and its wait is
+	// longer by a timeout per level of dependencies it may wait for.
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, applyParallel)
 		results = make([]*Outcome, len(p.Changes))
+		sent    = map[string]chan struct{}{}
 	)
+	for i := range p.Changes {
+		if c := &p.Changes[i]; !c.Is(ActionDelete) && !c.Is(ActionNoop) && declared[c.Name] != nil {
+			sent[c.Name] = make(chan struct{})
+		}
+	}
+	level := levelOf(dependencyLevels(slices.Collect(maps.Keys(declared)), desired, st))
 	safeProgress := func(pr Progress) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -252,20 +273,46 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 			continue
 		}
 		if c.Is(ActionNoop) {
-			if _, ok := st.Daemons[c.Name]; !ok {
-				if a, ok := live.Daemons[c.Name]; ok {
-					st.Daemons[c.Name] = record(d, a, now())
+			a, hosted := live.Daemons[c.Name]
+			hosted = hosted && agentUp
+			s, inState := st.Daemons[c.Name]
+			switch _, recorded := completedOneShot(d, st); {
+			case recorded && !hosted && agentUp:
+				// Recorded as completed: the agent hosts it as completed, so
+				// that its dependents find it, without running it again.
+				spec := SpecFor(*d, live.Beads[d.Name].Installed, st.key)
+				spec.Completed = true
+				if _, err := agent.Put(ctx, spec); err != nil {
+					failed++
+					progress(Progress{Daemon: c.Name, Step: "failed", Err: fmt.Errorf("send daemon %q to the agent: %w", c.Name, err)})
 				}
+			case !inState && hosted:
+				st.Daemons[c.Name] = record(st, d, a, now())
+			case inState && hosted && s.CompletedAt.IsZero() && a.State == supervisor.StateCompleted && st.SameDigest(a.SpecHash, d.Hash):
+				s.CompletedAt = a.CompletedAt.UTC() // it completed since the last apply
+				st.Daemons[c.Name] = s
 			}
 			continue
 		}
 		o := &Outcome{Daemon: c.Name, Actions: c.Actions}
 		results[i] = o
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			o.Status, o.Err = applyOne(ctx, d, c, live, st.key, agent, opts.Timeout, safeProgress)
+			defer wg.Done()
+			for _, dep := range d.DependsOn {
+				if ch, ok := sent[dep.Daemon]; ok {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+					}
+				}
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var once sync.Once
+			markSent := func() { once.Do(func() { close(sent[c.Name]) }) }
+			defer markSent()
+			o.Status, o.Err = applyOne(ctx, d, c, live, st.key, agent, opts.Timeout*time.Duration(1+level[c.Name]), safeProgress, markSent)
 			if o.Err != nil {
 				safeProgress(Progress{Daemon: c.Name, Step: "failed", Status: o.Status, Err: o.Err})
 			} else {
@@ -284,7 +331,7 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 		}
 		if o.Err == nil || st.SameDigest(o.Status.SpecHash, d.Hash) {
 			// The agent runs this spec now, healthy or not: record it.
-			st.Daemons[o.Daemon] = record(d, o.Status, now())
+			st.Daemons[o.Daemon] = record(st, d, o.Status, now())
 		}
 		outcomes = append(outcomes, *o)
 	}
@@ -304,7 +351,9 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 // long-poll on the agent, so 50 daemons settle in about one settle time.
 const applyParallel = 64
 
-func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key []byte, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
+// applyOne sends d to the agent (calling sent once it has it, started or
+// restarted as c says) and waits for it.
+func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key []byte, agent Agent, timeout time.Duration, progress func(Progress), sent func()) (supervisor.Status, error) {
 	spec := SpecFor(*d, live.Beads[d.Name].Installed, key)
 	step := "starting"
 	switch {
@@ -318,7 +367,13 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key 
 	if err != nil {
 		return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", d.Name, err)
 	}
+	notPid := 0
 	switch {
+	case c.Follows != "" && res.Action != supervisor.ActionRestarted && res.Action != supervisor.ActionCreated:
+		// The agent restarts it with its dependency: wait for the new run.
+		if c.Live != nil {
+			notPid = c.Live.Pid
+		}
 	case c.Replace() && res.Action != supervisor.ActionRestarted && res.Action != supervisor.ActionCreated:
 		// The spec did not change (a version mismatch, an errored daemon, a process
 		// changed under us): restart it explicitly.
@@ -331,15 +386,16 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key 
 			return res.Status, fmt.Errorf("start daemon %q: %w", d.Name, err)
 		}
 	}
-	return waitOnline(ctx, agent, d, d.Name, timeout)
+	sent()
+	return waitOnline(ctx, agent, d, d.Name, timeout, notPid)
 }
 
 // waitOnline waits until the daemon is online and, when it has a health check,
 // healthy: the agent's first checks run fast while a daemon starts, and a
 // beads-rpc check passes only when bd answers for the pid the agent started.
-func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration) (supervisor.Status, error) {
+func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration, notPid int) (supervisor.Status, error) {
 	check := d != nil && d.Health.Check != "" && d.Health.Check != "none"
-	s, err := agent.Wait(ctx, name, check, timeout)
+	s, err := agent.Wait(ctx, name, check, timeout, notPid)
 	if err != nil {
 		if check && s.State == supervisor.StateOnline {
 			return s, fmt.Errorf("daemon %q is online but not healthy after %v: %s", name, timeout, s.Health.Message)
@@ -350,9 +406,20 @@ func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string,
 }
 
 // record is the state entry of d as the agent runs it.
-func record(d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
-	return DaemonState{Spec: cloneSpec(*d), plain: true, Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
+func record(st *State, d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
+	ds := DaemonState{Spec: cloneSpec(*d), plain: true, Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
 		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}
+	if s.State == supervisor.StateCompleted && st.SameDigest(s.SpecHash, d.Hash) {
+		ds.CompletedAt = s.CompletedAt.UTC()
+	}
+	return ds
+}
+
+// completedOneShot reports whether d is a one-shot whose success with its
+// current spec the state recorded: it is not run again.
+func completedOneShot(d *schema.Daemon, st *State) (DaemonState, bool) {
+	s, ok := st.Daemons[d.Name]
+	return s, ok && d.Restart.Policy == supervisor.PolicyOnce && st.SameDigest(s.Hash, d.Hash) && !s.CompletedAt.IsZero()
 }
 
 // DefaultStopUnmanaged stops an unmanaged bd daemon through bd.StopDaemon: only

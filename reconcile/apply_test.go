@@ -110,7 +110,7 @@ func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, err
 	return f.daemons[name], nil
 }
 
-func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Duration) (supervisor.Status, error) {
+func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Duration, _ int) (supervisor.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("wait %s healthy=%v", name, healthy))

@@ -67,11 +67,13 @@ func (e *NotAnsweringError) Is(target error) bool { return target == ErrAgentNot
 
 // Errors of Client.Wait besides transport errors; the status is returned with them.
 var (
-	ErrWaitTimeout    = errors.New("timed out waiting for the daemon")
-	ErrDaemonErrored  = errors.New("daemon is errored")
-	ErrDaemonStopped  = errors.New("daemon is stopped")
-	ErrUnknownDaemon  = supervisor.ErrUnknownDaemon
-	errUnexpectedWait = errors.New("unexpected wait result")
+	ErrWaitTimeout   = errors.New("timed out waiting for the daemon")
+	ErrDaemonErrored = errors.New("daemon is errored")
+	ErrDaemonStopped = errors.New("daemon is stopped")
+	// ErrDependencyFailed: the daemon is not started because a dependency failed.
+	ErrDependencyFailed = errors.New("a dependency failed")
+	ErrUnknownDaemon    = supervisor.ErrUnknownDaemon
+	errUnexpectedWait   = errors.New("unexpected wait result")
 )
 
 // APIError is an error answer of the agent.
@@ -443,10 +445,13 @@ func (c *Client) verb(ctx context.Context, method, name, verb string, bound time
 // has a health check). It returns the last status with a nil error when that was
 // reached, ErrDaemonErrored or ErrDaemonStopped when it will not get there by
 // itself, ErrWaitTimeout after timeout.
-func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout time.Duration) (supervisor.Status, error) {
+func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout time.Duration, notPid int) (supervisor.Status, error) {
 	q := url.Values{"for": {"online"}, "timeout": {timeout.String()}}
 	if healthy {
 		q.Set("healthy", "1")
+	}
+	if notPid > 0 {
+		q.Set("not_pid", strconv.Itoa(notPid))
 	}
 	var res supervisor.WaitResult
 	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait), drive: true}, &res); err != nil {
@@ -461,6 +466,8 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 		return res.Status, fmt.Errorf("%w: %s", ErrDaemonErrored, res.Status.Reason)
 	case supervisor.WaitStopped:
 		return res.Status, ErrDaemonStopped
+	case supervisor.WaitBlocked:
+		return res.Status, fmt.Errorf("%w: %s", ErrDependencyFailed, res.Status.Reason)
 	}
 	return res.Status, fmt.Errorf("%w: %q", errUnexpectedWait, res.Result)
 }

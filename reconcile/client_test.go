@@ -101,7 +101,7 @@ func TestClientAgainstAgent(t *testing.T) {
 	if err != nil || res.Action != supervisor.ActionCreated {
 		t.Fatalf("Put: %+v %v", res, err)
 	}
-	st, err := c.Wait(ctx, "web", true, 10*time.Second)
+	st, err := c.Wait(ctx, "web", true, 10*time.Second, 0)
 	if err != nil || st.State != supervisor.StateOnline || st.Pid == 0 {
 		t.Fatalf("Wait: %+v %v", st, err)
 	}
@@ -116,19 +116,19 @@ func TestClientAgainstAgent(t *testing.T) {
 	if st, err = c.Stop(ctx, "web"); err != nil || st.State != supervisor.StateStopped {
 		t.Fatalf("Stop: %+v %v", st, err)
 	}
-	if _, err := c.Wait(ctx, "web", false, 5*time.Second); !errors.Is(err, ErrDaemonStopped) {
+	if _, err := c.Wait(ctx, "web", false, 5*time.Second, 0); !errors.Is(err, ErrDaemonStopped) {
 		t.Fatalf("Wait on stopped: %v", err)
 	}
 	if _, err = c.Start(ctx, "web"); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	if _, err := c.Wait(ctx, "web", false, 10*time.Second); err != nil {
+	if _, err := c.Wait(ctx, "web", false, 10*time.Second, 0); err != nil {
 		t.Fatalf("Wait after start: %v", err)
 	}
 	if _, err = c.Restart(ctx, "web"); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
-	first, err := c.Wait(ctx, "web", false, 10*time.Second)
+	first, err := c.Wait(ctx, "web", false, 10*time.Second, 0)
 	if err != nil {
 		t.Fatalf("Wait after restart: %v", err)
 	}
@@ -262,7 +262,7 @@ func TestClientAgentStopped(t *testing.T) {
 	if _, err := c.Put(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Wait(t.Context(), "s", false, 10*time.Second); err != nil {
+	if _, err := c.Wait(t.Context(), "s", false, 10*time.Second, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Kill(as.Pid, syscall.SIGSTOP); err != nil {

@@ -28,7 +28,8 @@ const (
 	KindAgentVersion      = "agent-version"      // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
 	KindMemoryOverLimit   = "memory-over-limit"
-	KindPM2               = "pm2" // PM2 still runs or has saved an app that runs a daemon of the file
+	KindPM2               = "pm2"            // PM2 still runs or has saved an app that runs a daemon of the file
+	KindDaemonWaiting     = "daemon-waiting" // not started: a dependency does not meet its condition
 )
 
 // Finding is one difference between what should run and what runs.
@@ -131,7 +132,12 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 		s, applied := st.Daemons[d.Name]
 		a, running := live.Daemons[d.Name]
 		running = running && live.AgentUp
+		_, completed := completedOneShot(d, st)
 		switch {
+		case completed && (!running || a.State == supervisor.StateCompleted):
+			// A one-shot that completed with this spec: nothing should run.
+		case running && a.State == supervisor.StateWaiting:
+			out = append(out, Finding{Kind: KindDaemonWaiting, Daemon: d.Name, Expected: "online", Actual: "waiting" + suffix(a.Reason)})
 		case applied && s.Stopped, running && a.Stopped:
 			by := "stopped (beadsctl stop)"
 			if applied && s.Destroyed && !running {

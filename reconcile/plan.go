@@ -62,6 +62,9 @@ type Plan struct {
 	// Agent is set when apply replaces the agent: it runs another version of
 	// beadsctl. The daemons it runs are then restarted under the new one.
 	Agent *AgentChange `json:"agent,omitempty"`
+	// Graph is the dependency graph of the declared daemons: the start
+	// order and every depends_on edge.
+	Graph Graph `json:"graph"`
 
 	// The fields below exist for saved plans (`plan --out`): apply refuses a saved
 	// plan when any of them no longer matches. They must not influence the plan's
@@ -71,6 +74,31 @@ type Plan struct {
 	ConfigHash     string    `json:"config_hash"`
 	AgentPid       int       `json:"agent_pid,omitempty"`
 	AgentStartTime time.Time `json:"agent_start_time,omitzero"`
+}
+
+// Graph is the order in which daemons start: Order's levels (each daemon
+// depends only on daemons of earlier levels; stop and destroy run them in
+// reverse) and the depends_on edges, sorted by dependent then dependency.
+type Graph struct {
+	Order [][]string `json:"order"`
+	Edges []Edge     `json:"edges"`
+}
+
+// Edge is one depends_on block: Daemon waits for DependsOn to meet Condition.
+type Edge struct {
+	Daemon    string `json:"daemon"`
+	DependsOn string `json:"depends_on"`
+	Condition string `json:"condition"`
+	OnRestart string `json:"on_restart"`
+}
+
+// Dependent is what a change of one daemon does to a daemon depending on it.
+type Dependent struct {
+	Daemon    string `json:"daemon"`
+	OnRestart string `json:"on_restart"`
+	// Effect is "restarts with it" (on_restart = "restart") or "keeps
+	// running" (on_restart = "ignore").
+	Effect string `json:"effect"`
 }
 
 // AgentChange is the replacement of an agent of another beadsctl version.
@@ -106,6 +134,13 @@ type Change struct {
 	Live *LiveProcess `json:"live,omitempty"`
 	// Start is true when the daemon exists in the agent but is stopped, and apply starts it.
 	Start bool `json:"start,omitempty"`
+	// Follows names the dependency whose restart restarts this daemon (its
+	// depends_on has on_restart = "restart"): the agent restarts it, apply
+	// only waits for its new run.
+	Follows string `json:"follows,omitempty"`
+	// Dependents says, for a restart, what happens to the daemons that
+	// depend on this one.
+	Dependents []Dependent `json:"dependents,omitempty"`
 }
 
 // LiveProcess is what the plan saw running for one daemon.
@@ -317,6 +352,8 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 		p.Changes = append(p.Changes, c)
 	}
 	sort.SliceStable(p.Changes, func(i, j int) bool { return p.Changes[i].Name < p.Changes[j].Name })
+	p.Graph = graphOf(desired)
+	cascade(p, desired)
 	p.Edits = doltEdits(desired)
 	if p.Agent = live.AgentOutdated(); p.Agent != nil {
 		why := fmt.Sprintf("the agent is replaced (beadsctl %s -> %s): stopped with it, started again under the new agent", p.Agent.Version, p.Agent.WantVersion)
@@ -333,6 +370,56 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 		}
 	}
 	return p
+}
+
+// graphOf is the dependency graph of desired.
+func graphOf(desired *schema.Config) Graph {
+	g := Graph{Order: schema.StartOrder(desired.Daemons), Edges: []Edge{}}
+	if g.Order == nil {
+		g.Order = [][]string{}
+	}
+	for _, d := range desired.Daemons {
+		for _, dep := range d.DependsOn {
+			g.Edges = append(g.Edges, Edge{Daemon: d.Name, DependsOn: dep.Daemon, Condition: dep.Condition, OnRestart: dep.OnRestart})
+		}
+	}
+	return g
+}
+
+// cascade says, for each planned restart of a running daemon, what happens
+// to its dependents: those with on_restart = "restart" restart with it (a
+// change of their own that was a no-op or an update becomes a restart that
+// Follows it), the others keep running.
+func cascade(p *Plan, desired *schema.Config) {
+	byName := map[string]*Change{}
+	for i := range p.Changes {
+		byName[p.Changes[i].Name] = &p.Changes[i]
+	}
+	// In start order, so that a restart reaches the dependents' dependents.
+	for _, level := range p.Graph.Order {
+		for _, name := range level {
+			c := byName[name]
+			if c == nil || !c.Replace() || c.Live == nil {
+				continue
+			}
+			for _, e := range p.Graph.Edges {
+				if e.DependsOn != name {
+					continue
+				}
+				dc := byName[e.Daemon]
+				effect := "keeps running"
+				if e.OnRestart == schema.OnRestartRestart {
+					effect = "restarts with it"
+					if dc != nil && dc.Live != nil && (dc.Is(ActionNoop) || dc.Is(ActionUpdate)) {
+						dc.Actions, dc.Follows = []Action{ActionDelete, ActionCreate}, name
+						why := fmt.Sprintf("restarts with %s, which restarts (depends_on %q has on_restart = \"restart\")", name, name)
+						dc.Reason = strings.TrimPrefix(dc.Reason+"; "+why, "; ")
+					}
+				}
+				c.Dependents = append(c.Dependents, Dependent{Daemon: e.Daemon, OnRestart: e.OnRestart, Effect: effect})
+			}
+		}
+	}
 }
 
 func liveOf(a supervisor.Status) *LiveProcess {
@@ -363,7 +450,17 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		}
 	}
 	var reasons []string
+	if s, done := completedOneShot(d, st); done && (!running || a.State == supervisor.StateCompleted) {
+		// A one-shot that completed with this spec: not run again.
+		c.Actions = []Action{ActionNoop}
+		c.Reason = fmt.Sprintf("completed successfully at %s; runs again when its spec changes", s.CompletedAt.Local().Format(time.DateTime))
+		return c
+	}
 	switch {
+	case running && a.State == supervisor.StateCompleted && !st.SameDigest(a.SpecHash, d.Hash):
+		c.Actions = []Action{ActionCreate}
+		c.Start = true
+		reasons = append(reasons, "the one-shot's spec changed: it runs again")
 	case !running || a.State == supervisor.StateStopped:
 		c.Actions = []Action{ActionCreate}
 		c.Start = running

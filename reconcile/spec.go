@@ -70,9 +70,18 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 			SQL:           sqlHealth,
 			HTTP:          httpHealth(d.Health.HTTP),
 		},
-		Hash:    keyedDigest(key, d.Hash),
-		EnvHash: envDigest(key, d.Environment),
+		DependsOn: dependsOn(d.DependsOn),
+		Hash:      keyedDigest(key, d.Hash),
+		EnvHash:   envDigest(key, d.Environment),
 	}
+}
+
+func dependsOn(deps []schema.Dependency) []supervisor.Dependency {
+	var out []supervisor.Dependency
+	for _, dep := range deps {
+		out = append(out, supervisor.Dependency{Name: dep.Daemon, Condition: dep.Condition, OnRestart: dep.OnRestart})
+	}
+	return out
 }
 
 func httpHealth(h *schema.HTTPCheck) *supervisor.HTTPHealth {

@@ -76,6 +76,10 @@ type DaemonState struct {
 	// Destroyed is set with Stopped by beadsctl destroy: nothing runs, the
 	// agent included (what status, plan and drift say), not one daemon stopped.
 	Destroyed bool `json:"destroyed,omitempty"`
+	// CompletedAt is when this one-shot (restart.policy "once") completed
+	// successfully with the spec of Hash: apply does not run it again until
+	// its spec changes (destroy forgets it).
+	CompletedAt time.Time `json:"completed_at,omitzero"`
 
 	// plain is true while Spec holds real environment values (a daemon just
 	// recorded); writeState hashes them with the key before anything is written.

@@ -102,7 +102,9 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 	}
 	var outcomes []Outcome
 	var failed int
-	for _, n := range names {
+	// Dependencies first for start and restart (a dependent waits for them),
+	// dependents first for stop.
+	for _, n := range dependencyOrder(names, desired, st, verb == VerbStop) {
 		o := Outcome{Daemon: n}
 		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], desired.Env, n, live, st, agent, opts.Timeout, progress)
 		if o.Err != nil {
@@ -111,9 +113,12 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 		} else {
 			ds, ok := st.Daemons[n]
 			if !ok && declared[n] != nil {
-				ds = record(declared[n], o.Status, now())
+				ds = record(st, declared[n], o.Status, now())
 			}
 			ds.Stopped, ds.Destroyed = verb == VerbStop, false
+			if o.Status.State == supervisor.StateCompleted && st.SameDigest(o.Status.SpecHash, ds.Hash) {
+				ds.CompletedAt = o.Status.CompletedAt.UTC()
+			}
 			ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
 			if len(o.Status.Argv) > 0 {
 				ds.Argv, ds.Dir, ds.EnvHash = o.Status.Argv, o.Status.Dir, o.Status.EnvHash
@@ -203,7 +208,7 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name stri
 	if err != nil {
 		return supervisor.Status{}, fmt.Errorf("%s daemon %q: %w", verb, name, err)
 	}
-	return waitOnline(ctx, agent, d, name, timeout)
+	return waitOnline(ctx, agent, d, name, timeout, 0)
 }
 
 // agentExitWait bounds how long Destroy waits for a shut-down agent to exit.
@@ -249,8 +254,7 @@ func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *Sta
 		for n := range live.Daemons {
 			names = append(names, n)
 		}
-		slices.Sort(names)
-		for _, n := range names {
+		for _, n := range dependencyOrder(names, desired, st, true) {
 			progress(Progress{Daemon: n, Step: "stopping"})
 			if _, err := agent.Delete(ctx, n); err != nil {
 				return fmt.Errorf("stop daemon %q: %w", n, err)
@@ -289,6 +293,7 @@ func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *Sta
 	}
 	for n, ds := range st.Daemons {
 		ds.Stopped, ds.Destroyed, ds.Pid, ds.StartTime = true, true, 0, time.Time{}
+		ds.CompletedAt = time.Time{} // a one-shot runs again at the next apply
 		st.Daemons[n] = ds
 	}
 	return nil

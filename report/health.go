@@ -373,6 +373,12 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnsw
 		c.Detail = "not supervised: declared but not applied (run beadsctl apply)"
 	case s.Stopped:
 		c.Detail = "stopped by user (beadsctl start " + s.Name + ")"
+	case s.State == supervisor.StateCompleted:
+		c.OK = true // a one-shot that did its job
+		c.Detail = "completed successfully"
+		if !s.CompletedAt.IsZero() {
+			c.Detail += " at " + s.CompletedAt.Local().Format(time.DateTime)
+		}
 	case !ph.Running:
 		c.Detail = string(s.State)
 		if s.Reason != "" {

@@ -57,6 +57,10 @@ type Daemon struct {
 	Logs    Logs    `json:"logs"`
 	Health  Health  `json:"health"`
 
+	// DependsOn are the daemons this one needs, sorted by name: it starts
+	// only once each meets its condition (deps.go).
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+
 	// Dolt is set for a bd 1.x Dolt SQL server (a dolt_server block): the
 	// supervisor then writes bd's dolt-server.pid/.port, flushes before stops,
 	// and the health check is SQL.
@@ -70,9 +74,23 @@ type Daemon struct {
 	DeclRange hcl.Range `json:"-"`
 }
 
+// Dependency is one depends_on "NAME" block.
+type Dependency struct {
+	// Daemon is the name of the daemon depended on.
+	Daemon string `json:"daemon"`
+	// Condition is started | healthy | completed_successfully.
+	Condition string `json:"condition"`
+	// OnRestart is ignore (the dependent keeps running while the dependency
+	// restarts) or restart (it is stopped with the dependency and started
+	// again once the condition holds again: systemd's PartOf= and BindsTo=).
+	OnRestart string `json:"on_restart"`
+	// Range is the block's label, for diagnostics; not hashed.
+	Range hcl.Range `json:"-"`
+}
+
 // Restart is the restart block.
 type Restart struct {
-	Policy      string        `json:"policy"` // always | on-failure | never
+	Policy      string        `json:"policy"` // always | on-failure | never | once
 	Delay       time.Duration `json:"delay"`
 	Backoff     string        `json:"backoff"` // constant | exponential
 	MaxDelay    time.Duration `json:"max_delay"`

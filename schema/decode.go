@@ -52,6 +52,10 @@ func (k kind) String() string {
 type blockSpec struct {
 	attrs  map[string]kind
 	blocks map[string]*blockSpec
+	// labeled are blocks with one label, repeatable with distinct labels
+	// (depends_on "dolt" { ... }); their fields are keyed by
+	// "type.label.attribute".
+	labeled map[string]*blockSpec
 }
 
 // daemonSpec is the shape of a daemon block (and of a daemon block inside a
@@ -86,6 +90,9 @@ var daemonSpec = &blockSpec{
 			"disable_bd_auto_start": kBool,
 		}},
 	},
+	labeled: map[string]*blockSpec{
+		"depends_on": {attrs: map[string]kind{"condition": kString, "on_restart": kString}},
+	},
 }
 
 func (s *blockSpec) schema() *hcl.BodySchema {
@@ -95,6 +102,9 @@ func (s *blockSpec) schema() *hcl.BodySchema {
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.blocks)) {
 		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: name})
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.labeled)) {
+		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: name, LabelNames: []string{"name"}})
 	}
 	return bs
 }
@@ -115,10 +125,12 @@ type layer struct {
 	// failed holds the paths of attributes that are written but could not be
 	// decoded (already reported): they are not "missing".
 	failed map[string]bool
+	// labels are the label ranges of labeled blocks, by "type.label".
+	labels map[string]hcl.Range
 }
 
 func newLayer() *layer {
-	return &layer{fields: map[string]*field{}, blocks: map[string]hcl.Range{}, failed: map[string]bool{}}
+	return &layer{fields: map[string]*field{}, blocks: map[string]hcl.Range{}, failed: map[string]bool{}, labels: map[string]hcl.Range{}}
 }
 
 // decodeBody checks body against spec and, when out is non-nil, evaluates each
@@ -149,20 +161,31 @@ func decodeBody(body hcl.Body, spec *blockSpec, prefix string, ctx *hcl.EvalCont
 	}
 	seen := map[string]*hcl.Block{}
 	for _, blk := range content.Blocks {
-		if first, dup := seen[blk.Type]; dup {
+		key, sub := blk.Type, spec.blocks[blk.Type]
+		if ls, ok := spec.labeled[blk.Type]; ok {
+			key, sub = blk.Type+"."+blk.Labels[0], ls
+		}
+		if first, dup := seen[key]; dup {
+			what := fmt.Sprintf("Only one %s block is allowed here", blk.Type)
+			if key != blk.Type {
+				what = fmt.Sprintf("Only one %s %q block is allowed here", blk.Type, blk.Labels[0])
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Duplicate %s block", blk.Type),
-				Detail:   fmt.Sprintf("Only one %s block is allowed here; the first one is at %s.", blk.Type, pos(first.DefRange)),
+				Detail:   fmt.Sprintf("%s; the first one is at %s.", what, pos(first.DefRange)),
 				Subject:  blk.DefRange.Ptr(),
 			})
 			continue
 		}
-		seen[blk.Type] = blk
+		seen[key] = blk
 		if out != nil {
-			out.blocks[prefix+blk.Type] = blk.DefRange
+			out.blocks[prefix+key] = blk.DefRange
+			if key != blk.Type {
+				out.labels[prefix+key] = blk.LabelRanges[0]
+			}
 		}
-		diags = append(diags, decodeBody(blk.Body, spec.blocks[blk.Type], prefix+blk.Type+".", ctx, out)...)
+		diags = append(diags, decodeBody(blk.Body, sub, prefix+key+".", ctx, out)...)
 	}
 	return diags
 }
@@ -288,6 +311,9 @@ func merge(base, over *layer) *layer {
 	for k, r := range base.blocks {
 		out.blocks[k] = r
 	}
+	for k, r := range base.labels {
+		out.labels[k] = r
+	}
 	for k := range base.failed {
 		out.failed[k] = true
 	}
@@ -296,6 +322,9 @@ func merge(base, over *layer) *layer {
 	}
 	for k, r := range over.blocks {
 		out.blocks[k] = r
+	}
+	for k, r := range over.labels {
+		out.labels[k] = r
 	}
 	for k := range over.failed {
 		out.failed[k] = true

@@ -254,6 +254,7 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 		})
 	}
 	diags = append(diags, logCollisions(cfg.Daemons, ranges)...)
+	diags = append(diags, checkDependencies(cfg.Daemons, names)...)
 	for i := range cfg.Daemons {
 		cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i])
 	}

@@ -318,7 +318,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"bad policy": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  restart {\n    policy = \"on_failure\"\n  }\n}\n",
-			want: []string{`4:14: error: Invalid value for restart.policy; "on_failure" is not one of "always", "on-failure" or "never". Did you mean "on-failure"?`},
+			want: []string{`4:14: error: Invalid value for restart.policy; "on_failure" is not one of "always", "on-failure", "never" or "once". Did you mean "on-failure"?`},
 		},
 		"bad backoff": {
 			src:  "daemon \"x\" {\n  command = \"a\"\n  restart {\n    backoff = \"linear\"\n  }\n}\n",

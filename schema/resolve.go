@@ -20,7 +20,7 @@ import (
 // them field by field, then a profile overrides the file.
 //
 //	dir                   the folder of beads.hcl
-//	restart.policy        "always"      (always | on-failure | never)
+//	restart.policy        "always"      (always | on-failure | never | once)
 //	restart.delay         "0s"          (a bare number is milliseconds, as PM2's restart_delay)
 //	restart.backoff       "constant"    (constant | exponential)
 //	restart.max_delay     "1m", or delay when that is longer
@@ -40,6 +40,8 @@ import (
 //	health.interval       "30s"
 //	health.timeout        "5s"
 //	health.failures       3
+//	depends_on.condition  "started"     (started | healthy | completed_successfully)
+//	depends_on.on_restart "ignore"      (ignore | restart)
 //
 // Relative paths in dir and logs resolve against the folder of beads.hcl, not
 // against dir: a log path means the same file whatever the daemon's workspace.
@@ -62,7 +64,7 @@ const (
 )
 
 var (
-	policies     = []string{"always", "on-failure", "never"}
+	policies     = []string{"always", "on-failure", "never", "once"}
 	backoffs     = []string{"constant", "exponential"}
 	healthChecks = []string{"beads-rpc", "exec", "tcp", "sql", "http", "none"}
 )
@@ -266,6 +268,7 @@ func resolve(name string, l *layer, decl hcl.Range, root, home string) (Daemon, 
 	r.dolt(&d)
 	r.logs(&d)
 	r.health(&d)
+	r.dependsOn(&d)
 	return d, r.diags
 }
 

@@ -462,11 +462,20 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 	if dopts.Logger == nil {
 		dopts.Logger = a.log // the daemon adds its name
 	}
-	ctx, cancel := context.WithCancel(runCtx)
+	if dopts.Deps == nil {
+		dopts.Deps = a.depStatus
+	}
+	// Not cancelled with the agent's context: Run's stopAll stops each daemon
+	// itself, in reverse dependency order, when the agent stops.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(runCtx))
 	h := &hosted{d: NewDaemon(spec, dopts), cancel: cancel, done: make(chan struct{})}
 	a.mu.Lock()
 	a.daemons[spec.Name] = h
 	a.mu.Unlock()
+	a.kickDependents("") // a daemon waiting for this one finds it now
+	// Taken before the daemon runs: its first changes (starting, online) must
+	// reach its dependents too.
+	first := h.d.Changed()
 
 	go func() {
 		defer close(h.done)
@@ -495,13 +504,15 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 		// Take the next channel before marking dirty: a change that lands
 		// between the two is then either in the record written next or wakes
 		// us again; none is lost.
-		ch := h.d.Changed()
+		ch := first
 		for {
 			select {
 			case <-ch:
 				ch = h.d.Changed()
+				a.kickDependents(spec.Name)
 				a.markDirty()
 			case <-h.done:
+				a.kickDependents(spec.Name)
 				a.markDirty()
 				return
 			}
@@ -529,6 +540,7 @@ func (a *Agent) retire(h *hosted) {
 	a.mu.Unlock()
 	h.cancel()
 	<-h.done
+	a.kickDependents("")
 	a.markDirty()
 }
 
@@ -544,8 +556,42 @@ func (a *Agent) remove(name string) (Status, error) {
 	return st, nil
 }
 
-// stopAll stops every daemon in parallel and waits for all of them.
+// stopAll stops every daemon and waits for all of them: in reverse
+// dependency order (a daemon once every daemon depending on it has stopped),
+// the independent ones in parallel.
 func (a *Agent) stopAll() {
+	a.mu.Lock()
+	hs := make(map[string]*hosted, len(a.daemons))
+	for n, h := range a.daemons {
+		hs[n] = h
+	}
+	a.mu.Unlock()
+	after := stopAfter(hs)
+	var wg sync.WaitGroup
+	for name, h := range hs {
+		wg.Go(func() {
+			for _, dependent := range after[name] {
+				<-dependent.done
+			}
+			h.cancel()
+			<-h.done
+		})
+	}
+	wg.Wait()
+}
+
+// depStatus is the DepLookup the agent gives its daemons.
+func (a *Agent) depStatus(name string) (Status, bool) {
+	h, ok := a.lookup(name)
+	if !ok {
+		return Status{}, false
+	}
+	return a.status(h), true
+}
+
+// kickDependents tells every daemon depending on name that it changed; with
+// name "" (a daemon added or removed) every daemon that has dependencies.
+func (a *Agent) kickDependents(name string) {
 	a.mu.Lock()
 	hs := make([]*hosted, 0, len(a.daemons))
 	for _, h := range a.daemons {
@@ -553,10 +599,12 @@ func (a *Agent) stopAll() {
 	}
 	a.mu.Unlock()
 	for _, h := range hs {
-		h.cancel()
-	}
-	for _, h := range hs {
-		<-h.done
+		for _, dep := range h.d.Spec().DependsOn {
+			if name == "" || dep.Name == name {
+				h.d.DepsChanged()
+				break
+			}
+		}
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 //	POST   /v1/daemons/{name}/stop         -> DaemonResult (returns once stopped)
 //	POST   /v1/daemons/{name}/start        -> DaemonResult
 //	POST   /v1/daemons/{name}/logs/flush -> FlushResult (empties the log files in place)
-//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms -> WaitResult
+//	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms&not_pid=N -> WaitResult
+//	       (not_pid: a run with that pid is not the one awaited: a restart the agent makes itself)
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
 // APIVersion is the control API's version. It grows with any change a client
@@ -56,6 +57,9 @@ const (
 	WaitTimeout = "timeout" // the timeout passed first
 	WaitErrored = "errored" // the daemon is errored: it will not get there by itself
 	WaitStopped = "stopped" // the daemon was stopped (waiting for online)
+	// WaitBlocked: the daemon waits on a dependency that failed (Status.Reason
+	// says which); it will not start by itself.
+	WaitBlocked = "blocked"
 )
 
 // WaitResult is the answer to GET /v1/daemons/{name}/wait.
@@ -266,6 +270,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	healthy, _ := strconv.ParseBool(q.Get("healthy"))
+	notPid, _ := strconv.Atoi(q.Get("not_pid"))
 	timeout := 10 * time.Second
 	if s := q.Get("timeout"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -307,10 +312,13 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		changed := h.d.Changed()
 		st := a.status(h)
 		res := waitOutcome(st, h.d.Spec(), want, healthy)
+		if notPid > 0 && st.Pid == notPid && want == string(StateOnline) {
+			res = "" // the old run, on its way out
+		}
 		var settled <-chan time.Time
 		// A healthy answer from the daemon proves it is up: no need to settle.
 		provenHealthy := healthy && (st.Health.Status == "healthy" || st.Health.Status == "degraded")
-		if res == WaitReached && want == string(StateOnline) && !provenHealthy {
+		if res == WaitReached && want == string(StateOnline) && !provenHealthy && st.State != StateCompleted {
 			if left := settle - time.Since(st.LastChange); left > 0 {
 				res = ""
 				settleT.Reset(left)
@@ -349,7 +357,29 @@ func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
 		}
 		return ""
 	}
+	if spec.Restart.Policy == PolicyOnce {
+		// A one-shot is there when it completed, not while it runs.
+		switch st.State {
+		case StateCompleted:
+			return WaitReached
+		case StateErrored:
+			return WaitErrored
+		case StateWaiting:
+			if st.Blocked {
+				return WaitBlocked
+			}
+		case StateStopped:
+			if st.Stopped {
+				return WaitStopped
+			}
+		}
+		return ""
+	}
 	switch st.State {
+	case StateWaiting:
+		if st.Blocked {
+			return WaitBlocked
+		}
 	case StateOnline:
 		check := spec.Health.Check
 		if !healthy || check == "" || check == "none" || st.Health.Status == "healthy" || st.Health.Status == "degraded" {

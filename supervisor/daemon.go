@@ -34,6 +34,10 @@ type DaemonOptions struct {
 	// LookupEnv reads the agent's environment for the child's minimal base
 	// (default os.LookupEnv).
 	LookupEnv func(key string) (string, bool)
+	// Deps reads the status of the daemons this one depends on (the agent's
+	// lookup); nil leaves Spec.DependsOn unenforced. The agent calls
+	// DepsChanged when one of them changes.
+	Deps DepLookup
 }
 
 // Default stop timeout before SIGKILL to the group.
@@ -69,7 +73,8 @@ type Daemon struct {
 	rapid      int    // runs in a row shorter than the restart floor's window (restart.go rule 5)
 	reconfig   bool   // Update in place: restart the watchers with the new spec
 	kick       chan struct{}
-	sink       *logSink // set while Run runs
+	depKick    chan struct{} // DepsChanged: a dependency's status changed
+	sink       *logSink      // set while Run runs
 }
 
 // NewDaemon returns a Daemon for spec; nothing runs until Run.
@@ -94,6 +99,7 @@ func NewDaemon(spec Spec, opts DaemonOptions) *Daemon {
 		runDone: make(chan struct{}),
 		want:    true,
 		kick:    make(chan struct{}, 1),
+		depKick: make(chan struct{}, 1),
 	}
 	d.st = Status{
 		Name:             spec.Name,
@@ -219,6 +225,7 @@ func (d *Daemon) Update(spec Spec) (restart bool) {
 		}
 		d.restartReq = ReasonConfig
 		restart = true
+		d.leaveRestLocked("config changed") // a waiter (or a dependent) never sees the old errored or completed
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -226,10 +233,12 @@ func (d *Daemon) Update(spec Spec) (restart bool) {
 }
 
 // sameProcessSpec reports whether a and b differ only in what Update changes
-// in place: restart policy, limits, health check, log rotation (and the hashes).
+// in place: restart policy, limits, health check, log rotation, dependencies
+// (they gate the next start) and the hashes.
 func sameProcessSpec(a, b Spec) bool {
 	norm := func(s Spec) Spec {
 		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash, s.EnvHash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, "", ""
+		s.DependsOn, s.Completed = nil, false
 		if len(s.Env) == 0 {
 			s.Env = nil
 		}
@@ -295,8 +304,18 @@ func (d *Daemon) Start() {
 // that a waiter asking right after Start or Restart never sees the old
 // "stopped" and gives up; the loop then starts the process.
 func (d *Daemon) leaveRestLocked(reason string) {
-	if d.st.State == StateStopped || d.st.State == StateErrored {
+	if d.st.State == StateStopped || d.st.State == StateErrored || d.st.State == StateCompleted {
 		d.setStateLocked(StateStarting, reason)
+	}
+}
+
+// DepsChanged tells the daemon that a daemon it may depend on changed (its
+// state, pid or health, or the set of daemons hosted): a daemon waiting on
+// its dependencies looks again, one running checks its on_restart bindings.
+func (d *Daemon) DepsChanged() {
+	select {
+	case d.depKick <- struct{}{}:
+	default:
 	}
 }
 
@@ -389,6 +408,11 @@ type loop struct {
 	// watchers counts the goroutines of goSafe: Run waits for them, so that
 	// a health check's process group is killed before the agent can exit.
 	watchers sync.WaitGroup
+	// waiting is set while a start waits for the dependencies (deps.go);
+	// pendingReason and pendingDetail are that start's.
+	waiting       bool
+	pendingReason string
+	pendingDetail string
 }
 
 // run is one start of the process.
@@ -411,6 +435,9 @@ type run struct {
 	accepting     chan struct{}
 	acceptingOnce sync.Once
 	marker        string // DaemonMarkerEnv's value for this run (escaped.go)
+	// bound is the run of each dependency with on_restart = "restart" when
+	// this run started: a new one restarts this run (deps.go).
+	bound map[string]string
 }
 
 // event is a watcher's report about run runID.
@@ -423,9 +450,15 @@ type event struct {
 func (l *loop) run(ctx context.Context) error {
 	d := l.d
 	d.mu.Lock()
-	first := d.want
+	first, done := d.want, d.spec.Completed && d.spec.Restart.Policy == PolicyOnce
 	d.mu.Unlock()
-	if first {
+	switch {
+	case first && done:
+		d.mu.Lock()
+		d.st.CompletedAt = time.Now()
+		d.setStateLocked(StateCompleted, "completed successfully with this spec before (recorded in state); not run again")
+		d.mu.Unlock()
+	case first:
 		l.start(ctx, "", "")
 	}
 	for {
@@ -449,6 +482,17 @@ func (l *loop) run(ctx context.Context) error {
 			d.setState(StateStopped, "supervisor stopped")
 			return nil
 		case <-d.kick:
+		case <-d.depKick:
+			switch {
+			case l.waiting:
+				l.start(ctx, l.pendingReason, l.pendingDetail)
+			case l.cur != nil && l.cur.bound != nil:
+				if dep := boundChanged(l.cur.bound, d.opts.Deps); dep != "" {
+					d.log.Info("dependency restarted, restarting with it", "dependency", dep)
+					l.stop(l.cur)
+					l.start(ctx, ReasonDependency, "dependency "+dep+" restarted")
+				}
+			}
 		case <-done:
 			l.exited()
 		case <-timerC:
@@ -497,6 +541,7 @@ func (l *loop) applyIntents(ctx context.Context) {
 	switch {
 	case !want:
 		l.cancelTimer()
+		l.waiting = false
 		if l.cur != nil {
 			l.stop(l.cur)
 		}
@@ -517,6 +562,8 @@ func (l *loop) applyIntents(ctx context.Context) {
 	case startReq && l.cur == nil:
 		l.cancelTimer()
 		l.start(ctx, "", "")
+	case reconfig && l.waiting:
+		l.start(ctx, l.pendingReason, l.pendingDetail) // the dependencies may have changed
 	}
 }
 
@@ -528,16 +575,33 @@ func (l *loop) cancelTimer() {
 }
 
 // start starts a run; reason is why it restarts ("" for a plain start),
-// detail what a watcher said of it (RestartEvent.Detail).
+// detail what a watcher said of it (RestartEvent.Detail). While a dependency
+// does not meet its condition, the daemon waits instead (StateWaiting, the
+// reason in Status): DepsChanged tries again.
 func (l *loop) start(ctx context.Context, reason, detail string) {
 	d := l.d
 	spec := d.Spec()
+	if ok, why, blocked := gate(spec, d.opts.Deps); !ok {
+		if !l.waiting {
+			d.log.Info("daemon waiting for its dependencies", "reason", why)
+		}
+		l.waiting, l.pendingReason, l.pendingDetail = true, reason, detail
+		d.mu.Lock()
+		if d.st.State != StateWaiting || d.st.Reason != why || d.st.Blocked != blocked {
+			d.st.Blocked = blocked
+			d.setStateLocked(StateWaiting, why)
+		}
+		d.mu.Unlock()
+		return
+	}
+	l.waiting = false
+	bound := boundRuns(spec, d.opts.Deps)
 	marker := newMarker(spec.Name)
 	env := withEnv(buildEnv(spec, d.opts.LookupEnv), DaemonMarkerEnv, marker)
 	l.sink.setSpecIfChanged(spec.Logs)
 	l.sink.resetTail()
 	l.nextID++
-	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), accepting: make(chan struct{}), marker: marker}
+	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), accepting: make(chan struct{}), marker: marker, bound: bound}
 	r.out = &lineWriter{sink: l.sink, stream: streamOut}
 	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
 
@@ -554,7 +618,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 		d.st.RecentRestarts = appendBounded(d.st.RecentRestarts, ev, MaxRecentRestarts)
 	}
 	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, spec.EnvHash
-	d.st.Health = HealthStatus{}
+	d.st.Health, d.st.Blocked = HealthStatus{}, false
 	if healthEnabled(spec.Health) {
 		d.st.Health.Status = "unknown"
 	}
@@ -935,6 +999,9 @@ func (l *loop) exited() {
 	switch {
 	case dec.Errored:
 		d.setStateLocked(StateErrored, dec.Reason)
+	case dec.Completed:
+		d.st.CompletedAt = time.Now()
+		d.setStateLocked(StateCompleted, dec.Reason)
 	case !dec.Restart:
 		d.setStateLocked(StateStopped, dec.Reason)
 	default:

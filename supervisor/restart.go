@@ -17,6 +17,9 @@ import (
 //  2. Policy decides whether the process runs again: "always" (the default)
 //     restarts after any exit, "on-failure" only after a non-zero exit code or a
 //     death by signal, "never" never. A process that is not restarted is stopped.
+//     "once" is a one-shot step: restarted as "on-failure" is until it exits 0
+//     once, then completed (StateCompleted): not run again until it is asked to
+//     (Start, Restart, a new spec).
 //  3. MaxRestarts (> 0) unstable runs in a row make the daemon errored, whatever
 //     the delay: no more restarts until Start or Restart.
 //  4. The delay before the next start is Delay with "constant" backoff (the
@@ -37,6 +40,7 @@ const (
 	PolicyAlways    = "always"
 	PolicyOnFailure = "on-failure"
 	PolicyNever     = "never"
+	PolicyOnce      = "once"
 )
 
 // Backoff kinds.
@@ -84,6 +88,8 @@ type exitDecision struct {
 	Unstable int
 	// Errored is true when MaxRestarts unstable runs in a row were reached.
 	Errored bool
+	// Completed is true when a one-shot (PolicyOnce) exited 0.
+	Completed bool
 	// Reason explains a decision not to restart.
 	Reason string
 	// Rapid is the new count of runs in a row shorter than the floor's
@@ -135,6 +141,12 @@ func decideExit(p RestartPolicy, unstable, rapid int, uptime time.Duration, err 
 	case PolicyOnFailure:
 		if !failed {
 			d.Reason = "exited (" + describeExit(code, sig) + "); restart policy is on-failure"
+			return d
+		}
+	case PolicyOnce:
+		if !failed {
+			d.Completed, d.Unstable, d.Rapid = true, 0, 0
+			d.Reason = "completed successfully (exit code 0); restart policy is once"
 			return d
 		}
 	}

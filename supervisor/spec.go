@@ -47,6 +47,14 @@ type Spec struct {
 	Logs    LogSpec       `json:"logs"`
 	Health  HealthSpec    `json:"health"`
 
+	// DependsOn are the daemons of the same agent this one needs: it starts
+	// (and restarts) only while each meets its condition (deps.go).
+	DependsOn []Dependency `json:"depends_on,omitempty"`
+	// Completed says that this one-shot (Restart.Policy "once") already
+	// completed with this spec (the state recorded it): it is hosted as
+	// completed, without running, until Start or Restart.
+	Completed bool `json:"completed,omitempty"`
+
 	// Hash is the schema hash of the declared daemon this spec came from. The
 	// supervisor reports it back in Status; it never interprets it.
 	Hash string `json:"hash,omitempty"`
@@ -55,6 +63,15 @@ type Spec struct {
 	// reports it in Status.EnvHash for the process started with this Env; it
 	// never hashes a value itself, and never interprets it.
 	EnvHash string `json:"env_hash,omitempty"`
+}
+
+// Dependency is one daemon a daemon depends on.
+type Dependency struct {
+	Name string `json:"name"`
+	// Condition is CondStarted, CondHealthy or CondCompleted.
+	Condition string `json:"condition"`
+	// OnRestart is OnRestartIgnore (default) or OnRestartRestart.
+	OnRestart string `json:"on_restart,omitempty"`
 }
 
 // RestartPolicy says when and how fast a stopped process is started again.

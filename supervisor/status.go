@@ -19,6 +19,12 @@ const (
 	StateStopped        State = "stopped"
 	StateWaitingRestart State = "waiting-restart"
 	StateErrored        State = "errored"
+	// StateWaiting: not started, because a dependency does not meet its
+	// condition yet (Status.Reason says which; Status.Blocked when it will
+	// not by itself).
+	StateWaiting State = "waiting"
+	// StateCompleted: a one-shot (restart policy once) exited 0.
+	StateCompleted State = "completed"
 )
 
 // Reasons for a restart, recorded in Status.LastRestartReason.
@@ -28,6 +34,8 @@ const (
 	ReasonHealth = "health"
 	ReasonManual = "manual"
 	ReasonConfig = "config"
+	// ReasonDependency: a dependency with on_restart = "restart" restarted.
+	ReasonDependency = "dependency"
 )
 
 // Exit describes how a process ended.
@@ -191,6 +199,12 @@ type Status struct {
 	LogError string `json:"log_error,omitempty"`
 	// Stopped is true when a user stopped the daemon on purpose (stop verb).
 	Stopped bool `json:"stopped,omitempty"`
+	// Blocked is set while the daemon waits (StateWaiting) on a dependency
+	// that failed (errored, or exited for good): it will not start by itself
+	// until that dependency recovers. Reason says which and why.
+	Blocked bool `json:"blocked,omitempty"`
+	// CompletedAt is when a one-shot last completed (StateCompleted).
+	CompletedAt time.Time `json:"completed_at,omitzero"`
 	// Dolt is set for a bd 1.x Dolt server (Spec.Dolt).
 	Dolt *DoltStatus `json:"dolt,omitempty"`
 }

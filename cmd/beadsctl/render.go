@@ -82,6 +82,7 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 	for _, l := range legend {
 		fmt.Fprintln(w, "  "+l)
 	}
+	renderOrder(w, p.Graph)
 	if a := p.Agent; a != nil {
 		fmt.Fprintf(w, "\n  %s\n", pal.bold("# the agent will be replaced"))
 		fmt.Fprintf(w, "  # it runs beadsctl %s (control API %d); this is beadsctl %s (API %d)\n", a.Version, a.API, a.WantVersion, a.WantAPI)
@@ -103,6 +104,16 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprintf(w, "\n  %s\n", pal.bold("# "+c.Address+" will be "+verb))
 		if c.Reason != "" {
 			fmt.Fprintf(w, "  # %s\n", c.Reason)
+		}
+		if waits := waitsFor(p.Graph, c.Name); waits != "" && !c.Is(reconcile.ActionDelete) {
+			fmt.Fprintf(w, "  # waits for %s\n", waits)
+		}
+		if len(c.Dependents) > 0 {
+			var ds []string
+			for _, d := range c.Dependents {
+				ds = append(ds, fmt.Sprintf("%s %s (on_restart = %q)", d.Daemon, d.Effect, d.OnRestart))
+			}
+			fmt.Fprintf(w, "  # its dependents: %s\n", strings.Join(ds, "; "))
 		}
 		fmt.Fprintf(w, "%s daemon %q {\n", sym, c.Name)
 		attrs := c.Attributes
@@ -128,6 +139,35 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprint(w, ", and the agent to replace")
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// renderOrder writes the start order when any daemon depends on another.
+func renderOrder(w io.Writer, g reconcile.Graph) {
+	if len(g.Edges) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Start order (each daemon starts once its dependencies meet their condition; stop and destroy go in reverse):")
+	for i, level := range g.Order {
+		var names []string
+		for _, n := range level {
+			if waits := waitsFor(g, n); waits != "" {
+				n += " (waits for " + waits + ")"
+			}
+			names = append(names, n)
+		}
+		fmt.Fprintf(w, "  %d. %s\n", i+1, strings.Join(names, ", "))
+	}
+}
+
+// waitsFor lists what name waits for: "db (healthy), init (completed_successfully)".
+func waitsFor(g reconcile.Graph, name string) string {
+	var out []string
+	for _, e := range g.Edges {
+		if e.Daemon == name {
+			out = append(out, e.DependsOn+" ("+e.Condition+")")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func attrLine(a reconcile.Attribute, pal palette) string {

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 		// agent it starts runs as beadsctl-next too.
 		"beadsctl-next": func() { version = "9.9.9"; os.Exit(Main()) },
 		"bd":            func() { os.Exit(bdsim.Main()) },
+		"stackd":        func() { os.Exit(stackd()) },
 	})
 }
 
