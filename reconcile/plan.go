@@ -17,7 +17,7 @@ import (
 
 // PlanFormatVersion is the format_version of `plan --json` and of saved plans.
 // The minor number grows with additions; the major one with any other change.
-const PlanFormatVersion = "1.1"
+const PlanFormatVersion = "1.2"
 
 // Action is what apply does to one daemon.
 type Action string
