@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/testproc"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -166,6 +167,10 @@ func startDetached(t *testing.T, dir string) (string, *Client, supervisor.AgentS
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Runs after the test's own cleanups (a Shutdown answers before the agent
+	// has exited; its last writes into .beadsctl raced TempDir's RemoveAll,
+	// 1 run in 20): the agent is waited for, killed if it is still there.
+	testproc.Cleanup(t, dir)
 	if err := StartAgent(t.Context(), dir, exe); err != nil {
 		t.Fatalf("StartAgent: %v", err)
 	}
