@@ -104,6 +104,12 @@ func (b *beadsctlTool) hcl() []byte {
 		if a.MemoryLimit > 0 {
 			fmt.Fprintf(&s, "  limits {\n    memory = \"%dK\"\n  }\n", a.MemoryLimit/1024)
 		}
+		for _, d := range a.DependsOn {
+			fmt.Fprintf(&s, "  depends_on %q {\n    condition = %q\n  }\n", d.Name, d.Condition)
+		}
+		if len(a.HealthExec) > 0 {
+			fmt.Fprintf(&s, "  health {\n    check    = \"exec\"\n    command  = [%s]\n    interval = \"10s\"\n    timeout  = \"2s\"\n  }\n", quoteList(a.HealthExec))
+		}
 		fmt.Fprintf(&s, "  stop {\n    signal  = \"SIGTERM\"\n    timeout = %q\n  }\n", a.KillTimeout.String())
 		s.WriteString("  logs {\n")
 		fmt.Fprintf(&s, "    out        = %q\n", orDevNull(a.Out))

@@ -28,7 +28,7 @@ import (
 //	                                                 ignores SIGTERM, one double-forked) and sleep
 func childMain(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "bench child: idle|trap|crash|leak|lines|partial|forker|grand|daemonize")
+		fmt.Fprintln(os.Stderr, "bench child: idle|trap|crash|leak|lines|partial|forker|grand|daemonize|ready|waitfor")
 		return 2
 	}
 	kind, args := args[0], args[1:]
@@ -43,6 +43,10 @@ func childMain(args []string) int {
 	done := fs.String("done", "", "lines/partial: create this file once everything is written")
 	pids := fs.String("pids", "", "forker/grand: append grandchild pids here")
 	ignoreTerm := fs.Bool("ignore-term", false, "grand: ignore SIGTERM and SIGINT")
+	readyFile := fs.String("ready", "", "ready: write \"pid unix_nano\" here after -delay (the moment it is ready)")
+	delay := fs.Duration("delay", 0, "ready: how long until ready")
+	need := fs.String("need", "", "waitfor: exit 1 at once unless this file exists (its dependency is ready)")
+	okFile := fs.String("ok", "", "waitfor: write \"pid start_unix_nano\" here once it runs")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -98,6 +102,17 @@ func childMain(args []string) int {
 			return 1
 		}
 		return 0
+	case "ready":
+		time.Sleep(*delay)
+		writePidfile(*readyFile)
+		sleepForever()
+	case "waitfor":
+		if _, err := os.Stat(*need); err != nil {
+			fmt.Fprintln(os.Stderr, "waitfor child: my dependency is not ready")
+			return 1
+		}
+		writePidfile(*okFile)
+		sleepForever()
 	case "grand":
 		if *ignoreTerm {
 			signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

@@ -67,6 +67,15 @@ func groups() []Group {
 		{Name: "grandchildren", Run: runGrandchildren, Rows: []Row{{
 			Key: "grandchildren", Title: "grandchildren left after stop", Target: "0", Format: fmtCount("left"), Judge: zero,
 		}}},
+		// Dependencies (deps.go): PM2 has no start ordering, so its column is
+		// the usual workaround, a dependent that exits until its dependency
+		// is ready and PM2 restarting it every restart_delay (100 ms).
+		{Name: "deps", Run: runDeps, Rows: []Row{
+			{Key: "depgap", Title: "dependency turns healthy -> dependent forked, median of 20 (left: ready -> dependent running, PM2 retrying every 100 ms)",
+				Target: "<= 10 ms", Format: fmtDepGap, Judge: lower(10)},
+			{Key: "chain10", Title: "apply of a 10-deep depends_on chain, instant readiness, agent running (left: `pm2 start` -> the 10th runs, retrying)",
+				Target: "<= 150 ms", Format: fmtChain, Judge: lower(150)},
+		}},
 		// bd 1.x's Dolt server (dolt.go): PM2 has no Dolt mode, so the left
 		// column is bd's own `bd dolt start`, dolt by hand, or PM2 running dolt
 		// as a plain app, as each title says.

@@ -35,6 +35,15 @@ type App struct {
 	// Dolt makes the app a dolt_server daemon for beadsctl (command, args and
 	// dir derived from the workspace); PM2 runs Argv in Dir as for any app.
 	Dolt *DoltApp
+	// DependsOn and HealthExec are beadsctl's (depends_on blocks, an exec
+	// health check): PM2 has neither, its apps retry instead (deps.go).
+	DependsOn  []AppDep
+	HealthExec []string
+}
+
+// AppDep is one depends_on block.
+type AppDep struct {
+	Name, Condition string
 }
 
 // DoltApp is a dolt_server block: the bd 1.x workspace and its pinned port.

@@ -612,10 +612,14 @@ func TestExamples(t *testing.T) {
 	paths = append(paths, filepath.Join("..", "beads.hcl"))
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			if filepath.Base(path) == "dolt-server.hcl" {
-				// It supervises the workspace beside it: give it one.
+			if base := filepath.Base(path); base == "dolt-server.hcl" || base == "bd-stack.hcl" {
+				// It supervises the workspace beside it: give it one (and
+				// bd-stack.hcl's env file).
 				dir := t.TempDir()
 				workspace(t, dir, serverMeta, "")
+				if err := os.WriteFile(filepath.Join(dir, "agent-mail.env"), []byte("HTTP_BEARER_TOKEN=s3cret\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
 				src, err := os.ReadFile(path)
 				if err != nil {
 					t.Fatal(err)
