@@ -44,7 +44,7 @@ func (f *fakeAgent) run(spec supervisor.Spec) supervisor.Status {
 func (f *fakeAgent) Status(context.Context) (supervisor.AgentStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	as := supervisor.AgentStatus{Pid: 7}
+	as := supervisor.AgentStatus{Pid: 7, API: supervisor.APIVersion}
 	for _, s := range f.daemons {
 		as.Daemons = append(as.Daemons, s)
 	}
@@ -311,5 +311,24 @@ func TestVerbsAndDestroy(t *testing.T) {
 	}
 	if !st.Daemons["beads"].Stopped || st.Daemons["beads"].Pid != 0 {
 		t.Errorf("state after destroy: %+v", st.Daemons["beads"])
+	}
+
+	// An agent of another control API refuses deletes: its shutdown, which
+	// keeps its meaning across APIs, stops its daemons.
+	if _, err := f.Put(t.Context(), SpecFor(*declaredDaemon(desired, "beads"), "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	other := obs()
+	other.Agent.API = supervisor.APIVersion + 1
+	var steps []string
+	if err := destroyAll(t.Context(), desired, other, st, f, func(p Progress) { steps = append(steps, p.Daemon+" "+p.Step) }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"shutdown"}, f.calls); diff != "" {
+		t.Errorf("destroy of an agent of another API: calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{" agent-stopping", "beads stopped"}, steps); diff != "" {
+		t.Errorf("destroy of an agent of another API: progress (-want +got):\n%s", diff)
 	}
 }

@@ -210,6 +210,11 @@ type call struct {
 	stream bool
 	// drive: the request makes the agent act, so it must be of our version.
 	drive bool
+	// anyAPI: the request keeps its meaning across control APIs (status,
+	// shutdown), so it names none: an agent of any API answers it, and one
+	// of another API can be seen and replaced (an agent refuses a request
+	// that names an API it does not speak).
+	anyAPI bool
 }
 
 func (k call) long() bool { return k.bound > 0 || k.stream }
@@ -270,7 +275,9 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 	if k.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set(supervisor.HeaderAPI, strconv.Itoa(supervisor.APIVersion))
+	if !k.anyAPI {
+		req.Header.Set(supervisor.HeaderAPI, strconv.Itoa(supervisor.APIVersion))
+	}
 	if c.version != "" {
 		req.Header.Set(supervisor.HeaderVersion, c.version)
 	}
@@ -391,7 +398,7 @@ func daemonPath(name string, verb ...string) string {
 // Status returns the agent's status: itself and every daemon it hosts.
 func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
 	var st supervisor.AgentStatus
-	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status"}, &st)
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status", anyAPI: true}, &st)
 	if err == nil {
 		c.mu.Lock()
 		c.agent = &st
@@ -488,7 +495,7 @@ func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {
-	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound}, nil)
+	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound, anyAPI: true}, nil)
 	if err == nil {
 		c.mu.Lock()
 		c.agent = nil // the next agent is asked anew

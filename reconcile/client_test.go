@@ -8,12 +8,15 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -367,5 +370,57 @@ func TestClientRefusesToDriveAnotherVersion(t *testing.T) {
 	}
 	if err := c.Shutdown(t.Context()); err != nil {
 		t.Fatalf("Shutdown across versions: %v", err)
+	}
+}
+
+// TestClientSeesAnAgentOfAnotherAPI: an agent of control API 1 (every
+// beadsctl before this one) refuses any request that names another API. A
+// newer CLI asks its status and shuts it down without naming one, so it sees
+// that agent (with its API) instead of "not running", and apply can replace
+// it; the requests that drive it still name the API, and are refused.
+func TestClientSeesAnAgentOfAnotherAPI(t *testing.T) {
+	dir := t.TempDir()
+	sock := supervisor.SocketPath(dir)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shutdown atomic.Bool
+	old := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(supervisor.HeaderAPI, "1")
+		if want := r.Header.Get(supervisor.HeaderAPI); want != "" && want != "1" { // API 1's handshake
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"this agent speaks control API 1"}`))
+			return
+		}
+		switch r.URL.Path {
+		case "/v1/status":
+			w.Write([]byte(`{"pid":4242,"dir":"` + dir + `","version":"0.9.0","api":1,"daemons":[]}`))
+		case "/v1/shutdown":
+			shutdown.Store(true)
+			w.Write([]byte(`{}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})}
+	go old.Serve(ln)
+	t.Cleanup(func() { old.Close() })
+
+	c := Dial(dir)
+	defer c.Close()
+	c.SetVersion("test")
+	as, err := c.Status(t.Context())
+	if err != nil || as.Pid != 4242 || as.API != 1 || as.Version != "0.9.0" {
+		t.Fatalf("Status of an API 1 agent: %+v %v, want pid 4242 API 1", as, err)
+	}
+	var ve *AgentVersionError
+	if _, err := c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"sleep", "1"}, Dir: dir}); !errors.As(err, &ve) || ve.AgentAPI != 1 {
+		t.Fatalf("Put to an API 1 agent: %v, want an AgentVersionError naming API 1", err)
+	}
+	if err := c.Shutdown(t.Context()); err != nil || !shutdown.Load() {
+		t.Fatalf("Shutdown of an API 1 agent: %v (served %v)", err, shutdown.Load())
 	}
 }

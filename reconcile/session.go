@@ -38,6 +38,11 @@ type SessionOptions struct {
 	// StateOnly opens no config, no state and no agent: the folder of File
 	// and its lock (state reset, which must work when the state is unusable).
 	StateOnly bool
+	// ConfigOptional lets the session open when File does not load (broken,
+	// or missing): it then acts on the daemons state.json records, in the
+	// folder of File, and ConfigError says why (destroy, which must stop
+	// what runs whatever became of beads.hcl).
+	ConfigOptional bool
 	// AgentTimeout bounds each call to the agent (--agent-timeout; 0: the
 	// client's default). Version is this beadsctl's version: an agent of
 	// another one is replaced by apply and not driven by the verbs.
@@ -60,6 +65,7 @@ type SessionOptions struct {
 type Session struct {
 	o      SessionOptions
 	cfg    *schema.Config
+	cfgErr error
 	dir    string
 	lock   *Lock
 	st     *State
@@ -83,11 +89,13 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	if o.StateOnly {
 		s.dir = filepath.Dir(o.File)
 	} else {
-		cfg, err := o.Load(o.Profile) // a config error never touches a running daemon
-		if err != nil {
+		if err := s.load(o.Profile); err != nil { // a config error never touches a running daemon
 			return nil, err
 		}
-		s.cfg, s.dir = cfg, cfg.Dir
+		s.dir = fileDir(o.File)
+		if s.cfg != nil {
+			s.dir = s.cfg.Dir
+		}
 	}
 	if o.Lock {
 		l, err := AcquireLock(ctx, LockPath(s.dir), o.Command, o.LockTimeout)
@@ -129,13 +137,43 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	if o.StickyProfile && st.Env != s.o.Profile {
 		// An apply under another profile ran while this command waited.
 		s.o.Profile = st.Env
-		if s.cfg, err = s.o.Load(st.Env); err != nil {
+		if err := s.load(st.Env); err != nil {
 			s.Close()
 			return nil, err
 		}
 	}
+	if s.cfg == nil {
+		s.cfg = st.recordedConfig(o.File, s.dir)
+	}
 	keyHashes(s.cfg, st)
 	return s, nil
+}
+
+// load loads the config under profile. With ConfigOptional a file that does
+// not load leaves the session without one, and cfgErr says why.
+func (s *Session) load(profile string) error {
+	cfg, err := s.o.Load(profile)
+	switch {
+	case err == nil:
+		s.cfg, s.cfgErr = cfg, nil
+	case s.o.ConfigOptional:
+		s.cfg, s.cfgErr = nil, err
+	default:
+		return err
+	}
+	return nil
+}
+
+// ConfigError is why the session acts without beads.hcl, on the daemons
+// state.json records (nil when the file loaded; see ConfigOptional).
+func (s *Session) ConfigError() error { return s.cfgErr }
+
+// fileDir is the absolute folder of file.
+func fileDir(file string) string {
+	if abs, err := filepath.Abs(file); err == nil {
+		return filepath.Dir(abs)
+	}
+	return filepath.Dir(file)
 }
 
 // keyHashes keys the daemon hashes of cfg with the state's key: from here on
@@ -152,18 +190,16 @@ func keyHashes(cfg *schema.Config, st *State) {
 // while this command waited, and the file changed since.
 func (s *Session) reload() error {
 	fresh, err := loadSilently(s.o.File, s.o.Profile, s.o.Environ)
-	if err == nil && fresh.Dir == s.cfg.Dir && ConfigHash(fresh) == ConfigHash(s.cfg) {
+	switch {
+	case err == nil && s.cfg != nil && fresh.Dir == s.cfg.Dir && ConfigHash(fresh) == ConfigHash(s.cfg):
 		return nil
+	case err != nil && s.cfg == nil:
+		return nil // it did not load before the lock either (ConfigOptional)
 	}
 	if s.o.Changed != nil {
 		s.o.Changed(s.o.File, LockPath(s.dir))
 	}
-	cfg, err := s.o.Load(s.o.Profile)
-	if err != nil {
-		return err
-	}
-	s.cfg = cfg
-	return nil
+	return s.load(s.o.Profile)
 }
 
 func loadSilently(file, profile string, environ []string) (*schema.Config, error) {

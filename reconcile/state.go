@@ -370,6 +370,17 @@ func (st *State) Rekey(d *schema.Daemon) {
 	}
 }
 
+// recordedConfig is the config st records: every daemon as last applied
+// (sensitive environment values as hashes), under the applied profile, for
+// file in dir. A session that must act without beads.hcl (destroy) uses it.
+func (st *State) recordedConfig(file, dir string) *schema.Config {
+	c := &schema.Config{Path: filepath.Join(dir, filepath.Base(file)), Dir: dir, Env: st.Env, Profiles: []string{}, Daemons: []schema.Daemon{}}
+	for _, n := range st.Names() {
+		c.Daemons = append(c.Daemons, cloneSpec(st.Daemons[n].Spec))
+	}
+	return c
+}
+
 // ConfigHash is the hash of a whole config under its profile: the profile name
 // and every daemon's name and hash. A Session's config has keyed daemon
 // hashes, so that this hash, recorded in state and saved plans, is keyed too.

@@ -254,16 +254,29 @@ func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *Sta
 		for n := range live.Daemons {
 			names = append(names, n)
 		}
-		for _, n := range dependencyOrder(names, desired, st, true) {
-			progress(Progress{Daemon: n, Step: "stopping"})
-			if _, err := agent.Delete(ctx, n); err != nil {
-				return fmt.Errorf("stop daemon %q: %w", n, err)
+		names = dependencyOrder(names, desired, st, true)
+		// An agent of another control API refuses a delete (only status and
+		// shutdown keep their meaning across APIs): its shutdown stops every
+		// daemon it runs, gracefully, before it answers. One from before the
+		// handshake (API 0) names none and refuses nothing.
+		oneByOne := live.Agent.API == supervisor.APIVersion || live.Agent.API == 0
+		if oneByOne {
+			for _, n := range names {
+				progress(Progress{Daemon: n, Step: "stopping"})
+				if _, err := agent.Delete(ctx, n); err != nil {
+					return fmt.Errorf("stop daemon %q: %w", n, err)
+				}
+				progress(Progress{Daemon: n, Step: "stopped"})
 			}
-			progress(Progress{Daemon: n, Step: "stopped"})
 		}
 		progress(Progress{Step: "agent-stopping"})
 		if err := agent.Shutdown(ctx); err != nil {
 			return fmt.Errorf("shut the agent down: %w", err)
+		}
+		if !oneByOne {
+			for _, n := range names {
+				progress(Progress{Daemon: n, Step: "stopped"})
+			}
 		}
 	}
 	// The socket and lock belong to the agent while it lives: wait for it to

@@ -28,7 +28,8 @@ import (
 // APIVersion is the control API's version. It grows with any change a client
 // of another version could misread; GET /v1/status and POST /v1/shutdown keep
 // their meaning across versions, so that any CLI can see an agent of another
-// version and replace it.
+// version and replace it (the client asks them without naming an API, which
+// an agent of API 1 requires; this agent serves them whatever API is named).
 // 2: Spec.EnvHash is the client's (the agent hashes no value).
 const APIVersion = 2
 
@@ -90,13 +91,16 @@ func (a *Agent) handler() http.Handler {
 }
 
 // handshake names the agent's API and version on every answer, and refuses a
-// request that names another API (a request without the header is served).
+// request that names another API (a request without the header is served),
+// but for GET /v1/status and POST /v1/shutdown: they keep their meaning across
+// APIs, so that a CLI of any API sees this agent and can replace it.
 func (a *Agent) handshake(next http.Handler) http.Handler {
 	api := strconv.Itoa(APIVersion)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(HeaderAPI, api)
 		w.Header().Set(HeaderVersion, a.opts.Version)
-		if want := r.Header.Get(HeaderAPI); want != "" && want != api {
+		anyAPI := r.Method == http.MethodGet && r.URL.Path == "/v1/status" || r.Method == http.MethodPost && r.URL.Path == "/v1/shutdown"
+		if want := r.Header.Get(HeaderAPI); want != "" && want != api && !anyAPI {
 			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("this agent (beadsctl %s) speaks control API %s, the request is for API %s (beadsctl %s): run that beadsctl's apply to replace the agent",
 				a.opts.Version, api, want, r.Header.Get(HeaderVersion)))
 			return

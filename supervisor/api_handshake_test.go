@@ -47,6 +47,20 @@ func TestAgentHandshakeAndStrictSpecs(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a request for API 99: %d, want 400", resp.StatusCode)
 	}
+	// Status keeps its meaning across APIs: a CLI of another one sees this
+	// agent, and which API it speaks, to replace it.
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, "http://agent/v1/status", nil)
+	req.Header.Set(HeaderAPI, "99")
+	resp, err = ta.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = AgentStatus{}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || st.API != APIVersion {
+		t.Errorf("status asked for API 99: %d api %d %v, want 200 naming API %d", resp.StatusCode, st.API, err, APIVersion)
+	}
 
 	for name, tc := range map[string]struct {
 		body string

@@ -6,6 +6,11 @@ import (
 	"strconv"
 )
 
+// FindsEscaped reports whether the supervisor finds and kills, at the end of a
+// run, the processes a daemon moved out of its process group (setsid, a
+// double fork): on Linux, by the run's marker in /proc/<pid>/environ.
+const FindsEscaped = true
+
 // pidsWithEnv returns the pids (other than ours) whose environment holds the
 // entry kv ("KEY=VALUE"), read from /proc/<pid>/environ.
 func pidsWithEnv(kv string) []int {

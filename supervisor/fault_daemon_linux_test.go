@@ -186,3 +186,46 @@ func TestDaemonStopKillsEscapedGrandchild(t *testing.T) {
 		t.Fatalf("the setsid grandchild (pid %d) outlived its daemon's stop", pid)
 	}
 }
+
+// TestDaemonKillsDoubleForkedGrandchild: a daemon that daemonizes a child
+// the classic way — a double fork into a session of its own (setsid), the
+// middle process exiting so that the grandchild is orphaned — is still found
+// by its run's marker and killed at the end of the run: when the daemon is
+// stopped (destroy), and when its leader exits after daemonizing (issue 13:
+// such a grandchild survived destroy, which said "Nothing runs").
+func TestDaemonKillsDoubleForkedGrandchild(t *testing.T) {
+	for name, tc := range map[string]struct {
+		after   string // what the leader does once the grandchild runs
+		restart RestartPolicy
+	}{
+		"stopped":                        {after: "exec sleep 1000"},
+		"leader exits after daemonizing": {after: "exit 0", restart: RestartPolicy{Policy: "never"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path, lines := fifo(t)
+			d := runDaemon(t, Spec{
+				Argv:    []string{"sh", "-c", `setsid sh -c 'sleep 1001 </dev/null >/dev/null 2>&1 & echo "$!" > "$FIFO"'; ` + tc.after},
+				Env:     map[string]string{"FIFO": path},
+				Restart: tc.restart,
+			}, DaemonOptions{})
+			pid, err := strconv.Atoi(recvLine(t, lines))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fd := pidfd(t, pid)
+			t.Cleanup(func() { _ = unix.Kill(pid, unix.SIGKILL) })
+			leader := d.Status().Pid
+			if sid, err := unix.Getsid(pid); err != nil || sid == leader || sid == unix.Getpid() {
+				t.Fatalf("the grandchild (pid %d) is not in a session of its own: sid %d (%v), daemon %d", pid, sid, err, leader)
+			}
+			if tc.restart.Policy == "never" {
+				waitStatus(t, d, 10*time.Second, "the leader's exit", func(s Status) bool { return s.LastExit != nil })
+			} else if err := d.Stop(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if !exited(fd, 5*time.Second) {
+				t.Fatalf("the double-forked grandchild (pid %d, its own session) outlived its daemon's run", pid)
+			}
+		})
+	}
+}

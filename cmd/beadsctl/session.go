@@ -23,7 +23,12 @@ func open(c *cobra.Command, g *globals, command string, lock bool, lockTimeout t
 
 // openAs is open under the profile p (a saved plan's).
 func openAs(c *cobra.Command, g *globals, p profileChoice, command string, lock bool, lockTimeout time.Duration) (*reconcile.Session, error) {
-	return reconcile.OpenSession(c.Context(), reconcile.SessionOptions{
+	return reconcile.OpenSession(c.Context(), sessionOptions(c, g, p, command, lock, lockTimeout))
+}
+
+// sessionOptions are the options of open and openAs.
+func sessionOptions(c *cobra.Command, g *globals, p profileChoice, command string, lock bool, lockTimeout time.Duration) reconcile.SessionOptions {
+	return reconcile.SessionOptions{
 		File: g.file, Profile: p.name, StickyProfile: p.sticky, Environ: os.Environ(),
 		Load: func(profile string) (*schema.Config, error) {
 			q := p
@@ -38,7 +43,7 @@ func openAs(c *cobra.Command, g *globals, p profileChoice, command string, lock 
 		},
 		AgentTimeout: g.agentTimeout, Version: version,
 		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
-	})
+	}
 }
 
 // sessionProfile is the profile s acts under, p as chosen: a sticky one is
