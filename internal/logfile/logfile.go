@@ -26,7 +26,12 @@ const block = 32 << 10
 // It reads at most the last Window bytes; a line cut by that bound is dropped. A final line without
 // a newline counts as a line; "\r\n" endings and the NUL bytes of a hole left by a truncation are
 // trimmed.
-func Tail(path string, n int) []string {
+func Tail(path string, n int) []string { return TailSince(path, 0, n) }
+
+// TailSince returns the last n lines of what was written to the file at path after its first
+// offset bytes (as Tail reads them): the lines a process added since the file had that size. A file
+// now shorter than offset was rotated or truncated meanwhile: all of it is new.
+func TailSince(path string, offset int64, n int) []string {
 	if n <= 0 {
 		return nil
 	}
@@ -39,7 +44,11 @@ func Tail(path string, n int) []string {
 	if err != nil {
 		return nil
 	}
-	lines, _ := tail(f, fi.Size(), n, Window)
+	size := fi.Size()
+	if offset < 0 || offset > size {
+		offset = 0
+	}
+	lines, _ := tail(io.NewSectionReader(f, offset, size-offset), size-offset, n, Window)
 	return lines
 }
 

@@ -90,3 +90,31 @@ func TestReadTailAndTailAt(t *testing.T) {
 		t.Error("ReadTail(missing): no error")
 	}
 }
+
+// TailSince keeps only what was written after an offset: a bd daemon's exit
+// report holds its own lines of daemon.log, not those of an earlier daemon.
+func TestTailSince(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	old := "another daemon 1\nanother daemon 2\n"
+	if err := os.WriteFile(path, []byte(old+"mine 1\nmine 2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		offset int64
+		n      int
+		want   []string
+	}{
+		"after the offset":           {offset: int64(len(old)), n: 10, want: []string{"mine 1", "mine 2"}},
+		"last n after it":            {offset: int64(len(old)), n: 1, want: []string{"mine 2"}},
+		"nothing new":                {offset: int64(len(old) + 14), n: 10, want: nil},
+		"shorter file: all is new":   {offset: 1 << 20, n: 10, want: []string{"another daemon 1", "another daemon 2", "mine 1", "mine 2"}},
+		"offset zero: the whole end": {offset: 0, n: 2, want: []string{"mine 1", "mine 2"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, TailSince(path, tc.offset, tc.n)); diff != "" {
+				t.Errorf("TailSince (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
