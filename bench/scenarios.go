@@ -299,6 +299,10 @@ func startTimed(ctx context.Context, pidfile string, start func() error) (runnin
 // --interval 5s`) in its own workspace, and the file that says it runs.
 func (e *Env) bdApp(dir, name string) (App, string) {
 	ws := mustMkdir(filepath.Join(dir, name))
+	mustMkdir(filepath.Join(ws, ".beads"))
+	if err := os.WriteFile(filepath.Join(ws, ".beads", "beads.db"), nil, 0o600); err != nil { // as bd init leaves it
+		panic(err)
+	}
 	a := e.app(ws, name, []string{filepath.Join(e.binDir, "bd"), "daemon", "--start", "--foreground", "--interval", "5s"})
 	a.Env = map[string]string{"BEADS_AUTO_START_DAEMON": "false"}
 	return a, filepath.Join(ws, ".beads", "daemon.pid")

@@ -112,6 +112,12 @@ func TestMigrateFromPM2(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ecosystem.config.cjs"), []byte(seedEcosystem), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, ".beads"), 0o700); err != nil { // as bd init leaves it
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".beads", "beads.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p := &project{t: t, dir: dir, env: []string{
 		"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + filepath.Join(root, "pm2"),
 		"NO_COLOR=1", "BEADSCTL_ENV=",

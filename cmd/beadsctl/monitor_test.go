@@ -84,6 +84,7 @@ func TestMonitorUnderPTY(t *testing.T) {
 		}
 	}
 	must(os.Mkdir(filepath.Join(dir, ".beads"), 0o700))
+	must(os.WriteFile(filepath.Join(dir, ".beads", "beads.db"), nil, 0o600)) // as bd init leaves it
 	must(os.WriteFile(filepath.Join(dir, "beads.hcl"), []byte(`daemon "beads" {
   command = "bd"
   args    = ["daemon", "--start", "--foreground"]

@@ -29,6 +29,9 @@ func TestSoakPlanApplyCycles(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, ".beads"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, ".beads", "beads.db"), nil, 0o600); err != nil { // bd init
+		t.Fatal(err)
+	}
 	run := func(wantCode int, args ...string) string {
 		cmd := exec.Command(filepath.Join(bin, "beadsctl"), args...)
 		cmd.Dir = dir

@@ -35,11 +35,14 @@ func buildBD(t *testing.T) string {
 	return bin
 }
 
-// newWorkspace returns a folder with an empty .beads/ in it.
+// newWorkspace returns a folder with .beads/ as bd init leaves it (beads.db).
 func newWorkspace(t *testing.T) string {
 	t.Helper()
 	ws := t.TempDir()
 	if err := os.Mkdir(filepath.Join(ws, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, ".beads", "beads.db"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return ws

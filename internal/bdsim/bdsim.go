@@ -11,15 +11,19 @@
 // # Commands
 //
 //	bd version [--json] | bd --version
+//	bd init [--prefix P] [-q]      .beads/ with beads.db, issues.jsonl, metadata.json
 //	bd daemon --start --foreground [--interval D] [--log PATH]   (v0.28+)
 //	bd daemon --start              (BD_DAEMON_FOREGROUND=1: foreground, any version;
 //	                                otherwise re-exec detached in a new session, as
 //	                                bd's auto-started background daemon)
 //	bd daemon --stop | --status
 //
-// Any other command prints a short help and exits 0. The daemon uses the current
-// directory as its workspace: it creates .beads/ (0700) with beads.db and
-// issues.jsonl when missing, takes flock(LOCK_EX|LOCK_NB) on .beads/daemon.lock
+// Any other command prints a short help and exits 0. The daemon finds its
+// database as bd does ($BEADS_DIR, $BEADS_DB, then .beads/ holding one in the
+// current folder or a parent): without one, every `bd daemon` prints "Error: no
+// database path configured (run 'bd init' or set BEADS_DB)" and exits 1 at
+// once. In the workspace found it creates issues.jsonl when missing, takes
+// flock(LOCK_EX|LOCK_NB) on .beads/daemon.lock
 // (JSON content), writes .beads/daemon.pid, logs to .beads/daemon.log (or --log),
 // and serves the NDJSON RPC (ping, health, status, metrics, shutdown) on
 // .beads/bd.sock (0600). The line "RPC server ready (socket listening)" in
@@ -126,6 +130,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "bd version %s (dev)\n", version)
 		return 0
+	case "init":
+		return initCommand(args[1:], stdout, stderr)
 	case "daemon":
 		opts, err := parseDaemonFlags(args[1:], version)
 		if err != nil {
@@ -144,10 +150,11 @@ func help(w io.Writer) {
 
 Usage:
   bd version [--json]
+  bd init [--prefix P] [-q]
   bd daemon --start [--foreground] [--interval 5s] [--log PATH]
   bd daemon --stop | --status
 
-Only version and daemon are simulated.
+Only version, init and daemon are simulated.
 `)
 }
 

@@ -26,11 +26,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// bdCmd returns the simulator as a command in a fresh workspace with .beads/.
+// bdCmd returns the simulator as a command in a fresh workspace (.beads/
+// with beads.db, as bd init leaves it).
 func bdCmd(t *testing.T, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	ws := t.TempDir()
 	if err := os.Mkdir(filepath.Join(ws, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, ".beads", "beads.db"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "daemon", "--start", "--foreground")
@@ -194,5 +198,58 @@ func TestSIGINTCleanExit(t *testing.T) {
 	}
 	if !logHas(ws, "Daemon stopped") {
 		t.Error("no Daemon stopped line")
+	}
+}
+
+// As bd (cmd/bd/daemon.go ensureBeadsDir): without a database in the folder or
+// a parent, every bd daemon command exits 1 at once with bd's message and
+// creates nothing (the simulator used to create .beads/beads.db itself, so a
+// folder bd refuses looked like a workspace). bd init makes one; a daemon
+// started in a subfolder uses the parent's workspace, as bd finds it.
+func TestDaemonNeedsAWorkspaceAsBd(t *testing.T) {
+	ws := t.TempDir()
+	run := func(dir string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "BDSIM_TEST_MAIN=1", "BEADS_DIR=", "BEADS_DB=")
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	// A .beads/ with only logs in it (beadsctl's log files) is no workspace either.
+	if err := os.Mkdir(filepath.Join(ws, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"daemon", "--start", "--foreground"}, {"daemon", "--start"}, {"daemon", "--status"}} {
+		_, stderr, code := run(ws, args...)
+		if code != 1 || stderr != "Error: no database path configured (run 'bd init' or set BEADS_DB)\n" {
+			t.Errorf("bd %v: exit %d, stderr %q; want 1 and bd's message", args, code, stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(ws, ".beads")); len(entries) != 0 {
+		t.Errorf(".beads holds %v after refused starts, want nothing", entries)
+	}
+	if out, _, code := run(ws, "init", "--prefix", "demo"); code != 0 || !strings.Contains(out, "bd initialized successfully") {
+		t.Fatalf("bd init: exit %d, %q", code, out)
+	}
+	for _, f := range []string{"beads.db", "issues.jsonl", "metadata.json"} {
+		if _, err := os.Stat(filepath.Join(ws, ".beads", f)); err != nil {
+			t.Errorf("after bd init: %v", err)
+		}
+	}
+	sub := filepath.Join(ws, "src", "deep")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := run(sub, "daemon", "--status"); code != 0 || out != "Daemon is not running\n" {
+		t.Errorf("bd daemon --status in a subfolder: exit %d, %q", code, out)
 	}
 }

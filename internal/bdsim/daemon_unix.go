@@ -39,19 +39,19 @@ type paths struct {
 }
 
 func workspacePaths(logPath string) (paths, error) {
-	wd, err := os.Getwd()
+	db, err := findDatabase()
 	if err != nil {
 		return paths{}, err
 	}
-	dir := filepath.Join(wd, ".beads")
+	dir := filepath.Dir(db)
 	p := paths{
-		workspace: wd,
+		workspace: filepath.Dir(dir),
 		dir:       dir,
 		sock:      filepath.Join(dir, "bd.sock"),
 		pid:       filepath.Join(dir, "daemon.pid"),
 		lock:      filepath.Join(dir, "daemon.lock"),
 		log:       filepath.Join(dir, "daemon.log"),
-		db:        filepath.Join(dir, "beads.db"),
+		db:        db,
 	}
 	if logPath != "" {
 		p.log, _ = filepath.Abs(logPath)
@@ -104,7 +104,7 @@ func prepareWorkspace(p paths) error {
 	if err := os.Chmod(p.dir, 0o700); err != nil {
 		return err
 	}
-	for _, f := range []string{p.db, filepath.Join(p.dir, "issues.jsonl")} {
+	for _, f := range []string{filepath.Join(p.dir, "issues.jsonl")} {
 		fh, err := os.OpenFile(f, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return err
