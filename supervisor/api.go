@@ -61,6 +61,10 @@ const (
 	// WaitBlocked: the daemon waits on a dependency that failed (Status.Reason
 	// says which); it will not start by itself.
 	WaitBlocked = "blocked"
+	// WaitExited: a run ended, after the wait's since, before the daemon was
+	// online (and healthy when asked): apply reports it at once with the run's
+	// own output instead of waiting out the restarts.
+	WaitExited = "exited"
 )
 
 // WaitResult is the answer to GET /v1/daemons/{name}/wait.
@@ -275,6 +279,15 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 	}
 	healthy, _ := strconv.ParseBool(q.Get("healthy"))
 	notPid, _ := strconv.Atoi(q.Get("not_pid"))
+	var since time.Time // when the caller asked for the run it waits for
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("since=%q: not an RFC 3339 time", s))
+			return
+		}
+		since = t
+	}
 	timeout := 10 * time.Second
 	if s := q.Get("timeout"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -315,7 +328,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		changed := h.d.Changed()
 		st := a.status(h)
-		res := waitOutcome(st, h.d.Spec(), want, healthy)
+		res := waitOutcome(st, h.d.Spec(), want, healthy, since)
 		if notPid > 0 && st.Pid == notPid && want == string(StateOnline) {
 			res = "" // the old run, on its way out
 		}
@@ -350,8 +363,10 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 // before a wait calls it online.
 const defaultSettle = 300 * time.Millisecond
 
-// waitOutcome says whether a wait is over and how ("" when it goes on).
-func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
+// waitOutcome says whether a wait is over and how ("" when it goes on). since
+// (zero: not asked) is when the caller asked for the run it waits for: a run
+// that started after it and ended, the daemon not online again, is WaitExited.
+func waitOutcome(st Status, spec Spec, want string, healthy bool, since time.Time) string {
 	if want == string(StateStopped) {
 		switch st.State {
 		case StateStopped:
@@ -396,6 +411,12 @@ func waitOutcome(st Status, spec Spec, want string, healthy bool) string {
 		// purpose or a run that ended is final.
 		if st.Stopped || st.LastExit != nil {
 			return WaitStopped
+		}
+	default:
+		// Only a run started since counts: the run a restart stopped ended
+		// after since too, but it is not the one waited for.
+		if e := st.LastExit; e != nil && !since.IsZero() && !e.At.Add(-e.Uptime).Before(since) {
+			return WaitExited
 		}
 	}
 	return ""

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
-	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
@@ -70,11 +68,15 @@ type Daemon struct {
 	startReq   bool   // Start: run again after a stop, an exit or errored
 	restartReq string // a restart reason
 	resetUnst  bool   // reset the unstable count at the next start
-	rapid      int    // runs in a row shorter than the restart floor's window (restart.go rule 5)
-	reconfig   bool   // Update in place: restart the watchers with the new spec
-	kick       chan struct{}
-	depKick    chan struct{} // DepsChanged: a dependency's status changed
-	sink       *logSink      // set while Run runs
+	// unstable counts the unstable runs in a row (restart.go rule 1); the
+	// status shows UnstableRestarts, the restarts that followed them, so that
+	// it never exceeds Restarts (an errored daemon's last run is not restarted).
+	unstable int
+	rapid    int  // runs in a row shorter than the restart floor's window (restart.go rule 5)
+	reconfig bool // Update in place: restart the watchers with the new spec
+	kick     chan struct{}
+	depKick  chan struct{} // DepsChanged: a dependency's status changed
+	sink     *logSink      // set while Run runs
 }
 
 // NewDaemon returns a Daemon for spec; nothing runs until Run.
@@ -438,6 +440,10 @@ type run struct {
 	// bound is the run of each dependency with on_restart = "restart" when
 	// this run started: a new one restarts this run (deps.go).
 	bound map[string]string
+	// beadsLog and beadsLogOffset are a bd daemon's own log and its size when
+	// the run started: the exit report holds this run's lines only (beads.go).
+	beadsLog       string
+	beadsLogOffset int64
 }
 
 // event is a watcher's report about run runID.
@@ -526,7 +532,7 @@ func (l *loop) applyIntents(ctx context.Context) {
 	want, startReq, restartReq, reset, reconfig := d.want, d.startReq, d.restartReq, d.resetUnst, d.reconfig
 	d.startReq, d.restartReq, d.resetUnst, d.reconfig = false, "", false, false
 	if reset {
-		d.st.UnstableRestarts, d.rapid = 0, 0
+		d.st.UnstableRestarts, d.unstable, d.rapid = 0, 0, 0
 	}
 	d.mu.Unlock()
 
@@ -605,7 +611,25 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 	r.out = &lineWriter{sink: l.sink, stream: streamOut}
 	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
 
+	if spec.Beads {
+		// A bd daemon that cannot start (no workspace, another daemon holding
+		// it) exits at once whatever the restart policy: say why, start nothing.
+		if why := beadsBlocked(spec); why != "" {
+			why = "not started: " + why
+			d.setState(StateErrored, why)
+			d.log.Error("daemon not started", "reason", why)
+			return
+		}
+		r.beadsLog = beadsLogPath(spec)
+		if fi, err := os.Stat(r.beadsLog); err == nil {
+			r.beadsLogOffset = fi.Size()
+		}
+	}
+
 	d.mu.Lock()
+	if reason == ReasonCrash {
+		d.st.UnstableRestarts = d.unstable // 0 after a stable run
+	}
 	if reason != "" {
 		d.st.Restarts++
 		d.st.LastRestartReason = reason
@@ -962,7 +986,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
 	l.killEscaped(r) // what left the group (setsid) dies with the run too
 	if r.spec.Beads {
-		exit.LogTail = logfile.Tail(filepath.Join(r.spec.Dir, ".beads", "daemon.log"), tailLines)
+		exit.LogTail = beadsExitTail(r, l.sink.stderrTail())
 		if removed, err := bd.CleanStale(r.spec.Dir); err != nil {
 			d.log.Warn("clean stale bd files failed", "error", err)
 		} else if len(removed) > 0 {
@@ -993,9 +1017,21 @@ func (l *loop) exited() {
 	// delay: no bd command starts a rival meanwhile (dolt.go).
 	l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
 	_, uptime := l.finish(r)
+	blocked := ""
+	if r.spec.Beads {
+		// bd refused to start beside another daemon ("daemon already
+		// running"), or its workspace went: no restart would do better.
+		blocked = beadsBlocked(r.spec)
+	}
 	d.mu.Lock()
-	dec := decideExit(r.spec.Restart, d.st.UnstableRestarts, d.rapid, uptime, r.proc.Err())
-	d.st.UnstableRestarts, d.rapid = dec.Unstable, dec.Rapid
+	dec := decideExit(r.spec.Restart, d.unstable, d.rapid, uptime, r.proc.Err())
+	d.unstable, d.rapid = dec.Unstable, dec.Rapid
+	if dec.Unstable == 0 {
+		d.st.UnstableRestarts = 0
+	}
+	if blocked != "" && dec.Restart {
+		dec = exitDecision{Errored: true, Reason: "exited, not restarted: " + blocked, Unstable: dec.Unstable, Rapid: dec.Rapid}
+	}
 	switch {
 	case dec.Errored:
 		d.setStateLocked(StateErrored, dec.Reason)

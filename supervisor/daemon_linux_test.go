@@ -505,6 +505,7 @@ func TestDaemonEnvIsolation(t *testing.T) {
 	spec := Spec{
 		Argv:  helperArgv(),
 		Beads: true,
+		Dir:   beadsWorkspace(t),
 		Env: map[string]string{helperEnv: "env", "HELPER_READY": ready,
 			"HELPER_OUT": filepath.Join(dir, "env1"), "KEEP": "1", "GONE": "2"},
 		EnvHash: "hmac-sha256:env1",
