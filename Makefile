@@ -73,13 +73,17 @@ imports:
 	done; echo "import rule ok"
 
 ## run: the main job — converge the daemons of ./beads.hcl (env $(ENV)) and show their status.
-## Uses the real bd when one is on PATH, the bd simulator otherwise (and says so).
+## Uses the real bd when one is on PATH, the bd simulator otherwise (and says so). A bd daemon needs a
+## workspace: the simulator's is made with bd init here; with a real bd, plan and apply say to run bd init.
 run: build
 	@if command -v bd >/dev/null 2>&1 && ! [ "$$(command -v bd)" -ef "$(BIN)/bd" ]; then \
 	  echo "==> using the installed bd: $$(command -v bd)"; \
 	else \
 	  ln -sf bdsim $(BIN)/bd; \
 	  echo "==> no bd installed: using the bd simulator ($(BIN)/bd, behaves like bd v0.28 per shared/BEADS.md)"; \
+	  if ! [ -f .beads/metadata.json ] && ! ls .beads/*.db >/dev/null 2>&1; then \
+	    echo "==> bd init -q  (a bd daemon needs a workspace; the simulator's goes in $(CURDIR)/.beads)"; $(BIN)/bd init -q; \
+	  fi; \
 	fi
 	@export PATH="$$PATH:$(BIN)"; set -e; \
 	 echo "==> beadsctl validate"; $(BIN)/beadsctl validate; \

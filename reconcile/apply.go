@@ -77,14 +77,28 @@ type Outcome struct {
 	Err     error             `json:"-"`
 }
 
-// UnmanagedError refuses an apply while unmanaged bd daemons hold a workspace.
-type UnmanagedError struct{ Found []Finding }
+// UnmanagedError refuses an apply or a verb while something that Plan.Blocking
+// returns stands in the way: an unmanaged bd daemon holding a workspace, a
+// rival Dolt server, a bd daemon's folder that is no workspace, a taken port.
+type UnmanagedError struct {
+	Found []Finding
+	// Command is the beadsctl command refused ("apply" when empty): the way out
+	// offered is its --replace-unmanaged.
+	Command string
+}
 
 func (e *UnmanagedError) Error() string {
 	var b strings.Builder
-	rivals := false
+	rivals, unmanaged := false, false
+	command := e.Command
+	if command == "" {
+		command = "apply"
+	}
 	for _, f := range e.Found {
 		switch f.Kind {
+		case KindBdWorkspace:
+			fmt.Fprintf(&b, "daemon %q: %s; ", f.Daemon, f.Actual)
+			continue
 		case KindDoltRival:
 			rivals = true
 			fmt.Fprintf(&b, "daemon %q: %s serves %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no dolt sql-server but ours on "))
@@ -93,17 +107,18 @@ func (e *UnmanagedError) Error() string {
 			fmt.Fprintf(&b, "daemon %q: %s; ", f.Daemon, f.Actual)
 			continue
 		}
+		unmanaged = true
 		fmt.Fprintf(&b, "daemon %q: %s holds %s; ", f.Daemon, f.Actual, strings.TrimPrefix(f.Expected, "no bd daemon but ours in "))
 	}
-	if rivals {
-		b.WriteString("refusing to start a second server on the same data dir (Dolt would refuse it: the database is locked); stop it (bd dolt stop), or run apply --replace-unmanaged to flush it, stop it (its identity checked) and start ours")
-		return b.String()
+	switch {
+	case rivals:
+		fmt.Fprintf(&b, "refusing to start a second server on the same data dir (Dolt would refuse it: the database is locked); stop it (bd dolt stop), or run beadsctl %s --replace-unmanaged to flush it, stop it (its identity checked) and start ours", command)
+	case unmanaged:
+		fmt.Fprintf(&b, "refusing to start a second daemon that bd would refuse (\"daemon already running\"); stop it (bd daemon --stop), or run beadsctl %s --replace-unmanaged to stop it gracefully and take over", command)
+	default:
+		return strings.TrimSuffix(b.String(), "; ")
 	}
-	if strings.Contains(b.String(), "bd daemon") || len(e.Found) > 0 && e.Found[0].Kind == KindUnmanaged {
-		b.WriteString("refusing to start a second daemon that bd would refuse; stop it, or run apply --replace-unmanaged to stop it gracefully and take over")
-		return b.String()
-	}
-	return strings.TrimSuffix(b.String(), "; ")
+	return b.String()
 }
 
 // ErrApplyFailed is wrapped when some changes failed (the others are recorded).
@@ -133,39 +148,8 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 	if st.Daemons == nil {
 		st.Daemons = map[string]DaemonState{}
 	}
-	if blocking := p.Blocking(); len(blocking) > 0 {
-		if !opts.ReplaceUnmanaged {
-			return nil, &UnmanagedError{Found: blocking}
-		}
-		stop := opts.StopUnmanaged
-		if stop == nil {
-			stop = func(ctx context.Context, u Unmanaged) ([]string, error) {
-				return DefaultStopUnmanaged(ctx, u, 10*time.Second)
-			}
-		}
-		for _, f := range blocking {
-			if f.Kind == KindDoltPortTaken || f.Kind == KindDoltMissing {
-				return nil, &UnmanagedError{Found: []Finding{f}}
-			}
-		}
-		stoppedRivals := map[string]bool{}
-		for _, f := range blocking {
-			if f.Kind == KindDoltRival {
-				if stoppedRivals[f.Daemon] {
-					continue
-				}
-				stoppedRivals[f.Daemon] = true
-				if err := replaceDoltRivals(ctx, declaredDaemon(desired, f.Daemon), live.Dolt[f.Daemon], progress); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			u := live.Beads[f.Daemon].Unmanaged
-			progress(Progress{Daemon: f.Daemon, Step: "replacing-unmanaged", Detail: u.String()})
-			if _, err := stop(ctx, *u); err != nil {
-				return nil, fmt.Errorf("replace unmanaged bd daemon pid %d: %w", u.Pid, err)
-			}
-		}
+	if err := clearBlocking(ctx, desired, p.Blocking(), live, opts.ReplaceUnmanaged, opts.StopUnmanaged, progress, "apply"); err != nil {
+		return nil, err
 	}
 	declared := map[string]*schema.Daemon{}
 	for i := range desired.Daemons {
@@ -437,3 +421,47 @@ func DefaultStopUnmanaged(ctx context.Context, u Unmanaged, timeout time.Duratio
 }
 
 var _ Destroyer = (*Client)(nil)
+
+// clearBlocking refuses (an UnmanagedError for command) while blocking
+// findings stand, or with replace stops what --replace-unmanaged may stop:
+// unmanaged bd daemons (through stop, DefaultStopUnmanaged when nil) and rival
+// Dolt servers. A folder that is no workspace, a taken port or a missing dolt
+// is refused either way: stopping something would not mend it.
+func clearBlocking(ctx context.Context, desired *schema.Config, blocking []Finding, live *Live, replace bool,
+	stop func(ctx context.Context, u Unmanaged) ([]string, error), progress func(Progress), command string) error {
+	if len(blocking) == 0 {
+		return nil
+	}
+	if !replace {
+		return &UnmanagedError{Found: blocking, Command: command}
+	}
+	if stop == nil {
+		stop = func(ctx context.Context, u Unmanaged) ([]string, error) {
+			return DefaultStopUnmanaged(ctx, u, 10*time.Second)
+		}
+	}
+	for _, f := range blocking {
+		if f.Kind == KindDoltPortTaken || f.Kind == KindDoltMissing || f.Kind == KindBdWorkspace {
+			return &UnmanagedError{Found: []Finding{f}, Command: command}
+		}
+	}
+	stoppedRivals := map[string]bool{}
+	for _, f := range blocking {
+		if f.Kind == KindDoltRival {
+			if stoppedRivals[f.Daemon] {
+				continue
+			}
+			stoppedRivals[f.Daemon] = true
+			if err := replaceDoltRivals(ctx, declaredDaemon(desired, f.Daemon), live.Dolt[f.Daemon], progress); err != nil {
+				return err
+			}
+			continue
+		}
+		u := live.Beads[f.Daemon].Unmanaged
+		progress(Progress{Daemon: f.Daemon, Step: "replacing-unmanaged", Detail: u.String()})
+		if _, err := stop(ctx, *u); err != nil {
+			return fmt.Errorf("replace unmanaged bd daemon pid %d: %w", u.Pid, err)
+		}
+	}
+	return nil
+}

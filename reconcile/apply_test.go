@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -330,5 +332,95 @@ func TestVerbsAndDestroy(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{" agent-stopping", "beads stopped"}, steps); diff != "" {
 		t.Errorf("destroy of an agent of another API: progress (-want +got):\n%s", diff)
+	}
+}
+
+// bd auto-starts its own daemon after beadsctl stop: start and restart see it
+// first, name it (pid, socket) and offer their own --replace-unmanaged, which
+// stops it and starts ours (was: start waited 30 s and crash-looped, and the
+// refusal offered only apply's flag).
+func TestVerbsSeeAnUnmanagedDaemonFirst(t *testing.T) {
+	beads := beadsDaemon("beads")
+	desired := config("", beads)
+	f := newFakeAgent()
+	st := &State{Lineage: "lin"}
+	if _, err := converge(t, f, desired, st, false, ApplyOptions{EnsureAgent: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runVerb(t.Context(), VerbStop, desired, nil, Observe(t.Context(), desired, st, f, Probes{}), st, f, VerbOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	probes := Probes{ReadLock: func(string) (bd.Lock, bool, error) { return bd.Lock{Pid: 4242, Version: "0.28.0"}, true, nil }}
+	for _, verb := range []Verb{VerbStart, VerbRestart} {
+		f.calls = nil
+		_, err := runVerb(t.Context(), verb, desired, nil, Observe(t.Context(), desired, st, f, probes), st, f, VerbOptions{})
+		var ue *UnmanagedError
+		if !errors.As(err, &ue) {
+			t.Fatalf("%s: err = %v, want *UnmanagedError", verb, err)
+		}
+		for _, s := range []string{"pid 4242", "socket " + beads.Dir + "/.beads/bd.sock", "beadsctl " + string(verb) + " --replace-unmanaged"} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: error %q lacks %q", verb, err, s)
+			}
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("%s: the agent was called: %v", verb, f.calls)
+		}
+	}
+	var stopped []int
+	_, err := runVerb(t.Context(), VerbStart, desired, nil, Observe(t.Context(), desired, st, f, probes), st, f, VerbOptions{ReplaceUnmanaged: true,
+		StopUnmanaged: func(_ context.Context, u Unmanaged) ([]string, error) {
+			stopped = append(stopped, u.Pid)
+			return nil, nil
+		}})
+	if err != nil || !slices.Equal(stopped, []int{4242}) || f.daemons["beads"].State != supervisor.StateOnline {
+		t.Fatalf("start --replace-unmanaged: err %v, stopped %v, ours %+v", err, stopped, f.daemons["beads"])
+	}
+}
+
+// A bd daemon's folder without a workspace (bd init not run) blocks apply and
+// start before anything starts, saying to run bd init there; a parent's
+// workspace, which bd would use instead, is named with the dir to set.
+func TestBdWorkspaceIsCheckedBeforeAStart(t *testing.T) {
+	root := t.TempDir()
+	beads := beadsDaemon("beads", func(d *schema.Daemon) { d.Dir = filepath.Join(root, "proj") })
+	desired := config("", beads)
+	f := newFakeAgent()
+	probes := Probes{FindBeadsDir: bd.FindBeadsDir}
+	live := Observe(t.Context(), desired, &State{}, f, probes)
+	p := ComputePlan(desired, live)
+	_, err := applyPlan(t.Context(), desired, p, live, &State{}, f, ApplyOptions{ReplaceUnmanaged: true})
+	var ue *UnmanagedError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "run bd init in "+beads.Dir) || strings.Contains(err.Error(), "replace-unmanaged") {
+		t.Fatalf("apply: err = %v, want a refusal saying to run bd init in %s", err, beads.Dir)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("the agent was called: %v", f.calls)
+	}
+	_, err = runVerb(t.Context(), VerbStart, desired, nil, live, &State{}, f, VerbOptions{EnsureAgent: func(context.Context) error { return nil }})
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "run bd init in") {
+		t.Fatalf("start: err = %v, want the same refusal", err)
+	}
+	// bd init in a parent: bd would use that workspace, beadsctl would watch another.
+	if err := os.MkdirAll(filepath.Join(root, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".beads", "beads.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	live = Observe(t.Context(), desired, &State{}, f, probes)
+	if b := live.Beads["beads"].Workspace; !strings.Contains(b, "a parent folder's workspace") || !strings.Contains(b, "set dir = ") {
+		t.Errorf("under a parent's workspace: %q", b)
+	}
+	// bd init in the folder itself: nothing in the way.
+	if err := os.MkdirAll(filepath.Join(beads.Dir, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(beads.Dir, ".beads", "beads.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	live = Observe(t.Context(), desired, &State{}, f, probes)
+	if p := ComputePlan(desired, live); len(p.Blocking()) != 0 {
+		t.Errorf("after bd init: blocking %+v", p.Blocking())
 	}
 }

@@ -70,6 +70,7 @@ var (
 	ErrWaitTimeout   = errors.New("timed out waiting for the daemon")
 	ErrDaemonErrored = errors.New("daemon is errored")
 	ErrDaemonStopped = errors.New("daemon is stopped")
+	ErrDaemonExited  = errors.New("daemon exited")
 	// ErrDependencyFailed: the daemon is not started because a dependency failed.
 	ErrDependencyFailed = errors.New("a dependency failed")
 	ErrUnknownDaemon    = supervisor.ErrUnknownDaemon
@@ -114,6 +115,9 @@ type Client struct {
 	version string
 	mu      sync.Mutex
 	agent   *supervisor.AgentStatus
+	// started is when this client last asked for a daemon's start (Put,
+	// Start, Restart): Wait reports a run that ended since then at once.
+	started map[string]time.Time
 }
 
 // AgentVersionError refuses to drive an agent of another beadsctl version:
@@ -414,6 +418,7 @@ type PutResult = supervisor.PutResult
 // updated in place, or restarted when the change needs it.
 func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, error) {
 	var res PutResult
+	c.markStarted(spec.Name)
 	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound, drive: true}, &res)
 	return res, err
 }
@@ -425,6 +430,7 @@ func (c *Client) Delete(ctx context.Context, name string) (supervisor.Status, er
 
 // Restart restarts the daemon gracefully (reason "manual").
 func (c *Client) Restart(ctx context.Context, name string) (supervisor.Status, error) {
+	c.markStarted(name)
 	return c.verb(ctx, http.MethodPost, name, "restart", longBound, true)
 }
 
@@ -435,7 +441,19 @@ func (c *Client) Stop(ctx context.Context, name string) (supervisor.Status, erro
 
 // Start starts a stopped or errored daemon.
 func (c *Client) Start(ctx context.Context, name string) (supervisor.Status, error) {
+	c.markStarted(name)
 	return c.verb(ctx, http.MethodPost, name, "start", 0, true)
+}
+
+// markStarted records that a start of name is asked now (before the request:
+// the run may end before the answer comes).
+func (c *Client) markStarted(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started == nil {
+		c.started = map[string]time.Time{}
+	}
+	c.started[name] = time.Now()
 }
 
 func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration, drive bool) (supervisor.Status, error) {
@@ -460,6 +478,12 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 	if notPid > 0 {
 		q.Set("not_pid", strconv.Itoa(notPid))
 	}
+	c.mu.Lock()
+	since, ok := c.started[name]
+	c.mu.Unlock()
+	if ok {
+		q.Set("since", since.UTC().Format(time.RFC3339Nano))
+	}
 	var res supervisor.WaitResult
 	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait), drive: true}, &res); err != nil {
 		return res.Status, err
@@ -475,6 +499,8 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 		return res.Status, ErrDaemonStopped
 	case supervisor.WaitBlocked:
 		return res.Status, fmt.Errorf("%w: %s", ErrDependencyFailed, res.Status.Reason)
+	case supervisor.WaitExited:
+		return res.Status, exitedError(res.Status)
 	}
 	return res.Status, fmt.Errorf("%w: %q", errUnexpectedWait, res.Result)
 }
@@ -679,4 +705,26 @@ func agentFailed(exited <-chan error, logPath string) error {
 		return fmt.Errorf("start agent: %s: %s", why, strings.Join(tail, "\n"))
 	}
 	return fmt.Errorf("start agent: %s (see %s)", why, logPath)
+}
+
+// exitedError says how the run a wait was for ended: "daemon exited (exit
+// code 1) 3ms after it started; restart in 5s".
+func exitedError(s supervisor.Status) error {
+	e := s.LastExit
+	if e == nil {
+		return ErrDaemonExited
+	}
+	how := fmt.Sprintf("exit code %d", e.Code)
+	if e.Signal != "" {
+		how = "killed by " + e.Signal
+	}
+	msg := fmt.Sprintf("%s after it started", e.Uptime.Round(time.Millisecond))
+	if e.Uptime < time.Millisecond {
+		msg = "at once"
+	}
+	err := fmt.Errorf("%w (%s) %s", ErrDaemonExited, how, msg)
+	if s.Reason != "" {
+		err = fmt.Errorf("%w; the agent: %s", err, s.Reason)
+	}
+	return err
 }

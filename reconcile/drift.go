@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +28,7 @@ const (
 	KindBDVersionUnknown  = "bd-version-unknown" // `bd version` did not answer in time (informational)
 	KindAgentVersion      = "agent-version"      // the agent runs another beadsctl version: apply replaces it
 	KindUnmanaged         = "unmanaged"
+	KindBdWorkspace       = "bd-workspace" // a bd daemon's folder is no workspace bd can run in (bd init)
 	KindMemoryOverLimit   = "memory-over-limit"
 	KindPM2               = "pm2"            // PM2 still runs or has saved an app that runs a daemon of the file
 	KindDaemonWaiting     = "daemon-waiting" // not started: a dependency does not meet its condition
@@ -181,6 +183,10 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 				out = append(out, Finding{Kind: KindVersionMismatch, Daemon: d.Name, Expected: "bd " + b.Installed + " (installed)",
 					Actual: "daemon runs " + b.Running})
 			}
+			if b.Workspace != "" {
+				out = append(out, Finding{Kind: KindBdWorkspace, Daemon: d.Name, Expected: "a Beads workspace in " + d.Dir + " (.beads/ set up by bd init)",
+					Actual: b.Workspace})
+			}
 			if u := b.Unmanaged; u != nil {
 				out = append(out, Finding{Kind: KindUnmanaged, Daemon: d.Name, Expected: "no bd daemon but ours in " + u.Workspace,
 					Actual: u.String()})
@@ -196,7 +202,7 @@ func (u *Unmanaged) String() string {
 	if v == "" {
 		v = "unknown"
 	}
-	return fmt.Sprintf("unmanaged bd daemon pid %d, version %s (seen via %s)", u.Pid, v, u.Via)
+	return fmt.Sprintf("unmanaged bd daemon pid %d, version %s, socket %s (seen via %s)", u.Pid, v, filepath.Join(u.Workspace, ".beads", "bd.sock"), u.Via)
 }
 
 func stateOf(running bool, a supervisor.Status) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
@@ -27,6 +28,9 @@ type Probes struct {
 	ReadLock func(workspace string) (bd.Lock, bool, error)
 	// StartTime is the OS start time of a process.
 	StartTime func(pid int) (int64, error)
+	// FindBeadsDir finds the .beads folder a bd daemon started in dir uses
+	// (bd.FindBeadsDir); nil skips the check.
+	FindBeadsDir func(dir string, getenv func(string) string) (string, error)
 	// Dolt are the probes for bd 1.x Dolt servers (dolt_server daemons).
 	Dolt DoltProbes
 }
@@ -37,6 +41,7 @@ func DefaultProbes() Probes {
 		InstalledVersion: bd.InstalledVersion,
 		Probe:            bd.ProbeDaemon,
 		ReadLock:         bd.ReadLock,
+		FindBeadsDir:     bd.FindBeadsDir,
 		StartTime: func(pid int) (int64, error) {
 			t, err := proc.StartTime(pid)
 			return t.UnixMilli(), err
@@ -126,7 +131,10 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 				u.StartTimeMS = ms
 			}
 		}
-		if b.Unmanaged != nil || b.Installed != "" || b.InstalledErr != "" || b.Running != "" {
+		if pr.FindBeadsDir != nil {
+			b.Workspace = workspaceProblem(d, pr.FindBeadsDir)
+		}
+		if b.Unmanaged != nil || b.Installed != "" || b.InstalledErr != "" || b.Running != "" || b.Workspace != "" {
 			live.Beads[d.Name] = b
 		}
 	}
@@ -192,4 +200,28 @@ func (l *Live) AgentAnswers() error {
 		hint = fmt.Sprintf("if it was stopped, kill -CONT %d resumes it; if it is busy, give it longer (--agent-timeout)", na.Pid)
 	}
 	return fmt.Errorf("%w; nothing was changed: %s", err, hint)
+}
+
+// workspaceProblem says why bd cannot run d's daemon in d.Dir as beadsctl
+// watches it, or "": bd looks for its database from d.Dir upwards, so a folder
+// with no .beads/ set up by bd init (a bd daemon there exits at once, "no
+// database path configured") or under another workspace (bd would serve that
+// one, beadsctl would probe d.Dir/.beads) is said before anything starts.
+func workspaceProblem(d *schema.Daemon, find func(string, func(string) string) (string, error)) string {
+	getenv := func(k string) string { return d.Environment[k] }
+	beadsDir, err := find(d.Dir, getenv)
+	if err != nil {
+		return fmt.Sprintf("%v: a bd daemon there exits at once (\"no database path configured\"); run bd init in %s", err, d.Dir)
+	}
+	if getenv("BEADS_DIR") != "" || getenv("BEADS_DB") != "" {
+		return "" // named on purpose
+	}
+	want := filepath.Join(d.Dir, ".beads")
+	if !bd.SameDir(beadsDir, want) {
+		if r, err := filepath.EvalSymlinks(want); err == nil && bd.SameDir(beadsDir, r) {
+			return ""
+		}
+		return fmt.Sprintf("%s has no .beads/ set up by bd init: bd started there uses %s (a parent folder's workspace), where beadsctl does not look; set dir = %q in beads.hcl, or run bd init in %s", d.Dir, beadsDir, filepath.Dir(beadsDir), d.Dir)
+	}
+	return ""
 }

@@ -200,13 +200,14 @@ func (p *Plan) HasChanges() bool {
 }
 
 // Blocking returns the drift findings that stop apply: unmanaged bd daemons
-// and rival Dolt servers (both taken over with --replace-unmanaged), a Dolt
-// port held by another program and a missing dolt binary.
+// and rival Dolt servers (both taken over with --replace-unmanaged), a bd
+// daemon's folder that is no workspace (bd init), a Dolt port held by another
+// program and a missing dolt binary.
 func (p *Plan) Blocking() []Finding {
 	var out []Finding
 	for _, f := range p.Drift {
 		switch f.Kind {
-		case KindUnmanaged, KindDoltRival, KindDoltPortTaken, KindDoltMissing:
+		case KindUnmanaged, KindBdWorkspace, KindDoltRival, KindDoltPortTaken, KindDoltMissing:
 			out = append(out, f)
 		}
 	}
@@ -271,6 +272,10 @@ type BeadsLive struct {
 	Running string `json:"running,omitempty"`
 	// Unmanaged is a bd daemon holding the workspace that is not ours.
 	Unmanaged *Unmanaged `json:"unmanaged,omitempty"`
+	// Workspace says why bd cannot run its daemon in the daemon's folder
+	// ("" when it can): no .beads/ set up by bd init there or above, or a
+	// parent's workspace that bd would use instead of the one beadsctl watches.
+	Workspace string `json:"workspace_problem,omitempty"`
 }
 
 // Unmanaged is a bd daemon that beadsctl did not start.

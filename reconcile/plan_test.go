@@ -271,7 +271,7 @@ func TestPlanSummaryAndDrift(t *testing.T) {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	want := []Finding{{Kind: KindUnmanaged, Daemon: "beads", Expected: "no bd daemon but ours in /p",
-		Actual: "unmanaged bd daemon pid 4242, version 0.26.0 (seen via daemon.lock)"}}
+		Actual: "unmanaged bd daemon pid 4242, version 0.26.0, socket /p/.beads/bd.sock (seen via daemon.lock)"}}
 	if diff := cmp.Diff(want, p.Blocking()); diff != "" {
 		t.Errorf("blocking (-want +got):\n%s", diff)
 	}

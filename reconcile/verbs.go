@@ -25,10 +25,15 @@ const (
 
 // VerbOptions tune Session.Verb.
 type VerbOptions struct {
-	Timeout     time.Duration
-	EnsureAgent func(ctx context.Context) error
-	Progress    func(Progress)
-	Now         func() time.Time
+	Timeout time.Duration
+	// ReplaceUnmanaged stops an unmanaged bd daemon (or a rival Dolt server)
+	// holding a named daemon's workspace and starts ours, as apply's does.
+	ReplaceUnmanaged bool
+	// StopUnmanaged stops an unmanaged bd daemon (DefaultStopUnmanaged when nil).
+	StopUnmanaged func(ctx context.Context, u Unmanaged) ([]string, error)
+	EnsureAgent   func(ctx context.Context) error
+	Progress      func(Progress)
+	Now           func() time.Time
 }
 
 // runVerb starts, stops or restarts the named daemons (every declared one when
@@ -85,8 +90,8 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 				blocking = append(blocking, f)
 			}
 		}
-		if len(blocking) > 0 {
-			return nil, &UnmanagedError{Found: blocking}
+		if err := clearBlocking(ctx, desired, blocking, live, opts.ReplaceUnmanaged, opts.StopUnmanaged, progress, string(verb)); err != nil {
+			return nil, err
 		}
 	}
 	if verb != VerbStop && !live.AgentUp {

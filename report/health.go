@@ -139,7 +139,8 @@ type ProjectStructure struct {
 	ConfigValid    bool   `json:"config_valid"`
 	ConfigError    string `json:"config_error,omitempty"`
 	BeadsDirExists bool   `json:"beads_dir_exists"`
-	// BeadsDirs are the .beads/ folders checked (one per bd workspace); Missing the absent ones.
+	// BeadsDirs are the .beads/ folders checked (one per bd workspace);
+	// Missing those absent or not set up by bd init (no database).
 	BeadsDirs []string `json:"beads_dirs"`
 	Missing   []string `json:"missing_beads_dirs,omitempty"`
 }
@@ -168,6 +169,9 @@ type HealthProbes struct {
 	ReadLock         func(workspace string) (bd.Lock, bool, error)
 	Tail             func(path string, n int) []string
 	Stat             func(path string) (os.FileInfo, error)
+	// Initialized tells a .beads/ that bd init set up from one holding only
+	// logs (bd.Initialized); nil checks that it exists only.
+	Initialized func(beadsDir string) bool
 	// Memory reads a running daemon's memory when the agent has no sample
 	// yet (an agent before the sample at start); nil leaves it unknown.
 	Memory supervisor.MemoryFunc
@@ -181,6 +185,7 @@ func DefaultHealthProbes() HealthProbes {
 		ReadLock:         bd.ReadLock,
 		Tail:             logfile.Tail,
 		Stat:             os.Stat,
+		Initialized:      bd.Initialized,
 		Memory:           supervisor.GroupMemory,
 	}
 }
@@ -268,7 +273,7 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 		structural = append(structural, "config: "+ps.ConfigError)
 	}
 	if len(ps.Missing) > 0 {
-		structural = append(structural, "workspace: no "+strings.Join(ps.Missing, ", ")+" (run bd init)")
+		structural = append(structural, "workspace: no "+strings.Join(ps.Missing, ", ")+" set up by bd init (run bd init)")
 	}
 	if len(in.Daemons) > 0 && in.Agent == nil {
 		msg := "agent: not running"
@@ -431,6 +436,11 @@ func beadsChecks(d schema.Daemon, ph ProcessHealth, probe bd.Probe, err error, i
 		case ph.Running && probe.Pid != 0 && probe.Pid != ph.Pid:
 			bh.Healthy = false
 			rpc.Detail = fmt.Sprintf("bd RPC answered by pid %d, not the supervised pid %d (an unmanaged bd daemon holds the workspace)", probe.Pid, ph.Pid)
+		case !ph.Running:
+			// Not ours: beadsctl runs no daemon here, so a healthy answer
+			// beside "errored" or "stopped" would read as a contradiction.
+			bh.Healthy = false
+			rpc.Detail = fmt.Sprintf("bd RPC answered by an unmanaged bd daemon, pid %d (version %s), not by beadsctl's, which is not running: beadsctl start --replace-unmanaged takes over from it", probe.Pid, probe.Version)
 		default:
 			rpc.OK = true
 			rpc.Detail = fmt.Sprintf("bd RPC %s, version %s, db %s ms", probe.Status, probe.Version, trimFloat(probe.DBResponseMS))
@@ -552,7 +562,7 @@ func projectStructure(in HealthInput, p HealthProbes) ProjectStructure {
 		return ps
 	}
 	for _, dir := range ps.BeadsDirs {
-		if fi, err := p.Stat(dir); err != nil || !fi.IsDir() {
+		if fi, err := p.Stat(dir); err != nil || !fi.IsDir() || p.Initialized != nil && !p.Initialized(dir) {
 			ps.Missing = append(ps.Missing, dir)
 		}
 	}

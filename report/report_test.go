@@ -201,9 +201,18 @@ func TestBuildHealthReport(t *testing.T) {
 			"beads: errored: exited 0 before min_uptime 10 times (last log: Error: database locked)",
 			"beads: bd RPC: no bd daemon answers on DIR/.beads/bd.sock",
 		}},
+		// bd auto-started its own daemon after beadsctl stop, and ours errored
+		// beside it: the healthy RPC answer is not ours, and says so (was:
+		// "✓ bd RPC healthy" under "✗ errored").
+		"errored beside an unmanaged daemon that answers": {agent: onlineAgent(func(s *supervisor.Status) {
+			s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "not started: an unmanaged bd daemon, pid 42, holds DIR"
+		}), probes: fakeProbes(), problems: []string{
+			"beads: errored: not started: an unmanaged bd daemon, pid 42, holds DIR",
+			"beads: bd RPC answered by an unmanaged bd daemon, pid 42 (version 0.28.0), not by beadsctl's, which is not running: beadsctl start --replace-unmanaged takes over from it",
+		}},
 		"no .beads and invalid config": {agent: onlineAgent(), probes: fakeProbes(), noBeads: true, cfgErr: errors.New("beads.hcl:1,1: bad"), problems: []string{
 			"config: beads.hcl:1,1: bad",
-			"workspace: no DIR/.beads (run bd init)",
+			"workspace: no DIR/.beads set up by bd init (run bd init)",
 		}},
 		"bd not installed": {agent: onlineAgent(), probes: fakeProbes(func(p *HealthProbes) {
 			p.InstalledVersion = func(context.Context, string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/plural"
@@ -91,7 +92,7 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 	}
 	for _, d := range ps.BeadsDirs {
 		if missing[d] {
-			fmt.Fprintf(w, "%s workspace: %s missing (run bd init)\n", mark(false, false), d)
+			fmt.Fprintf(w, "%s workspace: %s missing or not set up by bd init (run bd init in %s)\n", mark(false, false), d, filepath.Dir(d))
 		} else if len(r.Order) > 0 || ps.BeadsDirExists {
 			fmt.Fprintf(w, "%s workspace: %s present\n", mark(true, false), d)
 		}
