@@ -112,12 +112,7 @@ func TestMigrateFromPM2(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ecosystem.config.cjs"), []byte(seedEcosystem), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, ".beads"), 0o700); err != nil { // as bd init leaves it
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".beads", "beads.db"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bdInit(t, dir)
 	p := &project{t: t, dir: dir, env: []string{
 		"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + filepath.Join(root, "pm2"),
 		"NO_COLOR=1", "BEADSCTL_ENV=",
@@ -258,6 +253,7 @@ func TestMigrateFromPM2KeepsOtherSavedApps(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ecosystem.config.cjs"), []byte(seedEcosystem), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	bdInit(t, dir)
 	p := &project{t: t, dir: dir, env: []string{
 		"PATH=" + filepath.Dir(pm2) + ":" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + pm2Home,
 		"NO_COLOR=1", "BEADSCTL_ENV=",
@@ -382,4 +378,15 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// bdInit leaves dir/.beads as bd init does (its database): a bd daemon needs it.
+func bdInit(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, ".beads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".beads", "beads.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
