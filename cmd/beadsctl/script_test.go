@@ -232,15 +232,28 @@ func cmdPidgone(ts *testscript.TestScript, neg bool, args []string) {
 		// A SIGKILLed process in uninterruptible I/O (dolt fsyncing on a
 		// loaded machine) dies only when the I/O ends: wait on its pidfd,
 		// which turns readable once every thread has exited, up to timeout.
+		// The pidfd's answer is final: once it is readable the process has
+		// exited, and the pid may already name a new process (pid_max is
+		// 32768 here; under load a reaped pid came back within 2 s and was
+		// taken for the killed dolt still running, 1 run in 20).
 		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			exited := false
 			deadline := time.Now().Add(timeout)
-			for left := time.Until(deadline); left > 0; left = time.Until(deadline) {
+			for left := time.Until(deadline); left > 0 && !exited; left = time.Until(deadline) {
 				n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
-				if n > 0 || err != nil && err != unix.EINTR {
-					break
+				if err != nil && err != unix.EINTR {
+					unix.Close(fd)
+					ts.Fatalf("pidgone: poll pidfd of %d: %v", pid, err)
 				}
+				exited = n > 0
 			}
 			unix.Close(fd)
+			if !exited {
+				ts.Fatalf("pid %d (%s) is still running after %v", pid, f, timeout)
+			}
+			continue
+		} else if err == unix.ESRCH {
+			continue
 		}
 		if pidAlive(pid) {
 			ts.Fatalf("pid %d (%s) is still running after %v", pid, f, timeout)
