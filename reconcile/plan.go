@@ -749,9 +749,12 @@ var attrPaths = func() []string {
 }()
 
 // Attributes lists every attribute of d that has a value, as a create shows
-// them: sensitive environment values masked, and those a spec as an older
-// state records it holds only as keyed hashes shown as Hashed.
-func Attributes(d *schema.Daemon) []Attribute {
+// them: sensitive environment values masked. hashedEnv says that d's
+// environment values are recorded hashes (a spec from a state written before
+// environment_plain): those are shown as Hashed. A spec from beads.hcl, or
+// from a state with plain values, has none — a value that merely looks like a
+// hash (an image digest "sha256:…") is a value.
+func Attributes(d *schema.Daemon, hashedEnv bool) []Attribute {
 	sensitive := map[string]bool{}
 	for _, k := range d.Sensitive {
 		sensitive["environment."+k] = true
@@ -762,7 +765,7 @@ func Attributes(d *schema.Daemon) []Attribute {
 		case `""`, `"0s"`, "0", "false", "null", "[]":
 			continue
 		}
-		if strings.HasPrefix(x.path, "environment.") && isRecordedHash(x.value) && !sensitive[x.path] {
+		if hashedEnv && strings.HasPrefix(x.path, "environment.") && !sensitive[x.path] {
 			v := Hashed
 			out = append(out, Attribute{Path: x.path, After: &v})
 			continue

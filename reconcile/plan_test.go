@@ -309,26 +309,34 @@ func BenchmarkComputePlan(b *testing.B) {
 // TestAttributes: a spec's attributes as plan shows a start and show shows a
 // spec: shell redirections in args as written (json.Marshal wrote
 // "2\u003e\u00261"), a sensitive value masked, a value state.json recorded
-// as a keyed hash shown as Hashed.
+// as a keyed hash (a state before environment_plain) shown as Hashed, and a
+// plain value that looks like a hash shown as it is (show called an image
+// digest "(hashed in state)").
 func TestAttributes(t *testing.T) {
 	d := beadsDaemon("web", func(d *schema.Daemon) {
 		d.Command, d.Args, d.Interval = "sh", []string{"-c", "serve 2>&1 | tee <in"}, 0
-		d.Environment = map[string]string{"PORT": "80", "TOKEN": "x", "MODE": keyedPrefix + "0123abcd"}
+		d.Environment = map[string]string{"PORT": "80", "TOKEN": "x", "MODE": keyedPrefix + "0123abcd", "IMAGE": "sha256:beef"}
 		d.Sensitive = []string{"TOKEN"}
 	})
-	got := map[string]string{}
-	for _, a := range Attributes(&d) {
-		got[a.Path] = deref(a.After)
-	}
-	want := map[string]string{
-		"args":              `["-c","serve 2>&1 | tee <in"]`,
-		"environment.PORT":  `"80"`,
-		"environment.TOKEN": Sensitive,
-		"environment.MODE":  Hashed,
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %s, want %s", k, got[k], v)
+	for _, hashed := range []bool{false, true} {
+		got := map[string]string{}
+		for _, a := range Attributes(&d, hashed) {
+			got[a.Path] = deref(a.After)
+		}
+		want := map[string]string{
+			"args":              `["-c","serve 2>&1 | tee <in"]`,
+			"environment.PORT":  `"80"`,
+			"environment.TOKEN": Sensitive,
+			"environment.MODE":  `"` + keyedPrefix + `0123abcd"`,
+			"environment.IMAGE": `"sha256:beef"`,
+		}
+		if hashed {
+			want["environment.PORT"], want["environment.MODE"], want["environment.IMAGE"] = Hashed, Hashed, Hashed
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("hashed env %v: %s = %s, want %s", hashed, k, got[k], v)
+			}
 		}
 	}
 }

@@ -144,7 +144,7 @@ func BuildDaemonReport(ctx context.Context, in DaemonInput) (*DaemonReport, erro
 		r.Spec, r.SpecSource = &spec, "state"
 	}
 	if r.Spec != nil {
-		r.Attributes = reconcile.Attributes(r.Spec)
+		r.Attributes = reconcile.Attributes(r.Spec, r.SpecSource == "state" && !applied.EnvPlain)
 	}
 	if s := agentStatusOf(in, sr.Agent); s != nil {
 		if r.Process != nil && r.Process.Pid > 0 {

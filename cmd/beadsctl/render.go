@@ -118,7 +118,7 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprintf(w, "%s daemon %q {\n", sym, c.Name)
 		attrs := c.Attributes
 		if c.Is(reconcile.ActionCreate) && len(attrs) == 0 && c.After != nil && c.Before == nil {
-			attrs = reconcile.Attributes(c.After)
+			attrs = reconcile.Attributes(c.After, false)
 		}
 		for _, a := range attrs {
 			fmt.Fprintln(w, "      "+attrLine(a, pal))

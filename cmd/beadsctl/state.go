@@ -100,7 +100,7 @@ func renderStateDaemon(w io.Writer, name string, ds reconcile.DaemonState) {
 	}
 	fmt.Fprintf(w, "daemon %q {\n", name)
 	spec := ds.Spec
-	for _, a := range reconcile.Attributes(&spec) {
+	for _, a := range reconcile.Attributes(&spec, !ds.EnvPlain) {
 		fmt.Fprintf(w, "    %s = %s\n", a.Path, *a.After)
 	}
 	fmt.Fprintln(w, "}")
