@@ -109,3 +109,26 @@ func TestDependencyOrder(t *testing.T) {
 		t.Errorf("stop order of removed daemons %v", got)
 	}
 }
+
+// TestComputePlanDependsOnInPlace: a changed condition or on_restart is an
+// update in place, the attribute named.
+func TestComputePlanDependsOnInPlace(t *testing.T) {
+	ds := stack(nil)
+	st := applied("", ds...)
+	live := agentUp(st, online(st, ds[0]), online(st, ds[1]), online(st, ds[2]))
+	changed := stack(func(name string, d *schema.Daemon) {
+		if name == "ui" {
+			d.DependsOn[0].OnRestart = schema.OnRestartRestart
+		}
+	})
+	p := ComputePlan(config("", changed...), live)
+	for _, c := range summarize(p) {
+		if c.Name != "ui" {
+			continue
+		}
+		want := []string{`depends_on.api: { condition = "started", on_restart = "ignore" } -> { condition = "started", on_restart = "restart" }`}
+		if !cmp.Equal(c.Actions, []Action{ActionUpdate}) || !cmp.Equal(c.Attrs, want) {
+			t.Errorf("ui: %+v", c)
+		}
+	}
+}

@@ -610,6 +610,10 @@ func flatten(d *schema.Daemon) []attr {
 		attr{"health.command", string(hcmd), false},
 		attr{"health.address", strconv.Quote(d.Health.Address), false},
 	)
+	for _, dep := range d.DependsOn {
+		// The next start waits on it: in place, never a restart.
+		out = append(out, attr{"depends_on." + dep.Daemon, fmt.Sprintf("{ condition = %q, on_restart = %q }", dep.Condition, dep.OnRestart), false})
+	}
 	if h := d.Health.HTTP; h != nil {
 		status, _ := json.Marshal(h.Status)
 		out = append(out,
@@ -730,7 +734,7 @@ func hashedAs(a Attribute, hashed bool, shown string) Attribute {
 // among them.
 func attrOrder(path string) string {
 	for i, p := range attrPaths {
-		if path == p || (p == "environment." && strings.HasPrefix(path, p)) {
+		if path == p || (strings.HasSuffix(p, ".") && strings.HasPrefix(path, p)) {
 			return fmt.Sprintf("%02d%s", i, path)
 		}
 	}
@@ -741,8 +745,11 @@ var attrPaths = func() []string {
 	var out []string
 	for _, x := range flatten(&schema.Daemon{}) {
 		out = append(out, x.path)
-		if x.path == "dir" {
+		switch x.path {
+		case "dir":
 			out = append(out, "environment.")
+		case "health.address":
+			out = append(out, "depends_on.")
 		}
 	}
 	return out
