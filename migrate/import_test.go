@@ -105,6 +105,24 @@ func hasWarning(res *Result, field string) bool {
 type checkFunc func(t *testing.T, cfgs map[string]*schema.Config, res *Result)
 
 var corpusChecks = map[string]checkFunc{
+	"badenv.config.js": func(t *testing.T, cfgs map[string]*schema.Config, res *Result) {
+		d := daemonOf(t, cfgs[""], "web")
+		if diff := cmp.Diff(map[string]string{"PORT": "8080"}, d.Environment); diff != "" {
+			t.Errorf("environment (-want +got):\n%s", diff)
+		}
+		if p := daemonOf(t, cfgs["production"], "web"); p.Environment["NODE_ENV"] != "production" || len(p.Environment) != 2 {
+			t.Errorf("production environment %v", p.Environment)
+		}
+		var left []string
+		for _, w := range res.Warnings {
+			if strings.Contains(w.Message, "cannot name an environment variable") {
+				left = append(left, w.Field+" "+w.Message)
+			}
+		}
+		if len(left) != 4 {
+			t.Errorf("warnings for the names left out: %q, want 4", left)
+		}
+	},
 	"seed.config.cjs": func(t *testing.T, cfgs map[string]*schema.Config, res *Result) {
 		d := daemonOf(t, cfgs[""], "beads-daemon")
 		want := []string{"bd", "daemon", "--start", "--foreground", "--interval", "5s"}

@@ -542,7 +542,13 @@ func (c *converter) env(v any, field string) map[string]string {
 		return nil
 	}
 	out := map[string]string{}
-	for k, x := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		x := m[k]
+		if !schema.ValidEnvName(k) {
+			// beads.hcl would refuse it, and so the whole file.
+			c.warn(field, "%q cannot name an environment variable; ignored", k)
+			continue
+		}
 		switch x.(type) {
 		case map[string]any, []any:
 			c.warn(field, "%s is %s; PM2 passes it as %q, so beads.hcl does too", k, describe(x), "[object Object]")

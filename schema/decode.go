@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -255,7 +256,7 @@ func decodeAttr(a *hcl.Attribute, k kind, path string, ctx *hcl.EvalContext) (*f
 				if e.IsNull() {
 					return bad(fmt.Sprintf("the value of %s is null", key))
 				}
-				if key == "" || strings.ContainsAny(key, "=\x00") {
+				if !ValidEnvName(key) {
 					return bad(fmt.Sprintf("%q is not a valid environment variable name", key))
 				}
 			}
@@ -368,4 +369,11 @@ func merge(base, over *layer) *layer {
 // pos renders the start of r as file:line:column.
 func pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// ValidEnvName reports whether key can name an environment variable: not
+// empty, and without '=', NUL or another control character (a newline in a
+// name would start another variable in an env file, and no shell can set it).
+func ValidEnvName(key string) bool {
+	return key != "" && !strings.ContainsRune(key, '=') && !strings.ContainsFunc(key, unicode.IsControl)
 }

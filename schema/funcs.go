@@ -83,7 +83,7 @@ func envFunc(environ []string) function.Function {
 			case len(args) == 2:
 				return args[1], nil
 			}
-			return cty.NilVal, fmt.Errorf("environment variable %s is not set; give a default with env(%q, \"...\")", name, name)
+			return cty.NilVal, fmt.Errorf("environment variable %q is not set; give a default with env(%q, \"...\")", name, name)
 		},
 	})
 }

@@ -388,7 +388,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"env function missing variable": {
 			src:  "daemon \"a\" {\n  command = env(\"NOPE_NOT_SET\")\n}\n",
-			want: []string{`2:13: error: Error in function call; Call to function "env" failed: environment variable NOPE_NOT_SET is not set; give a default with env("NOPE_NOT_SET", "...").`},
+			want: []string{`2:13: error: Error in function call; Call to function "env" failed: environment variable "NOPE_NOT_SET" is not set; give a default with env("NOPE_NOT_SET", "...").`},
 		},
 		"function that reads files is absent": {
 			src:  "daemon \"a\" {\n  command = file(\"/etc/passwd\")\n}\n",

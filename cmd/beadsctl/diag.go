@@ -110,14 +110,7 @@ func severity(d *hcl.Diagnostic) string {
 func writeDiagsCompact(w io.Writer, diags hcl.Diagnostics) error {
 	var b strings.Builder
 	for _, d := range diags {
-		if r := d.Subject; r != nil {
-			fmt.Fprintf(&b, "%s:%d:%d: ", r.Filename, r.Start.Line, r.Start.Column)
-		}
-		b.WriteString(severity(d) + ": " + d.Summary)
-		if d.Detail != "" {
-			b.WriteString("; " + strings.ReplaceAll(d.Detail, "\n", " "))
-		}
-		b.WriteByte('\n')
+		b.WriteString(schema.DiagLine(d, true) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -152,7 +145,7 @@ func writeDiagsPretty(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 		if d.Severity == hcl.DiagWarning {
 			label, code = "Warning", ansiYellow
 		}
-		fmt.Fprintf(&b, "%s %s\n\n", paint(code, label+":"), paint(ansiBold, d.Summary))
+		fmt.Fprintf(&b, "%s %s\n\n", paint(code, label+":"), paint(ansiBold, schema.Printable(d.Summary)))
 		if r := d.Subject; r != nil {
 			var src []byte
 			var ctx string
@@ -163,11 +156,12 @@ func writeDiagsPretty(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 				}
 			}
 			if ctx != "" {
-				fmt.Fprintf(&b, "  on %s line %d, in %s:\n", r.Filename, r.Start.Line, ctx)
+				fmt.Fprintf(&b, "  on %s line %d, in %s:\n", schema.Printable(r.Filename), r.Start.Line, schema.Printable(ctx))
 			} else {
-				fmt.Fprintf(&b, "  on %s line %d:\n", r.Filename, r.Start.Line)
+				fmt.Fprintf(&b, "  on %s line %d:\n", schema.Printable(r.Filename), r.Start.Line)
 			}
 			if line, ok := sourceLine(src, r.Start.Line); ok {
+				line = schema.Printable(line)
 				gutter := fmt.Sprintf("  %d: ", r.Start.Line)
 				fmt.Fprintf(&b, "%s%s\n", gutter, line)
 				fmt.Fprintf(&b, "%s%s%s\n", strings.Repeat(" ", len(gutter)), indentLike(line, r.Start.Column-1), paint(code, caret(line, *r)))
@@ -175,7 +169,7 @@ func writeDiagsPretty(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 			b.WriteByte('\n')
 		}
 		if d.Detail != "" {
-			detail := d.Detail
+			detail := schema.Printable(d.Detail)
 			if width > 10 {
 				detail = wordwrap.WrapString(detail, uint(width-1))
 			}

@@ -129,7 +129,7 @@ func runFmt(c *cobra.Command, g *globals, o *fmtOptions, operands []string) erro
 			invalid = true
 			continue
 		}
-		out := hclwrite.Format(src)
+		out := canonical(src)
 		if path == "-" && !o.check {
 			if _, err := stdout.Write(out); err != nil {
 				return err
@@ -327,4 +327,15 @@ func diffLines(a, b []string) []diffOp {
 		ops = append(ops, diffOp{' ', a[len(a)-suf+k], len(a) - suf + k, len(b) - suf + k})
 	}
 	return ops
+}
+
+// canonical is src formatted as hclwrite does, ending with one newline (as
+// gofmt's output does): a file, or fmt -'s output, that stopped mid-line
+// would run into whatever is written after it (the next file's diagnostics).
+func canonical(src []byte) []byte {
+	out := hclwrite.Format(src)
+	if len(bytes.TrimSpace(out)) == 0 {
+		return out
+	}
+	return append(bytes.TrimRight(out, "\n"), '\n')
 }

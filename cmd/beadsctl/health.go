@@ -83,7 +83,7 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 	case !ps.ConfigExists:
 		cfg = "config: " + ps.ConfigPath + " not found"
 	case !ps.ConfigValid:
-		cfg = "config: " + ps.ConfigError
+		cfg = "config: " + indentRest(ps.ConfigError, "    ") // one diagnostic a line
 	}
 	fmt.Fprintf(w, "%s %s\n", mark(ps.ConfigValid, false), cfg)
 	missing := map[string]bool{}

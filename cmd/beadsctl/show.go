@@ -139,7 +139,7 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 	}
 	facts.write(w)
 	if r.ConfigError != "" {
-		fmt.Fprintf(w, "  (the configuration does not load: %s)\n", firstLine(r.ConfigError))
+		fmt.Fprintf(w, "  (the configuration does not load: %s)\n", indentRest(r.ConfigError, "    "))
 	}
 
 	if r.Spec != nil {
@@ -255,9 +255,9 @@ func orDash(s string) string {
 	return s
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+// indentRest is a message of several lines (schema.Error's: one diagnostic a
+// line) shown after a prefix: every line after the first indented by pad,
+// so that each diagnostic starts a line of its own.
+func indentRest(msg, pad string) string {
+	return strings.ReplaceAll(msg, "\n", "\n"+pad)
 }
