@@ -259,6 +259,15 @@ func splitEnv(d *schema.Daemon) (plain, secret []string) {
 	return plain, secret
 }
 
+// depNames lists the daemons d depends on: "db, init".
+func depNames(d *schema.Daemon) string {
+	var names []string
+	for _, dep := range d.DependsOn {
+		names = append(names, dep.Daemon)
+	}
+	return strings.Join(names, ", ")
+}
+
 // Common warnings: fields no engine here maps.
 
 func warnHealth(r *Result, d *schema.Daemon, engine, instead string) {

@@ -89,10 +89,16 @@ func Launchd(cfg *schema.Config, opts LaunchdOptions) (*Result, error) {
 		switch rs.Policy {
 		case "never":
 			job.KeepAlive = false
-		case "on-failure":
+		case "on-failure", "once":
 			job.KeepAlive = map[string]any{"SuccessfulExit": false}
 		default:
 			job.KeepAlive = true
+		}
+		if rs.Policy == "once" {
+			r.warn(d.Name, "restart.policy", "\"once\" is mapped as on-failure (KeepAlive SuccessfulExit=false): launchd runs the job again at every load, it records no completion")
+		}
+		if len(d.DependsOn) > 0 {
+			r.warn(d.Name, "depends_on", "not mapped: launchd has no start order between jobs; %s starts at once, whatever %s is doing (export launchd --agent keeps beadsctl's ordering)", d.Name, depNames(d))
 		}
 		if rs.Policy != "never" {
 			job.ThrottleInterval = ceilSeconds(rs.Delay)

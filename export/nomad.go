@@ -150,8 +150,14 @@ func nomadRestart(d *schema.Daemon, r *Result) *api.RestartPolicy {
 	if rs.Policy == "never" {
 		return &api.RestartPolicy{Attempts: new(0), Interval: new(nomadMinInterval), Delay: new(delay), Mode: new(api.RestartPolicyModeFail)}
 	}
-	if rs.Policy == "on-failure" {
+	switch rs.Policy {
+	case "on-failure":
 		r.warn(d.Name, "restart.policy", "\"on-failure\" is not mapped: in service and system jobs Nomad restarts a task after any exit, a successful one too")
+	case "once":
+		r.warn(d.Name, "restart.policy", "\"once\" is not mapped: in service and system jobs Nomad restarts a task after any exit, a successful one too (a one-shot is a prestart lifecycle task or a batch job there)")
+	}
+	if len(d.DependsOn) > 0 {
+		r.warn(d.Name, "depends_on", "not mapped: the tasks of this job start in no order (%s); Nomad orders tasks only inside one group with lifecycle hooks", depNames(d))
 	}
 	if rs.Backoff == "exponential" {
 		r.warn(d.Name, "restart.backoff", "\"exponential\" is not mapped: Nomad waits a constant restart.delay = %s (with jitter)", delay)

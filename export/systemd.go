@@ -40,21 +40,23 @@ func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 	r := &Result{}
 	for i := range ds {
 		d := &ds[i]
-		base := unitEscape(d.Name)
-		if opts.Prefix != "" {
-			base = opts.Prefix + ProjectID(cfg.Dir) + "-" + base
-		}
-		base = fitName(base, ".service")
+		base := systemdBase(cfg, opts, d.Name)
 		unit := base + ".service"
 		var b unitWriter
 		b.header(unit, cfg, "export systemd")
 		b.section("Unit")
 		b.set("Description", fmt.Sprintf("beadsctl daemon %s (%s)", d.Name, sdPath(cfg.Dir)))
 		b.set("After", "network.target")
+		systemdDeps(&b, r, cfg, opts, d)
 		systemdStartLimit(&b, d, r)
 
 		b.section("Service")
-		b.set("Type", "simple")
+		if d.Restart.Policy == "once" {
+			b.set("Type", "oneshot") // active once it exited 0: what completed_successfully waits for
+			b.set("RemainAfterExit", "yes")
+		} else {
+			b.set("Type", "simple")
+		}
 		argv := d.Argv()
 		argv[0] = resolveCommand(r, d, opts.Options, "systemd looks a bare name up in its own fixed search path, /usr/local/bin:/usr/bin:/bin among others")
 		b.set("ExecStart", execLine(argv))
@@ -206,7 +208,7 @@ func systemdRestart(b *unitWriter, d *schema.Daemon, r *Result) {
 	case "never":
 		b.set("Restart", "no")
 		return
-	case "on-failure":
+	case "on-failure", "once":
 		b.set("Restart", "on-failure")
 	default:
 		b.set("Restart", "always")
@@ -214,6 +216,38 @@ func systemdRestart(b *unitWriter, d *schema.Daemon, r *Result) {
 	b.set("RestartSec", sdDuration(rs.Delay))
 	if rs.Backoff == "exponential" {
 		r.warn(d.Name, "restart.backoff", "\"exponential\" (up to max_delay %s) is not mapped: systemd waits a constant RestartSec=%s (systemd 254 and later offer RestartSteps= and RestartMaxDelaySec=)", rs.MaxDelay, sdDuration(rs.Delay))
+	}
+}
+
+// systemdBase is the unit name (without .service) of the daemon name.
+func systemdBase(cfg *schema.Config, opts SystemdOptions, name string) string {
+	base := unitEscape(name)
+	if opts.Prefix != "" {
+		base = opts.Prefix + ProjectID(cfg.Dir) + "-" + base
+	}
+	return fitName(base, ".service")
+}
+
+// systemdDeps maps depends_on: After= and Requires= (a dependency that
+// fails stops its dependents' start, as beadsctl's agent does), BindsTo=
+// and PartOf= for on_restart = "restart". systemd has no health checks: a
+// "healthy" dependency is waited for as started, which the warning says.
+func systemdDeps(b *unitWriter, r *Result, cfg *schema.Config, opts SystemdOptions, d *schema.Daemon) {
+	for _, dep := range d.DependsOn {
+		u := systemdBase(cfg, opts, dep.Daemon) + ".service"
+		b.set("After", u)
+		b.set("Requires", u)
+		if dep.OnRestart == "restart" {
+			b.set("BindsTo", u)
+			b.set("PartOf", u)
+		}
+		switch dep.Condition {
+		case "healthy":
+			r.warn(d.Name, "depends_on."+dep.Daemon, "condition \"healthy\" is mapped as started (After=, Requires=): systemd has no health checks, so it starts %s once %s's process runs, not once its check passes; export systemd --agent keeps beadsctl's ordering", d.Name, dep.Daemon)
+		case "completed_successfully":
+			// The dependency is Type=oneshot with RemainAfterExit=yes: systemd
+			// starts the dependent once it exited 0.
+		}
 	}
 }
 

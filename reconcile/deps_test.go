@@ -132,3 +132,24 @@ func TestComputePlanDependsOnInPlace(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkCompleted(t *testing.T) {
+	setup := beadsDaemon("setup", func(d *schema.Daemon) {
+		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up"}, 0, supervisor.PolicyOnce
+	})
+	web := beadsDaemon("web", func(d *schema.Daemon) { d.Command, d.Interval = "node", 0 })
+	st := applied("", setup, web)
+	cfg := config("", setup, web)
+	specs := []supervisor.Spec{{Name: "setup"}, {Name: "web"}}
+	MarkCompleted(st, cfg, specs)
+	if specs[0].Completed || specs[1].Completed {
+		t.Errorf("marked without a recorded completion: %+v", specs)
+	}
+	s := st.Daemons["setup"]
+	s.CompletedAt = time.Now()
+	st.Daemons["setup"] = s
+	MarkCompleted(st, cfg, specs)
+	if !specs[0].Completed || specs[1].Completed {
+		t.Errorf("want setup marked only: %+v", specs)
+	}
+}

@@ -107,3 +107,17 @@ func ForegroundSpecs(cfg *schema.Config, bdVersion func(d *schema.Daemon) string
 	}
 	return specs, nil
 }
+
+// MarkCompleted marks the specs of the one-shots that st recorded as
+// completed with their current spec (restart.policy "once"): the agent
+// hosts them as completed, for their dependents, and does not run them
+// again (`agent --restore` after a reboot, as apply does).
+func MarkCompleted(st *State, cfg *schema.Config, specs []supervisor.Spec) {
+	for i := range specs {
+		if d := declaredDaemon(cfg, specs[i].Name); d != nil {
+			if _, done := completedOneShot(d, st); done {
+				specs[i].Completed = true
+			}
+		}
+	}
+}

@@ -176,6 +176,7 @@ func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spe
 	if err != nil {
 		return nil, "", err
 	}
+	reconcile.MarkCompleted(st, cfg, specs) // a one-shot that completed is not run again
 	for _, name := range st.Names() {
 		if running[name] && !declared[name] {
 			g.log.Warn("not restored: removed from beads.hcl since the last apply", "daemon", name)
