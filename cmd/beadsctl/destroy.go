@@ -90,8 +90,12 @@ func destroyComplete(without string, findsEscaped bool, goos string) string {
 	if findsEscaped {
 		return head + " Nothing runs; " + again
 	}
-	return head + " Every daemon and the agent stopped; a process a daemon moved out of its process group (setsid, a double fork) " +
-		"cannot be found on " + goos + " and may still run (look with ps); " + again
+	return head + " Every daemon and the agent stopped; " + mayStillRun(goos) + "; " + again
+}
+
+// mayStillRun says what destroy cannot find on goos (!supervisor.FindsEscaped).
+func mayStillRun(goos string) string {
+	return "a process a daemon moved out of its process group (setsid, a double fork) cannot be found on " + goos + " and may still run (look with ps)"
 }
 
 // errNoConfig is destroy's beads.hcl that is not there (nothing to show).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -239,8 +240,10 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 	a := r.Agent
 	switch {
 	case a.Source == "agent":
-	case r.Destroyed:
+	case r.Destroyed && supervisor.FindsEscaped:
 		fmt.Fprintf(w, "%s beadsctl destroy stopped every daemon and the agent; beadsctl apply starts them again.\n", pal.yellow("Nothing runs:"))
+	case r.Destroyed:
+		fmt.Fprintf(w, "%s beadsctl destroy stopped every daemon and the agent; %s; beadsctl apply starts them again.\n", pal.yellow("Destroyed:"), mayStillRun(runtime.GOOS))
 	case a.NotAnswering:
 		who := "The agent"
 		if a.Pid > 0 {
