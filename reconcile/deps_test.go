@@ -153,3 +153,15 @@ func TestMarkCompleted(t *testing.T) {
 		t.Errorf("want setup marked only: %+v", specs)
 	}
 }
+
+// TestTargetTakesDependencies: -target ui brings api and db (it waits for them).
+func TestTargetTakesDependencies(t *testing.T) {
+	ds := stack(nil)
+	names, err := TargetNames(config("", ds...), &Live{State: &State{}}, []string{"ui"})
+	if err != nil || !cmp.Equal(names, []string{"api", "db", "ui"}) {
+		t.Errorf("targets %v, %v", names, err)
+	}
+	if names, _ := TargetNames(config("", ds...), &Live{State: &State{}}, []string{"db"}); !cmp.Equal(names, []string{"db"}) {
+		t.Errorf("a dependency alone takes no dependent: %v", names)
+	}
+}

@@ -21,8 +21,9 @@ var ErrTargetNotPossible = errors.New("-target cannot limit this plan")
 // TargetNames turns -target values (NAME or daemon.NAME) into daemon names,
 // sorted and without repeats. A name is a target when beads.hcl declares it,
 // or when the state records it or the agent runs it (a daemon removed from
-// beads.hcl, which the plan stops). An unknown one is an error listing where
-// each declared daemon is (file:line:col).
+// beads.hcl, which the plan stops); the daemons a target depends on
+// (depends_on, transitively) are targets too. An unknown one is an error
+// listing where each declared daemon is (file:line:col).
 func TargetNames(desired *schema.Config, live *Live, targets []string) ([]string, error) {
 	known := map[string]bool{}
 	for _, d := range desired.Daemons {
@@ -45,6 +46,17 @@ func TargetNames(desired *schema.Config, live *Live, targets []string) ([]string
 			return nil, unknownTarget(desired, t)
 		}
 		names = append(names, name)
+	}
+	// As Terraform's -target: a daemon's dependencies come with it (it
+	// would wait for them), and theirs.
+	for i := 0; i < len(names); i++ {
+		if d := declaredDaemon(desired, names[i]); d != nil {
+			for _, dep := range d.DependsOn {
+				if !slices.Contains(names, dep.Daemon) {
+					names = append(names, dep.Daemon)
+				}
+			}
+		}
 	}
 	sort.Strings(names)
 	return slices.Compact(names), nil
