@@ -3,6 +3,7 @@
 package reconcile
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -128,7 +129,11 @@ func TestSessionWritesNothingWhenTheAgentDoesNotAnswer(t *testing.T) {
 	_, c, as := startDetached(t, dir)
 	t.Cleanup(func() {
 		_ = syscall.Kill(as.Pid, syscall.SIGCONT)
-		_ = c.Shutdown(t.Context())
+		// Not t.Context(): it is done before cleanups run, and a Shutdown
+		// under it never reached the agent (which ran on after the test).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Shutdown(ctx)
 	})
 	o := SessionOptions{File: file, Command: "apply", Lock: true, AgentTimeout: 500 * time.Millisecond}
 	if _, err := sessionApply(t, o); err != nil {
