@@ -56,6 +56,9 @@ func checkDep(dep Dependency, st Status, hosted bool) depVerdict {
 		return depVerdict{failed: true, why: fmt.Sprintf("dependency %q errored: %s", n, st.Reason)}
 	case st.State == StateCompleted:
 		return depVerdict{met: true}
+	case st.State == StateWaiting && st.Blocked:
+		// Blocked itself: the failure down the chain reaches every level.
+		return depVerdict{failed: true, why: fmt.Sprintf("dependency %q is %s", n, st.Reason)}
 	}
 	switch dep.Condition {
 	case CondCompleted:

@@ -75,7 +75,9 @@ func TestAgentDependencyFailedBlocks(t *testing.T) {
 	gone.Argv = []string{filepath.Join(dir, "no-such-program")}
 	web := shSpec(dir, "web", "exec sleep 1000")
 	web.DependsOn = []Dependency{{Name: "gone", Condition: CondStarted}}
-	for _, s := range []Spec{db, ui, gone, web} {
+	top := shSpec(dir, "top", "exec sleep 1000") // two levels above the failure
+	top.DependsOn = []Dependency{{Name: "ui", Condition: CondStarted}}
+	for _, s := range []Spec{db, ui, gone, web, top} {
 		ta.put(t, s)
 	}
 	res := ta.wait(t, "ui", "for=online&timeout=20s")
@@ -84,6 +86,10 @@ func TestAgentDependencyFailedBlocks(t *testing.T) {
 	}
 	if want := `not started: dependency "db" exited and is not restarted: exited (exit code 3); restart policy is never`; res.Status.Reason != want {
 		t.Errorf("reason %q, want %q", res.Status.Reason, want)
+	}
+	res = ta.wait(t, "top", "for=online&timeout=20s")
+	if want := `not started: dependency "ui" is not started: dependency "db" exited and is not restarted: exited (exit code 3); restart policy is never`; res.Result != WaitBlocked || res.Status.Reason != want {
+		t.Errorf("wait top: %s %q, want blocked %q", res.Result, res.Status.Reason, want)
 	}
 	res = ta.wait(t, "web", "for=online&timeout=20s")
 	if res.Result != WaitBlocked || !strings.HasPrefix(res.Status.Reason, `not started: dependency "gone" errored: start: `) {
