@@ -74,16 +74,16 @@ func beadsLogPath(spec Spec) string {
 	return filepath.Join(beadsDir, "daemon.log")
 }
 
-// beadsExitTail is what a bd run said before it ended: the lines it added to
-// its daemon.log (where bd reports failures inside its loop, exit code 0),
-// then its own stderr ("Error: daemon already running (PID …)"), the last
-// tailLines of both. Lines another daemon wrote to the same daemon.log before
-// this run started are not its own and are left out.
+// beadsExitTail is what a bd run said before it ended: the last lines it
+// added to its daemon.log (where bd reports failures inside its loop, exit
+// code 0), then its own stderr ("Error: daemon already running (PID …)"; as
+// stderrTail keeps it), tailLines in all, stderr first served. Lines another
+// daemon wrote to the same daemon.log before this run started are not its own
+// and are left out.
 func beadsExitTail(r *run, stderr []string) []string {
-	lines := logfile.TailSince(r.beadsLog, r.beadsLogOffset, tailLines)
-	lines = append(lines, stderr...)
-	if len(lines) > tailLines {
-		lines = lines[len(lines)-tailLines:]
+	var lines []string
+	if room := tailLines - len(stderr); room > 0 {
+		lines = logfile.TailSince(r.beadsLog, r.beadsLogOffset, room)
 	}
-	return lines
+	return append(lines, stderr...)
 }

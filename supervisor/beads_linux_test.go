@@ -112,3 +112,17 @@ func TestBeadsDaemonBesideAnUnmanagedOneIsErroredNotLooped(t *testing.T) {
 		t.Errorf("exit log tail %q, want the child's stderr and not the other daemon's log lines", tail)
 	}
 }
+
+// bd (cobra) says what is wrong first, then prints its usage, longer than the
+// tail kept: the exit report keeps the first lines too (was: the last ten
+// lines of the usage, "Error: unknown flag: --bogus" lost).
+func TestExitReportKeepsTheFirstStderrLines(t *testing.T) {
+	script := `echo "Error: unknown flag: --bogus" >&2; echo "Usage:" >&2; for i in $(seq 1 30); do echo "  flag $i" >&2; done; exit 1`
+	d := runDaemon(t, Spec{Argv: []string{"sh", "-c", script}, Restart: RestartPolicy{Policy: PolicyNever}}, DaemonOptions{})
+	st := waitStatus(t, d, 10*time.Second, "stopped", func(s Status) bool { return s.State == StateStopped && s.LastExit != nil })
+	tail := st.LastExit.LogTail
+	want := []string{"Error: unknown flag: --bogus", "Usage:", "… (23 lines)", "  flag 24", "  flag 25", "  flag 26", "  flag 27", "  flag 28", "  flag 29", "  flag 30"}
+	if !slices.Equal(tail, want) {
+		t.Errorf("exit log tail %q, want %q", tail, want)
+	}
+}

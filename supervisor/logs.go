@@ -29,6 +29,9 @@ const (
 	maxPending = 16 << 20
 	// tailLines is how many stderr lines are kept for Exit.LogTail.
 	tailLines = 10
+	// headLines of a run's stderr are kept beside its tail: "Error: unknown
+	// flag" comes before a usage text longer than the tail.
+	headLines = 2
 )
 
 // Streams and the files they go to.
@@ -50,6 +53,8 @@ type logSink struct {
 	pending  [nFiles]bytes.Buffer
 	dropped  [nFiles]int
 	tail     []string
+	head     []string // the first headLines stderr lines of the run: bd, cobra and flag packages say what is wrong first, then print their usage
+	nErr     int      // stderr lines of the run
 	closing  bool
 	lastErr  string
 	kick     chan struct{}
@@ -95,15 +100,23 @@ func (s *logSink) signal() {
 // resetTail forgets the stderr lines of the previous run.
 func (s *logSink) resetTail() {
 	s.mu.Lock()
-	s.tail = nil
+	s.tail, s.head, s.nErr = nil, nil, 0
 	s.mu.Unlock()
 }
 
-// stderrTail returns the last stderr lines of the current run.
+// stderrTail returns the stderr lines of the current run, at most tailLines:
+// all of them, or its first headLines, a line saying how many were left out,
+// and its last ones (a program that says what is wrong, then prints its usage).
 func (s *logSink) stderrTail() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.tail...)
+	if s.nErr <= tailLines {
+		return append([]string(nil), s.tail...)
+	}
+	last := s.tail[len(s.tail)-(tailLines-len(s.head)-1):]
+	out := append([]string(nil), s.head...)
+	out = append(out, fmt.Sprintf("… (%d lines)", s.nErr-len(s.head)-len(last)))
+	return append(out, last...)
 }
 
 // line queues one complete line (without its newline) of stream.
@@ -132,6 +145,10 @@ func (s *logSink) line(stream int, line []byte) {
 		b.WriteByte('\n')
 	}
 	if stream == streamErr {
+		s.nErr++
+		if len(s.head) < headLines {
+			s.head = append(s.head, string(line))
+		}
 		if len(s.tail) == tailLines {
 			s.tail = append(s.tail[:0], s.tail[1:]...)
 		}
