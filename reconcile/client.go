@@ -518,6 +518,45 @@ func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 	return res.Flushed, nil
 }
 
+// EventStream is the agent's push of events as they happen (Client.FollowEvents).
+type EventStream struct {
+	dec     *json.Decoder
+	release func()
+	body    io.Closer
+}
+
+// Next returns the next event; io.EOF once the agent stopped (its last event
+// is agent-stop).
+func (s *EventStream) Next() (supervisor.Event, error) {
+	var ev supervisor.Event
+	err := s.dec.Decode(&ev)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF
+	}
+	return ev, err
+}
+
+// Close ends the stream.
+func (s *EventStream) Close() {
+	s.body.Close()
+	s.release()
+}
+
+// FollowEvents subscribes to the events of daemon ("" for all) from now on:
+// once it returns, every event the agent records reaches the stream (what was
+// recorded before is in the events file, supervisor.ReadEvents).
+func (c *Client) FollowEvents(ctx context.Context, daemon string) (*EventStream, error) {
+	path := "/v1/events"
+	if daemon != "" {
+		path += "?daemon=" + url.QueryEscape(daemon)
+	}
+	resp, release, err := c.send(ctx, call{method: http.MethodGet, path: path, stream: true})
+	if err != nil {
+		return nil, err
+	}
+	return &EventStream{dec: json.NewDecoder(resp.Body), release: release, body: resp.Body}, nil
+}
+
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {

@@ -125,7 +125,7 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 			files[filepath.Base(p)] = string(b)
 		}
 	}
-	for _, want := range []string{"state.json", "state.json.backup", "agent.json", "agent.log", "nochange.json", "change.json"} {
+	for _, want := range []string{"state.json", "state.json.backup", "agent.json", "agent.log", supervisor.EventsFile, "nochange.json", "change.json"} {
 		if _, ok := files[want]; !ok {
 			t.Fatalf("no %s among the recorded files %v", want, keysOf(files))
 		}

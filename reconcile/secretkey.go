@@ -147,6 +147,14 @@ func envDigest(key []byte, env map[string]string) string {
 	return keyedDigest(key, unkeyedEnvDigest(env))
 }
 
+// argvDigest is the recorded hash of a command line (the events' argv_hash):
+// an argument may be a secret (a token on the command line), so it is keyed
+// as envDigest is. Arguments are NUL-separated: none can hold a NUL.
+func argvDigest(key []byte, argv []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(argv, "\x00")))
+	return keyedDigest(key, hex.EncodeToString(sum[:]))
+}
+
 // temporaryKey is a key for a command that records nothing and sends nothing
 // (plan, drift without the lock) in a project that has no key yet: the hashes
 // it shows are keyed all the same, and it creates no file.

@@ -73,6 +73,7 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 		DependsOn: dependsOn(d.DependsOn),
 		Hash:      keyedDigest(key, d.Hash),
 		EnvHash:   envDigest(key, d.Environment),
+		ArgvHash:  argvDigest(key, d.Argv()),
 	}
 }
 

@@ -64,6 +64,8 @@ type DaemonHealth struct {
 	Sync *SyncHealth `json:"sync,omitempty"`
 	// Checks is the checklist, in display order.
 	Checks []HealthCheck `json:"checks"`
+	// LastEvent is the daemon's last event (beadsctl events has the history).
+	LastEvent *supervisor.Event `json:"last_event,omitempty"`
 }
 
 // HealthCheck is one line of the checklist.
@@ -304,6 +306,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 		MemoryLimitBytes: d.Limits.Memory,
 	}
 	if known {
+		h.LastEvent = s.LastEvent
 		h.Process = ProcessHealth{
 			Running:          s.State == supervisor.StateOnline && s.Pid > 0,
 			Pid:              s.Pid,

@@ -75,6 +75,8 @@ type DaemonRow struct {
 	// Dolt is what the agent did for a bd 1.x Dolt server: its port, bd's
 	// files and the last flush before a stop.
 	Dolt *supervisor.DoltStatus `json:"dolt,omitempty"`
+	// LastEvent is the daemon's last event (beadsctl events has the history).
+	LastEvent *supervisor.Event `json:"last_event,omitempty"`
 }
 
 // BuildStatusReport combines what the agent said (live, or nil when it could not
@@ -210,6 +212,7 @@ func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 		Stopped:           s.Stopped,
 		LogError:          s.LogError,
 		Dolt:              s.Dolt,
+		LastEvent:         s.LastEvent,
 	}
 	if row.Health == "" {
 		row.Health = "none"

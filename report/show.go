@@ -52,6 +52,8 @@ type DaemonReport struct {
 	// Logs are its log files; LogTail their last lines, merged in time order.
 	Logs    []LogFileInfo `json:"logs"`
 	LogTail []LogLine     `json:"log_tail"`
+	// Events are its last events from the history (ShowEvents), oldest first.
+	Events []supervisor.Event `json:"events"`
 }
 
 // AppliedDaemon is what state.json records of one daemon.

@@ -102,6 +102,9 @@ type Agent struct {
 	mu      sync.Mutex
 	daemons map[string]*hosted
 
+	// events writes the history and pushes it to followers (events.go).
+	events *eventLog
+
 	// runHook replaces (*Daemon).Run in tests (to make a daemon's loop panic).
 	runHook func(ctx context.Context, d *Daemon) error
 }
@@ -126,6 +129,7 @@ func NewAgent(opts AgentOptions) *Agent {
 		dir = filepath.Clean(opts.Dir)
 	}
 	return &Agent{
+		events:   newEventLog(EventsPath(dir), log),
 		opts:     opts,
 		dir:      dir,
 		log:      log,
@@ -213,6 +217,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); a.recordLoop(runCtx) }()
 	a.markDirty()
+	go a.events.run()
+	a.events.emit(Event{Kind: EventAgentStart, Pid: a.pid, Version: a.opts.Version})
 
 	for _, spec := range a.opts.Specs {
 		if _, err := a.put(runCtx, spec, true); err != nil {
@@ -249,6 +255,8 @@ loop:
 	}
 	a.log.Info("agent stopping", "daemons", len(a.snapshot()))
 	a.stopAll()
+	a.events.emit(Event{Kind: EventAgentStop, Pid: a.pid})
+	a.events.stop()
 	cancelRun()
 	<-writerDone
 	if err := a.writeRecord(); err != nil {
@@ -411,6 +419,9 @@ func (a *Agent) put(ctx context.Context, spec Spec, direct bool) (PutResult, err
 		default:
 			res.Action = ActionUpdated
 		}
+		if res.Action != ActionUnchanged {
+			h.d.emit(Event{Kind: EventApplied, Action: res.Action, SpecHash: spec.Hash})
+		}
 		res.Status = a.status(h)
 	}
 	if direct {
@@ -464,6 +475,9 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 	}
 	if dopts.Deps == nil {
 		dopts.Deps = a.depStatus
+	}
+	if dopts.Events == nil {
+		dopts.Events = a.events.emit
 	}
 	// Not cancelled with the agent's context: Run's stopAll stops each daemon
 	// itself, in reverse dependency order, when the agent stops.
@@ -551,6 +565,7 @@ func (a *Agent) remove(name string) (Status, error) {
 		return Status{}, fmt.Errorf("%w: %q", ErrUnknownDaemon, name)
 	}
 	a.retire(h)
+	h.d.emit(Event{Kind: EventRemoved})
 	st := a.status(h)
 	a.log.Info("daemon removed", "daemon", name)
 	return st, nil

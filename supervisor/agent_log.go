@@ -40,12 +40,8 @@ var _ interface {
 // through a symlink). When the process's stderr is that file, it follows the
 // file across rotations.
 func OpenAgentLog(dir string) (*AgentLog, error) {
-	state := filepath.Join(dir, StateDir)
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return nil, fmt.Errorf("open agent log: %w", err)
-	}
-	l := &AgentLog{path: filepath.Join(state, "agent.log"), max: AgentLogMax}
-	if err := l.open(); err != nil {
+	l, err := openRotated(filepath.Join(dir, StateDir, "agent.log"), AgentLogMax)
+	if err != nil {
 		return nil, err
 	}
 	if a, err := os.Stderr.Stat(); err == nil {
@@ -56,19 +52,33 @@ func OpenAgentLog(dir string) (*AgentLog, error) {
 	return l, nil
 }
 
+// openRotated opens path for appending (0600, never through a symlink, its
+// folder created 0700), rotated to path.1 when a write would take it over
+// max: the agent's log, and its event history (events.go).
+func openRotated(path string, max int64) (*AgentLog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open %s: %w", filepath.Base(path), err)
+	}
+	l := &AgentLog{path: path, max: max}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 func (l *AgentLog) open() error {
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|atomicfile.NoFollow, 0o600)
 	if err != nil {
-		return fmt.Errorf("open agent log: %w", err)
+		return fmt.Errorf("open %s: %w", filepath.Base(l.path), err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("open agent log: %w", err)
+		return fmt.Errorf("open %s: %w", filepath.Base(l.path), err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return fmt.Errorf("open agent log: %s is not a regular file", l.path)
+		return fmt.Errorf("open %s: %s is not a regular file", filepath.Base(l.path), l.path)
 	}
 	if l.f != nil {
 		l.f.Close()

@@ -23,6 +23,7 @@ import (
 //	POST   /v1/daemons/{name}/logs/flush -> FlushResult (empties the log files in place)
 //	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms&not_pid=N -> WaitResult
 //	       (not_pid: a run with that pid is not the one awaited: a restart the agent makes itself)
+//	GET    /v1/events?daemon=NAME          -> the events from now on, one JSON Event a line, until the agent stops
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
 // APIVersion is the control API's version. It grows with any change a client
@@ -88,6 +89,7 @@ func (a *Agent) handler() http.Handler {
 	mux.Handle("/v1/daemons/{name}/start", methods{http.MethodPost: a.handleVerb})
 	mux.Handle("/v1/daemons/{name}/wait", methods{http.MethodGet: a.handleWait})
 	mux.Handle("/v1/daemons/{name}/logs/flush", methods{http.MethodPost: a.handleFlush})
+	mux.Handle("/v1/events", methods{http.MethodGet: a.handleEvents})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

@@ -36,6 +36,9 @@ type DaemonOptions struct {
 	// lookup); nil leaves Spec.DependsOn unenforced. The agent calls
 	// DepsChanged when one of them changes.
 	Deps DepLookup
+	// Events receives each event of the daemon (events.go); it must not
+	// block (the agent's queues it). nil records none beyond Status.LastEvent.
+	Events func(Event)
 }
 
 // Default stop timeout before SIGKILL to the group.
@@ -239,7 +242,7 @@ func (d *Daemon) Update(spec Spec) (restart bool) {
 // (they gate the next start) and the hashes.
 func sameProcessSpec(a, b Spec) bool {
 	norm := func(s Spec) Spec {
-		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash, s.EnvHash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, "", ""
+		s.Restart, s.Limits, s.Health, s.Logs.Rotate, s.Hash, s.EnvHash, s.ArgvHash = RestartPolicy{}, Limits{}, HealthSpec{}, Rotate{}, "", "", ""
 		s.DependsOn, s.Completed = nil, false
 		if len(s.Env) == 0 {
 			s.Env = nil
@@ -336,8 +339,47 @@ func (d *Daemon) setState(s State, reason string) {
 }
 
 func (d *Daemon) setStateLocked(s State, reason string) {
+	prev, prevReason := d.st.State, d.st.Reason
 	d.st.State, d.st.Reason, d.st.LastChange = s, reason, time.Now()
 	d.notifyLocked()
+	if s == prev && reason == prevReason {
+		return
+	}
+	switch s {
+	case StateErrored:
+		d.emitLocked(Event{Kind: EventErrored, Reason: reason})
+	case StateStopped:
+		d.emitLocked(Event{Kind: EventStopped, Reason: reason})
+	case StateCompleted:
+		d.emitLocked(Event{Kind: EventCompleted, Reason: reason})
+	case StateWaiting:
+		kind := EventWaiting
+		if d.st.Blocked {
+			kind = EventBlocked
+		}
+		d.emitLocked(Event{Kind: kind, Reason: reason})
+	}
+}
+
+// emit records ev as the daemon's (Status.LastEvent) and hands it to
+// DaemonOptions.Events, its texts scrubbed of the environment's values.
+func (d *Daemon) emit(ev Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.emitLocked(ev)
+}
+
+func (d *Daemon) emitLocked(ev Event) {
+	ev.Daemon = d.spec.Name
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	scrubEvent(&ev, d.spec.Env)
+	last := ev
+	d.st.LastEvent = &last
+	if d.opts.Events != nil {
+		d.opts.Events(ev)
+	}
 }
 
 func (d *Daemon) notifyLocked() {
@@ -512,6 +554,11 @@ func (l *loop) run(ctx context.Context) error {
 				l.doltReady(l.cur)
 				continue
 			}
+			if ev.reason == ReasonMemory {
+				d.mu.Lock()
+				d.emitLocked(Event{Kind: EventMemory, Pid: l.cur.pid, RSSBytes: d.st.MemoryBytes, LimitBytes: l.cur.spec.Limits.Memory, Message: ev.msg})
+				d.mu.Unlock()
+			}
 			if ev.reason == "" {
 				d.log.Error("daemon watcher panicked", "panic", ev.msg)
 				l.stop(l.cur)
@@ -640,6 +687,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 			ev.Exit = &x
 		}
 		d.st.RecentRestarts = appendBounded(d.st.RecentRestarts, ev, MaxRecentRestarts)
+		d.emitLocked(Event{At: ev.At, Kind: EventRestarted, Reason: reason, Detail: detail})
 	}
 	d.st.Argv, d.st.Dir, d.st.EnvHash = slices.Clone(spec.Argv), spec.Dir, spec.EnvHash
 	d.st.Health, d.st.Blocked = HealthStatus{}, false
@@ -670,6 +718,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 	d.st.Pid, d.st.StartTime = r.pid, r.startTime
 	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
 	d.setStateLocked(StateOnline, reason)
+	d.emitLocked(Event{Kind: EventStarted, Pid: r.pid, ArgvHash: spec.ArgvHash, Reason: reason})
 	d.mu.Unlock()
 	d.log.Info("daemon started", "pid", r.pid, "restart_reason", reason)
 	l.watch(ctx, r)
@@ -838,6 +887,9 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 			if d.st.Health.Status != res.Status || d.st.Health.Message != res.Message {
 				d.notifyLocked()
 			}
+			if from := d.st.Health.Status; from != res.Status {
+				d.emitLocked(Event{Kind: EventHealth, Pid: r.pid, Health: res.Status, From: from, Message: res.Message})
+			}
 			now := time.Now()
 			d.st.Health = HealthStatus{Status: res.Status, Message: res.Message, ConsecutiveFailures: failures,
 				CheckedAt: now, Version: res.Version, DBResponseMS: res.DBMS, SQL: res.SQL}
@@ -999,6 +1051,7 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	}
 	d.mu.Lock()
 	d.st.LastExit = exit
+	d.emitLocked(exitEvent(r.pid, exit))
 	d.st.Pid, d.st.StartTime = 0, time.Time{}
 	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
 	d.mu.Unlock()

@@ -63,6 +63,10 @@ type Spec struct {
 	// reports it in Status.EnvHash for the process started with this Env; it
 	// never hashes a value itself, and never interprets it.
 	EnvHash string `json:"env_hash,omitempty"`
+	// ArgvHash is the hash of Argv the client sends, keyed as EnvHash is:
+	// the events name a run's command line by it (an argument may be a
+	// secret). The supervisor never hashes or interprets it.
+	ArgvHash string `json:"argv_hash,omitempty"`
 }
 
 // Dependency is one daemon a daemon depends on.

@@ -207,6 +207,8 @@ type Status struct {
 	CompletedAt time.Time `json:"completed_at,omitzero"`
 	// Dolt is set for a bd 1.x Dolt server (Spec.Dolt).
 	Dolt *DoltStatus `json:"dolt,omitempty"`
+	// LastEvent is the last event of the daemon (events.go), nil before any.
+	LastEvent *Event `json:"last_event,omitempty"`
 }
 
 // AgentStatus is the whole agent's answer to GET /v1/status.

@@ -31,6 +31,9 @@ var examples = map[string]string{
   beadsctl logs beads -n 100 -f      # follow through rotation until Ctrl-C
   beadsctl logs --err --since 10m
   beadsctl logs --flush              # empty the log files in place`,
+	"events": `  beadsctl events                   # the last 20 events of every daemon and of the agent
+  beadsctl events beads -f           # then each new one as it happens, until Ctrl-C
+  beadsctl events --since 1h --json  # one JSON object a line, as recorded`,
 	"monitor": `  beadsctl monitor                  # r restart, s stop, t start, ↑/↓ select, q quit`,
 	"health": `  beadsctl health                   # a checklist; exit 1 when anything is unhealthy
   beadsctl health --json --enhanced  # the report of the old health script, with the sync view`,

@@ -150,6 +150,7 @@ var commands = []func(*globals) *cobra.Command{
 	newListCmd,
 	newShowCmd,
 	newLogsCmd,
+	newEventsCmd,
 	newMonitorCmd,
 	newHealthCmd,
 	newImportCmd,

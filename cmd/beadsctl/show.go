@@ -26,7 +26,7 @@ func newShowCmd(g *globals) *cobra.Command {
 		Long: "Show one daemon: its spec as beads.hcl resolves it (sensitive values hidden) and whether it is\n" +
 			"what was applied, its process (pid, start time, uptime, CPU, memory), its last restarts with\n" +
 			"their reasons and the exit before each, its last health checks (time, verdict, latency), its\n" +
-			"log files and their last lines. The agent keeps the last 10 restarts and health checks.\n" +
+			"last events (beadsctl events), its log files and their last lines. The agent keeps the last 10 restarts and health checks.\n" +
 			"When the agent is down, say so and show what it last recorded (.beadsctl/agent.json, written at\n" +
 			"each change of state: its health checks may stop short of the last one) and what state.json knows.",
 		Args: cobra.ExactArgs(1),
@@ -53,6 +53,11 @@ func runShow(c *cobra.Command, g *globals, o *showOptions, name string) error {
 	if err != nil {
 		return err
 	}
+	evs, warns, _ := supervisor.ReadEvents(dir) // the history is a record: an unreadable one is said, never fatal
+	for _, w := range warns {
+		fmt.Fprintf(c.ErrOrStderr(), "warning: %s\n", w)
+	}
+	r.Events = report.FilterEvents(evs, name, time.Time{}, report.ShowEvents)
 	if o.json {
 		return writeJSON(out, r)
 	}
@@ -186,6 +191,14 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 		ht.row("  "+stamp(h.At), healthCell(pal, h.Status), fmt.Sprintf("%.1f ms", h.LatencyMS), h.Message)
 	}
 	ht.write(w)
+
+	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Events (the last %d; beadsctl events %s shows more):", report.ShowEvents, r.Name)))
+	if len(r.Events) == 0 {
+		fmt.Fprintln(w, "  none recorded")
+	}
+	for _, ev := range r.Events {
+		printEvent(w, ev, false)
+	}
 
 	fmt.Fprintf(w, "\n%s\n", pal.bold("Logs:"))
 	if len(r.Logs) == 0 {
