@@ -115,6 +115,9 @@ type Env struct {
 	n           int
 	info        Machine
 	goBench     string // output of the Go benchmarks
+	// pev is the kernel's process events (procconn.go); nil when they
+	// cannot be had (no CAP_NET_ADMIN): the rows that use them poll /proc.
+	pev *procEvents
 }
 
 // Machine describes where the run happened.
@@ -240,6 +243,9 @@ func setup(ctx context.Context, root string, quick bool) (*Env, error) {
 		}
 	}
 	e.dolt, e.doltErr = findDolt(root)
+	if e.pev, err = listenProcEvents(ctx); err != nil {
+		e.logf("no kernel process events (%v): restarts are timed by polling /proc every %s", err, pollEvery)
+	}
 	quietMySQL()
 	e.info = machine(ctx, e)
 	return e, nil
@@ -508,6 +514,22 @@ func nums(v []float64) string {
 		}
 	}
 	return "[" + strings.Join(out, " ") + "]"
+}
+
+// spread is "median (min–max)" of v, in v's unit.
+func spread(v []float64) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s–%s)", short(median(v)), short(slices.Min(v)), short(slices.Max(v)))
+}
+
+// short shows x with 3 significant digits (whole numbers from 100 up).
+func short(x float64) string {
+	if math.Abs(x) >= 100 {
+		return strconv.FormatFloat(math.Round(x), 'f', -1, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
 }
 
 // median of v (v is not modified).

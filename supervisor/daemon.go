@@ -542,7 +542,7 @@ func (l *loop) run(ctx context.Context) error {
 				}
 			}
 		case <-done:
-			l.exited()
+			l.exited(ctx)
 		case <-timerC:
 			l.timer = nil
 			l.start(ctx, ReasonCrash, "")
@@ -1019,7 +1019,13 @@ func (l *loop) abort() {
 }
 
 // finish records the end of r (which has exited) and returns its Exit.
-func (l *loop) finish(r *run) (*Exit, time.Duration) {
+func (l *loop) finish(r *run) (*Exit, time.Duration) { return l.finishSweep(r, false) }
+
+// finishSweep is finish; with later, the processes that left r's group are
+// looked for and killed in the background (sweepEscaped), so that a crash
+// restart is not held up by a scan of every process's environment (~2 ms
+// with 300 processes): they carry r's own marker, never the next run's.
+func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 	d := l.d
 	if r.cancel != nil {
 		r.cancel()
@@ -1036,7 +1042,11 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 	}
 	code, sig := exitOf(perr)
 	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
-	l.killEscaped(r) // what left the group (setsid) dies with the run too
+	if later {
+		l.sweepEscaped(r)
+	} else {
+		l.killEscaped(r) // what left the group (setsid) dies with the run too
+	}
 	if r.spec.Beads {
 		exit.LogTail = beadsExitTail(r, l.sink.stderrTail())
 		if removed, err := bd.CleanStale(r.spec.Dir); err != nil {
@@ -1063,13 +1073,13 @@ func (l *loop) finish(r *run) (*Exit, time.Duration) {
 }
 
 // exited handles the end of a run nobody asked for: the restart rules decide.
-func (l *loop) exited() {
+func (l *loop) exited(ctx context.Context) {
 	d := l.d
 	r := l.cur
 	// Taken before finish removes bd's files, and held through the restart
 	// delay: no bd command starts a rival meanwhile (dolt.go).
 	l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
-	_, uptime := l.finish(r)
+	_, uptime := l.finishSweep(r, true)
 	blocked := ""
 	if r.spec.Beads {
 		// bd refused to start beside another daemon ("daemon already
@@ -1103,6 +1113,12 @@ func (l *loop) exited() {
 		d.log.Error("daemon errored", "reason", dec.Reason)
 	case dec.Restart:
 		d.log.Info("daemon restarting", "delay", dec.Delay.String(), "restart_reason", string(ReasonCrash))
+		if dec.Delay <= 0 {
+			// No delay: start now, not through a timer and another turn
+			// of the loop (kill -9 -> new pid is a fork away).
+			l.start(ctx, ReasonCrash, "")
+			return
+		}
 		l.timer = time.NewTimer(dec.Delay)
 	}
 	if !dec.Restart {

@@ -23,6 +23,18 @@ func newMarker(name string) string {
 	return name + "/" + hex.EncodeToString(b[:])
 }
 
+// sweepEscaped runs killEscaped for r in the background (Run waits for it).
+func (l *loop) sweepEscaped(r *run) {
+	if r.marker == "" {
+		return
+	}
+	l.watchers.Add(1)
+	go func() {
+		defer l.watchers.Done()
+		l.killEscaped(r)
+	}()
+}
+
 // killEscaped SIGKILLs the processes that carry r's marker and started no
 // earlier than r's leader: descendants of r outside its process group. Each
 // is signalled through its proc.Handle (pid and start time proved first). It

@@ -229,3 +229,30 @@ func TestDaemonKillsDoubleForkedGrandchild(t *testing.T) {
 		})
 	}
 }
+
+// TestDaemonCrashKillsEscapedGrandchild: when a run crashes and is restarted
+// at once, the grandchild that left its process group is still found by the
+// run's marker and killed; the sweep runs beside the restart (it reads every
+// process's environment), not before it.
+func TestDaemonCrashKillsEscapedGrandchild(t *testing.T) {
+	path, lines := fifo(t)
+	d := runDaemon(t, Spec{
+		// The first run leaves a setsid grandchild and crashes; the next ones idle.
+		Argv:    []string{"sh", "-c", `if [ ! -e "$FIFO.done" ]; then : > "$FIFO.done"; setsid sleep 1000 & echo "$!" > "$FIFO"; exit 3; fi; exec sleep 1000`},
+		Env:     map[string]string{"FIFO": path},
+		Restart: RestartPolicy{Policy: PolicyAlways, MaxRestarts: 5, MinUptime: time.Millisecond},
+	}, DaemonOptions{})
+	pid, err := strconv.Atoi(recvLine(t, lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := pidfd(t, pid)
+	st := waitStatus(t, d, 10*time.Second, "restarted once", func(s Status) bool { return s.Restarts >= 1 && s.State == StateOnline })
+	if st.LastExit == nil || st.LastExit.Code != 3 {
+		t.Fatalf("status %+v, want the run before exited 3", st)
+	}
+	if !exited(fd, 5*time.Second) {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		t.Fatalf("the setsid grandchild (pid %d) of the crashed run outlived it", pid)
+	}
+}
