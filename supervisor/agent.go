@@ -101,6 +101,8 @@ type Agent struct {
 
 	mu      sync.Mutex
 	daemons map[string]*hosted
+	// sampler reads the memory of every daemon, from one goroutine.
+	sampler *MemorySampler
 
 	// events writes the history and pushes it to followers (events.go).
 	events *eventLog
@@ -140,6 +142,7 @@ func NewAgent(opts AgentOptions) *Agent {
 		shutdown: make(chan struct{}),
 		stopped:  make(chan struct{}),
 		daemons:  map[string]*hosted{},
+		sampler:  NewMemorySampler(),
 	}
 }
 
@@ -232,7 +235,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = 2 * time.Second
 	}
-	folder := time.NewTicker(every)
+	// On the wall clock's multiples of every, as the memory samples are: the
+	// agent then wakes once for both, not twice (each wakeup of an idle Go
+	// program costs more than the work).
+	folder := time.NewTimer(untilAligned(time.Now(), every))
 	defer folder.Stop()
 loop:
 	for {
@@ -244,6 +250,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-folder.C:
+			folder.Reset(untilAligned(time.Now(), every))
 			if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
 				a.log.Warn("project folder removed, shutting down", "dir", a.dir)
 				break loop
@@ -472,6 +479,9 @@ func (a *Agent) spawn(runCtx context.Context, spec Spec) *hosted {
 	}
 	if dopts.Logger == nil {
 		dopts.Logger = a.log // the daemon adds its name
+	}
+	if dopts.Sampler == nil {
+		dopts.Sampler = a.sampler
 	}
 	if dopts.Deps == nil {
 		dopts.Deps = a.depStatus

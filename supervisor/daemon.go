@@ -39,6 +39,9 @@ type DaemonOptions struct {
 	// Events receives each event of the daemon (events.go); it must not
 	// block (the agent's queues it). nil records none beyond Status.LastEvent.
 	Events func(Event)
+	// Sampler reads the memory of the daemon's runs; an agent shares one
+	// between its daemons (default: the daemon's own).
+	Sampler *MemorySampler
 }
 
 // Default stop timeout before SIGKILL to the group.
@@ -131,7 +134,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	d.mu.Unlock()
 	defer close(d.runDone)
 
-	l := &loop{d: d, events: make(chan event, 4), sink: newLogSink(logs, d.setLogError)}
+	l := &loop{d: d, events: make(chan event, 4), sink: newLogSink(logs, d.setLogError), sampler: d.opts.Sampler}
+	if l.sampler == nil {
+		l.sampler = NewMemorySampler()
+	}
 	d.mu.Lock()
 	d.sink = l.sink
 	d.mu.Unlock()
@@ -457,6 +463,9 @@ type loop struct {
 	waiting       bool
 	pendingReason string
 	pendingDetail string
+	// sampler reads the memory of the runs (DaemonOptions.Sampler, else the
+	// daemon's own).
+	sampler *MemorySampler
 }
 
 // run is one start of the process.
@@ -729,7 +738,7 @@ func (l *loop) watch(ctx context.Context, r *run) {
 	wctx, cancel := context.WithCancel(ctx)
 	r.cancel = cancel
 	spec := r.spec // the watchers keep their own copy: Update replaces r.spec
-	l.goSafe(r, func() { l.sampleMemory(wctx, r, spec) })
+	l.watchMemory(wctx, r, spec)
 	if healthEnabled(spec.Health) {
 		l.goSafe(r, func() { l.checkHealth(wctx, r, spec) })
 	}
@@ -764,70 +773,54 @@ func (l *loop) report(ctx context.Context, ev event) {
 	}
 }
 
-// sampleMemory reads the group's RSS (and CPU) every check interval, records
-// it in Status and reports a run over its memory limit.
-func (l *loop) sampleMemory(ctx context.Context, r *run, spec Spec) {
+// watchMemory has the sampler read the group's RSS (and CPU) every check
+// interval, faster as it nears its limit (sampler.go), records it in Status
+// and reports a run over its memory limit. The watch ends with ctx.
+func (l *loop) watchMemory(ctx context.Context, r *run, spec Spec) {
 	d := l.d
 	var cpu cpuMeter
-	gs := newGroupSampler(r.pid)
-	defer gs.close()
-	// Samples fall on multiples of the interval of the wall clock, so the
-	// samplers of all daemons of an agent wake together, once per interval,
-	// rather than each at its own phase: idle, 50 daemons cost one wakeup a
-	// second, not fifty. The first enforced sample waits at least one interval: a
-	// process over its limit from the start is restarted at most once per
-	// interval, not in a hot loop.
 	every := checkInterval(spec.Limits)
 	if spec.Limits.Memory == 0 {
 		// Nothing to enforce: the figures only feed status, so refresh them
 		// less often (idle, 50 such daemons then cost a fifth of the CPU).
 		every = max(every, displaySampleInterval)
 	}
-	t := time.NewTimer(untilAligned(time.Now().Add(every), every) + every)
-	defer t.Stop()
-	sample := func() (uint64, error) {
-		var (
-			rss uint64
-			pct float64
-			err error
-		)
-		if d.opts.Memory != nil {
-			rss, err = d.opts.Memory(ctx, r.pid)
-		} else {
-			var s groupSample
-			s, err = gs.sample()
-			rss, pct = s.RSS, cpu.percent(s.CPU, time.Now())
+	w := &memWatch{limit: spec.Limits.Memory, every: every}
+	if d.opts.Memory != nil {
+		w.read = func(bool) (groupSample, error) {
+			rss, err := d.opts.Memory(ctx, r.pid)
+			return groupSample{RSS: rss}, err
 		}
-		if err == nil {
-			d.mu.Lock()
-			if d.st.Pid == r.pid {
-				d.st.MemoryBytes, d.st.CPUPercent = rss, pct
-			}
-			d.mu.Unlock()
-		}
-		return rss, err
+	} else {
+		gs := newGroupSampler(r.pid)
+		w.read, w.closeRead = gs.sample, gs.close
 	}
-	// One sample at once, for display only: without it status and health
-	// showed memory 0B for the first interval after a start, as if measured.
-	// The limit is not enforced on it, for the reason above (at most one
-	// restart per interval); it also sets the CPU meter's baseline.
-	sample()
-	for {
-		select {
-		case <-ctx.Done():
+	w.sampled = func(s groupSample, full bool, now time.Time) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.st.Pid != r.pid {
 			return
-		case <-t.C:
 		}
-		t.Reset(untilAligned(time.Now(), every))
-		if rss, err := sample(); err == nil {
-			if limit := spec.Limits.Memory; limit > 0 && rss > limit {
-				d.log.Warn("memory over limit", "pid", r.pid, "rss_bytes", rss, "limit_bytes", limit)
-				l.report(ctx, event{runID: r.id, reason: ReasonMemory,
-					msg: fmt.Sprintf("RSS %d bytes over the limit of %d", rss, limit)})
-				return
-			}
+		d.st.MemoryBytes = s.RSS
+		if full && d.opts.Memory == nil {
+			d.st.CPUPercent = cpu.percent(s.CPU, now)
 		}
 	}
+	w.over = func(rss uint64) {
+		limit := spec.Limits.Memory
+		d.log.Warn("memory over limit", "pid", r.pid, "rss_bytes", rss, "limit_bytes", limit)
+		l.goSafe(r, func() {
+			l.report(ctx, event{runID: r.id, reason: ReasonMemory,
+				msg: fmt.Sprintf("RSS %d bytes over the limit of %d", rss, limit)})
+		})
+	}
+	sampler := l.sampler
+	l.watchers.Add(1)
+	sampler.add(w)
+	context.AfterFunc(ctx, func() {
+		defer l.watchers.Done()
+		sampler.remove(w)
+	})
 }
 
 // checkHealth runs the health check every interval and reports Failures

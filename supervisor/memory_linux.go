@@ -83,6 +83,9 @@ type procStat struct {
 	pgrp     int
 	ticks    uint64
 	rssPages uint64
+	// reaped sums the minor faults and CPU ticks of the children the
+	// process waited for: it grows when a child it forked has exited.
+	reaped uint64
 }
 
 // parseStat parses the fields of /proc/<pid>/stat that come after the command
@@ -107,6 +110,9 @@ func parseStat(b []byte) (procStat, bool) {
 		case 5:
 			v, _ := strconv.Atoi(string(f))
 			st.pgrp = v
+		case 11, 16, 17:
+			v, _ := strconv.ParseUint(string(f), 10, 64)
+			st.reaped += v
 		case 14, 15:
 			v, _ := strconv.ParseUint(string(f), 10, 64)
 			st.ticks += v
@@ -127,11 +133,16 @@ func parseStat(b []byte) (procStat, bool) {
 // at most one scan per rescanEvery, not fifty.
 const rescanEvery = 5 * time.Second
 
-// groupSampler samples one process group repeatedly, cheaply. Each sample reads
-// /proc/<pid>/stat of every known member and /proc/<pid>/task/<pid>/children of
-// each, which finds a new child of a member at the next sample (so a leaking
-// child is seen within one check interval); every rescanEvery a shared full
-// scan catches the rest. Idle, one daemon costs two small reads per member per
+// groupSampler samples one process group repeatedly, cheaply. Each sample
+// reads /proc/<pid>/statm (the resident set) of every known member and
+// /proc/<pid>/task/<pid>/children of each, which finds a new child of a
+// member at the next sample (so a leaking child is seen within one check
+// interval); a full sample reads /proc/<pid>/stat instead of statm, for the
+// CPU time and to check that each member is still in the group (a member
+// found for the first time is always checked so). Every rescanEvery a shared
+// full scan catches the rest, for a group that has ever forked: one whose
+// leader never had a child (no child seen, none reaped) has no member
+// anywhere else. Idle, one daemon costs two small reads per member per
 // check interval.
 type groupSampler struct {
 	pgid     int
@@ -139,41 +150,52 @@ type groupSampler struct {
 	scratch  []int
 	lastScan time.Time
 	now      func() time.Time
-	// fds keeps /proc/<pid>/stat and .../children of each member open: a
-	// sample is then one pread per file, not an open, a read and a close. An
-	// fd refers to the process it was opened for; once that process is gone,
-	// reads fail, so a recycled pid is never read through it.
+	// forked is set once a member was seen with a child, or the leader
+	// reaped one (procStat.reaped grew): from then on rescans apply.
+	forked bool
+	reaped uint64 // the leader's procStat.reaped when first read
+	// fds keeps /proc/<pid>/stat, statm and .../children of each member
+	// open: a sample is then one pread per file, not an open, a read and a
+	// close. An fd refers to the process it was opened for; once that
+	// process is gone, reads fail, so a recycled pid is never read through it.
 	fds map[int]memberFDs
 }
 
-type memberFDs struct{ stat, children int }
+type memberFDs struct{ stat, statm, children int }
 
-// open returns the fds of member pid, opening them the first time.
-func (g *groupSampler) open(pid int) (memberFDs, bool) {
+// open returns the fds of member pid, opening them the first time (fresh).
+func (g *groupSampler) open(pid int) (f memberFDs, fresh, ok bool) {
 	if f, ok := g.fds[pid]; ok {
-		return f, true
+		return f, false, true
 	}
 	ps := strconv.Itoa(pid)
 	stat, err := syscall.Open("/proc/"+ps+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return memberFDs{}, false
+		return memberFDs{}, false, false
+	}
+	statm, err := syscall.Open("/proc/"+ps+"/statm", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		syscall.Close(stat)
+		return memberFDs{}, false, false
 	}
 	children, err := syscall.Open("/proc/"+ps+"/task/"+ps+"/children", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		children = -1 // kernel without CONFIG_PROC_CHILDREN: rescans find them
+		g.forked = true
 	}
 	if g.fds == nil {
 		g.fds = map[int]memberFDs{}
 	}
-	f := memberFDs{stat, children}
+	f = memberFDs{stat, statm, children}
 	g.fds[pid] = f
-	return f, true
+	return f, true, true
 }
 
 // drop closes the fds of pid.
 func (g *groupSampler) drop(pid int) {
 	if f, ok := g.fds[pid]; ok {
 		syscall.Close(f.stat)
+		syscall.Close(f.statm)
 		if f.children >= 0 {
 			syscall.Close(f.children)
 		}
@@ -204,8 +226,10 @@ func newGroupSampler(pgid int) *groupSampler {
 	return &groupSampler{pgid: pgid, members: []int{pgid}, lastScan: time.Now(), now: time.Now}
 }
 
-func (g *groupSampler) sample() (groupSample, error) {
-	if now := g.now(); now.Sub(g.lastScan) >= rescanEvery {
+// sample reads the group; full also reads every member's CPU time and
+// checks it is still in the group (groupSample.CPU is valid only then).
+func (g *groupSampler) sample(full bool) (groupSample, error) {
+	if now := g.now(); g.forked && now.Sub(g.lastScan) >= rescanEvery {
 		g.lastScan = now
 		for _, pid := range sharedScan.members(g.pgid, now) {
 			if !slices.Contains(g.members, pid) {
@@ -223,25 +247,43 @@ func (g *groupSampler) sample() (groupSample, error) {
 	kept := g.members[:0]
 	for i := 0; i < len(queue); i++ {
 		pid := queue[i]
-		f, ok := g.open(pid)
+		f, fresh, ok := g.open(pid)
 		if !ok {
 			continue // gone
 		}
-		n := preadSmall(f.stat, buf[:])
-		if n <= 0 {
-			g.drop(pid)
-			continue // gone
-		}
-		st, ok := parseStat(buf[:n])
-		if !ok || st.pgrp != g.pgid {
-			g.drop(pid)
-			continue // gone, or left the group
+		if fresh || full {
+			n := preadSmall(f.stat, buf[:])
+			if n <= 0 {
+				g.drop(pid)
+				continue // gone
+			}
+			st, ok := parseStat(buf[:n])
+			if !ok || st.pgrp != g.pgid {
+				g.drop(pid)
+				continue // gone, or left the group
+			}
+			if pid == g.pgid {
+				if fresh {
+					g.reaped = st.reaped
+				} else if st.reaped != g.reaped {
+					g.forked = true // a child came and went between two samples
+				}
+			}
+			s.RSS += st.rssPages * pageSize
+			s.CPU += time.Duration(st.ticks) * time.Second / userHZ
+		} else {
+			n := preadSmall(f.statm, buf[:])
+			pages, ok := parseStatm(buf[:max(n, 0)])
+			if !ok {
+				g.drop(pid)
+				continue // gone
+			}
+			s.RSS += pages * pageSize
 		}
 		kept = append(kept, pid)
 		s.Members++
-		s.RSS += st.rssPages * pageSize
-		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
 		if n := preadSmall(f.children, buf[:]); n > 0 {
+			g.forked = true
 			for _, fld := range bytes.Fields(buf[:n]) {
 				if c, err := strconv.Atoi(string(fld)); err == nil && !slices.Contains(queue, c) {
 					queue = append(queue, c)
@@ -254,17 +296,49 @@ func (g *groupSampler) sample() (groupSample, error) {
 	if s.Members == 0 {
 		return s, os.ErrProcessDone
 	}
+	if s.Members > 1 {
+		g.forked = true
+	}
 	return s, nil
+}
+
+// parseStatm returns the resident pages of a /proc/<pid>/statm ("size
+// resident shared text lib data dt", in pages).
+func parseStatm(b []byte) (uint64, bool) {
+	i := bytes.IndexByte(b, ' ')
+	if i < 0 {
+		return 0, false
+	}
+	rest := b[i+1:]
+	if j := bytes.IndexByte(rest, ' '); j >= 0 {
+		rest = rest[:j]
+	}
+	v, err := strconv.ParseUint(string(rest), 10, 64)
+	return v, err == nil
 }
 
 // sharedScan is one scan of /proc, by process group, reused by every sampler
 // for rescanEvery.
 var sharedScan procScan
 
+// scanTrust is how long a scan trusts the group it read for a pid before it
+// reads it again. A process's group is read when the scan first sees its pid
+// (a new process) and then only every scanTrust: groups rarely change after
+// a start, and a scan reads a few new processes rather than all ~300 of a
+// machine (that read was a quarter of an idle agent's CPU). A member found
+// by a scan is checked by its sampler before it is counted.
+const scanTrust = time.Minute
+
 type procScan struct {
 	mu     sync.Mutex
 	at     time.Time
 	groups map[int][]int // pgrp -> pids
+	known  map[int]scanEntry
+}
+
+type scanEntry struct {
+	pgrp int
+	read time.Time
 }
 
 // members returns the pids of group pgid from a scan no older than rescanEvery.
@@ -272,25 +346,27 @@ func (p *procScan) members(pgid int, now time.Time) []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.groups == nil || now.Sub(p.at) >= rescanEvery {
-		p.groups = scanGroups()
+		p.scan(now)
 		p.at = now
 	}
 	return p.groups[pgid]
 }
 
-// scanGroups reads /proc/<pid>/stat of every process and groups the pids by
-// process group.
-func scanGroups() map[int][]int {
+// scan lists /proc and groups the pids by process group, reading
+// /proc/<pid>/stat of the pids it does not know yet (or no longer trusts).
+func (p *procScan) scan(now time.Time) {
 	groups := map[int][]int{}
+	p.groups = groups
 	d, err := os.Open("/proc")
 	if err != nil {
-		return groups
+		return
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return groups
+		return
 	}
+	known := make(map[int]scanEntry, len(names))
 	var buf [1024]byte
 	for _, name := range names {
 		if name[0] < '0' || name[0] > '9' {
@@ -300,13 +376,20 @@ func scanGroups() map[int][]int {
 		if err != nil {
 			continue
 		}
-		n := readSmall("/proc/"+name+"/stat", buf[:])
-		if n <= 0 {
-			continue
+		e, ok := p.known[pid]
+		if !ok || now.Sub(e.read) >= scanTrust || now.Before(e.read) {
+			n := readSmall("/proc/"+name+"/stat", buf[:])
+			if n <= 0 {
+				continue
+			}
+			st, ok := parseStat(buf[:n])
+			if !ok {
+				continue
+			}
+			e = scanEntry{pgrp: st.pgrp, read: now}
 		}
-		if st, ok := parseStat(buf[:n]); ok {
-			groups[st.pgrp] = append(groups[st.pgrp], pid)
-		}
+		known[pid] = e
+		groups[e.pgrp] = append(groups[e.pgrp], pid)
 	}
-	return groups
+	p.known = known
 }

@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,14 +53,26 @@ func BenchmarkSampleGroup(b *testing.B) {
 }
 
 // BenchmarkGroupSampler measures the daemon's sampling: two small reads per
-// known member, a shared full scan every rescanEvery.
+// known member (statm, children), a full one (stat) every fifth, a shared
+// scan every rescanEvery.
 func BenchmarkGroupSampler(b *testing.B) {
 	g := newGroupSampler(unix.Getpgrp())
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
-		if _, err := g.sample(); err != nil {
+		if _, err := g.sample(i%5 == 0); err != nil {
 			b.Fatal(err)
 		}
+		i++
+	}
+}
+
+func TestParseStatm(t *testing.T) {
+	if v, ok := parseStatm([]byte("2134 250 180 3 0 120 0\n")); !ok || v != 250 {
+		t.Errorf("parseStatm = %d, %v; want 250", v, ok)
+	}
+	if _, ok := parseStatm(nil); ok {
+		t.Error("parseStatm of nothing is ok")
 	}
 }
 
@@ -86,15 +99,15 @@ func TestGroupSamplerFindsMembers(t *testing.T) {
 	}
 	g := newGroupSampler(cmd.Process.Pid)
 	g.lastScan = time.Time{} // the first sample is a full scan
-	full, err := g.sample()
+	full, err := g.sample(true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cheap, err := g.sample()
+	cheap, err := g.sample(false) // statm and children only
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full.Members != 2 || cheap.Members != full.Members || cheap.RSS == 0 {
+	if full.Members != 2 || cheap.Members != full.Members || cheap.RSS == 0 || full.CPU == 0 && full.RSS == 0 {
 		t.Errorf("cheap sample %+v, full scan %+v; want sh and sleep in both", cheap, full)
 	}
 }
@@ -113,7 +126,8 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 	}
 	defer func() { in.Close(); cmd.Wait() }()
 	g := newGroupSampler(cmd.Process.Pid)
-	first, err := g.sample()
+	g.forked = true // rescans apply to a group that has forked (see the next test)
+	first, err := g.sample(true)
 	if err != nil || first.Members != 1 {
 		t.Fatalf("first sample = %+v, %v; want the leader alone", first, err)
 	}
@@ -129,9 +143,47 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 	// the rescan would reuse it (this failed now and then in a full run).
 	g.lastScan = time.Time{}
 	sharedScan.invalidate()
-	second, err := g.sample()
+	second, err := g.sample(true)
 	if err != nil || second.Members != 2 {
 		t.Fatalf("after a rescan = %+v, %v; want 2 members", second, err)
+	}
+}
+
+// TestGroupSamplerRescansOnlyGroupsThatForked: a leader that never had a
+// child has no member elsewhere, so its group costs no /proc scan; once it
+// has reaped a child (a double fork leaves a grandchild nobody's child but
+// init's), rescans apply.
+func TestGroupSamplerRescansOnlyGroupsThatForked(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `read x; sleep 0; echo reaped; read y`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Wait() }()
+	g := newGroupSampler(cmd.Process.Pid)
+	g.lastScan = time.Time{} // a rescan is due at every sample
+	if _, err := g.sample(true); err != nil || g.forked {
+		t.Fatalf("first sample: %v, forked %v; want a leader that never forked", err, g.forked)
+	}
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.sample(false); err != nil || g.forked {
+		t.Fatalf("cheap sample: %v, forked %v; the reap shows in a full sample only", err, g.forked)
+	}
+	if _, err := g.sample(true); err != nil || !g.forked {
+		t.Fatalf("full sample after sh reaped sleep: %v, forked %v; want forked", err, g.forked)
 	}
 }
 
@@ -153,7 +205,7 @@ func TestGroupSamplerFollowsChildren(t *testing.T) {
 	}
 	g := newGroupSampler(cmd.Process.Pid)
 	g.now = func() time.Time { return g.lastScan } // never rescan
-	s, err := g.sample()
+	s, err := g.sample(true)
 	if err != nil || s.Members != 2 {
 		t.Fatalf("sample = %+v, %v; want sh and sleep", s, err)
 	}
@@ -163,5 +215,5 @@ func TestGroupSamplerFollowsChildren(t *testing.T) {
 func (p *procScan) invalidate() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.groups = nil
+	p.groups, p.known = nil, nil
 }

@@ -32,7 +32,7 @@ type groupSampler struct{ pgid int }
 
 func newGroupSampler(pgid int) *groupSampler { return &groupSampler{pgid: pgid} }
 
-func (g *groupSampler) sample() (groupSample, error) { return sampleGroup(g.pgid) }
+func (g *groupSampler) sample(bool) (groupSample, error) { return sampleGroup(g.pgid) }
 
 // close releases nothing: the sampler holds no resources here.
 func (g *groupSampler) close() {}
