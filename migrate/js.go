@@ -11,6 +11,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -116,7 +117,7 @@ func evaluate(file, src string, opts EvalOptions) (v any, err error) {
 		return nil, err
 	}
 	defer watch(vm, opts.Timeout, MaxEvalMemory)()
-	if _, err := vm.RunProgram(preludeProgram); err != nil {
+	if _, err := vm.RunProgram(preludeProgram()); err != nil {
 		return nil, fmt.Errorf("%s: internal error: sandbox prelude: %s", file, jsDescribe(vm, err))
 	}
 
@@ -225,7 +226,11 @@ const (
 	maxNativeString = 16 << 20
 )
 
-var preludeProgram = goja.MustCompile("prelude.js", fmt.Sprintf(prelude, maxNativeLen, maxNativeString), true)
+// preludeProgram is compiled the first time a file is evaluated, not when
+// beadsctl starts: every command paid ~0.5 ms for it (GODEBUG=inittrace=1).
+var preludeProgram = sync.OnceValue(func() *goja.Program {
+	return goja.MustCompile("prelude.js", fmt.Sprintf(prelude, maxNativeLen, maxNativeString), true)
+})
 
 // maxNestingTokens bounds the tokens of a source that can open a level of
 // goja's recursive parser. Its parse runs before any limit can interrupt it
@@ -559,20 +564,20 @@ func osModule(vm *goja.Runtime, home string) *goja.Object {
 }
 
 var (
-	esmImportRE = regexp.MustCompile(`(?m)^\s*import\s+(?:(\*\s+as\s+\w+|\w+|\{[^}]*\})\s+from\s+)?['"]([^'"]+)['"]\s*;?`)
-	esmDefault  = regexp.MustCompile(`(?m)^\s*export\s+default\s+`)
-	esmOther    = regexp.MustCompile(`(?m)^\s*export\s+`)
+	esmImportRE = lazyRegexp(`(?m)^\s*import\s+(?:(\*\s+as\s+\w+|\w+|\{[^}]*\})\s+from\s+)?['"]([^'"]+)['"]\s*;?`)
+	esmDefault  = lazyRegexp(`(?m)^\s*export\s+default\s+`)
+	esmOther    = lazyRegexp(`(?m)^\s*export\s+`)
 )
 
-func looksLikeESM(src []byte) bool { return esmDefault.Match(src) }
+func looksLikeESM(src []byte) bool { return esmDefault().Match(src) }
 
 // esmToCommonJS rewrites the ES module forms ecosystem.config.mjs files use
 // (import of path/os, export default) into CommonJS: goja runs scripts, not
 // modules. Other exports are an error, since PM2 reads only the default one.
 func esmToCommonJS(src []byte) ([]byte, error) {
 	var err error
-	out := esmImportRE.ReplaceAllFunc(src, func(m []byte) []byte {
-		sub := esmImportRE.FindSubmatch(m)
+	out := esmImportRE().ReplaceAllFunc(src, func(m []byte) []byte {
+		sub := esmImportRE().FindSubmatch(m)
 		binding, mod := strings.TrimSpace(string(sub[1])), string(sub[2])
 		switch {
 		case binding == "":
@@ -587,11 +592,11 @@ func esmToCommonJS(src []byte) ([]byte, error) {
 		}
 		return []byte(fmt.Sprintf("const %s = require(%q);", binding, mod))
 	})
-	if !esmDefault.Match(out) {
+	if !esmDefault().Match(out) {
 		return nil, errors.New("an ES module ecosystem file must `export default` its configuration")
 	}
-	out = esmDefault.ReplaceAll(out, []byte("\nmodule.exports = "))
-	if loc := esmOther.FindIndex(out); loc != nil {
+	out = esmDefault().ReplaceAll(out, []byte("\nmodule.exports = "))
+	if loc := esmOther().FindIndex(out); loc != nil {
 		err = fmt.Errorf("only `export default` is supported in an ES module ecosystem file (found %q)", strings.TrimSpace(string(out[loc[0]:min(loc[1]+20, len(out))])))
 	}
 	return out, err

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -272,7 +273,13 @@ func (c *converter) warn(field, format string, args ...any) {
 	c.warns = append(c.warns, Warning{App: c.name, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-var invalidName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+var invalidName = lazyRegexp(`[^A-Za-z0-9_.-]+`)
+
+// lazyRegexp compiles expr the first time it is used, not when beadsctl
+// starts (every command paid for the package-level regexps of every package).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 func (c *converter) appName(i int) string {
 	n := str(c.app["name"])
@@ -280,7 +287,7 @@ func (c *converter) appName(i int) string {
 		s := str(c.app["script"])
 		n = strings.TrimSuffix(filepath.Base(s), filepath.Ext(s))
 	}
-	clean := strings.TrimLeft(invalidName.ReplaceAllString(n, "-"), "-_.")
+	clean := strings.TrimLeft(invalidName().ReplaceAllString(n, "-"), "-_.")
 	if clean == "" {
 		clean = fmt.Sprintf("app%d", i+1)
 	}
@@ -347,7 +354,7 @@ func (c *converter) daemon(root *hclwrite.Body) error {
 			continue // PM2's env_file names a dotenv file, not a profile called "file"
 		}
 		if name, ok := strings.CutPrefix(k, "env_"); ok {
-			if invalidName.MatchString(name) || name == "" {
+			if invalidName().MatchString(name) || name == "" {
 				c.warn(k, "%q cannot be an env profile name; ignored", name)
 				continue
 			}

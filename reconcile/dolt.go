@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,7 +89,7 @@ func ChoosePort(dataDir, host string, free func(host string, port int) bool) (in
 	return 0, fmt.Errorf("no free port among %d tried from %d: set port = ... in the dolt_server block", autoPortTries, autoPortBase+start)
 }
 
-var doltVersionRe = regexp.MustCompile(`dolt version (\d+\.\d+\.\d+\S*)`)
+var doltVersionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`dolt version (\d+\.\d+\.\d+\S*)`) })
 
 // DoltVersion runs `dolt version` (bounded: 5 s) and returns its semver.
 func DoltVersion(ctx context.Context, dolt string) (string, error) {
@@ -97,7 +98,7 @@ func DoltVersion(ctx context.Context, dolt string) (string, error) {
 	cmd := exec.CommandContext(ctx, dolt, "version")
 	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
-	if m := doltVersionRe.FindSubmatch(out); m != nil {
+	if m := doltVersionRe().FindSubmatch(out); m != nil {
 		return string(m[1]), nil
 	}
 	if err == nil {

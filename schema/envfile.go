@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/joho/godotenv"
@@ -109,7 +110,7 @@ func readEnvFile(abs, shown string, named hcl.Range) (map[string]string, *hcl.Di
 }
 
 // noNameLine is a dotenv statement without a variable name ("=value").
-var noNameLine = regexp.MustCompile(`(?m)^[ \t]*(export[ \t]+)?[=:]`)
+var noNameLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]*(export[ \t]+)?[=:]`) })
 
 // ParseEnv parses dotenv source with godotenv and, when it does not parse,
 // returns the 1-based line of the statement at fault (godotenv's errors
@@ -138,7 +139,7 @@ func ParseEnv(src []byte) (vars map[string]string, line int, err error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			loc := noNameLine.FindIndex(norm)
+			loc := noNameLine().FindIndex(norm)
 			off := 0
 			if loc != nil {
 				off = loc[0]

@@ -39,7 +39,7 @@ const MaxNameLength = 255 - len(".out-2006-01-02T15-04-05.000.log.gz")
 // checkName is the diagnostic for a daemon or profile name that cannot be
 // used, or nil.
 func checkName(what, name string, rng hcl.Range) *hcl.Diagnostic {
-	if !validName.MatchString(name) {
+	if !validName(name) {
 		return badName(what, name, rng)
 	}
 	if len(name) > MaxNameLength {

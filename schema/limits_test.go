@@ -3,6 +3,7 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -265,5 +266,16 @@ func TestLoadRefusesNUL(t *testing.T) {
 				t.Fatalf("got %v", diags)
 			}
 		})
+	}
+}
+
+// TestValidNameIsTheDocumentedPattern: validName accepts exactly
+// ^[A-Za-z0-9][A-Za-z0-9_.-]*$ (it replaced that regexp).
+func TestValidNameIsTheDocumentedPattern(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	for _, n := range []string{"", "a", "Z9", "web-1", "a.b_c", "-a", "_a", ".a", "a b", "a/b", "é", "a\n", "9", "a-", "a..", "A\x00"} {
+		if got, want := validName(n), re.MatchString(n); got != want {
+			t.Errorf("validName(%q) = %v, want %v", n, got, want)
+		}
 	}
 }

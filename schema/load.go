@@ -5,7 +5,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -23,9 +22,22 @@ var profileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "daemon", LabelNames: []string{"name"}},
 }}
 
-// validName is what daemon and profile names may look like: they name log
-// files and appear on command lines.
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// validName reports whether name is what daemon and profile names may look
+// like (^[A-Za-z0-9][A-Za-z0-9_.-]*$): they name log files and appear on
+// command lines. Written out, not a package-level regexp compiled when every
+// command starts.
+func validName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
 
 // Load reads the beads.hcl at path and resolves it under profile ("" for the
 // base file alone). environ is what env("NAME") reads (cmd passes os.Environ()).

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -342,7 +343,9 @@ func InstalledVersion(ctx context.Context, bd string) (string, error) {
 }
 
 // beadsVersionRE matches a semver (an optional v, pre-release and build metadata).
-var beadsVersionRE = regexp.MustCompile(`^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)`)
+var beadsVersionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)`)
+})
 
 // ParseVersion returns the semver (without a leading v) that follows the
 // first "bd version " in the output of `bd version`, e.g. "0.28.0" from
@@ -352,7 +355,7 @@ func ParseVersion(out string) (string, error) {
 	if !found {
 		return "", fmt.Errorf("no %q in %q", "bd version ", beadsTruncate(out, 80))
 	}
-	m := beadsVersionRE.FindStringSubmatch(strings.TrimLeft(rest, " \t"))
+	m := beadsVersionRE().FindStringSubmatch(strings.TrimLeft(rest, " \t"))
 	if m == nil {
 		return "", fmt.Errorf("no version after %q in %q", "bd version ", beadsTruncate(out, 80))
 	}

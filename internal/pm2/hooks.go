@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Hook is a boot hook `pm2 startup` installed: at boot it runs `pm2
@@ -24,12 +25,13 @@ type Hook struct {
 	Remove string `json:"remove"`
 }
 
+// The patterns compile the first time they are used, not when beadsctl starts.
 var (
-	homeLine   = regexp.MustCompile(`PM2_HOME[=" ]+"?([^"\s$;]+)`)
-	homePlist  = regexp.MustCompile(`<key>PM2_HOME</key>\s*<string>([^<]+)</string>`)
-	userLine   = regexp.MustCompile(`(?m)^User=(\S+)`)
-	userPlist  = regexp.MustCompile(`<key>UserName</key>\s*<string>([^<]+)</string>`)
-	resurrects = regexp.MustCompile(`pm2\S*\s+resurrect`)
+	homeLine   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`PM2_HOME[=" ]+"?([^"\s$;]+)`) })
+	homePlist  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<key>PM2_HOME</key>\s*<string>([^<]+)</string>`) })
+	userLine   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^User=(\S+)`) })
+	userPlist  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<key>UserName</key>\s*<string>([^<]+)</string>`) })
+	resurrects = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`pm2\S*\s+resurrect`) })
 )
 
 // StartupHooks finds the boot hooks of PM2 under root ("/" on a real system,
@@ -40,24 +42,24 @@ func StartupHooks(root, userHome string) []Hook {
 	units, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.service"))
 	for _, u := range units {
 		text, ok := readSmall(u)
-		if !ok || !resurrects.MatchString(text) {
+		if !ok || !resurrects().MatchString(text) {
 			continue
 		}
 		name := filepath.Base(u)
 		links, _ := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.wants", name))
-		h := Hook{Init: "systemd", Path: u, Enabled: len(links) > 0, Home: match(homeLine, text)}
-		h.Remove = unstartup("systemd", strings.TrimSuffix(name, ".service"), match(userLine, text))
+		h := Hook{Init: "systemd", Path: u, Enabled: len(links) > 0, Home: match(homeLine(), text)}
+		h.Remove = unstartup("systemd", strings.TrimSuffix(name, ".service"), match(userLine(), text))
 		hooks = append(hooks, h)
 	}
 	if userHome != "" {
 		plists, _ := filepath.Glob(filepath.Join(userHome, "Library/LaunchAgents/*.plist"))
 		for _, p := range plists {
 			text, ok := readSmall(p)
-			if !ok || !resurrects.MatchString(text) {
+			if !ok || !resurrects().MatchString(text) {
 				continue
 			}
-			h := Hook{Init: "launchd", Path: p, Enabled: true, Home: match(homePlist, text)}
-			h.Remove = unstartup("launchd", strings.TrimSuffix(filepath.Base(p), ".plist"), match(userPlist, text))
+			h := Hook{Init: "launchd", Path: p, Enabled: true, Home: match(homePlist(), text)}
+			h.Remove = unstartup("launchd", strings.TrimSuffix(filepath.Base(p), ".plist"), match(userPlist(), text))
 			hooks = append(hooks, h)
 		}
 	}
@@ -71,7 +73,7 @@ func StartupHooks(root, userHome string) []Hook {
 			if !ok || !strings.Contains(text, "resurrect") {
 				continue
 			}
-			hooks = append(hooks, Hook{Init: g.init, Path: f, Enabled: true, Home: match(homeLine, text),
+			hooks = append(hooks, Hook{Init: g.init, Path: f, Enabled: true, Home: match(homeLine(), text),
 				Remove: unstartup(g.init, "", "")})
 		}
 	}
