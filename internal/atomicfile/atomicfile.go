@@ -122,3 +122,47 @@ func RefuseSymlink(path string) error {
 	}
 	return nil
 }
+
+// KeepAs makes backup a second name for the file at path, as it is now: a
+// hard link under a temporary name, renamed over backup. Nothing is copied
+// or synced: path was written by Write (synced, renamed, its folder synced),
+// and it is only ever replaced by renames, never changed in place, so the
+// link keeps the old content once path names a new file; the next Write in
+// the same folder syncs the folder, which makes both renames durable. Where
+// the file system has no hard links, the content is copied with Write. A
+// missing path is no error (nothing to keep).
+func KeepAs(path, backup string) error {
+	if err := RefuseSymlink(path); err != nil {
+		return err
+	}
+	dir := filepath.Dir(backup)
+	for range 10000 {
+		var r [6]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return err
+		}
+		name := filepath.Join(dir, "."+filepath.Base(backup)+".tmp-"+hex.EncodeToString(r[:]))
+		err := os.Link(path, name)
+		switch {
+		case err == nil:
+			if err := os.Rename(name, backup); err != nil {
+				os.Remove(name)
+				return fmt.Errorf("keep %s as %s: %w", path, backup, err)
+			}
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		}
+		// No hard links here (FAT, some network file systems): copy.
+		b, rerr := os.ReadFile(path)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			return nil
+		} else if rerr != nil {
+			return rerr
+		}
+		return Write(backup, b, 0o600)
+	}
+	return fmt.Errorf("keep %s: too many attempts", path)
+}

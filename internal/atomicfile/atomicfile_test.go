@@ -171,3 +171,31 @@ func TestWriteNewNeverReplaces(t *testing.T) {
 	}
 	assertOnly(t, dir, "beads.hcl", "link.hcl")
 }
+
+// TestKeepAsKeepsTheOldContent: the backup holds what path held, also after
+// Write replaced path; no temporary name is left behind.
+func TestKeepAsKeepsTheOldContent(t *testing.T) {
+	dir := t.TempDir()
+	path, backup := filepath.Join(dir, "state.json"), filepath.Join(dir, "state.json.backup")
+	if err := KeepAs(path, backup); err != nil {
+		t.Fatalf("KeepAs of a missing file: %v", err)
+	}
+	for _, v := range []string{"one", "two", "three"} {
+		if err := KeepAs(path, backup); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(path, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := os.ReadFile(backup); err != nil || string(b) != "two" {
+		t.Errorf("backup = %q, %v; want the content before the last Write", b, err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "three" {
+		t.Errorf("path = %q, %v", b, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("files left: %v, want state.json and its backup", ents)
+	}
+}
