@@ -30,9 +30,21 @@ type Agent interface {
 	Stop(ctx context.Context, name string) (supervisor.Status, error)
 	// Wait waits until the daemon is online (and healthy when asked), and fails
 	// when it is errored or stopped or the timeout passes, with its last status.
-	// With notPid > 0, a run with that pid does not count (a restart the
-	// agent makes itself is awaited so).
-	Wait(ctx context.Context, name string, healthy bool, timeout time.Duration, notPid int) (supervisor.Status, error)
+	Wait(ctx context.Context, name string, w WaitFor) (supervisor.Status, error)
+}
+
+// WaitFor is what Agent.Wait waits for.
+type WaitFor struct {
+	// Healthy: online and, when it has a health check, healthy.
+	Healthy bool
+	// Timeout bounds the wait.
+	Timeout time.Duration
+	// NotPid > 0 is a run that does not count (a restart the agent makes
+	// itself is awaited so).
+	NotPid int
+	// Settle, when set, is how long the run must have run without exiting
+	// (health.online_after); 0 is the agent's early-exit window.
+	Settle time.Duration
 }
 
 // DefaultApplyTimeout bounds the wait for one daemon to come online.
@@ -377,9 +389,18 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key 
 // waitOnline waits until the daemon is online and, when it has a health check,
 // healthy: the agent's first checks run fast while a daemon starts, and a
 // beads-rpc check passes only when bd answers for the pid the agent started.
+//
+// A daemon without a check is online once its program runs and has not
+// exited within the agent's early-exit window (20 ms of its own time), or,
+// with health.online_after, once it has run that long.
 func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration, notPid int) (supervisor.Status, error) {
-	check := d != nil && d.Health.Check != "" && d.Health.Check != "none"
-	s, err := agent.Wait(ctx, name, check, timeout, notPid)
+	w := WaitFor{Timeout: timeout, NotPid: notPid}
+	if d != nil {
+		w.Healthy = d.Health.Check != "" && d.Health.Check != "none"
+		w.Settle = d.Health.OnlineAfter
+	}
+	check := w.Healthy
+	s, err := agent.Wait(ctx, name, w)
 	if err != nil {
 		if check && s.State == supervisor.StateOnline {
 			return s, fmt.Errorf("daemon %q is online but not healthy after %v: %s", name, timeout, s.Health.Message)

@@ -112,10 +112,15 @@ func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, err
 	return f.daemons[name], nil
 }
 
-func (f *fakeAgent) Wait(_ context.Context, name string, healthy bool, _ time.Duration, _ int) (supervisor.Status, error) {
+func (f *fakeAgent) Wait(_ context.Context, name string, w WaitFor) (supervisor.Status, error) {
+	healthy := w.Healthy
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, fmt.Sprintf("wait %s healthy=%v", name, healthy))
+	call := fmt.Sprintf("wait %s healthy=%v", name, healthy)
+	if w.Settle > 0 {
+		call += " online_after=" + w.Settle.String()
+	}
+	f.calls = append(f.calls, call)
 	s := f.daemons[name]
 	if s.State != supervisor.StateOnline {
 		return s, fmt.Errorf("daemon is %s", s.State)
@@ -195,6 +200,33 @@ func TestApplyConverges(t *testing.T) {
 	}
 	if st.Daemons["beads"].Hash != bigger.Hash || st.Daemons["beads"].Pid == 0 {
 		t.Errorf("state of beads = %+v", st.Daemons["beads"])
+	}
+}
+
+// TestApplyWaitsOnlineAfter: health.online_after is what apply's wait asks
+// the agent for; set on a running daemon it is an update in place (the
+// agent's spec is the same: no restart), and apply waits that long again.
+func TestApplyWaitsOnlineAfter(t *testing.T) {
+	web := beadsDaemon("web", func(d *schema.Daemon) { d.Command, d.Args, d.Health.Check = "node", []string{"web.js"}, "none" })
+	slow := beadsDaemon("web", func(d *schema.Daemon) {
+		d.Command, d.Args, d.Health = "node", []string{"web.js"}, schema.Health{Check: "none", OnlineAfter: 2 * time.Second}
+	})
+	f := newFakeAgent()
+	st := &State{}
+	opts := ApplyOptions{EnsureAgent: func(context.Context) error { return nil }}
+	if calls, err := converge(t, f, config("", web), st, false, opts); err != nil || !slices.Equal(calls, []string{"put web", "wait web healthy=false"}) {
+		t.Fatalf("create: %v, %v", calls, err)
+	}
+	p := ComputePlan(config("", slow), Observe(t.Context(), config("", slow), st, f, Probes{}))
+	if got := summarize(p); len(got) != 1 || got[0].Actions[0] != ActionUpdate {
+		t.Fatalf("plan after setting online_after: %+v, want an update in place", got)
+	}
+	calls, err := converge(t, f, config("", slow), st, true, opts)
+	if err != nil || !slices.Equal(calls, []string{"put web", "wait web healthy=false online_after=2s"}) {
+		t.Fatalf("online_after set: %v, %v; want the wait to ask for 2s", calls, err)
+	}
+	if r := f.daemons["web"].Restarts; r != 0 {
+		t.Errorf("restarts %d, want none: only apply's wait reads online_after", r)
 	}
 }
 

@@ -470,13 +470,17 @@ func (c *Client) verb(ctx context.Context, method, name, verb string, bound time
 // has a health check). It returns the last status with a nil error when that was
 // reached, ErrDaemonErrored or ErrDaemonStopped when it will not get there by
 // itself, ErrWaitTimeout after timeout.
-func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout time.Duration, notPid int) (supervisor.Status, error) {
+func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (supervisor.Status, error) {
+	timeout := w.Timeout
 	q := url.Values{"for": {"online"}, "timeout": {timeout.String()}}
-	if healthy {
+	if w.Healthy {
 		q.Set("healthy", "1")
 	}
-	if notPid > 0 {
-		q.Set("not_pid", strconv.Itoa(notPid))
+	if w.NotPid > 0 {
+		q.Set("not_pid", strconv.Itoa(w.NotPid))
+	}
+	if w.Settle > 0 {
+		q.Set("settle", w.Settle.String())
 	}
 	c.mu.Lock()
 	since, ok := c.started[name]
@@ -485,7 +489,7 @@ func (c *Client) Wait(ctx context.Context, name string, healthy bool, timeout ti
 		q.Set("since", since.UTC().Format(time.RFC3339Nano))
 	}
 	var res supervisor.WaitResult
-	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout, supervisor.MaxWait), drive: true}, &res); err != nil {
+	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout+w.Settle, supervisor.MaxWait), drive: true}, &res); err != nil {
 		return res.Status, err
 	}
 	switch res.Result {

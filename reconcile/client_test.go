@@ -105,7 +105,7 @@ func TestClientAgainstAgent(t *testing.T) {
 	if err != nil || res.Action != supervisor.ActionCreated {
 		t.Fatalf("Put: %+v %v", res, err)
 	}
-	st, err := c.Wait(ctx, "web", true, 10*time.Second, 0)
+	st, err := c.Wait(ctx, "web", WaitFor{Healthy: true, Timeout: 10 * time.Second})
 	if err != nil || st.State != supervisor.StateOnline || st.Pid == 0 {
 		t.Fatalf("Wait: %+v %v", st, err)
 	}
@@ -120,19 +120,19 @@ func TestClientAgainstAgent(t *testing.T) {
 	if st, err = c.Stop(ctx, "web"); err != nil || st.State != supervisor.StateStopped {
 		t.Fatalf("Stop: %+v %v", st, err)
 	}
-	if _, err := c.Wait(ctx, "web", false, 5*time.Second, 0); !errors.Is(err, ErrDaemonStopped) {
+	if _, err := c.Wait(ctx, "web", WaitFor{Timeout: 5 * time.Second}); !errors.Is(err, ErrDaemonStopped) {
 		t.Fatalf("Wait on stopped: %v", err)
 	}
 	if _, err = c.Start(ctx, "web"); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	if _, err := c.Wait(ctx, "web", false, 10*time.Second, 0); err != nil {
+	if _, err := c.Wait(ctx, "web", WaitFor{Timeout: 10 * time.Second}); err != nil {
 		t.Fatalf("Wait after start: %v", err)
 	}
 	if _, err = c.Restart(ctx, "web"); err != nil {
 		t.Fatalf("Restart: %v", err)
 	}
-	first, err := c.Wait(ctx, "web", false, 10*time.Second, 0)
+	first, err := c.Wait(ctx, "web", WaitFor{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Wait after restart: %v", err)
 	}
@@ -270,7 +270,7 @@ func TestClientAgentStopped(t *testing.T) {
 	if _, err := c.Put(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Wait(t.Context(), "s", false, 10*time.Second, 0); err != nil {
+	if _, err := c.Wait(t.Context(), "s", WaitFor{Timeout: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Kill(as.Pid, syscall.SIGSTOP); err != nil {

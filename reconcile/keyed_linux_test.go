@@ -218,7 +218,7 @@ func TestUnkeyedStateAndAgentReadAsUnchanged(t *testing.T) {
 			if _, err := c.Put(t.Context(), old); err != nil {
 				t.Fatal(err)
 			}
-			s, err := c.Wait(t.Context(), "web", false, 10*time.Second, 0)
+			s, err := c.Wait(t.Context(), "web", WaitFor{Timeout: 10 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,7 +285,7 @@ func TestUnkeyedStateAndAgentReadAsUnchanged(t *testing.T) {
 			if st := stateOnDisk(t, StatePath(dir)); st.Serial != 5 || st.Daemons["web"].Pid != s.Pid {
 				t.Errorf("apply wrote serial %d pid %d, want 5 and the same pid %d (nothing restarted)", st.Serial, st.Daemons["web"].Pid, s.Pid)
 			}
-			if now, err := c.Wait(t.Context(), "web", false, 10*time.Second, 0); err != nil || now.Pid != s.Pid || now.Restarts != 0 {
+			if now, err := c.Wait(t.Context(), "web", WaitFor{Timeout: 10 * time.Second}); err != nil || now.Pid != s.Pid || now.Restarts != 0 {
 				t.Errorf("the daemon was touched: pid %d restarts %d (was %d), %v", now.Pid, now.Restarts, s.Pid, err)
 			}
 			unchanged("after the apply that keyed the state", false)

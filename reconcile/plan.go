@@ -610,6 +610,10 @@ func flatten(d *schema.Daemon) []attr {
 		attr{"health.command", string(hcmd), false},
 		attr{"health.address", strconv.Quote(d.Health.Address), false},
 	)
+	if d.Health.OnlineAfter > 0 {
+		// Only apply's wait reads it; listed when set, as most files never do.
+		out = append(out, attr{"health.online_after", dur(d.Health.OnlineAfter), false})
+	}
 	for _, dep := range d.DependsOn {
 		// The next start waits on it: in place, never a restart.
 		out = append(out, attr{"depends_on." + dep.Daemon, fmt.Sprintf("{ condition = %q, on_restart = %q }", dep.Condition, dep.OnRestart), false})

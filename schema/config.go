@@ -130,6 +130,9 @@ type Rotate struct {
 	Compress bool   `json:"compress,omitempty"`
 }
 
+// MaxOnlineAfter bounds health.online_after (the agent's longest wait).
+const MaxOnlineAfter = 10 * time.Minute
+
 // Health is the health block.
 type Health struct {
 	Check    string        `json:"check"` // beads-rpc | exec | tcp | sql | http | none
@@ -140,6 +143,11 @@ type Health struct {
 	Address  string        `json:"address,omitempty"` // tcp
 	SQL      *SQLCheck     `json:"sql,omitempty"`     // sql
 	HTTP     *HTTPCheck    `json:"http,omitempty"`    // http
+	// OnlineAfter, when set, is how long a run must have run without exiting
+	// before apply (and start, restart) call it online; 0: once its program
+	// runs and has not exited at once (the agent's early-exit window). Only
+	// apply's wait reads it: a change is an update in place.
+	OnlineAfter time.Duration `json:"online_after,omitempty"`
 }
 
 // HTTPCheck is a health check over HTTP (check = "http"): a GET of URL passes

@@ -85,6 +85,7 @@ var daemonSpec = &blockSpec{
 			"check": kString, "interval": kString, "timeout": kString, "failures": kInt,
 			"command": kStrings, "address": kString, "user": kString, "database": kString, "project_id": kString,
 			"url": kString, "status": kInts, "body": kString, "tls_skip_verify": kBool,
+			"online_after": kString,
 		}},
 		"dolt_server": {attrs: map[string]kind{
 			"workspace": kString, "workspaces": kStrings, "shared": kBool, "host": kString, "port": kInt,

@@ -384,6 +384,9 @@ func (r *resolver) health(d *Daemon) {
 	}
 	iv := r.duration("health.interval", &h.Interval, time.Millisecond)
 	to := r.duration("health.timeout", &h.Timeout, time.Millisecond)
+	if f := r.duration("health.online_after", &h.OnlineAfter, 0); f != nil && h.OnlineAfter > MaxOnlineAfter {
+		r.add(hcl.DiagError, f.rng, "Duration too long", fmt.Sprintf("health.online_after is how long apply waits for a run to stay up: at most %s.", MaxOnlineAfter))
+	}
 	if f := r.integer("health.failures", &h.Failures); f != nil && h.Failures < 1 {
 		r.add(hcl.DiagError, f.rng, "Invalid value for health.failures", "health.failures counts failed checks in a row before a restart: it must be at least 1.")
 	}
@@ -438,8 +441,9 @@ func (r *resolver) health(d *Daemon) {
 		h.Address = ""
 	}
 	if h.Check == "none" {
-		// Settings of a check that never runs must not change the hash.
-		*h = Health{Check: "none"}
+		// Settings of a check that never runs must not change the hash
+		// (online_after is not one: apply waits on it without a check).
+		*h = Health{Check: "none", OnlineAfter: h.OnlineAfter}
 	}
 }
 

@@ -305,10 +305,16 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A process that is online only for an instant before it crashes is not
-	// "online": it must stay up for settle (default min(min_uptime, 300ms):
-	// long enough for a bad flag, a missing file or a taken port to show; a
-	// daemon with a health check is proven up by its first healthy answer).
-	settle := min(h.d.Spec().Restart.MinUptime, defaultSettle)
+	// "online". By default it is online once its program runs (the exec
+	// succeeded: Runner.Start returned) and it has not exited within the
+	// early-exit window, earlyExitWindow of its own time (min_uptime when
+	// shorter): long enough for a bad flag, a missing file or a taken port
+	// to show in a program that fails as it starts, without making every
+	// apply wait for the slowest failure there could be. settle asks for a
+	// longer window of wall time (health.online_after). A daemon with a
+	// health check is proven up by its first healthy answer.
+	window := min(h.d.Spec().Restart.MinUptime, earlyExitWindow)
+	var settle time.Duration
 	if s := q.Get("settle"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
@@ -317,7 +323,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		}
 		settle = min(d, MaxWait)
 	}
-	extendDeadlines(w, timeout+settle) // the answer comes at the latest after both
+	extendDeadlines(w, timeout+max(settle, earlyExitMaxWait)) // the answer comes at the latest after both
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	settleT := time.NewTimer(0)
@@ -338,7 +344,11 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		// A healthy answer from the daemon proves it is up: no need to settle.
 		provenHealthy := healthy && (st.Health.Status == "healthy" || st.Health.Status == "degraded")
 		if res == WaitReached && want == string(StateOnline) && !provenHealthy && st.State != StateCompleted {
-			if left := settle - time.Since(st.LastChange); left > 0 {
+			left := settle - time.Since(st.LastChange)
+			if settle == 0 {
+				left = earlyExitLeft(st, window)
+			}
+			if left > 0 {
 				res = ""
 				settleT.Reset(left)
 				settled = settleT.C
@@ -361,9 +371,37 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// defaultSettle caps how long a daemon without a health check must stay up
-// before a wait calls it online.
-const defaultSettle = 300 * time.Millisecond
+// The early-exit window: a run is online once it has run earlyExitWindow of
+// its own time without exiting. Its own time is the wall time since it was
+// started less the time it spent waiting for a CPU (the kernel's run delay,
+// /proc/<pid>/schedstat): on a loaded machine a program that fails at once
+// still gets the time to fail, instead of being called online before it ran.
+// A run starved for earlyExitMaxWait of wall time is called online anyway.
+const (
+	earlyExitWindow  = 20 * time.Millisecond
+	earlyExitMaxWait = time.Second
+	// earlyExitRecheck is how soon a wait looks again at a run whose process
+	// has exited while its daemon's loop has not recorded it yet.
+	earlyExitRecheck = 2 * time.Millisecond
+)
+
+// earlyExitLeft is how much longer a wait for st's run to be online must go
+// on (0: it is online). A process found exited is never online: the wait
+// goes on until the daemon records the exit.
+func earlyExitLeft(st Status, window time.Duration) time.Duration {
+	up := time.Since(st.LastChange)
+	if exitedUnreaped(st.Pid) {
+		return earlyExitRecheck
+	}
+	if up >= earlyExitMaxWait {
+		return 0
+	}
+	own := up - runDelay(st.Pid)
+	if own >= window {
+		return 0
+	}
+	return min(window-own, earlyExitMaxWait-up)
+}
 
 // waitOutcome says whether a wait is over and how ("" when it goes on). since
 // (zero: not asked) is when the caller asked for the run it waits for: a run

@@ -19,3 +19,11 @@ func (m *cpuMeter) percent(cpu time.Duration, now time.Time) float64 {
 	m.lastCPU, m.lastWall = cpu, now
 	return pct
 }
+
+// runDelay is the time pid has spent waiting for a CPU since it was created
+// (0 when unknown); see earlyExitLeft.
+func runDelay(pid int) time.Duration { return procRunDelay(pid) }
+
+// exitedUnreaped reports whether pid is known to have exited and not been
+// reaped yet (a zombie); false when it runs or it cannot be told.
+func exitedUnreaped(pid int) bool { return procExited(pid) }

@@ -1,0 +1,77 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// waitOnce serves one GET /v1/daemons/{name}/wait?query on a's handler.
+func waitOnce(t *testing.T, a *Agent, name, query string) WaitResult {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/v1/daemons/"+name+"/wait?"+query, nil)
+	a.handler().ServeHTTP(rec, req)
+	var res WaitResult
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &res) != nil {
+		t.Fatalf("wait: %d %s", rec.Code, rec.Body)
+	}
+	return res
+}
+
+// TestWaitOnlineAfterTheEarlyExitWindow: a daemon without a health check is
+// online once its program runs and has not exited within the early-exit
+// window (20 ms of its own time), not after a fixed 300 ms (min_uptime
+// 10 s, as PM2 users set it); settle asks for a longer window.
+func TestWaitOnlineAfterTheEarlyExitWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := NewAgent(AgentOptions{Dir: t.TempDir(), DaemonOptions: func(Spec) DaemonOptions {
+			return DaemonOptions{
+				Runner:    &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }},
+				Memory:    func(context.Context, int) (uint64, error) { return 0, nil },
+				StartTime: func(int) (time.Time, error) { return fakeStart, nil },
+			}
+		}})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer func() { cancel(); a.stopAll() }()
+		for _, c := range []struct {
+			name, query string
+			want        time.Duration
+		}{
+			{"web", "for=online&timeout=10s", earlyExitWindow},
+			{"slow", "for=online&timeout=10s&settle=1s", time.Second},
+		} {
+			spec := Spec{Name: c.name, Argv: []string{"fake"}, Restart: RestartPolicy{Policy: PolicyAlways, MinUptime: 10 * time.Second}}
+			t0 := time.Now()
+			if _, err := a.put(ctx, spec, true); err != nil {
+				t.Fatal(err)
+			}
+			res := waitOnce(t, a, c.name, c.query)
+			if took := time.Since(t0); res.Result != WaitReached || took != c.want {
+				t.Errorf("%s: wait %s = %s after %v, want reached after %v", c.name, c.query, res.Result, took, c.want)
+			}
+		}
+	})
+}
+
+// TestWaitReportsAnExitAtOnce: a real program that fails as it starts (here
+// a shell saying why on stderr) is reported by the wait, with its stderr and
+// exit code, although min_uptime is 10 s and its restart 5 s away.
+func TestWaitReportsAnExitAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	bad := shSpec(dir, "bad", "echo 'bad: unknown flag --bogus' >&2; exit 3")
+	bad.Restart = RestartPolicy{Policy: PolicyAlways, Delay: 5 * time.Second, MinUptime: 10 * time.Second, MaxRestarts: 10}
+	since := time.Now()
+	ta.put(t, bad)
+	res := ta.wait(t, "bad", "for=online&timeout=20s&since="+since.UTC().Format(time.RFC3339Nano))
+	if res.Result != WaitExited || res.Status.LastExit == nil || res.Status.LastExit.Code != 3 ||
+		!strings.Contains(strings.Join(res.Status.LastExit.LogTail, "\n"), "unknown flag --bogus") {
+		t.Fatalf("wait on a program that exits at once: %+v (last exit %+v)", res, res.Status.LastExit)
+	}
+}
