@@ -52,7 +52,13 @@ func (e *LockedError) Error() string {
 // the process dies.
 type Lock struct {
 	f *os.File
+	// waited is true when another process held the lock at first: what was
+	// read before it may have changed meanwhile.
+	waited bool
 }
+
+// Waited reports whether the lock was held by another process when asked for.
+func (l *Lock) Waited() bool { return l != nil && l.waited }
 
 // AcquireLock takes the exclusive lock at path, waiting up to timeout (0: fail
 // at once) for a holder to release it; ctx cancels the wait. command is recorded
@@ -68,6 +74,7 @@ func AcquireLock(ctx context.Context, path, command string, timeout time.Duratio
 	start := time.Now()
 	deadline := start.Add(timeout)
 	backoff := 5 * time.Millisecond
+	waited := false
 	for {
 		ok, err := flock.TryLock(f)
 		if err != nil {
@@ -77,6 +84,7 @@ func AcquireLock(ctx context.Context, path, command string, timeout time.Duratio
 		if ok {
 			break
 		}
+		waited = true
 		now := time.Now()
 		if !now.Before(deadline) {
 			h := readHolder(path)
@@ -99,7 +107,7 @@ func AcquireLock(ctx context.Context, path, command string, timeout time.Duratio
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
-	return &Lock{f: f}, nil
+	return &Lock{f: f, waited: waited}, nil
 }
 
 // Release empties the holder information and releases the lock.

@@ -82,9 +82,19 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	if o.Load == nil {
 		o.Load = func(profile string) (*schema.Config, error) { return loadSilently(o.File, profile, o.Environ) }
 	}
+	// What was read before the lock is used again under it when the lock
+	// was free and the file is the same one (fileStamp): a 1,000-daemon
+	// apply read state.json twice and parsed beads.hcl twice.
+	var early *State
+	var earlyStamp fileStamp
 	if o.StickyProfile && !o.StateOnly {
-		o.Profile, _, _ = AppliedProfile(filepath.Dir(o.File)) // an unusable state is reported below
+		path := StatePath(fileDir(o.File))
+		earlyStamp = stampOf(path)
+		if st, err := ReadState(path); err == nil { // an unusable state is reported below
+			o.Profile, early = st.Env, st
+		}
 	}
+	cfgStamp := stampOf(o.File)
 	s := &Session{o: o}
 	if o.StateOnly {
 		s.dir = filepath.Dir(o.File)
@@ -103,7 +113,7 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 			return nil, err
 		}
 		s.lock = l
-		if !o.StateOnly {
+		if !o.StateOnly && (l.Waited() || !cfgStamp.same(stampOf(o.File))) {
 			if err := s.reload(); err != nil {
 				s.Close()
 				return nil, err
@@ -113,10 +123,13 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	if o.StateOnly {
 		return s, nil // the state may be what is broken
 	}
-	st, err := ReadState(StatePath(s.dir))
-	if err != nil {
-		s.Close()
-		return nil, err
+	st := early
+	if st == nil || s.lock.Waited() || !earlyStamp.same(stampOf(StatePath(s.dir))) {
+		var err error
+		if st, err = ReadState(StatePath(s.dir)); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if st.key == nil {
 		// A command that holds the lock may record or send a hash: the key
@@ -169,6 +182,29 @@ func (s *Session) load(profile string) error {
 func (s *Session) ConfigError() error { return s.cfgErr }
 
 // fileDir is the absolute folder of file.
+// fileStamp identifies a file as it is: the same file (device and inode),
+// size and modification time. The zero stamp (no file) equals only itself.
+type fileStamp struct {
+	fi os.FileInfo
+}
+
+func stampOf(path string) fileStamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{fi}
+}
+
+// same reports whether both stamps are of the same, unchanged file (or of
+// no file at all).
+func (a fileStamp) same(b fileStamp) bool {
+	if a.fi == nil || b.fi == nil {
+		return a.fi == nil && b.fi == nil
+	}
+	return os.SameFile(a.fi, b.fi) && a.fi.Size() == b.fi.Size() && a.fi.ModTime().Equal(b.fi.ModTime())
+}
+
 func fileDir(file string) string {
 	if abs, err := filepath.Abs(file); err == nil {
 		return filepath.Dir(abs)
@@ -202,8 +238,11 @@ func (s *Session) reload() error {
 	return s.load(s.o.Profile)
 }
 
+// schemaLoad is schema.Load (tests count the parses through it).
+var schemaLoad = schema.Load
+
 func loadSilently(file, profile string, environ []string) (*schema.Config, error) {
-	cfg, _, diags := schema.Load(file, profile, environ)
+	cfg, _, diags := schemaLoad(file, profile, environ)
 	if diags.HasErrors() {
 		return nil, schema.Error(diags)
 	}

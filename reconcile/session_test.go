@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hashicorp/hcl/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,5 +228,45 @@ func TestSessionStickyProfile(t *testing.T) {
 		}})
 	if s.Config().Env != "production" || !slices.Equal(loads, []string{"staging", "production"}) {
 		t.Errorf("a sticky session loaded %q (profiles %q), want production: applied while it waited for the lock", s.Config().Env, loads)
+	}
+}
+
+// TestSessionLoadsOnceWhenNothingChanged: with the lock free and the files
+// as they were, beads.hcl is parsed once and state.json read once (a
+// 1,000-daemon apply did both twice); a beads.hcl rewritten between the
+// first load and the lock is loaded again under it.
+func TestSessionLoadsOnceWhenNothingChanged(t *testing.T) {
+	_, file := sessionProject(t, "a")
+	var loads int
+	count := func(profile string) (*schema.Config, error) { return loadSilently(file, profile, nil) }
+	parse := schemaLoad
+	t.Cleanup(func() { schemaLoad = parse })
+	schemaLoad = func(file, profile string, environ []string) (*schema.Config, map[string]*hcl.File, hcl.Diagnostics) {
+		loads++
+		return parse(file, profile, environ)
+	}
+	s, err := OpenSession(t.Context(), SessionOptions{File: file, StickyProfile: true, Command: "apply", Lock: true, Load: count})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if loads != 1 {
+		t.Errorf("beads.hcl parsed %d times with the lock free and nothing changed, want 1", loads)
+	}
+	loads = 0
+	s, err = OpenSession(t.Context(), SessionOptions{File: file, StickyProfile: true, Command: "apply", Lock: true,
+		Load: func(profile string) (*schema.Config, error) {
+			cfg, err := count(profile)
+			if loads == 1 {
+				writeDaemons(t, file, "a", "b") // saved while this apply took the lock
+			}
+			return cfg, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := len(s.Config().Daemons); n != 2 {
+		t.Errorf("beads.hcl rewritten before the lock: the session has %d daemons, want the 2 of the file as it is under the lock", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,15 +82,54 @@ func TestReadStateUnusable(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := ReadState(path)
-			if !errors.Is(err, ErrStateCorrupt) {
-				t.Fatalf("err = %v, want ErrStateCorrupt", err)
-			}
-			for _, s := range []string{path, tc.want, "state.json.backup", "beadsctl state reset"} {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q lacks %q", err, s)
+			for _, read := range []func(string) (*State, error){ReadState, ReadStateSummary} {
+				_, err := read(path)
+				if !errors.Is(err, ErrStateCorrupt) {
+					t.Fatalf("err = %v, want ErrStateCorrupt", err)
+				}
+				for _, s := range []string{path, tc.want, "state.json.backup", "beadsctl state reset"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
 				}
 			}
 		})
+	}
+}
+
+// TestReadStateSummaryIsWhatStatusShows: the summary holds what status reads
+// of ReadState's answer (profile, names, memory limits, pids, stopped and
+// destroyed), and refuses to be written.
+func TestReadStateSummaryIsWhatStatusShows(t *testing.T) {
+	path := StatePath(t.TempDir())
+	st := &State{Env: "production", Daemons: map[string]DaemonState{
+		"a": {Spec: schema.Daemon{Name: "a", Command: "sleep", Environment: map[string]string{"K": "v"}, Limits: schema.Limits{Memory: 200 << 20}},
+			Hash: "h1", Pid: 42, StartTime: time.Unix(1700000000, 0).UTC()},
+		"b": {Spec: schema.Daemon{Name: "b", Command: "bd"}, Hash: "h2", Stopped: true, Destroyed: true},
+	}}
+	st.useKey(temporaryKey(), false)
+	if err := writeState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	full, err := ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := ReadStateSummary(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Env != full.Env || sum.Serial != full.Serial || !slices.Equal(sum.Names(), full.Names()) {
+		t.Fatalf("summary %+v, full %+v", sum, full)
+	}
+	for _, n := range full.Names() {
+		f, s := full.Daemons[n], sum.Daemons[n]
+		if s.Spec.Name != n || s.Spec.Limits.Memory != f.Spec.Limits.Memory || s.Pid != f.Pid || !s.StartTime.Equal(f.StartTime) ||
+			s.Stopped != f.Stopped || s.Destroyed != f.Destroyed || s.Hash != f.Hash {
+			t.Errorf("daemon %s: summary %+v, full %+v", n, s, f)
+		}
+	}
+	if err := writeState(path, sum); err == nil {
+		t.Error("a summary was written over the state")
 	}
 }

@@ -51,7 +51,7 @@ func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) 
 
 // statusReport asks the agent and, when it is down, reads what it last recorded.
 func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusReport, error) {
-	v, err := readOps(ctx, dir, a)
+	v, err := readOpsWith(ctx, dir, a, reconcile.ReadStateSummary)
 	if err != nil {
 		return report.StatusReport{}, err
 	}
@@ -70,9 +70,15 @@ type opsView struct {
 }
 
 func readOps(ctx context.Context, dir string, a opsAgent) (opsView, error) {
+	return readOpsWith(ctx, dir, a, reconcile.ReadState)
+}
+
+// readOpsWith is readOps reading the state with read (status reads only its
+// summary: reconcile.ReadStateSummary).
+func readOpsWith(ctx context.Context, dir string, a opsAgent, read func(string) (*reconcile.State, error)) (opsView, error) {
 	var v opsView
 	v.live, v.agentErr = askAgent(ctx, a)
-	st, err := reconcile.ReadState(reconcile.StatePath(dir))
+	st, err := read(reconcile.StatePath(dir))
 	if err != nil {
 		return v, err
 	}
