@@ -125,7 +125,6 @@ func (e *Env) depChain(ctx context.Context, t Tool, dir string, o *Outcome) erro
 				a.RestartDelay = pm2Retry
 			} else {
 				a = e.app(dir, name, e.child("idle", "-pidfile", last))
-				a.MinUptime = 20 * time.Millisecond // apply's settle: min(min_uptime, 300 ms)
 				if i > 0 {
 					a.DependsOn = []AppDep{{Name: fmt.Sprintf("c%d_%d", r, i-1), Condition: "started"}}
 				}
