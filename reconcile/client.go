@@ -750,6 +750,20 @@ func agentFailed(exited <-chan error, logPath string) error {
 	return fmt.Errorf("start agent: %s (see %s)", why, logPath)
 }
 
+// exitHow says how a run ended ("exit code 1", "killed by SIGKILL") and
+// when ("3ms after it started", "at once").
+func exitHow(e *supervisor.Exit) (how, when string) {
+	how = fmt.Sprintf("exit code %d", e.Code)
+	if e.Signal != "" {
+		how = "killed by " + e.Signal
+	}
+	when = fmt.Sprintf("%s after it started", e.Uptime.Round(time.Millisecond))
+	if e.Uptime < time.Millisecond {
+		when = "at once"
+	}
+	return how, when
+}
+
 // exitedError says how the run a wait was for ended: "daemon exited (exit
 // code 1) 3ms after it started; restart in 5s".
 func exitedError(s supervisor.Status) error {
@@ -757,15 +771,8 @@ func exitedError(s supervisor.Status) error {
 	if e == nil {
 		return ErrDaemonExited
 	}
-	how := fmt.Sprintf("exit code %d", e.Code)
-	if e.Signal != "" {
-		how = "killed by " + e.Signal
-	}
-	msg := fmt.Sprintf("%s after it started", e.Uptime.Round(time.Millisecond))
-	if e.Uptime < time.Millisecond {
-		msg = "at once"
-	}
-	err := fmt.Errorf("%w (%s) %s", ErrDaemonExited, how, msg)
+	how, when := exitHow(e)
+	err := fmt.Errorf("%w (%s) %s", ErrDaemonExited, how, when)
 	if s.Reason != "" {
 		err = fmt.Errorf("%w; the agent: %s", err, s.Reason)
 	}

@@ -22,8 +22,9 @@ const (
 	KindDaemonStopped     = "daemon-stopped"      // stopped, not by a user
 	KindStoppedOnPurpose  = "stopped-on-purpose"  // stopped by beadsctl stop (informational)
 	KindDaemonErrored     = "daemon-errored"
-	KindSpecChanged       = "spec-changed" // the agent runs a spec that was not applied from here
-	KindArgvChanged       = "argv-changed" // the process's argv, cwd or environment changed under us
+	KindDaemonRestarting  = "daemon-restarting" // exited; the agent restarts it by its restart policy (a crash loop until errored)
+	KindSpecChanged       = "spec-changed"      // the agent runs a spec that was not applied from here
+	KindArgvChanged       = "argv-changed"      // the process's argv, cwd or environment changed under us
 	KindVersionMismatch   = "version-mismatch"
 	KindBDVersionUnknown  = "bd-version-unknown" // `bd version` did not answer in time (informational)
 	KindAgentVersion      = "agent-version"      // the agent runs another beadsctl version: apply replaces it
@@ -154,6 +155,8 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 			} else {
 				out = append(out, Finding{Kind: KindDaemonMissing, Daemon: d.Name, Expected: "online", Actual: "not running (the agent is down)"})
 			}
+		case a.State == supervisor.StateWaitingRestart:
+			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a)})
 		case a.State == supervisor.StateErrored:
 			out = append(out, Finding{Kind: KindDaemonErrored, Daemon: d.Name, Expected: "online", Actual: "errored" + suffix(a.Reason)})
 		case a.State == supervisor.StateStopped:
@@ -195,6 +198,36 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 	}
 	out = append(out, doltFindings(desired, live)...)
 	return out
+}
+
+// restarting says why a daemon waiting to be restarted is not online (its
+// last exit, its unstable restarts, its last line) and what to do: the agent
+// restarts it by its restart policy, so apply has nothing to change for it.
+func restarting(d *schema.Daemon, a supervisor.Status) string {
+	var b strings.Builder
+	if e := a.LastExit; e != nil {
+		how, when := exitHow(e)
+		if e.Signal == "" {
+			how = "exited (" + how + ")"
+		}
+		b.WriteString(how + " " + when)
+		if n := a.UnstableRestarts; n > 0 {
+			fmt.Fprintf(&b, ", %s in a row", plural.Count(n, "unstable restart"))
+			if d.Restart.MaxRestarts > 0 {
+				fmt.Fprintf(&b, " (errored after %d unstable runs)", d.Restart.MaxRestarts)
+			}
+		}
+		if n := len(e.LogTail); n > 0 {
+			fmt.Fprintf(&b, ", last line %q", e.LogTail[n-1])
+		}
+		b.WriteString("; ")
+	}
+	if a.Reason != "" {
+		b.WriteString("the agent: " + a.Reason + ". ")
+	}
+	b.WriteString("The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: ")
+	fmt.Fprintf(&b, "see beadsctl show %s, then fix beads.hcl and apply, or fix the cause outside it and beadsctl restart %s", d.Name, d.Name)
+	return b.String()
 }
 
 func (u *Unmanaged) String() string {

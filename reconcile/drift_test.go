@@ -47,6 +47,26 @@ func TestFindings(t *testing.T) {
 			a.State, a.Reason = supervisor.StateErrored, "too many restarts"
 			return agentUp(st, a)
 		}(), false, []Finding{{Kind: KindDaemonErrored, Daemon: "beads", Expected: "online", Actual: "errored: too many restarts"}}},
+		// The agent restarts a daemon that keeps exiting under its restart
+		// policy: plan has nothing to change, but plan and drift say it is
+		// not online, why, and what to do (was: "No changes."/"No drift.").
+		"restarting after a crash": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.State, a.Reason, a.Pid = supervisor.StateWaitingRestart, "restart in 5s", 0
+			a.Restarts, a.UnstableRestarts = 3, 3
+			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 2 * time.Millisecond, LogTail: []string{"starting", "boom"}}
+			return agentUp(st, a)
+		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
+			Actual: `exited (exit code 1) 2ms after it started, 3 unstable restarts in a row (errored after 10 unstable runs), last line "boom"; the agent: restart in 5s. ` +
+				`The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: see beadsctl show beads, then fix beads.hcl and apply, or fix the cause outside it and beadsctl restart beads`}}},
+		"restarting after a kill": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.State, a.Reason, a.Pid = supervisor.StateWaitingRestart, "restart in 5s", 0
+			a.LastExit = &supervisor.Exit{Code: -1, Signal: "SIGKILL", Uptime: time.Minute}
+			return agentUp(st, a)
+		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
+			Actual: `killed by SIGKILL 1m0s after it started; the agent: restart in 5s. ` +
+				`The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: see beadsctl show beads, then fix beads.hcl and apply, or fix the cause outside it and beadsctl restart beads`}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
