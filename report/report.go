@@ -28,6 +28,9 @@ type StatusReport struct {
 	Daemons   []DaemonRow `json:"daemons"`
 	// Boot is whether the agent starts at boot (beadsctl startup), from files.
 	Boot *startup.Status `json:"boot,omitempty"`
+	// Hint is the next step when nothing was applied and there is no
+	// configuration to plan: where beadsctl looked, what the folder suggests.
+	Hint string `json:"hint,omitempty"`
 }
 
 // AgentReport describes the agent behind a report.

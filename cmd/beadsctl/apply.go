@@ -86,7 +86,7 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		return err
 	}
 	if len(args) == 0 && !o.autoApprove {
-		if err := confirm(c, "apply"); err != nil {
+		if err := confirm(c, "apply", "apply"); err != nil {
 			return err
 		}
 	}
@@ -101,11 +101,12 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 }
 
 // confirm asks "Do you want to <what>? (yes)" on a terminal; without one it
-// refuses, since nobody can answer.
-func confirm(c *cobra.Command, what string) error {
+// refuses, since nobody can answer. name is the action as a noun, in the
+// refusal and in "<Name> cancelled." ("apply", "state reset").
+func confirm(c *cobra.Command, what, name string) error {
 	in := c.InOrStdin()
 	if !isTerminalReader(in) {
-		return fmt.Errorf("%s needs confirmation but stdin is not a terminal: run it with --auto-approve", what)
+		return fmt.Errorf("%s needs confirmation but stdin is not a terminal: run it with --auto-approve", name)
 	}
 	fmt.Fprintf(c.OutOrStdout(), "\nDo you want to %s?\n  Only 'yes' will be accepted.\n\n  Enter a value: ", what)
 	line, err := bufio.NewReader(in).ReadString('\n')
@@ -113,7 +114,7 @@ func confirm(c *cobra.Command, what string) error {
 		return err
 	}
 	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintf(c.OutOrStdout(), "\n%s cancelled.\n", strings.ToUpper(what[:1])+what[1:])
+		fmt.Fprintf(c.OutOrStdout(), "\n%s cancelled.\n", strings.ToUpper(name[:1])+name[1:])
 		return errPrinted
 	}
 	return nil

@@ -63,7 +63,7 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 		fmt.Fprintln(out, "The agent is not running (nothing runs); beadsctl will remove what is left: its socket and stale bd files.")
 	}
 	if !o.autoApprove {
-		if err := confirm(c, "destroy"); err != nil {
+		if err := confirm(c, "destroy", "destroy"); err != nil {
 			return err
 		}
 	}

@@ -142,7 +142,7 @@ func newStateResetCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(out, "Nothing is stopped: the daemons keep running, and the next apply records again those running as declared.")
 			}
 			if !autoApprove {
-				if err := confirm(c, "reset the state"); err != nil {
+				if err := confirm(c, "reset the state", "state reset"); err != nil {
 					return err
 				}
 			}

@@ -60,7 +60,7 @@ func TestStateResetAsksOnATerminal(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("state reset answered y: %v, want exit status 1", err)
 	}
-	screen.waitFor(t, 0, "Reset the state cancelled.")
+	screen.waitFor(t, 0, "State reset cancelled.")
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("state reset answered y (not yes) did not keep the state: %v", err)
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -142,6 +144,11 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 		}
 		boot := startup.Detect(dir, startupOptionsFor(""))
 		r.Boot = &boot
+		if len(r.Daemons) == 0 && !r.Agent.Running {
+			if _, err := os.Stat(g.file); errors.Is(err, fs.ErrNotExist) {
+				r.Hint = missingConfig(g.file)
+			}
+		}
 		if clear {
 			fmt.Fprint(out, "\x1b[H\x1b[2J")
 		}
@@ -268,7 +275,11 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 	default:
 		if len(r.Daemons) == 0 {
 			fmt.Fprintf(w, "%s and nothing was applied here yet.\n", pal.red("The agent is not running"))
-			fmt.Fprintln(w, "Run beadsctl plan to see what beadsctl apply would start.")
+			if r.Hint != "" {
+				fmt.Fprintln(w, r.Hint)
+			} else {
+				fmt.Fprintln(w, "Run beadsctl plan to see what beadsctl apply would start.")
+			}
 			return false
 		}
 		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
