@@ -41,7 +41,7 @@ func TestEventsFileRotatesAndSkipsGarbage(t *testing.T) {
 			t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
 		}
 	}
-	evs, warns, err := ReadEvents(dir)
+	evs, _, err := ReadEvents(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestEventsFileRotatesAndSkipsGarbage(t *testing.T) {
 	w2 := &eventWriter{path: p2, max: EventsMaxBytes, log: slog.New(slog.DiscardHandler)}
 	w2.write(Event{At: t0, Kind: EventExited, Daemon: "web"})
 	w2.close()
-	evs, warns, err = ReadEvents(dir2)
+	evs, warns, err := ReadEvents(dir2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,16 +12,12 @@ import (
 	"github.com/beadsctl/beadsctl/schema"
 )
 
-// open opens the reconcile.Session of a command: beads.hcl loaded as validate
-// shows it, under the profile the user chose or else the one applied last
-// (g.chosenProfile), the lock taken (when lock is set, waiting up to
-// lockTimeout) and the file loaded again under it, the state read; the agent
-// is dialled with --agent-timeout when the session observes.
-func open(c *cobra.Command, g *globals, command string, lock bool, lockTimeout time.Duration) (*reconcile.Session, error) {
-	return openAs(c, g, g.chosenProfile(), command, lock, lockTimeout)
-}
-
-// openAs is open under the profile p (a saved plan's).
+// openAs opens the reconcile.Session of a command: beads.hcl loaded as
+// validate shows it, under the profile p (the one the user chose or else the
+// one applied last, g.chosenProfile; or a saved plan's), the lock taken (when
+// lock is set, waiting up to lockTimeout) and the file loaded again under it,
+// the state read; the agent is dialled with --agent-timeout when the session
+// observes.
 func openAs(c *cobra.Command, g *globals, p profileChoice, command string, lock bool, lockTimeout time.Duration) (*reconcile.Session, error) {
 	return reconcile.OpenSession(c.Context(), sessionOptions(c, g, p, command, lock, lockTimeout))
 }
