@@ -561,6 +561,37 @@ func (c *Client) FollowEvents(ctx context.Context, daemon string) (*EventStream,
 	return &EventStream{dec: json.NewDecoder(resp.Body), release: release, body: resp.Body}, nil
 }
 
+// Metrics returns the agent's metrics in the Prometheus text format.
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	resp, release, err := c.send(ctx, call{method: http.MethodGet, path: "/v1/metrics"})
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, c.callErr(ctx, resp.Request.Context(), call{method: http.MethodGet, path: "/v1/metrics"}, err)
+	}
+	return b, nil
+}
+
+// SetMetricsListen makes the agent serve its metrics on addr ("" stops it).
+// An address the agent cannot bind is an error; nothing else changes.
+func (c *Client) SetMetricsListen(ctx context.Context, addr string) (string, error) {
+	var res supervisor.MetricsListenResult
+	body := struct {
+		Listen string `json:"listen"`
+	}{addr}
+	if err := c.do(ctx, call{method: http.MethodPut, path: "/v1/metrics/listen", body: body, drive: true}, &res); err != nil {
+		return "", err
+	}
+	if res.Error != "" {
+		return res.Listen, errors.New(res.Error)
+	}
+	return res.Listen, nil
+}
+
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {

@@ -351,6 +351,26 @@ func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome
 	return outcomes, s.commit(confirmed(outcomes, err, true), err)
 }
 
+// ApplyMetrics makes the agent serve its metrics where beads.hcl's metrics
+// block says, or stop serving them when there is none. It returns the
+// address served. An address the agent cannot bind (taken) is an error that
+// changes nothing else; without a metrics block, an agent that is down or
+// does not know the request has nothing to stop.
+func (s *Session) ApplyMetrics(ctx context.Context) (string, error) {
+	if s.client == nil || s.cfg == nil {
+		return "", nil
+	}
+	want := ""
+	if m := s.cfg.Metrics; m != nil {
+		want = m.Listen
+	}
+	bound, err := s.client.SetMetricsListen(ctx, want)
+	if want == "" {
+		return "", nil
+	}
+	return bound, err
+}
+
 // adopts reports whether a no-op plan finds a daemon running as declared that
 // the state does not record.
 func (s *Session) adopts(p *Plan) bool {

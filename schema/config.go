@@ -22,6 +22,8 @@ type Config struct {
 	Profiles []string `json:"profiles"`
 	// Daemons sorted by name.
 	Daemons []Daemon `json:"daemons"`
+	// Metrics is the opt-in metrics listener; nil when not declared.
+	Metrics *Metrics `json:"metrics,omitempty"`
 }
 
 // Daemon is one daemon block with the profile applied and every default filled in.

@@ -16,6 +16,7 @@ import (
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "daemon", LabelNames: []string{"name"}},
 	{Type: "env", LabelNames: []string{"name"}},
+	{Type: "metrics"},
 }}
 
 var profileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -152,10 +153,14 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 	daemons := map[string]*decl{}
 	var names []string
 	profiles := map[string]*hcl.Block{}
-	var envBlocks []*hcl.Block
+	var envBlocks, metricsBlocks []*hcl.Block
 	for _, blk := range content.Blocks {
 		if blk.Type == "env" {
 			envBlocks = append(envBlocks, blk)
+			continue
+		}
+		if blk.Type == "metrics" {
+			metricsBlocks = append(metricsBlocks, blk)
 			continue
 		}
 		name := blk.Labels[0]
@@ -252,6 +257,9 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 	}
 
 	cfg := &Config{Path: abs, Dir: root, Env: profile, Profiles: known, Daemons: []Daemon{}}
+	metrics, more := decodeMetrics(metricsBlocks, ctx)
+	diags = append(diags, more...)
+	cfg.Metrics = metrics
 	sort.Strings(names)
 	var ranges []map[string]hcl.Range
 	for _, name := range names {

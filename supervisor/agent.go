@@ -43,6 +43,10 @@ type AgentOptions struct {
 	// daemons and exits rather than live on orphaned. A socket file removed is
 	// created again; one replaced by another file makes the agent exit the same way.
 	FolderCheck time.Duration
+	// MetricsListen, when set, is where the agent serves its metrics for
+	// scrapers from the start (beads.hcl's metrics.listen, for `agent
+	// --foreground`); apply sets it through the control API otherwise.
+	MetricsListen string
 }
 
 // Put actions, in PutResult.Action.
@@ -106,6 +110,10 @@ type Agent struct {
 
 	// events writes the history and pushes it to followers (events.go).
 	events *eventLog
+	// requests counts the control API's requests; metricsSrv is the opt-in
+	// scrape listener (metrics.go).
+	requests   requestCounter
+	metricsSrv metricsServer
 
 	// runHook replaces (*Daemon).Run in tests (to make a daemon's loop panic).
 	runHook func(ctx context.Context, d *Daemon) error
@@ -229,6 +237,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	a.log.Info("agent listening", "socket", sock, "dir", a.dir, "pid", a.pid, "version", a.opts.Version)
+	if a.opts.MetricsListen != "" {
+		if _, err := a.SetMetricsListen(a.opts.MetricsListen); err != nil {
+			a.log.Error("metrics not served", "error", err.Error()) // the daemons are not concerned
+		}
+	}
+	defer a.metricsSrv.close()
 	close(a.ready)
 
 	every := a.opts.FolderCheck

@@ -24,6 +24,8 @@ import (
 //	GET    /v1/daemons/{name}/wait?for=online|stopped&healthy=1&timeout=10s&settle=300ms&not_pid=N -> WaitResult
 //	       (not_pid: a run with that pid is not the one awaited: a restart the agent makes itself)
 //	GET    /v1/events?daemon=NAME          -> the events from now on, one JSON Event a line, until the agent stops
+//	GET    /v1/metrics                     -> the metrics, Prometheus text format (metrics.go)
+//	PUT    /v1/metrics/listen              {"listen": "127.0.0.1:9464"} -> MetricsListenResult (serve them on TCP; "" stops)
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
 // APIVersion is the control API's version. It grows with any change a client
@@ -90,10 +92,12 @@ func (a *Agent) handler() http.Handler {
 	mux.Handle("/v1/daemons/{name}/wait", methods{http.MethodGet: a.handleWait})
 	mux.Handle("/v1/daemons/{name}/logs/flush", methods{http.MethodPost: a.handleFlush})
 	mux.Handle("/v1/events", methods{http.MethodGet: a.handleEvents})
+	mux.Handle("/v1/metrics", methods{http.MethodGet: a.handleMetrics})
+	mux.Handle("/v1/metrics/listen", methods{http.MethodPut: a.handleMetricsListen})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
-	return a.handshake(mux)
+	return a.handshake(a.requests.counted(mux))
 }
 
 // handshake names the agent's API and version on every answer, and refuses a
@@ -135,6 +139,13 @@ func writeJSONBody(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeBody decodes a JSON request body of at most MaxBodyBytes into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func writeAPIError(w http.ResponseWriter, code int, msg string) {

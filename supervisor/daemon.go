@@ -688,6 +688,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 	}
 	if reason != "" {
 		d.st.Restarts++
+		d.st.RestartsByReason = countReason(d.st.RestartsByReason, reason)
 		d.st.LastRestartReason = reason
 		ev := RestartEvent{At: time.Now(), Reason: reason, Detail: detail}
 		if e := d.st.LastExit; e != nil {
@@ -803,7 +804,7 @@ func (l *loop) watchMemory(ctx context.Context, r *run, spec Spec) {
 		}
 		d.st.MemoryBytes = s.RSS
 		if full && d.opts.Memory == nil {
-			d.st.CPUPercent = cpu.percent(s.CPU, now)
+			d.st.CPUPercent, d.st.CPUSeconds = cpu.percent(s.CPU, now), s.CPU.Seconds()
 		}
 	}
 	w.over = func(rss uint64) {
@@ -1056,7 +1057,7 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 	d.st.LastExit = exit
 	d.emitLocked(exitEvent(r.pid, exit))
 	d.st.Pid, d.st.StartTime = 0, time.Time{}
-	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
+	d.st.MemoryBytes, d.st.CPUPercent, d.st.CPUSeconds = 0, 0, 0
 	d.mu.Unlock()
 	d.log.Info("daemon exited", "pid", r.pid, "exit_code", code, "signal", sig, "uptime", uptime.String())
 	if l.cur == r {

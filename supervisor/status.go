@@ -116,6 +116,17 @@ const (
 	MaxRecentHealth   = 10
 )
 
+// countReason is m with reason counted once more; a copy, never written in
+// place: a Status snapshot may share m.
+func countReason(m map[string]int, reason string) map[string]int {
+	out := make(map[string]int, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	out[reason]++
+	return out
+}
+
 // appendBounded appends v to h, keeping the last n entries. It never writes
 // into h's array: a Status snapshot may share it.
 func appendBounded[T any](h []T, v T, n int) []T {
@@ -186,10 +197,16 @@ type Status struct {
 	LastChange        time.Time `json:"last_change"`
 	// RecentRestarts are the last restarts, oldest first (MaxRecentRestarts).
 	RecentRestarts []RestartEvent `json:"recent_restarts,omitempty"`
+	// RestartsByReason counts Restarts by reason (ReasonCrash...), since the
+	// agent started: the metrics' restarts counter.
+	RestartsByReason map[string]int `json:"restarts_by_reason,omitempty"`
 
 	MemoryBytes      uint64  `json:"memory_bytes"`
 	MemoryLimitBytes uint64  `json:"memory_limit_bytes,omitempty"`
 	CPUPercent       float64 `json:"cpu_percent"`
+	// CPUSeconds is the user+system CPU time of the run's group members alive
+	// at the last sample (0 with a custom MemoryFunc).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 
 	Health HealthStatus `json:"health"`
 	// RecentHealth are the last counted health checks, oldest first

@@ -76,6 +76,9 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 		if opts.Specs, err = foregroundSpecs(ctx, cfg, nil); err != nil {
 			return err
 		}
+		if cfg.Metrics != nil {
+			opts.MetricsListen = cfg.Metrics.Listen
+		}
 	default:
 		logf, err := supervisor.OpenAgentLog(dir)
 		if err != nil {

@@ -83,7 +83,10 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	if !p.HasChanges() {
 		_, err := s.Apply(ctx, p, reconcile.ApplyOptions{}) // records the daemons it adopts
 		warnTargeted(c.ErrOrStderr(), p, true)
-		return err
+		if err != nil {
+			return err
+		}
+		return applyMetrics(c, s)
 	}
 	if len(args) == 0 && !o.autoApprove {
 		if err := confirm(c, "apply", "apply"); err != nil {
@@ -97,6 +100,19 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(out, "\nApply complete! %d started, %d updated, %d restarted, %d stopped.\n", start, upd, restart, stop)
 	warnTargeted(c.ErrOrStderr(), p, true)
+	return applyMetrics(c, s)
+}
+
+// applyMetrics has the agent serve the metrics block's listener, and says
+// where; an address it cannot bind fails the apply, the daemons untouched.
+func applyMetrics(c *cobra.Command, s *reconcile.Session) error {
+	bound, err := s.ApplyMetrics(c.Context())
+	if err != nil {
+		return fmt.Errorf("%w (the daemons are applied and run; only the metrics are not served)", err)
+	}
+	if bound != "" {
+		fmt.Fprintf(c.OutOrStdout(), "Metrics: http://%s/metrics\n", bound)
+	}
 	return nil
 }
 

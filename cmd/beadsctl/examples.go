@@ -34,6 +34,8 @@ var examples = map[string]string{
 	"events": `  beadsctl events                   # the last 20 events of every daemon and of the agent
   beadsctl events beads -f           # then each new one as it happens, until Ctrl-C
   beadsctl events --since 1h --json  # one JSON object a line, as recorded`,
+	"metrics": `  beadsctl metrics                  # what a Prometheus scrape of the agent gets
+  beadsctl metrics | grep beadsctl_daemon_restarts_total`,
 	"monitor": `  beadsctl monitor                  # r restart, s stop, t start, ↑/↓ select, q quit`,
 	"health": `  beadsctl health                   # a checklist; exit 1 when anything is unhealthy
   beadsctl health --json --enhanced  # the report of the old health script, with the sync view`,

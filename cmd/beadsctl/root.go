@@ -151,6 +151,7 @@ var commands = []func(*globals) *cobra.Command{
 	newShowCmd,
 	newLogsCmd,
 	newEventsCmd,
+	newMetricsCmd,
 	newMonitorCmd,
 	newHealthCmd,
 	newImportCmd,
