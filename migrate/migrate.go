@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -90,6 +91,19 @@ type OldDaemon struct {
 	pm2 *pm2.App
 }
 
+// copyString names a PM2 app that runs a copy of the daemon: its pid, if
+// any, and PM2's status ("waiting restart" while bd refuses it).
+func (o OldDaemon) copyString() string {
+	s := fmt.Sprintf("PM2 app %q (pm_id %d", o.App, o.PM2ID)
+	if o.Pid > 0 {
+		s += fmt.Sprintf(", pid %d", o.Pid)
+	}
+	if o.pm2 != nil && o.pm2.Status != "" {
+		s += ", " + o.pm2.Status
+	}
+	return s + ")"
+}
+
 func (o OldDaemon) String() string {
 	v := o.Version
 	if v == "" {
@@ -116,6 +130,11 @@ type Detection struct {
 	// this workspace's bd daemon: `pm2 resurrect`, which PM2's boot hook runs,
 	// would start them again beside ours.
 	PM2Saved []string `json:"pm2_saved,omitempty"`
+	// PM2Copies are the apps of PM2's live list that run this workspace's bd
+	// daemon beside Old, or beside the daemon beadsctl runs (a pm2 start from
+	// habit, a pm2 resurrect of an old list): bd refuses them and PM2 restarts
+	// them for ever. migrate deletes them.
+	PM2Copies []OldDaemon `json:"pm2_copies,omitempty"`
 	// PM2Hooks are the boot hooks of that PM2 (`pm2 startup`).
 	PM2Hooks []pm2.Hook `json:"pm2_hooks,omitempty"`
 	// Ecosystem is the ecosystem file found ("" when none).
@@ -254,6 +273,11 @@ func Detect(ctx context.Context, o Options) (Detection, error) {
 			break
 		}
 	}
+	for _, a := range apps {
+		if d.Old == nil || a.PM2ID != d.Old.PM2ID {
+			d.PM2Copies = append(d.PM2Copies, a)
+		}
+	}
 	if d.Old == nil && pid > 0 {
 		if ppid := lock.ParentPid; held && ppid > 0 && underPM2(ppid) {
 			// Stopping it with a signal would only make PM2 restart it.
@@ -354,6 +378,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	switch {
 	case old != nil:
 		step(Step{Name: "detect", OK: true, Detail: "found " + old.String() + " (via " + old.Via + ")"})
+	case det.Managed && len(det.PM2Copies) > 0:
+		step(Step{Name: "detect", OK: true, Detail: "beadsctl already runs the bd daemon of this workspace; PM2 runs a copy beside it (pm2 copy)"})
 	case det.Managed:
 		step(Step{Name: "detect", OK: true, Detail: "beadsctl already runs the bd daemon of this workspace; nothing to stop"})
 	default:
@@ -393,7 +419,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return fail("validate beads.hcl", "the old daemon still runs; fix beads.hcl (beadsctl validate) and run beadsctl migrate again", err)
 	}
 
-	// 2. stop the old daemon
+	// 2. stop the old daemon, and PM2's copies beside it
+	beside := "the old daemon"
+	if det.Managed {
+		beside = "beadsctl's"
+	}
+	for _, c := range det.PM2Copies {
+		if o.DryRun {
+			step(Step{Name: "pm2 copy", OK: true, Detail: fmt.Sprintf("pm2 delete %d: %s, a second copy of the workspace's bd daemon that PM2 runs or restarts beside %s", c.PM2ID, c.copyString(), beside)})
+			continue
+		}
+		if out, err := pm2.Command(ctx, det.PM2, o.Environ, o.Dir, "delete", strconv.Itoa(c.PM2ID)); err != nil {
+			return fail("pm2 copy", "nothing of beadsctl's was changed; run pm2 delete "+strconv.Itoa(c.PM2ID)+" and beadsctl migrate again",
+				fmt.Errorf("pm2 delete %d: %v: %s", c.PM2ID, err, strings.TrimSpace(out)))
+		}
+		step(Step{Name: "pm2 copy", OK: true, Detail: "deleted " + c.copyString() + ", a second copy of the workspace's bd daemon that PM2 ran or restarted beside " + beside})
+	}
 	var restore string
 	if old != nil {
 		restore = restoreHint(old, det)

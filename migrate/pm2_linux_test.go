@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,6 +234,40 @@ func TestMigrateFromPM2(t *testing.T) {
 		if !strings.Contains(hcl, want) {
 			t.Errorf("beads.hcl lacks %q:\n%s", want, hcl)
 		}
+	}
+
+	// PM2 runs the app again beside ours (a pm2 start from habit, or a
+	// resurrect of an old list): bd refuses it and PM2 restarts it for ever.
+	// migrate again deletes PM2's copy, not ours, and PM2 saves nothing of it
+	// (was: "beadsctl already runs the bd daemon; nothing to stop", "no drift",
+	// while PM2 kept restarting its copy and drift then reported it).
+	p.run(true, pm2, "start", "ecosystem.config.cjs", "--env", "production")
+	if names := liveNames(t, p, pm2); !slices.Contains(names, "beads-daemon") {
+		t.Fatalf("pm2 start: PM2 lists %v, want beads-daemon", names)
+	}
+	out = p.run(true, beadsctl, "migrate", "--dry-run")
+	if want := `• pm2 copy: pm2 delete 0: PM2 app "beads-daemon" (pm_id 0`; !strings.Contains(out, want) {
+		t.Errorf("migrate --dry-run beside a PM2 copy lacks %q", want)
+	}
+	out = p.run(true, beadsctl, "migrate")
+	for _, want := range []string{
+		"✓ detect: beadsctl already runs the bd daemon of this workspace; PM2 runs a copy beside it (pm2 copy)",
+		`✓ pm2 copy: deleted PM2 app "beads-daemon" (pm_id 0`,
+		"a second copy of the workspace's bd daemon that PM2 ran or restarted beside beadsctl's",
+		"Migration complete",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate beside a PM2 copy: output lacks %q", want)
+		}
+	}
+	if names := liveNames(t, p, pm2); len(names) != 0 {
+		t.Errorf("after migrate PM2 still runs %v", names)
+	}
+	if pid := strings.TrimSpace(readFile(t, filepath.Join(dir, ".beads", "daemon.pid"))); pid != newPid {
+		t.Errorf("daemon.pid is %s after the second migrate, want ours, %s, untouched", pid, newPid)
+	}
+	if out := p.run(true, beadsctl, "drift"); strings.Contains(out, "pm2:") {
+		t.Errorf("drift after the second migrate still reports PM2")
 	}
 }
 
