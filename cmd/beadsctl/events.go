@@ -146,7 +146,11 @@ func eventText(ev supervisor.Event) string {
 		if ev.UptimeSeconds != nil {
 			e.Uptime = time.Duration(*ev.UptimeSeconds * float64(time.Second))
 		}
-		add(fmt.Sprintf("pid %d: %s", ev.Pid, exitLine(&e)))
+		up := report.FormatDuration(e.Uptime)
+		if e.Uptime < time.Second {
+			up = fmt.Sprintf("%dms", e.Uptime.Milliseconds()) // a crash loop's runs: "0s" says nothing
+		}
+		add(fmt.Sprintf("pid %d: %s, %s up", ev.Pid, exitText(&e), up))
 	case supervisor.EventHealth:
 		add(ev.From + " -> " + ev.Health)
 		add(ev.Message)
