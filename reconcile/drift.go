@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/schema"
@@ -156,7 +157,11 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 				out = append(out, Finding{Kind: KindDaemonMissing, Daemon: d.Name, Expected: "online", Actual: "not running (the agent is down)"})
 			}
 		case a.State == supervisor.StateWaitingRestart:
-			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a)})
+			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a, 0)})
+		case a.State == supervisor.StateOnline && a.UnstableRestarts > 0 && a.LastExit != nil && a.LastExit.Uptime < d.Restart.MinUptime &&
+			!live.At.IsZero() && !a.StartTime.IsZero() && live.At.Sub(a.StartTime) < d.Restart.MinUptime:
+			// Online between crashes: not stable until it outlives min_uptime.
+			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a, live.At.Sub(a.StartTime))})
 		case a.State == supervisor.StateErrored:
 			out = append(out, Finding{Kind: KindDaemonErrored, Daemon: d.Name, Expected: "online", Actual: "errored" + suffix(a.Reason)})
 		case a.State == supervisor.StateStopped:
@@ -200,11 +205,15 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 	return out
 }
 
-// restarting says why a daemon waiting to be restarted is not online (its
-// last exit, its unstable restarts, its last line) and what to do: the agent
-// restarts it by its restart policy, so apply has nothing to change for it.
-func restarting(d *schema.Daemon, a supervisor.Status) string {
+// restarting says why a daemon waiting to be restarted, or online for up
+// (> 0) between crashes, is not online for good (its last exit, its unstable
+// restarts, its last line) and what to do: the agent restarts it by its
+// restart policy, so apply has nothing to change for it.
+func restarting(d *schema.Daemon, a supervisor.Status, up time.Duration) string {
 	var b strings.Builder
+	if up > 0 {
+		b.WriteString("online for " + up.Round(time.Second).String() + ", but ")
+	}
 	if e := a.LastExit; e != nil {
 		how, when := exitHow(e)
 		if e.Signal == "" {
@@ -222,7 +231,9 @@ func restarting(d *schema.Daemon, a supervisor.Status) string {
 		}
 		b.WriteString("; ")
 	}
-	if a.Reason != "" {
+	if up > 0 {
+		b.WriteString("it is counted stable once up " + d.Restart.MinUptime.String() + ". ")
+	} else if a.Reason != "" {
 		b.WriteString("the agent: " + a.Reason + ". ")
 	}
 	b.WriteString("The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: ")

@@ -59,6 +59,28 @@ func TestFindings(t *testing.T) {
 		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
 			Actual: `exited (exit code 1) 2ms after it started, 3 unstable restarts in a row (errored after 10 unstable runs), last line "boom"; the agent: restart in 5s. ` +
 				`The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: see beadsctl show beads, then fix beads.hcl and apply, or fix the cause outside it and beadsctl restart beads`}}},
+		// A run that lives a few seconds is online between its crashes: it is
+		// a crash loop as long as it has not outlived min_uptime.
+		"online between crashes": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.StartTime = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			a.Restarts, a.UnstableRestarts = 4, 4
+			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 3 * time.Second}
+			l := agentUp(st, a)
+			l.At = a.StartTime.Add(2 * time.Second)
+			return l
+		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
+			Actual: `online for 2s, but exited (exit code 1) 3s after it started, 4 unstable restarts in a row (errored after 10 unstable runs); it is counted stable once up 10s. ` +
+				`The agent restarts it by its restart policy; apply has nothing to change until beads.hcl does: see beadsctl show beads, then fix beads.hcl and apply, or fix the cause outside it and beadsctl restart beads`}}},
+		"online past min_uptime after crashes": {config("", beads), func() *Live {
+			a := online(st, beads)
+			a.StartTime = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			a.Restarts, a.UnstableRestarts = 4, 4
+			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 3 * time.Second}
+			l := agentUp(st, a)
+			l.At = a.StartTime.Add(10 * time.Second)
+			return l
+		}(), false, []Finding{}},
 		"restarting after a kill": {config("", beads), func() *Live {
 			a := online(st, beads)
 			a.State, a.Reason, a.Pid = supervisor.StateWaitingRestart, "restart in 5s", 0

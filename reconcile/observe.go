@@ -61,6 +61,7 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 	live := &Live{State: st, Daemons: map[string]supervisor.Status{}, Beads: map[string]BeadsLive{}}
 	if agent != nil {
 		as, err := agent.Status(ctx)
+		live.At = time.Now()
 		if err == nil {
 			live.AgentUp, live.Agent = true, as
 			for _, s := range as.Daemons {

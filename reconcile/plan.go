@@ -236,6 +236,9 @@ type Live struct {
 	// Version is the beadsctl version planning ("" compares none): an agent
 	// of another version (or control API) is replaced by apply.
 	Version string
+	// At is when the agent was asked (zero: not known): a daemon online
+	// between crashes is in a crash loop until it has outlived min_uptime.
+	At time.Time
 }
 
 // AgentDrivable returns nil when the agent may be driven by this beadsctl
