@@ -19,12 +19,24 @@ import (
 // name one.
 const defaultConfig = "beads.hcl"
 
+// ceilingEnv names the folders findConfig never looks in or above, as
+// GIT_CEILING_DIRECTORIES does for git (a list, separated as PATH is).
+const ceilingEnv = "BEADSCTL_CEILING_DIRECTORIES"
+
 // findConfig looks for name in start and then in each parent folder, as git
 // looks for .git and bd for .beads: it stops at the first folder that holds
 // it, and gives up after the root of the repository start is in (the first
-// folder holding .git) or at the filesystem root. It returns the path found,
-// or "" when there is none.
+// folder holding .git), a folder beadsctl has applied (its .beadsctl/ holds
+// state.json: that project's beads.hcl is missing, a parent's is another
+// project's), below a folder of $BEADSCTL_CEILING_DIRECTORIES, or at the
+// filesystem root. It returns the path found, or "" when there is none.
 func findConfig(start, name string) string {
+	ceilings := map[string]bool{}
+	for _, c := range filepath.SplitList(os.Getenv(ceilingEnv)) {
+		if c != "" && filepath.IsAbs(c) {
+			ceilings[filepath.Clean(c)] = true
+		}
+	}
 	for dir := start; ; {
 		p := filepath.Join(dir, name)
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
@@ -33,8 +45,11 @@ func findConfig(start, name string) string {
 		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
 			return "" // the repository's root: beads.hcl belongs to one project
 		}
+		if _, err := os.Stat(filepath.Join(dir, ".beadsctl", "state.json")); err == nil {
+			return "" // an applied project without its beads.hcl
+		}
 		parent := filepath.Dir(dir)
-		if parent == dir {
+		if parent == dir || ceilings[parent] {
 			return ""
 		}
 		dir = parent

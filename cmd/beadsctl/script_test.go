@@ -25,6 +25,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// No test looks for beads.hcl above the temporary folder: a stray
+	// /tmp/beads.hcl (another run's) was found from a test's folder upwards
+	// and used (TestStateResetAsksOnATerminal: "No state to reset"). Only
+	// when unset: this binary is also the beadsctl the scripts run.
+	if _, ok := os.LookupEnv(ceilingEnv); !ok {
+		os.Setenv(ceilingEnv, os.TempDir())
+	}
 	testscript.Main(m, map[string]func(){
 		"beadsctl": func() { os.Exit(Main()) },
 		// beadsctl of another version (as -X main.version=9.9.9 builds it); the
@@ -48,6 +55,7 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv(ceilingEnv, os.TempDir())
 			env.Setenv("BEADSCTL_ENV", "")
 			env.Setenv("REPO", repo)
 			// Whatever a script left running (an agent started by apply and its
