@@ -181,8 +181,30 @@ func leak(rate, capB int64) {
 // payload is line i's content (without newline): a marker, the sequence number,
 // a filler whose length varies with i (so line ends do not line up with buffer
 // sizes) and the number again, so a checker can tell an intact line from a fragment.
-func payload(i int) string {
-	return fmt.Sprintf("L%08d the quick brown fox %s jumps over the lazy dog %08d|", i, fillers[i%len(fillers)], i)
+func payload(i int) string { return string(appendPayload(nil, i)) }
+
+// appendPayload appends payload(i) to b without fmt: the child must write
+// faster than either tool can take (with fmt.Sprintf per line it made ~2 M
+// lines a second here, which was beadsctl's figure).
+func appendPayload(b []byte, i int) []byte {
+	b = append(b, 'L')
+	b = append8(b, i)
+	b = append(b, " the quick brown fox "...)
+	b = append(b, fillers[i%len(fillers)]...)
+	b = append(b, " jumps over the lazy dog "...)
+	b = append8(b, i)
+	return append(b, '|')
+}
+
+// append8 appends i as at least 8 digits, zero-padded (fmt's %08d).
+func append8(b []byte, i int) []byte {
+	var d [20]byte
+	n := len(d)
+	for v := i; v > 0 || n > len(d)-8; v /= 10 {
+		n--
+		d[n] = byte('0' + v%10)
+	}
+	return append(b, d[n:]...)
 }
 
 var fillers = func() []string {
@@ -197,9 +219,10 @@ var fillers = func() []string {
 // that cut lines anywhere, as a busy daemon's output does.
 func writeLines(n int) {
 	w := bufio.NewWriterSize(os.Stdout, 32<<10)
+	var line []byte
 	for i := range n {
-		w.WriteString(payload(i)) //nolint:errcheck // a broken pipe shows as lost lines
-		w.WriteByte('\n')         //nolint:errcheck
+		line = append(appendPayload(line[:0], i), '\n')
+		w.Write(line) //nolint:errcheck // a broken pipe shows as lost lines
 	}
 	w.Flush() //nolint:errcheck
 }

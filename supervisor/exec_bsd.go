@@ -2,7 +2,10 @@
 
 package supervisor
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysProcAttr puts the child in its own process group. There is no
 // parent-death signal outside Linux: bd polls its parent itself.
@@ -13,3 +16,6 @@ func sysProcAttr() *syscall.SysProcAttr {
 // waitExitedNoReap cannot wait without reaping here (Go does not trust
 // waitid on Darwin); the caller kills the rest of the group after the reap.
 func waitExitedNoReap(pid int) bool { return false }
+
+// setPipeSize does nothing here: the pipe keeps the system's size.
+func setPipeSize(*os.File) {}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -23,5 +24,15 @@ func waitExitedNoReap(pid int) bool {
 			continue
 		}
 		return err == nil
+	}
+}
+
+// setPipeSize raises a child's output pipe to 1 MiB (or what
+// /proc/sys/fs/pipe-max-size allows): a chatty child blocks less often.
+func setPipeSize(f *os.File) {
+	for _, size := range []int{1 << 20, 256 << 10} {
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, size); err == nil {
+			return
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -29,7 +30,7 @@ var _ Runner = ExecRunner{}
 
 // waitDelay bounds how long Done waits for the output pipes to drain after
 // the process was reaped; it matters only when a process outside the group
-// still holds them.
+// still holds them (drain).
 const waitDelay = 2 * time.Second
 
 // Start starts cmd in a new process group.
@@ -46,22 +47,137 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
-	cmd.Stdout = c.Stdout
-	cmd.Stderr = c.Stderr
-	cmd.WaitDelay = waitDelay
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	// The output pipes are ours, not os/exec's: a bigger pipe (1 MiB where
+	// the system allows it) and bigger reads let a chatty child write on
+	// while its lines are stamped, with fewer wakeups of both.
+	var copies []*outputCopy
+	stdout, err := newOutputCopy(c.Stdout)
+	if err != nil {
 		return nil, err
 	}
-	p := &execProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
+	stderr, err := newOutputCopy(c.Stderr)
+	if err != nil {
+		stdout.abandon()
+		return nil, err
+	}
+	copies = append(copies, stdout, stderr)
+	cmd.Stdout, cmd.Stderr = stdout.childEnd(), stderr.childEnd()
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		for _, oc := range copies {
+			oc.abandon()
+		}
+		return nil, err
+	}
+	for _, oc := range copies {
+		oc.start()
+	}
+	p := &execProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), copies: copies}
 	go p.wait()
 	return p, nil
 }
 
+// outputCopy is one output stream of a child: a pipe whose write end the
+// child gets, and a goroutine copying the read end to the stream's writer.
+// A nil writer gives the child /dev/null (os/exec's default).
+type outputCopy struct {
+	w      io.Writer
+	r, cw  *os.File
+	copied chan struct{}
+}
+
+func newOutputCopy(w io.Writer) (*outputCopy, error) {
+	if w == nil {
+		return nil, nil
+	}
+	r, cw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	setPipeSize(cw)
+	return &outputCopy{w: w, r: r, cw: cw, copied: make(chan struct{})}, nil
+}
+
+// childEnd is what the child's stream is set to (nil: /dev/null).
+func (o *outputCopy) childEnd() *os.File {
+	if o == nil {
+		return nil
+	}
+	return o.cw
+}
+
+// start closes our copy of the write end (the child has its own) and copies
+// until every writer closed it.
+func (o *outputCopy) start() {
+	if o == nil {
+		return
+	}
+	o.cw.Close()
+	go func() {
+		defer close(o.copied)
+		buf := make([]byte, outputChunk)
+		for {
+			n, err := o.r.Read(buf)
+			if n > 0 {
+				_, _ = o.w.Write(buf[:n]) // the writers never fail (lineWriter)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// abandon releases the pipe of a child that did not start.
+func (o *outputCopy) abandon() {
+	if o == nil {
+		return
+	}
+	o.cw.Close()
+	o.r.Close()
+}
+
+// outputChunk is the most of a child's output read at once.
+const outputChunk = 256 << 10
+
+// drain waits until the copies end, up to waitDelay in all: a process
+// outside the group that still holds a pipe (it left the group: setsid)
+// must not hold the run's end; its read ends are then closed.
+func drain(copies []*outputCopy) {
+	t := time.NewTimer(waitDelay)
+	defer t.Stop()
+	for _, o := range copies {
+		if o == nil {
+			continue
+		}
+		select {
+		case <-o.copied:
+		case <-t.C:
+			for _, o := range copies {
+				if o != nil {
+					o.r.Close()
+				}
+			}
+			for _, o := range copies {
+				if o != nil {
+					<-o.copied
+				}
+			}
+			return
+		}
+	}
+	for _, o := range copies {
+		if o != nil {
+			o.r.Close()
+		}
+	}
+}
+
 type execProcess struct {
-	cmd  *exec.Cmd
-	pid  int
-	done chan struct{}
+	cmd    *exec.Cmd
+	pid    int
+	done   chan struct{}
+	copies []*outputCopy
 
 	mu     sync.Mutex // held while signalling, and while reaping
 	reaped bool
@@ -109,6 +225,7 @@ func (p *execProcess) wait() {
 	}
 	p.reaped = true
 	p.mu.Unlock()
+	drain(p.copies) // the last lines are in the sink before Done
 	p.err = convertExit(err)
 	close(p.done)
 }

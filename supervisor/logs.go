@@ -59,9 +59,15 @@ type logSink struct {
 	lastErr  string
 	kick     chan struct{}
 	done     chan struct{}
-	flushReq []chan flushResult     // FlushLogs calls waiting for the writer
-	files    [nFiles]io.WriteCloser // owned by the writer goroutine
-	fileErrs [nFiles]error          // owned by the writer goroutine
+	flushReq []chan flushResult // FlushLogs calls waiting for the writer
+	// stamp caches the formatted timestamp prefix for one millisecond (or
+	// less: a layout finer than that is formatted for every line): a chatty
+	// daemon's lines were each formatted anew (time.Format, ~300 ns).
+	stamp       []byte
+	stampAt     int64 // Unix milliseconds of stamp
+	stampLayout string
+	files       [nFiles]io.WriteCloser // owned by the writer goroutine
+	fileErrs    [nFiles]error          // owned by the writer goroutine
 }
 
 func newLogSink(spec LogSpec, onError func(string)) *logSink {
@@ -122,14 +128,58 @@ func (s *logSink) stderrTail() []string {
 // line queues one complete line (without its newline) of stream.
 func (s *logSink) line(stream int, line []byte) {
 	s.mu.Lock()
-	var prefix string
-	if s.spec.Timestamps {
-		layout := s.spec.DateFormat
-		if layout == "" {
-			layout = time.RFC3339
-		}
-		prefix = s.now().Format(layout) + ": "
+	s.queueLocked(stream, s.prefixLocked(), line)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// prefixLocked is the timestamp prefix of a line queued now ("" without
+// timestamps).
+func (s *logSink) prefixLocked() []byte {
+	if !s.spec.Timestamps {
+		return nil
 	}
+	layout := s.spec.DateFormat
+	if layout == "" {
+		layout = time.RFC3339
+	}
+	now := s.now()
+	ms := now.UnixMilli()
+	if ms == s.stampAt && layout == s.stampLayout && s.stamp != nil {
+		return s.stamp
+	}
+	s.stamp = append(now.AppendFormat(s.stamp[:0], layout), ": "...)
+	s.stampAt, s.stampLayout = ms, layout
+	if finerThanMillis(layout) {
+		s.stampAt = -1 // never reused
+	}
+	return s.stamp
+}
+
+// finerThanMillis reports whether a Go layout shows fractions of a second
+// below the millisecond (.0000 and longer, or .9999...).
+func finerThanMillis(layout string) bool {
+	for i := 0; i+1 < len(layout); i++ {
+		if c := layout[i]; c != '.' && c != ',' {
+			continue
+		}
+		d := layout[i+1]
+		if d != '0' && d != '9' {
+			continue
+		}
+		j := i + 1
+		for j < len(layout) && layout[j] == d {
+			j++
+		}
+		if j-(i+1) > 3 && (j == len(layout) || layout[j] < '0' || layout[j] > '9') {
+			return true
+		}
+	}
+	return false
+}
+
+// queueLocked queues one line with its prefix.
+func (s *logSink) queueLocked(stream int, prefix, line []byte) {
 	paths := s.spec.paths()
 	for _, f := range [2]int{stream, fileCombined} {
 		if paths[f] == "" {
@@ -140,7 +190,7 @@ func (s *logSink) line(stream int, line []byte) {
 			s.dropped[f]++
 			continue
 		}
-		b.WriteString(prefix)
+		b.Write(prefix)
 		b.Write(line)
 		b.WriteByte('\n')
 	}
@@ -154,8 +204,31 @@ func (s *logSink) line(stream int, line []byte) {
 		}
 		s.tail = append(s.tail, string(line))
 	}
+}
+
+// lines queues the complete lines of one write of stream: partial (held
+// from before) then p up to its last newline, under one lock and one stamp
+// (the child's write happened at one moment). It returns what is left of p
+// after its last newline (nil when p ends with one).
+func (s *logSink) lines(stream int, partial, p []byte) (rest []byte) {
+	s.mu.Lock()
+	prefix := s.prefixLocked()
+	for {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			break
+		}
+		if len(partial) > 0 {
+			s.queueLocked(stream, prefix, append(partial, p[:i]...))
+			partial = nil
+		} else {
+			s.queueLocked(stream, prefix, p[:i])
+		}
+		p = p[i+1:]
+	}
 	s.mu.Unlock()
 	s.signal()
+	return p
 }
 
 // close writes what is queued, closes the files and stops the writer.
@@ -183,9 +256,10 @@ func (s *logSink) writeLoop() {
 		}
 		var dropped [nFiles]int
 		for f := range nFiles {
+			// Swapped, not copied: the lines queued are written from the
+			// buffer they were queued in.
 			out[f].Reset()
-			out[f].Write(s.pending[f].Bytes())
-			s.pending[f].Reset()
+			out[f], s.pending[f] = s.pending[f], out[f]
 			dropped[f], s.dropped[f] = s.dropped[f], 0
 		}
 		closing := s.closing
@@ -360,24 +434,14 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.partial = append(w.partial, p...)
-			if len(w.partial) >= maxLine {
-				w.sink.line(w.stream, w.partial)
-				w.partial = w.partial[:0]
-			}
-			break
-		}
-		if len(w.partial) > 0 {
-			w.partial = append(w.partial, p[:i]...)
-			w.sink.line(w.stream, w.partial)
-			w.partial = w.partial[:0]
-		} else {
-			w.sink.line(w.stream, p[:i])
-		}
-		p = p[i+1:]
+	if bytes.IndexByte(p, '\n') >= 0 {
+		p = w.sink.lines(w.stream, w.partial, p)
+		w.partial = w.partial[:0]
+	}
+	w.partial = append(w.partial, p...)
+	if len(w.partial) >= maxLine {
+		w.sink.line(w.stream, w.partial)
+		w.partial = w.partial[:0]
 	}
 	return n, nil
 }

@@ -159,3 +159,41 @@ func TestLogFlush(t *testing.T) {
 		})
 	}
 }
+
+// TestLogStampsEachMillisecondOnce: lines queued within one millisecond
+// share one formatted stamp; a layout finer than that is formatted for each
+// line; the time shown is always the line's own (to the layout's precision).
+func TestLogStampsEachMillisecondOnce(t *testing.T) {
+	for name, c := range map[string]struct {
+		layout string
+		want   string
+	}{
+		"seconds":      {"15:04:05", "10:00:00: a\n10:00:00: b\n10:00:00: c\n"},
+		"milliseconds": {"15:04:05.000", "10:00:00.001: a\n10:00:00.001: b\n10:00:00.002: c\n"},
+		"microseconds": {"15:04:05.000000", "10:00:00.001000: a\n10:00:00.001500: b\n10:00:00.002000: c\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.log")
+			s, _ := sinkErrors(LogSpec{Out: path, Timestamps: true, DateFormat: c.layout})
+			t0 := time.Date(2026, 12, 4, 10, 0, 0, int(time.Millisecond), time.UTC)
+			times := []time.Time{t0, t0.Add(500 * time.Microsecond), t0.Add(time.Millisecond)}
+			s.mu.Lock()
+			i := 0
+			s.now = func() time.Time { i++; return times[i-1] }
+			s.mu.Unlock()
+			w := &lineWriter{sink: s, stream: streamOut}
+			for _, l := range []string{"a\n", "b\n", "c\n"} {
+				w.Write([]byte(l))
+			}
+			s.close()
+			if b, err := os.ReadFile(path); err != nil || string(b) != c.want {
+				t.Errorf("log = %q, %v; want %q", b, err, c.want)
+			}
+		})
+	}
+	for layout, want := range map[string]bool{"15:04:05": false, "05.000": false, "05,999": false, "05.0000": true, "05.999999999": true, "2006.01": false, "v1.00000x": true} {
+		if got := finerThanMillis(layout); got != want {
+			t.Errorf("finerThanMillis(%q) = %v, want %v", layout, got, want)
+		}
+	}
+}
