@@ -3,6 +3,7 @@ package supervisor
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/proc"
@@ -35,6 +36,49 @@ func (l *loop) sweepEscaped(r *run) {
 	}()
 }
 
+// sweeper batches the searches for escaped processes: every /proc/<pid>/
+// environ is read once for all the runs that end at the same time (a stop of
+// 250 daemons read them 250 times, ~2 ms each).
+var sweeper = &envSweeper{pending: map[string][]chan []int{}}
+
+type envSweeper struct {
+	mu       sync.Mutex
+	scanning bool
+	pending  map[string][]chan []int
+}
+
+// find returns the pids whose environment holds kv: the caller that finds no
+// search under way scans for itself and every caller that queued meanwhile.
+func (s *envSweeper) find(kv string) []int {
+	ch := make(chan []int, 1)
+	s.mu.Lock()
+	s.pending[kv] = append(s.pending[kv], ch)
+	if s.scanning {
+		s.mu.Unlock()
+		return <-ch
+	}
+	s.scanning = true
+	for len(s.pending) > 0 {
+		batch := s.pending
+		s.pending = map[string][]chan []int{}
+		s.mu.Unlock()
+		want := make(map[string]bool, len(batch))
+		for k := range batch {
+			want[k] = true
+		}
+		found := pidsWithEnvs(want)
+		for k, chs := range batch {
+			for _, c := range chs {
+				c <- found[k]
+			}
+		}
+		s.mu.Lock()
+	}
+	s.scanning = false
+	s.mu.Unlock()
+	return <-ch
+}
+
 // killEscaped SIGKILLs the processes that carry r's marker and started no
 // earlier than r's leader: descendants of r outside its process group. Each
 // is signalled through its proc.Handle (pid and start time proved first). It
@@ -48,7 +92,7 @@ func (l *loop) killEscaped(r *run) []proc.Handle {
 		since = r.started.Add(-time.Second)
 	}
 	var killed []proc.Handle
-	for _, pid := range pidsWithEnv(DaemonMarkerEnv + "=" + r.marker) {
+	for _, pid := range sweeper.find(DaemonMarkerEnv + "=" + r.marker) {
 		h, err := proc.Open(pid)
 		if err != nil || h.Start.UnixMilli() < since.UnixMilli() {
 			continue

@@ -11,21 +11,21 @@ import (
 // double fork): on Linux, by the run's marker in /proc/<pid>/environ.
 const FindsEscaped = true
 
-// pidsWithEnv returns the pids (other than ours) whose environment holds the
-// entry kv ("KEY=VALUE"), read from /proc/<pid>/environ.
-func pidsWithEnv(kv string) []int {
+// pidsWithEnvs returns, for each entry of want ("KEY=VALUE"), the pids
+// (other than ours) whose environment holds it, from one reading of every
+// /proc/<pid>/environ.
+func pidsWithEnvs(want map[string]bool) map[string][]int {
+	out := map[string][]int{}
 	d, err := os.Open("/proc")
 	if err != nil {
-		return nil
+		return out
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return nil
+		return out
 	}
 	self := os.Getpid()
-	want := []byte(kv)
-	var out []int
 	for _, name := range names {
 		pid, err := strconv.Atoi(name)
 		if err != nil || pid == self {
@@ -36,8 +36,8 @@ func pidsWithEnv(kv string) []int {
 			continue
 		}
 		for _, e := range bytes.Split(b, []byte{0}) {
-			if bytes.Equal(e, want) {
-				out = append(out, pid)
+			if want[string(e)] {
+				out[string(e)] = append(out[string(e)], pid)
 				break
 			}
 		}

@@ -8,6 +8,6 @@ package supervisor
 // cheaply. Such a process outlives stop and destroy, and destroy says so.
 const FindsEscaped = false
 
-// pidsWithEnv finds nothing where other processes' environments cannot be
+// pidsWithEnvs finds nothing where other processes' environments cannot be
 // read cheaply: a descendant that left the group survives there.
-func pidsWithEnv(string) []int { return nil }
+func pidsWithEnvs(map[string]bool) map[string][]int { return nil }

@@ -115,11 +115,16 @@ func (o *outputCopy) start() {
 	o.cw.Close()
 	go func() {
 		defer close(o.copied)
-		buf := make([]byte, outputChunk)
+		// Small while the child is quiet (a thousand idle daemons hold one
+		// each), the full chunk once a read fills it.
+		buf := make([]byte, 16<<10)
 		for {
 			n, err := o.r.Read(buf)
 			if n > 0 {
 				_, _ = o.w.Write(buf[:n]) // the writers never fail (lineWriter)
+				if n == len(buf) && len(buf) < outputChunk {
+					buf = make([]byte, outputChunk)
+				}
 			}
 			if err != nil {
 				return

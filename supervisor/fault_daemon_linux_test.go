@@ -4,9 +4,12 @@ package supervisor
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -254,5 +257,38 @@ func TestDaemonCrashKillsEscapedGrandchild(t *testing.T) {
 	if !exited(fd, 5*time.Second) {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		t.Fatalf("the setsid grandchild (pid %d) of the crashed run outlived it", pid)
+	}
+}
+
+// TestSweeperAnswersEachSearch: searches for escaped processes made at the
+// same time share readings of /proc and each gets its own answer.
+func TestSweeperAnswersEachSearch(t *testing.T) {
+	mark := DaemonMarkerEnv + "=" + newMarker("sweep")
+	cmd := exec.Command("sleep", "1000")
+	cmd.Env = append(os.Environ(), mark)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var wg sync.WaitGroup
+	got := make([][]int, 20)
+	for i := range got {
+		wg.Go(func() {
+			kv := mark
+			if i%2 == 1 {
+				kv = DaemonMarkerEnv + "=" + newMarker("other")
+			}
+			got[i] = sweeper.find(kv)
+		})
+	}
+	wg.Wait()
+	for i, pids := range got {
+		want := []int{cmd.Process.Pid}
+		if i%2 == 1 {
+			want = nil
+		}
+		if !slices.Equal(pids, want) {
+			t.Errorf("search %d found %v, want %v", i, pids, want)
+		}
 	}
 }

@@ -51,3 +51,24 @@ func TestStartCheckRunsWhileBdsFilesAreWritten(t *testing.T) {
 		t.Fatal("startCheck went on after its context ended")
 	}
 }
+
+// TestStartProbesFindAReadyDaemonSoon: the start phase probes 2, 4, 8 ms...
+// apart, so a daemon ready 8 ms after its start (bd here) is found healthy
+// within twice that, where the first probe came at 20 ms; the probes end
+// at one a second (or the interval).
+func TestStartProbesFindAReadyDaemonSoon(t *testing.T) {
+	at, next := startProbeFirst, startProbeFirst
+	for at < 8*time.Millisecond {
+		next = nextStartProbe(next, 30*time.Second)
+		at += next
+	}
+	if at > 16*time.Millisecond {
+		t.Errorf("a daemon ready at 8 ms is probed healthy at %v, want within 16 ms", at)
+	}
+	for range 20 {
+		next = nextStartProbe(next, 30*time.Second)
+	}
+	if next != startProbeMax || nextStartProbe(time.Second, 300*time.Millisecond) != 300*time.Millisecond {
+		t.Errorf("probes settle at %v, want %v (or the interval when shorter)", next, startProbeMax)
+	}
+}

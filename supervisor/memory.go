@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"context"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -22,6 +24,27 @@ func GroupMemory(ctx context.Context, pid int) (uint64, error) {
 }
 
 var _ MemoryFunc = GroupMemory
+
+// GroupMemorySnapshot returns a MemoryFunc that answers for every group from
+// one reading of the process table, made at its first call: for a command
+// that asks about many daemons at once (status of 250 daemons just started
+// spent 100 ms in 54 scans of /proc, one per daemon).
+func GroupMemorySnapshot() MemoryFunc {
+	var once sync.Once
+	var groups map[int]uint64
+	var err error
+	return func(ctx context.Context, pid int) (uint64, error) {
+		once.Do(func() { groups, err = groupsRSS() })
+		if err != nil {
+			return GroupMemory(ctx, pid)
+		}
+		rss, ok := groups[pid]
+		if !ok {
+			return 0, os.ErrProcessDone
+		}
+		return rss, nil
+	}
+}
 
 // Memory sampling bounds. A daemon without a memory limit is sampled every
 // displaySampleInterval at most often: its RSS and CPU only feed status.

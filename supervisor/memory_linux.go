@@ -65,6 +65,35 @@ func scanGroup(pgid int, member func(path string)) (groupSample, error) {
 	return s, nil
 }
 
+// groupsRSS sums the resident memory of every process by process group, in
+// one pass over /proc.
+func groupsRSS() (map[int]uint64, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[int]uint64{}
+	var buf [1024]byte
+	for _, name := range names {
+		if name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		n := readSmall("/proc/"+name+"/stat", buf[:])
+		if n <= 0 {
+			continue
+		}
+		if st, ok := parseStat(buf[:n]); ok {
+			groups[st.pgrp] += st.rssPages * pageSize
+		}
+	}
+	return groups, nil
+}
+
 // readSmall reads up to len(buf) bytes of the file at path.
 func readSmall(path string, buf []byte) int {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)

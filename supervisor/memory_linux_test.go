@@ -217,3 +217,14 @@ func (p *procScan) invalidate() {
 	defer p.mu.Unlock()
 	p.groups, p.known = nil, nil
 }
+
+// TestGroupMemorySnapshot: one reading of /proc answers for every group.
+func TestGroupMemorySnapshot(t *testing.T) {
+	mem := GroupMemorySnapshot()
+	if rss, err := mem(t.Context(), unix.Getpgrp()); err != nil || rss == 0 {
+		t.Errorf("our own group: %d, %v", rss, err)
+	}
+	if _, err := mem(t.Context(), 1<<30); err == nil {
+		t.Error("no error for a group without members")
+	}
+}

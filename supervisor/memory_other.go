@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
@@ -36,3 +37,8 @@ func (g *groupSampler) sample(bool) (groupSample, error) { return sampleGroup(g.
 
 // close releases nothing: the sampler holds no resources here.
 func (g *groupSampler) close() {}
+
+// groupsRSS is not available here: GroupMemorySnapshot asks each leader.
+func groupsRSS() (map[int]uint64, error) { return nil, errNoGroupScan }
+
+var errNoGroupScan = errors.New("no process table scan on this system")

@@ -70,6 +70,13 @@ func (s *MemorySampler) add(w *memWatch) {
 	w.sample(now, true)
 	w.due = now.Add(untilAligned(now.Add(w.every), w.every) + w.every)
 	w.enforce = w.due
+	// The kernel's RSS of a process that has just exec'd often reads 0 (its
+	// per-CPU counters are not folded in yet): one more display sample on
+	// the next whole second at least a second away, not an interval later
+	// (5 s without a limit: status showed 0B, and went to /proc for it).
+	if second := now.Add(untilAligned(now.Add(time.Second), time.Second) + time.Second); second.Before(w.due) {
+		w.due = second
+	}
 	w.mu.Unlock()
 	s.mu.Lock()
 	s.watches[w] = struct{}{}

@@ -145,3 +145,24 @@ func TestMemorySamplerSharedByDaemons(t *testing.T) {
 		}
 	})
 }
+
+// TestMemorySampledAgainSoonAfterAStart: a daemon without a limit (sampled
+// every 5 s for status) is sampled at its start and again within 2 s: right
+// after an exec the kernel's RSS often reads 0, and status showed 0B for
+// 5 to 10 s.
+func TestMemorySampledAgainSoonAfterAStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, samples, stop := memDaemon(t, Limits{}, func(time.Duration) uint64 { return 30 << 20 })
+		defer stop()
+		time.Sleep(2*time.Second + time.Millisecond)
+		synctest.Wait()
+		if n := samples(); n != 2 {
+			t.Errorf("%d samples in the first 2 s, want 2 (at the start, and on the next whole second a second away)", n)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := samples(); n > 5 {
+			t.Errorf("%d samples in 12 s, want one every 5 s after the second", n)
+		}
+	})
+}
