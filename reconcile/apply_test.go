@@ -456,3 +456,51 @@ func TestBdWorkspaceIsCheckedBeforeAStart(t *testing.T) {
 		t.Errorf("after bd init: blocking %+v", p.Blocking())
 	}
 }
+
+// barrierAgent's Stop returns only once n stops are under way at once (or
+// the test's deadline passes): stops one after the other never get there.
+type barrierAgent struct {
+	*fakeAgent
+	n       int
+	arrived chan struct{}
+	all     chan struct{}
+	once    sync.Once
+}
+
+func (b *barrierAgent) Stop(ctx context.Context, name string) (supervisor.Status, error) {
+	b.arrived <- struct{}{}
+	if len(b.arrived) == b.n {
+		b.once.Do(func() { close(b.all) })
+	}
+	select {
+	case <-b.all:
+	case <-time.After(10 * time.Second):
+		return supervisor.Status{}, fmt.Errorf("stop of %s ran alone", name)
+	}
+	return b.fakeAgent.Stop(ctx, name)
+}
+
+// TestStopRunsSideBySide: beadsctl stop sends the stops of one dependency
+// level at once (250 daemons took 1.3 s one after the other), and records
+// every one.
+func TestStopRunsSideBySide(t *testing.T) {
+	var ds []schema.Daemon
+	for _, n := range []string{"a", "b", "c"} {
+		ds = append(ds, beadsDaemon(n, func(d *schema.Daemon) { d.Command, d.Args, d.Health.Check = "sleep", []string{"1000"}, "none" }))
+	}
+	desired := config("", ds...)
+	f := newFakeAgent()
+	st := &State{Lineage: "lin"}
+	if _, err := converge(t, f, desired, st, false, ApplyOptions{EnsureAgent: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	b := &barrierAgent{fakeAgent: f, n: 3, arrived: make(chan struct{}, 3), all: make(chan struct{})}
+	if _, err := runVerb(t.Context(), VerbStop, desired, nil, Observe(t.Context(), desired, st, f, Probes{}), st, b, VerbOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if !st.Daemons[n].Stopped {
+			t.Errorf("stop of %s not recorded", n)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
@@ -108,41 +109,73 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 	var outcomes []Outcome
 	var failed int
 	// Dependencies first for start and restart (a dependent waits for them),
-	// dependents first for stop.
-	for _, n := range dependencyOrder(names, desired, st, verb == VerbStop) {
-		o := Outcome{Daemon: n}
-		o.Status, o.Err = runVerbOne(ctx, verb, declared[n], desired.Env, n, live, st, agent, opts.Timeout, progress)
-		if o.Err != nil {
-			failed++
-			progress(Progress{Daemon: n, Step: "failed", Status: o.Status, Err: o.Err})
-		} else {
-			ds, ok := st.Daemons[n]
-			if !ok && declared[n] != nil {
-				ds = record(st, declared[n], o.Status, now())
-			}
-			ds.Stopped, ds.Destroyed = verb == VerbStop, false
-			if o.Status.State == supervisor.StateCompleted && st.SameDigest(o.Status.SpecHash, ds.Hash) {
-				ds.CompletedAt = o.Status.CompletedAt.UTC()
-			}
-			ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
-			if len(o.Status.Argv) > 0 {
-				ds.Argv, ds.Dir, ds.EnvHash = o.Status.Argv, o.Status.Dir, o.Status.EnvHash
-			}
-			if ok || declared[n] != nil {
-				st.Daemons[n] = ds
-			}
-			step := "online"
-			if verb == VerbStop {
-				step = "stopped"
-			}
-			progress(Progress{Daemon: n, Step: step, Status: o.Status})
+	// dependents first for stop; the daemons of one level side by side, as
+	// apply does (a stop of 250 daemons took 1.3 s one after the other).
+	levels := dependencyLevels(names, desired, st)
+	if verb == VerbStop {
+		slices.Reverse(levels)
+	}
+	var mu sync.Mutex
+	safeProgress := func(pr Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress(pr)
+	}
+	for _, level := range levels {
+		results := make([]Outcome, len(level))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, applyParallel)
+		for i, n := range level {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				results[i] = Outcome{Daemon: n}
+				results[i].Status, results[i].Err = runVerbOne(ctx, verb, declared[n], desired.Env, n, live, st, agent, opts.Timeout, safeProgress)
+			}()
 		}
-		outcomes = append(outcomes, o)
+		wg.Wait()
+		for _, o := range results {
+			failed += verbOutcome(verb, o, declared[o.Daemon], st, now, progress)
+			outcomes = append(outcomes, o)
+		}
 	}
 	if failed > 0 {
 		return outcomes, fmt.Errorf("%s failed for %d of %d daemons", verb, failed, len(names))
 	}
 	return outcomes, nil
+}
+
+// verbOutcome records in st what a verb did to one daemon (d: as declared,
+// nil when only the agent or the state knows it) and tells progress; it
+// returns 1 when the verb failed for it.
+func verbOutcome(verb Verb, o Outcome, d *schema.Daemon, st *State, now func() time.Time, progress func(Progress)) int {
+	n := o.Daemon
+	if o.Err != nil {
+		progress(Progress{Daemon: n, Step: "failed", Status: o.Status, Err: o.Err})
+		return 1
+	}
+	ds, ok := st.Daemons[n]
+	if !ok && d != nil {
+		ds = record(st, d, o.Status, now())
+	}
+	ds.Stopped, ds.Destroyed = verb == VerbStop, false
+	if o.Status.State == supervisor.StateCompleted && st.SameDigest(o.Status.SpecHash, ds.Hash) {
+		ds.CompletedAt = o.Status.CompletedAt.UTC()
+	}
+	ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
+	if len(o.Status.Argv) > 0 {
+		ds.Argv, ds.Dir, ds.EnvHash = o.Status.Argv, o.Status.Dir, o.Status.EnvHash
+	}
+	if ok || d != nil {
+		st.Daemons[n] = ds
+	}
+	step := "online"
+	if verb == VerbStop {
+		step = "stopped"
+	}
+	progress(Progress{Daemon: n, Step: step, Status: o.Status})
+	return 0
 }
 
 func hasDaemon(live *Live, name string) bool {
