@@ -144,7 +144,7 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 	if got, want := diags[0].Subject.Start, (hcl.Pos{Line: MaxFileSize/100 + 1, Column: MaxFileSize%100 + 1, Byte: MaxFileSize}); got != want {
 		t.Errorf("at %+v, want %+v", got, want)
 	}
-	if !strings.Contains(diags[0].Detail, "256 KiB") {
+	if !strings.Contains(diags[0].Detail, "1024 KiB") {
 		t.Errorf("detail: %s", diags[0].Detail)
 	}
 

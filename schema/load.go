@@ -56,13 +56,31 @@ func Load(path, profile string, environ []string) (*Config, map[string]*hcl.File
 // returns the diagnostics of all these loads, each once. A warning that a
 // sensitive key is not in the environment is kept only when no profile sets it.
 func ValidateAll(path string, environ []string) (map[string]*hcl.File, hcl.Diagnostics) {
-	_, profiles, files, diags := loadFile(path, "", environ)
-	runs := []hcl.Diagnostics{diags}
+	_, files, diags := Validate(path, environ)
+	return files, diags
+}
+
+// Validate is ValidateAll, and the profiles the file declares. The file is
+// read and parsed once, then resolved under each profile (it was parsed once
+// per profile, and once more for the profile list: 1,000 daemons took 240 ms).
+func Validate(path string, environ []string) ([]string, map[string]*hcl.File, hcl.Diagnostics) {
+	src, abs, diags := readFile(path)
+	if diags.HasErrors() {
+		return nil, map[string]*hcl.File{}, diags
+	}
+	file, files, diags := parse(src, path)
+	if file == nil {
+		return nil, files, diags
+	}
+	_, profiles, more := resolveFile(file, files, abs, "", environ)
+	first := append(diags, more...)
+	sortDiags(first)
+	runs := []hcl.Diagnostics{first}
 	for _, p := range profiles {
-		_, _, _, more := loadFile(path, p, environ)
+		_, _, more := resolveFile(file, files, abs, p, environ)
 		runs = append(runs, more)
 	}
-	return files, dedup(runs)
+	return profiles, files, dedup(runs)
 }
 
 func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
@@ -101,13 +119,22 @@ func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
 }
 
 func loadFile(path, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
+	src, abs, diags := readFile(path)
+	if diags.HasErrors() {
+		return nil, nil, map[string]*hcl.File{}, diags
+	}
+	return load(src, path, abs, profile, environ)
+}
+
+// readFile reads the configuration at path, and its absolute path.
+func readFile(path string) ([]byte, string, hcl.Diagnostics) {
 	src, err := readConfig(path)
 	if err != nil {
 		detail := err.Error()
 		if os.IsNotExist(err) {
 			detail = fmt.Sprintf("There is no %s. Create it, or name another file with -f.", path)
 		}
-		return nil, nil, map[string]*hcl.File{}, hcl.Diagnostics{{
+		return nil, "", hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Cannot read configuration", Detail: detail,
 		}}
 	}
@@ -115,30 +142,64 @@ func loadFile(path, profile string, environ []string) (*Config, []string, map[st
 	if err != nil {
 		abs = path
 	}
-	return load(src, path, abs, profile, environ)
+	return src, abs, nil
 }
 
 // load is Load on source already read: filename names it in diagnostics and
 // abs is its absolute path.
 func load(src []byte, filename, abs, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
-	if diags := CheckLimits(src, filename); diags.HasErrors() {
-		return nil, nil, map[string]*hcl.File{}, diags
-	}
-	var diags hcl.Diagnostics
-	parser := hclparse.NewParser()
-	var file *hcl.File
-	var more hcl.Diagnostics
-	if strings.HasSuffix(filename, ".json") {
-		file, more = parser.ParseJSON(src, filename)
-	} else {
-		file, more = parser.ParseHCL(src, filename)
-	}
-	diags = append(diags, more...)
-	files := parser.Files()
-	if more.HasErrors() || file == nil {
-		sortDiags(diags)
+	file, files, diags := parse(src, filename)
+	if file == nil {
 		return nil, nil, files, diags
 	}
+	cfg, profiles, more := resolveFile(file, files, abs, profile, environ)
+	diags = append(diags, more...)
+	sortDiags(diags)
+	if diags.HasErrors() {
+		cfg = nil
+	}
+	return cfg, profiles, files, diags
+}
+
+// fileName is the name file was parsed under (its key in files).
+func fileName(file *hcl.File, files map[string]*hcl.File) string {
+	for name, f := range files {
+		if f == file {
+			return name
+		}
+	}
+	return ""
+}
+
+// parse checks the limits of src and parses it; the file is nil when it
+// cannot be resolved (the diagnostics say why).
+func parse(src []byte, filename string) (*hcl.File, map[string]*hcl.File, hcl.Diagnostics) {
+	if diags := CheckLimits(src, filename); diags.HasErrors() {
+		return nil, map[string]*hcl.File{}, diags
+	}
+	parser := hclparse.NewParser()
+	var file *hcl.File
+	var diags hcl.Diagnostics
+	if strings.HasSuffix(filename, ".json") {
+		file, diags = parser.ParseJSON(src, filename)
+	} else {
+		file, diags = parser.ParseHCL(src, filename)
+	}
+	files := parser.Files()
+	if diags.HasErrors() || file == nil {
+		sortDiags(diags)
+		return nil, files, diags
+	}
+	return file, files, diags
+}
+
+// resolveFile resolves a parsed file under profile: the Config (nil with an
+// error), the profiles declared and the diagnostics of the resolution (not
+// those of the parse). The file's AST is only read, so one parse serves
+// every profile.
+func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string, environ []string) (*Config, []string, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	filename := fileName(file, files)
 	content, more := file.Body.Content(rootSchema)
 	diags = append(diags, more...)
 
@@ -253,7 +314,7 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 		}
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown profile", Detail: detail})
 		sortDiags(diags)
-		return nil, known, files, diags
+		return nil, known, diags
 	}
 
 	cfg := &Config{Path: abs, Dir: root, Env: profile, Profiles: known, Daemons: []Daemon{}}
@@ -280,9 +341,9 @@ func load(src []byte, filename, abs, profile string, environ []string) (*Config,
 	}
 	sortDiags(diags)
 	if diags.HasErrors() {
-		return nil, known, files, diags
+		return nil, known, diags
 	}
-	return cfg, known, files, diags
+	return cfg, known, diags
 }
 
 // logCollisions reports a log file used by two daemons, at the later one.

@@ -109,11 +109,11 @@ func loadSchema(g *globals, profile string, environ []string) (*schema.Config, m
 
 // validateAll is schema.ValidateAll of g.file, with loadSchema's error for a
 // missing file.
-func validateAll(g *globals, environ []string) (map[string]*hcl.File, hcl.Diagnostics) {
+func validateAll(g *globals, environ []string) ([]string, map[string]*hcl.File, hcl.Diagnostics) {
 	if _, err := os.Stat(g.file); errors.Is(err, fs.ErrNotExist) {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No " + filepath.Base(g.file), Detail: missingConfig(g.file)}}
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No " + filepath.Base(g.file), Detail: missingConfig(g.file)}}
 	}
-	return schema.ValidateAll(g.file, environ)
+	return schema.Validate(g.file, environ)
 }
 
 // ecosystemFiles are the names PM2 reads, in the order import pm2 tries them.

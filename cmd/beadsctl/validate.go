@@ -5,7 +5,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+
+	"github.com/beadsctl/beadsctl/schema"
 )
 
 type validateOptions struct {
@@ -42,12 +45,15 @@ Exit status is 0 when the file is valid (warnings are shown but do not fail),
 func runValidate(c *cobra.Command, g *globals, o *validateOptions) error {
 	environ, p := os.Environ(), g.chosenProfile() // not the applied one: every profile unless one is named
 	var profiles []string
-	cfg, files, diags := loadSchema(g, p.name, environ)
+	var files map[string]*hcl.File
+	var diags hcl.Diagnostics
 	if p.sticky {
-		files, diags = validateAll(g, environ)
-	}
-	if cfg != nil {
-		profiles = cfg.Profiles
+		profiles, files, diags = validateAll(g, environ)
+	} else {
+		var cfg *schema.Config
+		if cfg, files, diags = loadSchema(g, p.name, environ); cfg != nil {
+			profiles = cfg.Profiles
+		}
 	}
 	if o.json {
 		if err := renderDiags(c.OutOrStdout(), diags, files, false, true); err != nil {
