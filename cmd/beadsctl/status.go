@@ -58,7 +58,7 @@ func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusRep
 		return report.StatusReport{}, err
 	}
 	r := report.BuildStatusReport(v.live, v.agentErr, v.rec, v.st, time.Now())
-	report.FillMemory(ctx, &r, supervisor.GroupMemory)
+	report.FillMemory(ctx, &r, supervisor.GroupMemorySnapshot())
 	return r, nil
 }
 
