@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -298,12 +299,20 @@ func loadavg() string {
 type Outcome struct {
 	Vals []float64 // one per run; the median is shown
 	Aux  []float64 // a second figure per run where the row has one (RSS/limit, lines lost)
-	Note string    // shown under the table
-	Err  error     // no number: why
+	// More are further figures per run, by name, shown in "Every run".
+	More map[string][]float64
+	Note string // shown under the table
+	Err  error  // no number: why
 }
 
 func (o *Outcome) add(v float64)    { o.Vals = append(o.Vals, v) }
 func (o *Outcome) addAux(v float64) { o.Aux = append(o.Aux, v) }
+func (o *Outcome) addMore(name string, v float64) {
+	if o.More == nil {
+		o.More = map[string][]float64{}
+	}
+	o.More[name] = append(o.More[name], v)
+}
 
 // Row is one line of the table.
 type Row struct {
@@ -496,6 +505,9 @@ func rawRuns(o Outcome) string {
 	s := nums(o.Vals)
 	if len(o.Aux) > 0 {
 		s += " aux " + nums(o.Aux)
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.More)) {
+		s += " " + k + " " + nums(o.More[k])
 	}
 	if o.Note != "" {
 		s += " — " + o.Note
