@@ -56,6 +56,9 @@ type Plan struct {
 	// Drift holds what Observe found that is not a change of the file: unmanaged
 	// bd daemons, version mismatches, processes changed under us, the agent down.
 	Drift []Finding `json:"drift"`
+	// Alerts are the alert blocks that differ from the agent's (added,
+	// changed, removed); apply hands them to the agent, no daemon restarted.
+	Alerts []AlertChange `json:"alerts,omitempty"`
 	// Edits are changes to files bd reads (dolt.auto-start: false in a
 	// workspace's config.yaml) that apply makes before it starts daemons.
 	Edits []ConfigEdit `json:"edits,omitempty"`
@@ -188,7 +191,7 @@ func (p *Plan) Summary() (start, update, restart, stop int) {
 
 // HasChanges reports whether applying the plan would do anything.
 func (p *Plan) HasChanges() bool {
-	if len(p.Edits) > 0 || p.Agent != nil {
+	if len(p.Edits) > 0 || p.Agent != nil || len(p.Alerts) > 0 {
 		return true
 	}
 	for i := range p.Changes {
@@ -328,6 +331,7 @@ func ComputePlan(desired *schema.Config, live *Live) *Plan {
 	if live.AgentUp {
 		p.AgentPid, p.AgentStartTime = live.Agent.Pid, live.Agent.StartTime
 	}
+	p.Alerts = planAlerts(desired, live)
 	declared := make(map[string]bool, len(desired.Daemons))
 	for i := range desired.Daemons {
 		d := &desired.Daemons[i]

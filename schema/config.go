@@ -24,6 +24,8 @@ type Config struct {
 	Daemons []Daemon `json:"daemons"`
 	// Metrics is the opt-in metrics listener; nil when not declared.
 	Metrics *Metrics `json:"metrics,omitempty"`
+	// Alerts are the alert blocks, sorted by name.
+	Alerts []Alert `json:"alerts,omitempty"`
 }
 
 // Daemon is one daemon block with the profile applied and every default filled in.

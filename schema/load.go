@@ -17,6 +17,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "daemon", LabelNames: []string{"name"}},
 	{Type: "env", LabelNames: []string{"name"}},
 	{Type: "metrics"},
+	{Type: "alert", LabelNames: []string{"name"}},
 }}
 
 var profileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -214,7 +215,7 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	daemons := map[string]*decl{}
 	var names []string
 	profiles := map[string]*hcl.Block{}
-	var envBlocks, metricsBlocks []*hcl.Block
+	var envBlocks, metricsBlocks, alertBlocks []*hcl.Block
 	for _, blk := range content.Blocks {
 		if blk.Type == "env" {
 			envBlocks = append(envBlocks, blk)
@@ -222,6 +223,10 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 		}
 		if blk.Type == "metrics" {
 			metricsBlocks = append(metricsBlocks, blk)
+			continue
+		}
+		if blk.Type == "alert" {
+			alertBlocks = append(alertBlocks, blk)
 			continue
 		}
 		name := blk.Labels[0]
@@ -322,6 +327,9 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	diags = append(diags, more...)
 	cfg.Metrics = metrics
 	sort.Strings(names)
+	alerts, more := decodeAlerts(alertBlocks, ctx, names)
+	diags = append(diags, more...)
+	cfg.Alerts = alerts
 	var ranges []map[string]hcl.Range
 	for _, name := range names {
 		dcl := daemons[name]

@@ -47,6 +47,9 @@ type AgentOptions struct {
 	// scrapers from the start (beads.hcl's metrics.listen, for `agent
 	// --foreground`); apply sets it through the control API otherwise.
 	MetricsListen string
+	// Alerts are the alerts the agent runs from the start (`agent
+	// --foreground`); apply sets them through the control API otherwise.
+	Alerts []AlertSpec
 }
 
 // Put actions, in PutResult.Action.
@@ -110,6 +113,8 @@ type Agent struct {
 
 	// events writes the history and pushes it to followers (events.go).
 	events *eventLog
+	// alerts runs beads.hcl's alert blocks, fed by events (alerts.go).
+	alerts *alerter
 	// requests counts the control API's requests; metricsSrv is the opt-in
 	// scrape listener (metrics.go).
 	requests   requestCounter
@@ -138,8 +143,13 @@ func NewAgent(opts AgentOptions) *Agent {
 	if err != nil {
 		dir = filepath.Clean(opts.Dir)
 	}
+	events := newEventLog(EventsPath(dir), log)
+	alerts := newAlerter(log, events.emit)
+	events.recorded = alerts.feed
+	alerts.setSpecs(opts.Alerts)
 	return &Agent{
-		events:   newEventLog(EventsPath(dir), log),
+		events:   events,
+		alerts:   alerts,
 		opts:     opts,
 		dir:      dir,
 		log:      log,
@@ -228,6 +238,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); a.recordLoop(runCtx) }()
 	a.markDirty()
+	a.alerts.start(ctx)
+	go a.alerts.run(ctx)
 	go a.events.run()
 	a.events.emit(Event{Kind: EventAgentStart, Pid: a.pid, Version: a.opts.Version})
 
@@ -278,6 +290,7 @@ loop:
 	a.stopAll()
 	a.events.emit(Event{Kind: EventAgentStop, Pid: a.pid})
 	a.events.stop()
+	a.alerts.stop()
 	cancelRun()
 	<-writerDone
 	if err := a.writeRecord(); err != nil {
@@ -388,7 +401,7 @@ func (a *Agent) status(h *hosted) Status {
 
 // AgentStatus is what GET /v1/status answers.
 func (a *Agent) AgentStatus() AgentStatus {
-	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, API: APIVersion, Daemons: []Status{}}
+	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, API: APIVersion, Daemons: []Status{}, Alerts: a.alerts.specList()}
 	for _, n := range a.snapshot() {
 		if h, ok := a.lookup(n); ok {
 			out.Daemons = append(out.Daemons, a.status(h))

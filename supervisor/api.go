@@ -26,6 +26,9 @@ import (
 //	GET    /v1/events?daemon=NAME          -> the events from now on, one JSON Event a line, until the agent stops
 //	GET    /v1/metrics                     -> the metrics, Prometheus text format (metrics.go)
 //	PUT    /v1/metrics/listen              {"listen": "127.0.0.1:9464"} -> MetricsListenResult (serve them on TCP; "" stops)
+//	GET    /v1/alerts                      -> AlertsRequest (the alerts the agent runs)
+//	PUT    /v1/alerts                      AlertsRequest -> AlertsRequest (replace them; no daemon is touched)
+//	POST   /v1/alerts/test                 {"name": "desk"} -> AlertTestResult (a sample through each alert, "" for all)
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
 // APIVersion is the control API's version. It grows with any change a client
@@ -94,6 +97,8 @@ func (a *Agent) handler() http.Handler {
 	mux.Handle("/v1/events", methods{http.MethodGet: a.handleEvents})
 	mux.Handle("/v1/metrics", methods{http.MethodGet: a.handleMetrics})
 	mux.Handle("/v1/metrics/listen", methods{http.MethodPut: a.handleMetricsListen})
+	mux.Handle("/v1/alerts", methods{http.MethodGet: a.handleAlertsGet, http.MethodPut: a.handleAlertsPut})
+	mux.Handle("/v1/alerts/test", methods{http.MethodPost: a.handleAlertsTest})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

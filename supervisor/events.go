@@ -78,6 +78,8 @@ type Event struct {
 	LimitBytes    uint64   `json:"limit_bytes,omitempty"`
 	Version       string   `json:"version,omitempty"`
 	Dropped       int64    `json:"dropped,omitempty"`
+	// Alert names the alert of an alerted or alert-failed event.
+	Alert string `json:"alert,omitempty"`
 }
 
 // EventsFile is the history's file in StateDir; EventsFile+".1" the rotated one.
@@ -134,6 +136,10 @@ type eventLog struct {
 
 	mu   sync.Mutex
 	subs map[*eventSub]struct{}
+
+	// recorded, when set, gets each event once written (the alerter's feed;
+	// it must not wait).
+	recorded func(Event)
 }
 
 // eventSub is one follower: what it wants and where its events go.
@@ -203,6 +209,9 @@ func (e *eventLog) write(w *eventWriter, ev Event) {
 	}
 	w.write(ev)
 	e.push(ev)
+	if e.recorded != nil {
+		e.recorded(ev)
+	}
 }
 
 // push hands ev to each follower that wants it, never waiting: a follower

@@ -3,8 +3,6 @@
 package supervisor
 
 import (
-	"bufio"
-	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -21,26 +19,7 @@ func TestAgentEventsStory(t *testing.T) {
 	dir := t.TempDir()
 	ta := startAgent(t, dir, nil)
 
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://agent/v1/events?daemon=bad", nil)
-	resp, err := ta.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /v1/events: %d", resp.StatusCode)
-	}
-	got := make(chan Event, 64)
-	go func() {
-		defer close(got)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			var ev Event
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				got <- ev
-			}
-		}
-	}()
+	got := followEvents(t, ta, "bad")
 
 	const secret = "s3cret-token-value"
 	bad := shSpec(dir, "bad", `echo "token $TOKEN" >&2; exit 3`)

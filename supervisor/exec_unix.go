@@ -47,6 +47,7 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
+	cmd.Stdin = c.Stdin
 	// The output pipes are ours, not os/exec's: a bigger pipe (1 MiB where
 	// the system allows it) and bigger reads let a chatty child write on
 	// while its lines are stamped, with fewer wakeups of both.

@@ -31,6 +31,7 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
+	cmd.Stdin = c.Stdin
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = c.Stderr
 	cmd.WaitDelay = waitDelay

@@ -146,17 +146,8 @@ func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
 	if err != nil {
 		return unhealthy("start check: " + err.Error())
 	}
-	select {
-	case <-p.Done():
-	case <-ctx.Done():
-		_ = p.Signal(killSignal)
-		k := time.NewTimer(killWait)
-		select {
-		case <-p.Done():
-			k.Stop()
-		case <-k.C:
-			return unhealthy(fmt.Sprintf("check pid %d survived SIGKILL", p.Pid()))
-		}
+	if !waitOrKill(ctx, p) {
+		return unhealthy(fmt.Sprintf("check pid %d survived SIGKILL", p.Pid()))
 	}
 	err = p.Err()
 	if err == nil && ctx.Err() == nil {
@@ -176,6 +167,25 @@ func checkExec(ctx context.Context, spec Spec, env []string) healthResult {
 		msg += ": " + o
 	}
 	return unhealthy(msg)
+}
+
+// waitOrKill waits for p to exit; once ctx is done it kills p's group and
+// waits killWait more. It reports false when p survived that.
+func waitOrKill(ctx context.Context, p Process) bool {
+	select {
+	case <-p.Done():
+		return true
+	case <-ctx.Done():
+	}
+	_ = p.Signal(killSignal)
+	k := time.NewTimer(killWait)
+	defer k.Stop()
+	select {
+	case <-p.Done():
+		return true
+	case <-k.C:
+		return false
+	}
 }
 
 // withEnv returns env with key set to value (replacing an existing entry).

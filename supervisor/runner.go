@@ -16,6 +16,8 @@ type Command struct {
 	Argv []string
 	Dir  string
 	Env  []string // KEY=VALUE, complete
+	// Stdin is the child's standard input (nil: none).
+	Stdin io.Reader
 	// Stdout and Stderr receive the child's output (nil: discarded). They must
 	// not block: the real runner copies a pipe into them.
 	Stdout, Stderr io.Writer

@@ -238,4 +238,6 @@ type AgentStatus struct {
 	// older than the handshake.
 	API     int      `json:"api"`
 	Daemons []Status `json:"daemons"`
+	// Alerts are the alerts the agent runs (beads.hcl's, as last applied).
+	Alerts []AlertSpec `json:"alerts,omitempty"`
 }

@@ -79,6 +79,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 		if cfg.Metrics != nil {
 			opts.MetricsListen = cfg.Metrics.Listen
 		}
+		opts.Alerts = reconcile.AlertSpecs(cfg)
 	default:
 		logf, err := supervisor.OpenAgentLog(dir)
 		if err != nil {

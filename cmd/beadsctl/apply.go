@@ -106,6 +106,9 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 // applyMetrics has the agent serve the metrics block's listener, and says
 // where; an address it cannot bind fails the apply, the daemons untouched.
 func applyMetrics(c *cobra.Command, s *reconcile.Session) error {
+	if err := s.ApplyAlerts(c.Context()); err != nil {
+		return fmt.Errorf("alerts not handed to the agent: %w (the daemons are applied and run)", err)
+	}
 	bound, err := s.ApplyMetrics(c.Context())
 	if err != nil {
 		return fmt.Errorf("%w (the daemons are applied and run; only the metrics are not served)", err)

@@ -165,6 +165,15 @@ func eventText(ev supervisor.Event) string {
 		add(fmt.Sprintf("pid %d, beadsctl %s", ev.Pid, ev.Version))
 	case supervisor.EventAgentStop:
 		add(fmt.Sprintf("pid %d", ev.Pid))
+	case supervisor.EventAlerted, supervisor.EventAlertFailed:
+		what := fmt.Sprintf("alert %q", ev.Alert)
+		if ev.Detail != "" {
+			what += " (" + ev.Detail + ")"
+		}
+		add(what)
+		add(ev.Reason)
+		add(ev.Message)
+		return strings.Join(parts, ": ")
 	default:
 		add(ev.Reason)
 		add(ev.Detail)

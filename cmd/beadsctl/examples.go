@@ -34,6 +34,8 @@ var examples = map[string]string{
 	"events": `  beadsctl events                   # the last 20 events of every daemon and of the agent
   beadsctl events beads -f           # then each new one as it happens, until Ctrl-C
   beadsctl events --since 1h --json  # one JSON object a line, as recorded`,
+	"alert test": `  beadsctl alert test               # a sample event through every alert: exit status and output of each
+  beadsctl alert test desk          # through the alert "desk" only`,
 	"metrics": `  beadsctl metrics                  # what a Prometheus scrape of the agent gets
   beadsctl metrics | grep beadsctl_daemon_restarts_total`,
 	"monitor": `  beadsctl monitor                  # r restart, s stop, t start, ↑/↓ select, q quit`,

@@ -130,10 +130,28 @@ func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprintf(w, "  # %s\n", e.Reason)
 		fmt.Fprintf(w, "  %s %s = %s -> %s\n", pal.yellow("~"), e.Key, e.Before, e.After)
 	}
+	for _, a := range p.Alerts {
+		sym, verb := pal.green("+"), "added"
+		switch a.Action {
+		case reconcile.AlertUpdate:
+			sym, verb = pal.yellow("~"), "updated"
+		case reconcile.AlertRemove:
+			sym, verb = pal.red("-"), "removed"
+		}
+		fmt.Fprintf(w, "\n  %s\n", pal.bold("# alert."+a.Name+" will be "+verb+" (no daemon restarts)"))
+		spec := a.After
+		if spec == nil {
+			spec = a.Before
+		}
+		fmt.Fprintf(w, "%s alert %q { on = %s, command = %s }\n", sym, a.Name, hclList(spec.On), hclList(spec.Command))
+	}
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop", pal.bold("Plan:"), start, upd, restart, stop)
 	if len(p.Edits) > 0 {
 		fmt.Fprintf(w, ", %s of bd to edit", plural.Count(len(p.Edits), "file"))
+	}
+	if len(p.Alerts) > 0 {
+		fmt.Fprintf(w, ", %s to hand to the agent", plural.Count(len(p.Alerts), "alert"))
 	}
 	if p.Agent != nil {
 		fmt.Fprint(w, ", and the agent to replace")
@@ -333,4 +351,13 @@ func visibleWidth(s string) int {
 		n++
 	}
 	return n
+}
+
+// hclList writes a list of strings as beads.hcl does.
+func hclList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }

@@ -181,6 +181,7 @@ var commands = []func(*globals) *cobra.Command{
 	newLogsCmd,
 	newEventsCmd,
 	newMetricsCmd,
+	newAlertCmd,
 	newMonitorCmd,
 	newHealthCmd,
 	newImportCmd,

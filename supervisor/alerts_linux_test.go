@@ -1,0 +1,174 @@
+//go:build linux
+
+package supervisor
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beadsctl/beadsctl/internal/alerton"
+)
+
+// followEvents follows the agent's GET /v1/events (of daemon, "" for all) into a channel.
+func followEvents(t *testing.T, ta *testAgent, daemon string) <-chan Event {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://agent/v1/events?daemon="+daemon, nil)
+	resp, err := ta.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/events: %d", resp.StatusCode)
+	}
+	got := make(chan Event, 1024)
+	go func() {
+		defer close(got)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			var ev Event
+			if json.Unmarshal(sc.Bytes(), &ev) == nil {
+				got <- ev
+			}
+		}
+	}()
+	return got
+}
+
+// TestAlertCrashLoopOneAlertThenSummary: a real crash-looping daemon (false,
+// restarted every 10 ms) makes its alert's command (which appends the JSON it
+// reads to a file) run once at the third crash, then once with the summary at
+// the window's end, while the daemon crashed dozens of times; the payload
+// holds no environment value.
+func TestAlertCrashLoopOneAlertThenSummary(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	evs := followEvents(t, ta, "")
+	file := filepath.Join(dir, "alerts.jsonl")
+	const window = 3 * time.Second
+	ta.callJSON(t, http.MethodPut, "/v1/alerts", AlertsRequest{Alerts: []AlertSpec{{
+		Name: "file", On: []string{alerton.CrashLoop, alerton.Errored}, Command: []string{"sh", "-c", "cat >> " + file},
+		Dir: dir, Timeout: 10 * time.Second, Window: window,
+	}}}, &AlertsRequest{})
+
+	const secret = "s3cret-token-value"
+	bad := shSpec(dir, "bad", `echo "token $TOKEN" >&2; exit 1`)
+	bad.Env = map[string]string{"TOKEN": secret}
+	bad.Restart = RestartPolicy{Policy: "always", Delay: 10 * time.Millisecond, Backoff: "constant", MinUptime: 10 * time.Second}
+	ta.put(t, bad)
+
+	var alerted []Event
+	restarts := 0
+	deadline := time.After(60 * time.Second)
+	for len(alerted) < 2 {
+		select {
+		case ev := <-evs:
+			switch ev.Kind {
+			case EventAlerted:
+				alerted = append(alerted, ev)
+			case EventAlertFailed:
+				t.Fatalf("alert failed: %+v", ev)
+			case EventRestarted:
+				restarts++
+			}
+		case <-deadline:
+			t.Fatalf("%d alerts within 60s (restarts %d)", len(alerted), restarts)
+		}
+	}
+	ta.stop(t)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("the alert ran %d times, want 2 (one alert, one summary); %d restarts:\n%s", len(lines), restarts, b)
+	}
+	var first, sum AlertPayload
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if first.Trigger != alerton.CrashLoop || first.Summary || first.Daemon != "bad" || first.Event == nil || first.Event.Kind != EventRestarted {
+		t.Fatalf("first alert: %s", lines[0])
+	}
+	if !sum.Summary || sum.Suppressed < 5 || sum.SuppressedBy[alerton.CrashLoop] != sum.Suppressed || !strings.Contains(sum.Message, "more alerts in the last 3s") {
+		t.Fatalf("summary: %s", lines[1])
+	}
+	if restarts < sum.Suppressed+alerton.CrashLoopRestarts {
+		t.Fatalf("%d restarts seen, fewer than the alerts counted (%d)", restarts, sum.Suppressed)
+	}
+	if strings.Contains(string(b), secret) {
+		t.Fatalf("an alert's payload holds the secret:\n%s", b)
+	}
+	t.Logf("%d crash restarts, 2 runs of the alert; the summary counted %d", restarts, sum.Suppressed)
+}
+
+// TestAlertCommandsThatFail: a command that hangs (its group killed at the
+// timeout, the child it forked too), floods its output (the tail kept),
+// exits non-zero or does not exist is each reported with the reason.
+func TestAlertCommandsThatFail(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	specs := []AlertSpec{
+		{Name: "hang", On: []string{"errored"}, Timeout: 300 * time.Millisecond, Dir: dir,
+			Command: []string{"sh", "-c", "sleep 100 & echo $! > " + pidFile + "; wait"}},
+		{Name: "flood", On: []string{"errored"}, Timeout: 10 * time.Second, Dir: dir,
+			Command: []string{"sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the-end; exit 4"}},
+		{Name: "missing", On: []string{"errored"}, Timeout: time.Second, Dir: dir, Command: []string{"no-such-alert-command-xyz"}},
+		{Name: "reads", On: []string{"crash_loop"}, Timeout: 10 * time.Second, Dir: dir, Daemons: []string{"web"},
+			Command: []string{"sh", "-c", `read line; case "$line" in *'"test":true'*'"daemon":"web"'*) echo "got $BEADSCTL_ALERT_TRIGGER";; *) echo "bad: $line"; exit 9;; esac`}},
+	}
+	res, err := TestAlerts(t.Context(), specs, "", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]AlertResult{}
+	for _, r := range res {
+		by[r.Alert] = r
+	}
+	if r := by["hang"]; !strings.Contains(r.Error, "timed out after 300ms") || r.DurationMS > 5000 {
+		t.Fatalf("hang: %+v", r)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 || syscall.Kill(pid, 0) == nil && !zombie(pid) {
+		t.Fatalf("the hanging alert's child %d outlived its group's kill", pid)
+	}
+	if r := by["flood"]; r.ExitCode == nil || *r.ExitCode != 4 || len(r.Output) > alertOutputMax || !strings.HasSuffix(r.Output, "the-end") {
+		t.Fatalf("flood: exit %v, %d bytes of output, error %q", r.ExitCode, len(r.Output), r.Error)
+	}
+	if r := by["missing"]; !strings.Contains(r.Error, `cannot start "no-such-alert-command-xyz"`) || r.ExitCode != nil {
+		t.Fatalf("missing: %+v", r)
+	}
+	if r := by["reads"]; !r.OK() || r.Output != "got crash_loop" {
+		t.Fatalf("reads: %+v", r)
+	}
+	if _, err := TestAlerts(t.Context(), specs, "nope", nil); err == nil || !strings.Contains(err.Error(), "hang, flood, missing, reads") {
+		t.Fatalf("unknown alert: %v", err)
+	}
+}
+
+// zombie reports whether pid is a zombie not yet reaped.
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true // gone
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
