@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/logfile"
 )
 
 // The event history: what happened to each daemon (and to the agent), one
@@ -431,4 +433,26 @@ func (a *Agent) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// ReadRecentEvents reads the last n events of the project in dir, oldest
+// first, from the end of the history only (internal/logfile's backward read:
+// the last n lines of events.jsonl, and of the rotated file when the current
+// one holds fewer): what a dashboard refreshing every second can afford.
+// Lines that are not events are skipped.
+func ReadRecentEvents(dir string, n int) ([]Event, error) {
+	cur := EventsPath(dir)
+	var out []Event
+	for _, p := range []string{cur, cur + ".1"} {
+		lines := logfile.Tail(p, n-len(out))
+		evs, _, err := parseEvents(strings.NewReader(strings.Join(lines, "\n")), p)
+		if err != nil {
+			return out, err
+		}
+		out = append(evs, out...)
+		if len(out) >= n {
+			break
+		}
+	}
+	return out, nil
 }

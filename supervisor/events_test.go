@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -130,5 +131,37 @@ func TestScrubMasksEnvironmentValues(t *testing.T) {
 	}
 	if ev.Message != "1 check failed" {
 		t.Fatalf("a value of 1 character masked an ordinary text: %q", ev.Message)
+	}
+}
+
+// TestReadRecentEventsReadsTheEnd: the last n events come from the end of
+// events.jsonl (a file far over the 64 KiB read), and from the rotated file
+// when the current one holds fewer.
+func TestReadRecentEventsReadsTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path string, from, to int) {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, `{"at":"2026-12-04T02:00:00Z","kind":"restarted","daemon":"d%d","reason":"crash"}`+"\n", i)
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(EventsPath(dir)+".1", 0, 5000) // ~400 KiB
+	write(EventsPath(dir), 5000, 5002)
+	evs, err := ReadRecentEvents(dir, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Daemon)
+	}
+	if strings.Join(got, " ") != "d4998 d4999 d5000 d5001" {
+		t.Fatalf("recent events %v", got)
 	}
 }

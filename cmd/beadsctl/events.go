@@ -112,13 +112,18 @@ func printEvent(w io.Writer, ev supervisor.Event, asJSON bool) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
+	_, err := fmt.Fprintln(w, eventLine(ev, "2006-01-02 15:04:05.000"))
+	return err
+}
+
+// eventLine is an event on one line: its time (in layout), who, kind, text.
+func eventLine(ev supervisor.Event, layout string) string {
 	who := ev.Daemon
 	if who == "" {
 		who = "(agent)"
 	}
-	line := fmt.Sprintf("%s  %-12s %-11s %s", ev.At.Local().Format("2006-01-02 15:04:05.000"), who, ev.Kind, eventText(ev))
-	_, err := fmt.Fprintln(w, strings.TrimRight(line, " "))
-	return err
+	line := fmt.Sprintf("%s  %-12s %-11s %s", ev.At.Local().Format(layout), who, ev.Kind, eventText(ev))
+	return strings.TrimRight(line, " ")
 }
 
 // eventText is what an event says, for a person.

@@ -14,6 +14,7 @@ import (
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type monitorOptions struct {
@@ -26,9 +27,9 @@ func newMonitorCmd(g *globals) *cobra.Command {
 		Use:   "monitor",
 		Short: "Live dashboard: status, CPU and memory graphs, logs; restart, stop, start",
 		Long: "A live terminal dashboard of the daemons: status, pid, uptime, restarts, CPU and memory\n" +
-			"with a history graph (the memory limit marked), health, and the selected daemon's latest log\n" +
-			"lines. Keys: ↑/↓ select, r restart, s stop, t start, q quit. Needs a terminal; elsewhere use\n" +
-			"beadsctl status -w.",
+			"with a history graph (the memory limit marked), health, the selected daemon's latest log\n" +
+			"lines, and the recent events of every daemon (beadsctl events). Keys: ↑/↓ select, r restart,\n" +
+			"s stop, t start, q quit. Needs a terminal; elsewhere use beadsctl status -w.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runMonitor(c, g, o) },
 	}
@@ -54,8 +55,9 @@ func runMonitor(c *cobra.Command, g *globals, o *monitorOptions) error {
 			}
 			return r
 		},
-		Logs: func(name string, n int) []string { return monitorLogs(g, dir, name, n) },
-		Act:  func(verb, name string) error { return monitorAct(ctx, g, dir, reconcile.Verb(verb), name) },
+		Logs:   func(name string, n int) []string { return monitorLogs(g, dir, name, n) },
+		Act:    func(verb, name string) error { return monitorAct(ctx, g, dir, reconcile.Verb(verb), name) },
+		Events: func(n int) []string { return monitorEvents(dir, n) },
 	}
 	m := monitor.New(src, monitor.Options{Interval: o.interval, Color: g.color(out)})
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(inF), tea.WithOutput(outF))
@@ -120,6 +122,20 @@ func monitorLogs(g *globals, dir, name string, n int) []string {
 		if l.Stream == report.StreamErr {
 			out[i] = "err | " + l.Text
 		}
+	}
+	return out
+}
+
+// monitorEvents is the last n events of the history, one line each (as
+// beadsctl events shows them, the time of day only).
+func monitorEvents(dir string, n int) []string {
+	evs, err := supervisor.ReadRecentEvents(dir, n)
+	if err != nil {
+		return []string{"events: " + err.Error()}
+	}
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = eventLine(ev, "15:04:05.000")
 	}
 	return out
 }

@@ -114,7 +114,7 @@ func TestMonitorUnderPTY(t *testing.T) {
 	screen := &ptyScreen{more: make(chan struct{}, 1)}
 	go screen.copyFrom(tty)
 
-	mark := screen.waitFor(t, 0, "beadsctl monitor", "agent pid", "beads", "online", "limit 200M", "logs: beads", "q quit")
+	mark := screen.waitFor(t, 0, "beadsctl monitor", "agent pid", "beads", "online", "limit 200M", "logs: beads", "── events", "started", "q quit")
 	must(pty.Setsize(tty, &pty.Winsize{Rows: 16, Cols: 90}))
 	// After the resize the rule lines are redrawn 90 wide.
 	rule := "── logs: beads "
@@ -128,7 +128,8 @@ func TestMonitorUnderPTY(t *testing.T) {
 	_, err = tty.Write([]byte("r"))
 	must(err)
 	// ": done" alone: the renderer may rewrite only the changed end of "restart beads..."
-	mark = screen.waitFor(t, mark, ": done")
+	// The events pane shows the restart and its reason (maybe before the done).
+	mark = screen.waitFor(t, mark, ": done", "manual")
 	if out := run("status"); !strings.Contains(out, "1 (0)") {
 		t.Errorf("status after the restart from the monitor:\n%s", out)
 	}

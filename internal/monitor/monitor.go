@@ -26,6 +26,9 @@ type Source struct {
 	Logs func(name string, n int) []string
 	// Act runs "restart", "stop" or "start" on a daemon.
 	Act func(verb, name string) error
+	// Events returns the last n events, one line each, oldest first (nil:
+	// no events pane).
+	Events func(n int) []string
 }
 
 // Options tune the model.
@@ -50,6 +53,7 @@ type Model struct {
 	sel    string // selected daemon's name
 	logs   []string
 	logsOf string
+	events []string
 	width  int
 	height int
 	msg    string
@@ -86,6 +90,7 @@ type (
 		Report report.StatusReport
 		LogsOf string
 		Logs   []string
+		Events []string
 	}
 	// ActionMsg reports the end of a restart, stop or start.
 	ActionMsg struct {
@@ -96,6 +101,10 @@ type (
 
 // logLines is how many log lines a refresh fetches (the pane shows what fits).
 const logLines = 200
+
+// eventLines is how many events a refresh fetches and the events pane shows
+// at most (fewer when the terminal is short: the logs keep half the room).
+const eventLines = 6
 
 // Init starts the first refresh.
 func (m Model) Init() tea.Cmd { return m.refresh() }
@@ -112,7 +121,11 @@ func (m Model) refresh() tea.Cmd {
 		if name != "" && src.Logs != nil {
 			logs = src.Logs(name, logLines)
 		}
-		return StatusMsg{Report: r, LogsOf: name, Logs: logs}
+		var evs []string
+		if src.Events != nil {
+			evs = src.Events(eventLines)
+		}
+		return StatusMsg{Report: r, LogsOf: name, Logs: logs, Events: evs}
 	}
 }
 
@@ -152,6 +165,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.LogsOf == m.sel {
 			m.logs, m.logsOf = msg.Logs, msg.LogsOf
 		}
+		m.events = msg.Events
 		m.record()
 		return m, m.tick()
 	case ActionMsg:
@@ -312,11 +326,32 @@ func (m Model) Render() string {
 		footer = fit(footer+"   "+m.msg, w)
 	}
 
+	// The recent events, above the footer: up to eventLines, at most half
+	// of what the table and graphs leave.
+	var evPane []string
+	if m.src.Events != nil && m.loaded {
+		left := h - len(top) - 1
+		n := min(len(m.events), eventLines, max(0, left/2-1))
+		if n == 0 && left >= 4 {
+			n = 1
+		}
+		if n > 0 {
+			evPane = append(evPane, rule("events", w))
+			lines := m.events[len(m.events)-min(n, len(m.events)):]
+			if len(lines) == 0 {
+				lines = []string{"no events recorded yet"}
+			}
+			for _, l := range lines {
+				evPane = append(evPane, m.eventStyle(l, fit(expandTabs(l), w)))
+			}
+		}
+	}
+
 	// The logs pane takes what is left.
 	var logPane []string
 	if m.sel != "" {
 		logPane = append(logPane, rule("logs: "+m.sel, w))
-		room := h - len(top) - 1 - 1
+		room := h - len(top) - len(evPane) - 1 - 1
 		lines := m.logs
 		if room < 0 {
 			room = 0
@@ -329,11 +364,15 @@ func (m Model) Render() string {
 		}
 	}
 	out := append(top, logPane...)
+	if len(out)+len(evPane) > h-1 {
+		out = out[:max(0, h-1-len(evPane))]
+	}
+	for len(out)+len(evPane) < h-1 {
+		out = append(out, "")
+	}
+	out = append(out, evPane...)
 	if len(out) > h-1 {
 		out = out[:h-1]
-	}
-	for len(out) < h-1 {
-		out = append(out, "")
 	}
 	out = append(out, m.style("2", footer))
 	return strings.Join(out, "\n")
@@ -528,6 +567,19 @@ func expandTabs(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// eventStyle colours an event line by its kind: trouble red, alerts yellow.
+func (m Model) eventStyle(raw, s string) string {
+	for _, k := range []string{" errored ", " alert-failed ", " memory ", " dropped "} {
+		if strings.Contains(raw, k) {
+			return m.style("31", s)
+		}
+	}
+	if strings.Contains(raw, " alerted ") {
+		return m.style("33", s)
+	}
+	return s
 }
 
 func (m Model) style(code, s string) string {

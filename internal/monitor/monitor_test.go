@@ -219,3 +219,44 @@ func TestSpark(t *testing.T) {
 		t.Errorf("spark = %q", got)
 	}
 }
+
+// TestMonitorEventsPane: the recent events show above the footer (the last
+// eventLines of them, trouble styled), refreshed with the status; a short
+// terminal gives the logs half the room, and the whole still fits.
+func TestMonitorEventsPane(t *testing.T) {
+	f := &fakeSource{reports: []report.StatusReport{sampleReport(50<<20, 1)}}
+	src := f.source()
+	var evs []string
+	for i := range 9 {
+		evs = append(evs, fmt.Sprintf("13:55:%02d.000  web          restarted   crash %d", 30+i, i))
+	}
+	evs = append(evs, "13:55:39.500  web          errored     10 unstable runs in a row")
+	calls := 0
+	src.Events = func(n int) []string {
+		calls++
+		return evs[max(0, len(evs)-n):]
+	}
+	var m tea.Model = newModel(src, Options{Now: clock})
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	m, _ = run(t, m, m.Init())
+	view := m.View().Content
+	golden(t, "view_events_100x24", view)
+	checkFits(t, view, 100, 24)
+	lines := strings.Split(view, "\n")
+	if !strings.HasPrefix(lines[len(lines)-2], "13:55:39.500  web          errored") || !strings.Contains(lines[len(lines)-8], "events") {
+		t.Fatalf("the events pane is not the 6 lines above the footer:\n%s", view)
+	}
+	if strings.Contains(view, "crash 3\n") || !strings.Contains(view, "crash 4") {
+		t.Fatalf("not the last 6 events:\n%s", view)
+	}
+	evs = append(evs, "13:55:41.000  web          alerted     alert \"desk\" (errored): web errored")
+	m, _ = run(t, m, func() tea.Msg { return TickMsg{} })
+	if !strings.Contains(m.View().Content, `alert "desk" (errored)`) || calls != 2 {
+		t.Fatalf("a refresh (%d calls) did not bring the new event:\n%s", calls, m.View().Content)
+	}
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 50, Height: 14})
+	checkFits(t, m.View().Content, 50, 14)
+	if !strings.Contains(m.View().Content, "logs: beads") || !strings.Contains(m.View().Content, "alerted     alert") {
+		t.Fatalf("a short terminal lost the logs or the last event:\n%s", m.View().Content)
+	}
+}
