@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		fakeDolt()
 		return
 	}
+	// The beadsctl these tests run never looks for beads.hcl above the
+	// temporary folder (BEADSCTL_CEILING_DIRECTORIES): a stray /tmp/beads.hcl
+	// was found upwards from a test's folder and broke migrate's validate.
+	os.Setenv("BEADSCTL_CEILING_DIRECTORIES", os.TempDir())
 	os.Exit(m.Run())
 }
 

@@ -116,7 +116,7 @@ func TestMigrateFromPM2(t *testing.T) {
 	bdInit(t, dir)
 	p := &project{t: t, dir: dir, env: []string{
 		"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + filepath.Join(root, "pm2"),
-		"NO_COLOR=1", "BEADSCTL_ENV=",
+		"NO_COLOR=1", "BEADSCTL_ENV=", "BEADSCTL_CEILING_DIRECTORIES=" + os.TempDir(),
 	}}
 	beadsctl := filepath.Join(bin, "beadsctl")
 	t.Cleanup(func() {
@@ -291,7 +291,7 @@ func TestMigrateFromPM2KeepsOtherSavedApps(t *testing.T) {
 	bdInit(t, dir)
 	p := &project{t: t, dir: dir, env: []string{
 		"PATH=" + filepath.Dir(pm2) + ":" + bin + ":" + os.Getenv("PATH"), "HOME=" + home, "PM2_HOME=" + pm2Home,
-		"NO_COLOR=1", "BEADSCTL_ENV=",
+		"NO_COLOR=1", "BEADSCTL_ENV=", "BEADSCTL_CEILING_DIRECTORIES=" + os.TempDir(),
 	}}
 	beadsctl := filepath.Join(bin, "beadsctl")
 	t.Cleanup(func() {

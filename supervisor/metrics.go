@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -129,6 +130,7 @@ func (a *Agent) WriteMetrics(w io.Writer) error {
 		{name: "beadsctl_agent_events_dropped_total", typ: "counter", help: "Events not recorded because the writer fell behind."},
 		{name: "beadsctl_agent_daemons", typ: "gauge", help: "Daemons the agent hosts."},
 	}
+	var mem MemoryFunc
 	up, state, restarts, uptime, exit, rss, cpu, limit, health, latency, reqs, dropped, daemons :=
 		fams[0], fams[1], fams[2], fams[3], fams[4], fams[5], fams[6], fams[7], fams[8], fams[9], fams[10], fams[11], fams[12]
 	for _, s := range st.Daemons {
@@ -152,6 +154,17 @@ func (a *Agent) WriteMetrics(w io.Writer) error {
 		uptime.add(up, "daemon", n)
 		if s.LastExit != nil {
 			exit.add(float64(s.LastExit.Code), "daemon", n)
+		}
+		if s.Pid > 0 && s.MemoryBytes == 0 {
+			// Not sampled yet (a daemon without a limit is read on the next
+			// whole second after its start): read now, every such group from
+			// one reading of the process table, rather than report 0.
+			if mem == nil {
+				mem = GroupMemorySnapshot()
+			}
+			if v, err := mem(context.Background(), s.Pid); err == nil {
+				s.MemoryBytes = v
+			}
 		}
 		rss.add(float64(s.MemoryBytes), "daemon", n)
 		cpu.add(s.CPUSeconds, "daemon", n)

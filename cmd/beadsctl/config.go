@@ -26,9 +26,9 @@ const ceilingEnv = "BEADSCTL_CEILING_DIRECTORIES"
 // findConfig looks for name in start and then in each parent folder, as git
 // looks for .git and bd for .beads: it stops at the first folder that holds
 // it, and gives up after the root of the repository start is in (the first
-// folder holding .git), a folder beadsctl has applied (its .beadsctl/ holds
-// state.json: that project's beads.hcl is missing, a parent's is another
-// project's), below a folder of $BEADSCTL_CEILING_DIRECTORIES, or at the
+// folder holding .git), a Beads workspace's root (.beads/), a folder beadsctl
+// has applied (its .beadsctl/ holds state.json: that project's beads.hcl is
+// missing, a parent's is another project's), below a folder of $BEADSCTL_CEILING_DIRECTORIES, or at the
 // filesystem root. It returns the path found, or "" when there is none.
 func findConfig(start, name string) string {
 	ceilings := map[string]bool{}
@@ -48,6 +48,9 @@ func findConfig(start, name string) string {
 		if _, err := os.Stat(filepath.Join(dir, ".beadsctl", "state.json")); err == nil {
 			return "" // an applied project without its beads.hcl
 		}
+		if st, err := os.Stat(filepath.Join(dir, ".beads")); err == nil && st.IsDir() {
+			return "" // a Beads workspace's root: its beads.hcl would be here
+		}
 		parent := filepath.Dir(dir)
 		if parent == dir || ceilings[parent] {
 			return ""
@@ -62,6 +65,11 @@ func usesConfig(c *cobra.Command, args []string) bool {
 	for p := c; p != nil; p = p.Parent() {
 		switch p.Name() {
 		case "version", "import", "help", "completion", "__complete":
+			return false
+		case "migrate":
+			// migrate moves the app of this folder (its ecosystem file, its
+			// .beads/) and writes beads.hcl here: a parent's is another
+			// project's (it was kept and validated in its place).
 			return false
 		}
 	}
