@@ -532,6 +532,17 @@ func SampleAlert(s AlertSpec) AlertPayload {
 	}
 	now := time.Now()
 	ev := Event{At: now, Kind: EventErrored, Daemon: d, Reason: "a sample event sent by beadsctl alert test"}
+	switch t { // the event that fires t
+	case alerton.CrashLoop:
+		ev.Kind, ev.Reason = EventRestarted, ReasonCrash
+	case alerton.Memory:
+		ev.Kind, ev.Message = EventMemory, "a sample event sent by beadsctl alert test"
+	case alerton.Unhealthy, alerton.Recovered:
+		ev.Kind, ev.Health, ev.From, ev.Message = EventHealth, "unhealthy", "healthy", "a sample event sent by beadsctl alert test"
+		if t == alerton.Recovered {
+			ev.Health, ev.From = "healthy", "unhealthy"
+		}
+	}
 	return AlertPayload{Alert: s.Name, Trigger: t, Daemon: d, At: now, Test: true, Event: &ev,
 		Message: fmt.Sprintf("beadsctl alert test: a sample %s alert for %s", t, d)}
 }

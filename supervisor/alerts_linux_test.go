@@ -127,7 +127,7 @@ func TestAlertCommandsThatFail(t *testing.T) {
 			Command: []string{"sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the-end; exit 4"}},
 		{Name: "missing", On: []string{"errored"}, Timeout: time.Second, Dir: dir, Command: []string{"no-such-alert-command-xyz"}},
 		{Name: "reads", On: []string{"crash_loop"}, Timeout: 10 * time.Second, Dir: dir, Daemons: []string{"web"},
-			Command: []string{"sh", "-c", `read line; case "$line" in *'"test":true'*'"daemon":"web"'*) echo "got $BEADSCTL_ALERT_TRIGGER";; *) echo "bad: $line"; exit 9;; esac`}},
+			Command: []string{"sh", "-c", `read line; case "$line" in *'"test":true'*'"kind":"restarted","daemon":"web","reason":"crash"'*) echo "got $BEADSCTL_ALERT_TRIGGER";; *) echo "bad: $line"; exit 9;; esac`}},
 	}
 	res, err := TestAlerts(t.Context(), specs, "", os.Environ())
 	if err != nil {

@@ -71,7 +71,7 @@ func renderAlertTest(c *cobra.Command, o *alertTestOptions, res []supervisor.Ale
 		}
 	} else {
 		if direct != nil {
-			fmt.Fprintf(out, "The agent is not running (%v): the alerts ran here, from beads.hcl.\n", direct)
+			fmt.Fprintf(out, "Not through the agent: %v; the alerts ran here, from beads.hcl.\n", direct)
 		}
 		if len(res) == 0 {
 			fmt.Fprintln(out, "No alert is configured (beads.hcl has no alert block).")

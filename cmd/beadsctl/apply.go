@@ -84,7 +84,7 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 		_, err := s.Apply(ctx, p, reconcile.ApplyOptions{}) // records the daemons it adopts
 		warnTargeted(c.ErrOrStderr(), p, true)
 		if err != nil {
-			return err
+			return alertsDespite(c, s, err)
 		}
 		return applyMetrics(c, s)
 	}
@@ -95,12 +95,22 @@ func runApply(c *cobra.Command, g *globals, o *applyOptions, args []string) erro
 	}
 	fmt.Fprintln(out)
 	if _, err := s.Apply(ctx, p, reconcile.ApplyOptions{Timeout: o.timeout, ReplaceUnmanaged: o.replaceUnmanaged, Progress: progressPrinter(out, color)}); err != nil {
-		return err
+		return alertsDespite(c, s, err)
 	}
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(out, "\nApply complete! %d started, %d updated, %d restarted, %d stopped.\n", start, upd, restart, stop)
 	warnTargeted(c.ErrOrStderr(), p, true)
 	return applyMetrics(c, s)
+}
+
+// alertsDespite hands the alerts to the agent after an apply that failed
+// (a daemon that did not come online is what they are for); err stays the
+// apply's error.
+func alertsDespite(c *cobra.Command, s *reconcile.Session, err error) error {
+	if aerr := s.ApplyAlerts(c.Context()); aerr != nil {
+		return errors.Join(err, fmt.Errorf("alerts not handed to the agent: %w", aerr))
+	}
+	return err
 }
 
 // applyMetrics has the agent serve the metrics block's listener, and says
