@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -540,4 +541,33 @@ func TestBeadsProbeHostileServers(t *testing.T) {
 			t.Errorf("ReadLock of nothing = %+v, %v, %v", lock, held, err)
 		}
 	})
+}
+
+// TestQuickCmdline: the command line FindServers reads first is the
+// process's own when it names sql-server, empty when it cannot be a dolt
+// sql-server; pid 2 (kthreadd) has an empty one.
+func TestQuickCmdline(t *testing.T) {
+	// cat reads the pipe first (held open: it blocks), sql-server after.
+	cmd := exec.Command("cat", "-", "sql-server")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Process.Kill(); cmd.Wait() }()
+	// Start returns once the child has exec'd: its command line is cat's.
+	if argv, ok := quickCmdline(cmd.Process.Pid); !ok || !slices.Equal(argv, cmd.Args) {
+		t.Errorf("quickCmdline = %q, %v; want %q", argv, ok, cmd.Args)
+	}
+	if argv, ok := quickCmdline(os.Getpid()); !ok || len(argv) != 0 {
+		t.Errorf("quickCmdline(self) = %q, %v; want empty (it names no sql-server)", argv, ok)
+	}
+	if argv, ok := quickCmdline(2); ok && len(argv) != 0 {
+		t.Errorf("quickCmdline(2) = %q, want an empty line (a kernel thread)", argv)
+	}
+	if _, ok := quickCmdline(1 << 30); ok {
+		t.Error("quickCmdline of no process is ok")
+	}
 }

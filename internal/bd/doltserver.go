@@ -113,6 +113,9 @@ func FindServers(ctx context.Context, dataDir string) ([]ServerProcess, error) {
 	want := cleanDir(dataDir)
 	var out []ServerProcess
 	for _, pid := range pids {
+		if argv, ok := quickCmdline(int(pid)); ok && !IsServerArgv(argv) {
+			continue // not a dolt sql-server: no need to ask more of it
+		}
 		sp, ok := InspectServer(ctx, int(pid))
 		if !ok {
 			continue
