@@ -122,6 +122,8 @@ type Agent struct {
 
 	// runHook replaces (*Daemon).Run in tests (to make a daemon's loop panic).
 	runHook func(ctx context.Context, d *Daemon) error
+	// recordWritten, when set (tests), is called after each write of agent.json.
+	recordWritten func()
 }
 
 // hosted is one daemon and the goroutine that runs it.

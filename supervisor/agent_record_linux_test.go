@@ -2,10 +2,13 @@ package supervisor
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -89,4 +92,36 @@ func waitRegularFile(t *testing.T, path string, timeout time.Duration) {
 			_, _ = unix.Read(fd, buf)
 		}
 	}
+}
+
+// TestAgentRecordWritesArePaced: a burst of changes (1,000 daemons
+// starting) is written to agent.json a few times, not once per change; the
+// last change is in the last write.
+func TestAgentRecordWritesArePaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		a := NewAgent(AgentOptions{Dir: dir, Version: "test"})
+		var mu sync.Mutex
+		writes := 0
+		a.recordWritten = func() { mu.Lock(); writes++; mu.Unlock() }
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { a.recordLoop(ctx); close(done) }()
+		for range 100 {
+			a.markDirty()
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if writes < 2 || writes > 100/int(recordPaceMin/time.Millisecond)+2 {
+			t.Errorf("%d writes for 100 changes 1 ms apart, want one every %v at most", writes, recordPaceMin)
+		}
+	})
 }
