@@ -171,8 +171,9 @@ const rescanEvery = 5 * time.Second
 // found for the first time is always checked so). Every rescanEvery a shared
 // full scan catches the rest, for a group that has ever forked: one whose
 // leader never had a child (no child seen, none reaped) has no member
-// anywhere else. Idle, one daemon costs two small reads per member per
-// check interval.
+// anywhere else, and its children list is read with the full samples only.
+// Idle, one daemon that never forked costs one small read per check
+// interval, one that has forked two per member.
 type groupSampler struct {
 	pgid     int
 	members  []int
@@ -311,6 +312,13 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 		}
 		kept = append(kept, pid)
 		s.Members++
+		if !g.forked && !full && !fresh {
+			// A leader that never had a child: its children list is read
+			// with the full samples (every 5 s), not every second (half the
+			// reads of an idle agent). Its first child is then counted
+			// within 5 s, every later one within a check interval.
+			continue
+		}
 		if n := preadSmall(f.children, buf[:]); n > 0 {
 			g.forked = true
 			for _, fld := range bytes.Fields(buf[:n]) {

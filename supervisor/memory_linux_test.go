@@ -56,7 +56,22 @@ func BenchmarkSampleGroup(b *testing.B) {
 // known member (statm, children), a full one (stat) every fifth, a shared
 // scan every rescanEvery.
 func BenchmarkGroupSampler(b *testing.B) {
-	g := newGroupSampler(unix.Getpgrp())
+	// A group the benchmark leads (sh and its sleep), as a daemon's is: the
+	// test's own group may have lost its leader (a detached run).
+	cmd := exec.Command("sh", "-c", "sleep 1000 & echo ready; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		b.Fatal(err)
+	}
+	g := newGroupSampler(cmd.Process.Pid)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -226,5 +241,45 @@ func TestGroupMemorySnapshot(t *testing.T) {
 	}
 	if _, err := mem(t.Context(), 1<<30); err == nil {
 		t.Error("no error for a group without members")
+	}
+}
+
+// TestGroupSamplerReadsChildrenOfALeaderThatNeverForkedEveryFullSample: a
+// leader that never had a child costs one read per cheap sample (statm); its
+// first child is found at the next full sample, and from then on its
+// children lists are read at every sample.
+func TestGroupSamplerReadsChildrenOfALeaderThatNeverForkedEveryFullSample(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `read x; sleep 1000 & echo forked; wait`)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	g := newGroupSampler(cmd.Process.Pid)
+	if s, err := g.sample(true); err != nil || s.Members != 1 || g.forked {
+		t.Fatalf("first sample %+v, %v, forked %v; want the leader alone, never forked", s, err, g.forked)
+	}
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := g.sample(false); err != nil || s.Members != 1 {
+		t.Fatalf("cheap sample after the fork %+v, %v; want the leader alone (children read with full samples)", s, err)
+	}
+	if s, err := g.sample(true); err != nil || s.Members != 2 || !g.forked {
+		t.Fatalf("full sample %+v, %v, forked %v; want sh and sleep", s, err, g.forked)
+	}
+	if s, err := g.sample(false); err != nil || s.Members != 2 {
+		t.Fatalf("cheap sample once forked %+v, %v; want sh and sleep", s, err)
 	}
 }

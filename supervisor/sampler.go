@@ -58,7 +58,10 @@ type memWatch struct {
 	full    time.Time // next full sample
 	prevRSS uint64
 	prevAt  time.Time
-	rate    float64 // bytes per second the group grew between the last two samples
+	// zeroRetry is the wait before the next display sample of a run whose
+	// first one read 0 (0: none pending).
+	zeroRetry time.Duration
+	rate      float64 // bytes per second the group grew between the last two samples
 }
 
 // add starts watching w: one display sample now, the next on the next
@@ -67,9 +70,16 @@ type memWatch struct {
 func (s *MemorySampler) add(w *memWatch) {
 	now := s.now()
 	w.mu.Lock()
-	w.sample(now, true)
+	rss, _ := w.sample(now, true)
 	w.due = now.Add(untilAligned(now.Add(w.every), w.every) + w.every)
 	w.enforce = w.due
+	if rss == 0 {
+		// Sampled before the program ran: a process that has just exec'd
+		// has almost no pages, and the kernel's counters read 0. Again soon
+		// (2 ms, doubling), display only, until it shows.
+		w.zeroRetry = startProbeFirst
+		w.due = now.Add(w.zeroRetry)
+	}
 	// The kernel's RSS of a process that has just exec'd often reads 0 (its
 	// per-CPU counters are not folded in yet): one more display sample on
 	// the next whole second at least a second away, not an interval later
@@ -168,6 +178,18 @@ func (w *memWatch) tick(now time.Time) {
 	}
 	full := !now.Before(w.full)
 	rss, ok := w.sample(now, full)
+	if w.zeroRetry > 0 && now.Before(w.enforce) {
+		// Still before the first enforced sample: a display sample of a
+		// run that read 0 (add).
+		if rss == 0 && 2*w.zeroRetry < w.enforce.Sub(now) {
+			w.zeroRetry *= 2
+			w.due = now.Add(w.zeroRetry)
+			return
+		}
+		w.zeroRetry = 0
+		w.due = w.enforce
+		return
+	}
 	if ok && w.limit > 0 && !now.Before(w.enforce) && rss > w.limit {
 		w.removed = true // one report per watch; the daemon stops the run
 		if w.closeRead != nil {

@@ -166,3 +166,24 @@ func TestMemorySampledAgainSoonAfterAStart(t *testing.T) {
 		}
 	})
 }
+
+// TestMemorySampledAgainWhileItReadsZero: a run sampled before its program
+// ran reads 0 (a fresh exec has almost no pages): it is sampled again 2, 4,
+// 8 ms later until it shows, not a second later (metrics and status showed
+// 0 B for an online daemon).
+func TestMemorySampledAgainWhileItReadsZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, _, stop := memDaemon(t, Limits{Memory: 100 << 20, CheckInterval: time.Second}, func(up time.Duration) uint64 {
+			if up < 5*time.Millisecond {
+				return 0
+			}
+			return 30 << 20
+		})
+		defer stop()
+		time.Sleep(20 * time.Millisecond)
+		synctest.Wait()
+		if st := d.Status(); st.MemoryBytes != 30<<20 || st.Restarts != 0 {
+			t.Errorf("20 ms after a start that read 0: status %+v, want its 30 MiB and no restart", st)
+		}
+	})
+}

@@ -4,6 +4,13 @@
 // resident memory (about 7 MB idle against 14 MB for the whole CLI). The specs
 // come through its control socket; for the agent that reads beads.hcl itself
 // (under systemd, Nomad or a container) run `beadsctl agent --foreground`.
+//
+// GOMAXPROCS is not re-read from the cgroup limits every second (Go 1.25's
+// updatemaxprocs): an idle agent's sysmon did it at each wakeup (a
+// sched_getaffinity and cgroup reads a second, the agent's whole idle work
+// being ~60 small reads a second for 50 daemons).
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (
