@@ -719,8 +719,9 @@ func judgeDoltMem(pm2, bc Outcome) (string, bool) {
 	if pm2.Err == nil && len(pm2.Vals) > 0 && pm2.Vals[0] < 0 {
 		r = "∞"
 	}
-	_, met := judgeMemLimit(Outcome{}, bc)
-	return r, met
+	// Its own target (1 s, 1.2x: issue 14's), not the memory-limit row's:
+	// dolt answers a restart with a flush first.
+	return r, median(bc.Vals) <= 1 && median(bc.Aux) <= 1.2
 }
 
 func fmtCostMB(o Outcome) string {
