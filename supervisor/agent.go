@@ -185,6 +185,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := os.Chmod(state, 0o700); err != nil {
 		return fmt.Errorf("chmod %s: %w", state, err)
 	}
+	// The folder check compares identities: a writer that opens a file in it
+	// after it was removed (the event history, a daemon's log) may create it
+	// again, and the agent then took the new, empty folder for its own
+	// (TestAgentExitsWhenFolderRemoved waited 30 s, 1 run in 20).
+	stateInfo, err := os.Stat(state)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", state, err)
+	}
 	unlock, err := a.lock()
 	if err != nil {
 		return err
@@ -279,7 +287,7 @@ loop:
 			break loop
 		case <-folder.C:
 			folder.Reset(untilAligned(time.Now(), every))
-			if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+			if st, err := os.Stat(state); errors.Is(err, os.ErrNotExist) || err == nil && !os.SameFile(st, stateInfo) {
 				a.log.Warn("project folder removed, shutting down", "dir", a.dir)
 				break loop
 			}

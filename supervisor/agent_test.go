@@ -686,6 +686,22 @@ func TestAgentExitsWhenFolderRemoved(t *testing.T) {
 	awaitAgentExitWith(t, done, pid, "its folder was removed")
 }
 
+// TestAgentExitsWhenFolderReplaced: a folder created again where it was
+// removed (a writer that opened a file in it afterwards: the event history, a
+// daemon's log) is not the agent's: it exits all the same.
+func TestAgentExitsWhenFolderReplaced(t *testing.T) {
+	dir := t.TempDir()
+	done, pid := runAgentWithSleeper(t, dir)
+	state := filepath.Join(dir, StateDir)
+	if err := os.Rename(state, filepath.Join(t.TempDir(), "gone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	awaitAgentExitWith(t, done, pid, "its folder was replaced")
+}
+
 // awaitAgentExitWith waits up to 30s for Run to return nil after what
 // happened, and checks that the daemon pid went with it.
 func awaitAgentExitWith(t *testing.T, done <-chan error, pid int, what string) {
