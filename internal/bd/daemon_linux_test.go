@@ -3,6 +3,7 @@
 package bd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -553,11 +554,24 @@ func TestQuickCmdline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { in.Close(); cmd.Process.Kill(); cmd.Wait() }()
-	// Start returns once the child has exec'd: its command line is cat's.
+	// Start returns when execve has closed the child's close-on-exec pipe,
+	// which is before the kernel sets the new image's argument area: for a
+	// moment /proc/PID/cmdline reads empty (CI, stop 20). cat echoing a line
+	// proves it runs, its command line set.
+	if _, err := in.Write([]byte("ready\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("cat echoed %q, %v", line, err)
+	}
 	if argv, ok := quickCmdline(cmd.Process.Pid); !ok || !slices.Equal(argv, cmd.Args) {
 		t.Errorf("quickCmdline = %q, %v; want %q", argv, ok, cmd.Args)
 	}
