@@ -125,3 +125,37 @@ func TestAgentRecordWritesArePaced(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentRecordKeepsAlertsAndMetrics: the alerts and the metrics address an
+// apply hands to the agent are in agent.json as soon as they are set, with
+// no daemon changing, for `agent --restore` to set them again after a reboot
+// (a SIGKILL right after the apply lost them).
+func TestAgentRecordKeepsAlertsAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	written := make(chan struct{}, 1)
+	ta := startAgent(t, dir, func(a *Agent) {
+		a.recordWritten = func() {
+			select {
+			case written <- struct{}{}:
+			default:
+			}
+		}
+	})
+	waitRegularFile(t, agentRecordPath(dir), 10*time.Second)
+	ta.SetAlerts([]AlertSpec{{Name: "desk", On: []string{"errored"}, Command: []string{"true"}, Dir: dir}})
+	if _, err := ta.SetMetricsListen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		rec, err := ReadAgentRecord(dir)
+		if err == nil && len(rec.Alerts) == 1 && rec.Alerts[0].Name == "desk" && rec.MetricsListen == "127.0.0.1:0" {
+			return
+		}
+		select {
+		case <-written:
+		case <-deadline:
+			t.Fatalf("agent.json never recorded the alerts and the metrics address: %+v, %v", rec.Alerts, err)
+		}
+	}
+}

@@ -579,6 +579,7 @@ func TestAlerts(ctx context.Context, specs []AlertSpec, name string, env []strin
 // SetAlerts replaces the agent's alerts (no daemon is touched).
 func (a *Agent) SetAlerts(specs []AlertSpec) {
 	a.alerts.setSpecs(specs)
+	a.markDirty() // agent.json records them for agent --restore
 	a.log.Info("alerts set", "alerts", len(specs))
 }
 

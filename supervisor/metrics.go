@@ -225,6 +225,16 @@ type metricsServer struct {
 	addr string
 	srv  *http.Server
 	ln   net.Listener
+	// want is the address last asked for, served or not (taken): what
+	// agent.json records, for `agent --restore` to ask for it again.
+	want string
+}
+
+// wanted is the address the listener was last asked to serve ("" for none).
+func (m *metricsServer) wanted() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.want
 }
 
 // MetricsListenResult is the answer to PUT /v1/metrics/listen.
@@ -243,6 +253,10 @@ func (a *Agent) SetMetricsListen(addr string) (string, error) {
 	m := &a.metricsSrv
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.want != addr {
+		m.want = addr
+		a.markDirty() // agent.json records it for agent --restore
+	}
 	if addr == m.addr && (addr == "" || m.srv != nil) {
 		return m.bound(), nil
 	}

@@ -240,4 +240,9 @@ type AgentStatus struct {
 	Daemons []Status `json:"daemons"`
 	// Alerts are the alerts the agent runs (beads.hcl's, as last applied).
 	Alerts []AlertSpec `json:"alerts,omitempty"`
+	// MetricsListen is the address the agent was last asked to serve its
+	// metrics on (beads.hcl's metrics.listen, as last applied), served or
+	// not; "" for none. agent.json records it with Alerts, which `agent
+	// --restore` sets again at boot.
+	MetricsListen string `json:"metrics_listen,omitempty"`
 }

@@ -33,8 +33,9 @@ func newAgentCmd(g *globals) *cobra.Command {
 			"every daemon gracefully, then the agent exits 0.\n\n" +
 			"With --restore (what beadsctl startup installs) it starts what the last apply left running\n" +
 			"instead: beads.hcl under the applied profile (unless --env names one), without the daemons\n" +
-			"stopped on purpose; it exits 0 at once after beadsctl destroy, when nothing was applied, or\n" +
-			"when another agent already runs the folder (one that apply started).",
+			"stopped on purpose, with the alerts and the metrics listener the last apply set (agent.json);\n" +
+			"it exits 0 at once after beadsctl destroy, when nothing was applied, or when another agent\n" +
+			"already runs the folder (one that apply started).",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runAgent(c, g, o) },
 	}
@@ -68,6 +69,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 			return nil
 		}
 		opts.Specs = specs
+		opts.Alerts, opts.MetricsListen = restoreObservers(g.log, dir)
 	case o.foreground:
 		cfg, err := foregroundConfig(g, dir, g.profile().name)
 		if err != nil {
@@ -188,6 +190,21 @@ func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spe
 	}
 	g.log.Info("restoring the last apply", "profile", profile, "daemons", len(specs))
 	return specs, "", nil
+}
+
+// restoreObservers are the alerts and the metrics address the last agent ran
+// with (agent.json): what the last apply set, not what beads.hcl says now,
+// which may not even load.
+func restoreObservers(log *slog.Logger, dir string) ([]supervisor.AlertSpec, string) {
+	rec, err := supervisor.ReadAgentRecord(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			log.Warn("alerts and metrics listener not restored", "error", err.Error())
+		}
+		return nil, ""
+	}
+	log.Info("restoring the last apply's alerts and metrics", "alerts", len(rec.Alerts), "metrics_listen", rec.MetricsListen)
+	return rec.Alerts, rec.MetricsListen
 }
 
 func fileExists(p string) bool {
