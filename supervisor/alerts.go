@@ -112,7 +112,13 @@ const alertRunsMax = 4
 // before their groups are killed.
 const alertStopGrace = 3 * time.Second
 
-type limKey struct{ alert, daemon string }
+// limKey names a rate limit's window: per alert and daemon, and apart for
+// recovery (a "recovered" is never held back behind the window of the alert
+// it follows: it is sent at once, rate-limited only by other recoveries).
+type limKey struct {
+	alert, daemon string
+	recovery      bool
+}
 
 // alertLimit is the window of one alert and daemon.
 type alertLimit struct {
@@ -137,6 +143,8 @@ type alerter struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	runs   sync.WaitGroup
+	// runCmd runs an alert's command (runAlert; a fake in synctest tests).
+	runCmd func(ctx context.Context, s AlertSpec, p AlertPayload, env []string) AlertResult
 
 	mu      sync.Mutex // specs and running
 	specs   []AlertSpec
@@ -152,7 +160,7 @@ type alerter struct {
 
 func newAlerter(log *slog.Logger, emit func(Event)) *alerter {
 	return &alerter{log: log, emit: emit, env: os.Environ(), in: make(chan *Event, alertQueue), ops: make(chan func(), 64),
-		quit: make(chan struct{}), done: make(chan struct{}), running: map[string]int{},
+		quit: make(chan struct{}), done: make(chan struct{}), running: map[string]int{}, runCmd: runAlert,
 		lims: map[limKey]*alertLimit{}, crashes: map[string][]time.Time{}, trouble: map[string]bool{},
 		unhealthy: map[string]time.Time{}, stable: map[string]*time.Timer{}}
 }
@@ -266,6 +274,7 @@ func (a *alerter) handle(ev Event) {
 	d := ev.Daemon
 	switch ev.Kind {
 	case EventErrored:
+		delete(a.unhealthy, d) // given up: the errored alert says so, not a later unhealthy one
 		a.fire(alerton.Errored, ev, fmt.Sprintf("%s errored: %s", d, orDash(ev.Reason)))
 	case EventMemory:
 		a.fire(alerton.Memory, ev, fmt.Sprintf("%s went over its memory limit (%s)", d, orDash(ev.Message)))
@@ -293,6 +302,14 @@ func (a *alerter) handle(ev Event) {
 	case EventHealth:
 		switch ev.Health {
 		case "unhealthy":
+			if _, open := a.unhealthy[d]; open {
+				// The spell goes on: the first check after a restart by the
+				// health check (its start reset the verdict to unknown), or
+				// another reason. It started when the check first failed, or
+				// a check restarting the daemon faster than unhealthy_for
+				// would never be alerted on.
+				return
+			}
 			since := ev.At
 			a.unhealthy[d] = since
 			for _, s := range a.specList() {
@@ -310,9 +327,13 @@ func (a *alerter) handle(ev Event) {
 					}
 				})
 			}
-		case "healthy":
+		case "healthy", "degraded": // degraded passes (with a warning)
 			delete(a.unhealthy, d)
-			a.recovered(ev, fmt.Sprintf("%s is healthy again", d))
+			msg := fmt.Sprintf("%s is healthy again", d)
+			if ev.Health == "degraded" {
+				msg = fmt.Sprintf("%s passes its health check again (degraded: %s)", d, orDash(ev.Message))
+			}
+			a.recovered(ev, msg)
 		}
 	case EventStarted:
 		if a.trouble[d] {
@@ -322,8 +343,11 @@ func (a *alerter) handle(ev Event) {
 				a.recovered(ev, fmt.Sprintf("%s has run %s without exiting (pid %d)", d, alerton.CrashLoopWindow, ev.Pid))
 			})
 		}
-	case EventExited, EventStopped:
+	case EventExited:
 		a.stopStable(d)
+	case EventStopped, EventCompleted:
+		a.stopStable(d)
+		delete(a.unhealthy, d) // not running: no longer unhealthy
 	case EventRemoved:
 		a.stopStable(d)
 		delete(a.crashes, d)
@@ -362,7 +386,7 @@ func (a *alerter) fire(trigger string, ev Event, msg string) {
 // limited sends at once when the window of s and the daemon is over, and
 // counts otherwise: the window's end sends one summary of what it counted.
 func (a *alerter) limited(s AlertSpec, trigger string, ev Event, msg string) {
-	k := limKey{s.Name, ev.Daemon}
+	k := limKey{s.Name, ev.Daemon, trigger == alerton.Recovered}
 	now := time.Now()
 	l := a.lims[k]
 	if l != nil && now.Before(l.until) {
@@ -430,7 +454,7 @@ func (a *alerter) send(s AlertSpec, p AlertPayload) {
 			a.running[s.Name]--
 			a.mu.Unlock()
 		}()
-		r := runAlert(a.ctx, s, p, a.env)
+		r := a.runCmd(a.ctx, s, p, a.env)
 		a.record(s, p, r)
 	})
 }

@@ -187,3 +187,112 @@ func exitsWithin(pid int, d time.Duration) bool {
 	}
 	return false
 }
+
+// TestAlertUnhealthyThenRecoveredRealDaemon: a real daemon whose exec health
+// check fails (test -f ok) is restarted by it every few hundred ms, and stays
+// unhealthy: its "unhealthy" alert runs once, unhealthy_for after the first
+// failed check (not before), and not again while it stays unhealthy for more
+// than another window; once the check passes (ok created), "recovered" runs
+// once, at once. The alert's command appends the JSON it reads to a file.
+func TestAlertUnhealthyThenRecoveredRealDaemon(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	evs := followEvents(t, ta, "")
+	file := filepath.Join(dir, "alerts.jsonl")
+	const unhealthyFor, window = time.Second, time.Second
+	ta.callJSON(t, http.MethodPut, "/v1/alerts", AlertsRequest{Alerts: []AlertSpec{{
+		Name: "file", On: []string{alerton.Unhealthy, alerton.Recovered}, Command: []string{"sh", "-c", "cat >> " + file},
+		Dir: dir, Timeout: 10 * time.Second, UnhealthyFor: unhealthyFor, Window: window,
+	}}}, &AlertsRequest{})
+	web := shSpec(dir, "web", "exec sleep 1000")
+	web.Restart = RestartPolicy{Policy: "always", Delay: 10 * time.Millisecond, Backoff: "constant", MinUptime: 10 * time.Millisecond, MaxRestarts: 1000}
+	web.Health = HealthSpec{Check: CheckExec, Command: []string{"test", "-f", "ok"}, Interval: 100 * time.Millisecond, Timeout: 5 * time.Second, Failures: 3}
+	ta.put(t, web)
+
+	deadline := time.After(60 * time.Second)
+	next := func(what string) Event {
+		t.Helper()
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				t.Fatalf("the events' stream ended, waiting for %s", what)
+			}
+			if ev.Kind == EventAlertFailed {
+				t.Fatalf("alert failed: %+v", ev)
+			}
+			return ev
+		case <-deadline:
+			t.Fatalf("no %s within 60s", what)
+		}
+		return Event{}
+	}
+	var firstFail time.Time
+	restarts := 0
+	for {
+		ev := next("unhealthy alert")
+		if ev.Kind == EventHealth && ev.Health == "unhealthy" && firstFail.IsZero() {
+			firstFail = ev.At
+		}
+		if ev.Kind == EventRestarted && ev.Reason == ReasonHealth {
+			restarts++
+		}
+		if ev.Kind == EventAlerted {
+			if ev.Detail != alerton.Unhealthy {
+				t.Fatalf("first alert: %+v", ev)
+			}
+			break
+		}
+	}
+	// Still unhealthy: restarted by its check until well past the window.
+	alertedAt, after := time.Now(), 0
+	for after < 3 || time.Since(alertedAt) < unhealthyFor+window {
+		ev := next("restarts after the alert")
+		switch {
+		case ev.Kind == EventAlerted:
+			t.Fatalf("alerted again while unhealthy: %+v", ev)
+		case ev.Kind == EventRestarted && ev.Reason == ReasonHealth:
+			after++
+		case ev.Kind == EventHealth && ev.Health != "unhealthy" && ev.Health != "unknown":
+			t.Fatalf("health check passed without ok: %+v", ev)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ok"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := next("recovered alert")
+		if ev.Kind == EventAlerted {
+			if ev.Detail != alerton.Recovered {
+				t.Fatalf("alert after ok: %+v", ev)
+			}
+			break
+		}
+	}
+	ta.stop(t)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("the alert ran %d times, want 2 (unhealthy, recovered):\n%s", len(lines), b)
+	}
+	var un, rec AlertPayload
+	if err := json.Unmarshal([]byte(lines[0]), &un); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if un.Trigger != alerton.Unhealthy || un.Summary || un.Event == nil || !un.Event.At.Equal(firstFail) {
+		t.Fatalf("unhealthy alert (first failed check at %s): %s", firstFail, lines[0])
+	}
+	if d := un.At.Sub(firstFail); d < unhealthyFor {
+		t.Fatalf("alerted %s after the first failed check, before unhealthy_for (%s)", d, unhealthyFor)
+	}
+	if rec.Trigger != alerton.Recovered || rec.Summary || rec.Message != "web is healthy again" {
+		t.Fatalf("recovered alert: %s", lines[1])
+	}
+	t.Logf("unhealthy alert %s after the first failed check (%d health restarts before it, %d after)",
+		un.At.Sub(firstFail).Round(time.Millisecond), restarts, after)
+}
