@@ -11,12 +11,14 @@ PKGS := ./...
 
 all: build
 
-## build: beadsctl, its lean agent (beadsctl-agent, which apply starts when it sits beside beadsctl)
+## build: beadsctl, its lean agent (beadsctl-agent, which apply starts when it sits beside beadsctl),
+## beadsctl-tools (migrate, import, fmt, export, monitor, startup: beadsctl hands them over to it)
 ## and the bd simulator into .bin/ (static binaries: no libc to map)
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl ./cmd/beadsctl
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl-agent ./cmd/beadsctl-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/beadsctl-tools ./cmd/beadsctl-tools
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/bdsim ./cmd/bdsim
 
 ## test: the whole test suite (unit, real-process, testscript CLI scenarios, fuzz seed corpora)
@@ -63,7 +65,7 @@ cross:
 
 # Leaves (internal/ packages that own one concept each) import nothing of ours but other leaves;
 # schema and supervisor import nothing of ours but leaves (STYLE.md §1).
-LEAVES := alerton atomicfile bd flock logfile logpath plural pm2 proc tailbuf
+LEAVES := alerton atomicfile bd boot flock logfile logpath plural pm2 proc tailbuf
 imports:
 	@leaves="$(foreach l,$(LEAVES),github.com/beadsctl/beadsctl/internal/$(l))"; \
 	for p in schema supervisor $(foreach l,$(LEAVES),internal/$(l)); do \
@@ -126,13 +128,13 @@ stop-dolt: build
 stop: build
 	PATH="$$PATH:$(BIN)" $(BIN)/beadsctl destroy --auto-approve
 
-## install: beadsctl and beadsctl-agent into $(GOBIN) or ~/go/bin
+## install: beadsctl, beadsctl-agent and beadsctl-tools into $(GOBIN) or ~/go/bin
 install:
-	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl ./cmd/beadsctl-agent
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/beadsctl ./cmd/beadsctl-agent ./cmd/beadsctl-tools
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
-	$(GO) run ./cmd/beadsctl fmt
+	$(GO) run ./cmd/beadsctl-tools fmt
 
 clean:
 	rm -rf $(BIN)

@@ -70,33 +70,6 @@ func agentArgv(r *Result, cfg *schema.Config, o AgentOptions) []string {
 	return argv
 }
 
-// ProjectID names the project in the folder dir (absolute) in unit names and
-// labels: the folder's base name (letters, digits, '-' and '_'; anything else
-// as '-'; at most 32 characters) and the first 8 hex digits of the SHA-256 of
-// the cleaned path. Two projects never share a unit, and the same folder
-// always gets the same name.
-func ProjectID(dir string) string {
-	dir = filepath.Clean(dir)
-	sum := sha256.Sum256([]byte(dir))
-	var b strings.Builder
-	for _, c := range filepath.Base(dir) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			b.WriteRune(c)
-		default:
-			b.WriteByte('-')
-		}
-		if b.Len() >= 32 {
-			break
-		}
-	}
-	name := strings.Trim(b.String(), "-")
-	if name == "" {
-		name = "project"
-	}
-	return name + "-" + hex.EncodeToString(sum[:4])
-}
-
 // maxFileName is the longest file name export writes: 255 bytes less what
 // the temporary file that atomicfile writes beside it adds (".NAME.tmp-" and
 // 12 hex digits).
@@ -113,12 +86,6 @@ func fitName(base, suffix string) string {
 	sum := sha256.Sum256([]byte(base))
 	return base[:maxFileName-len(suffix)-9] + "-" + hex.EncodeToString(sum[:4])
 }
-
-// AgentUnitName is the systemd unit of the project's agent.
-func AgentUnitName(dir string) string { return "beadsctl-agent-" + ProjectID(dir) + ".service" }
-
-// AgentLabel is the launchd label of the project's agent.
-func AgentLabel(dir string) string { return "com.beadsctl.agent." + ProjectID(dir) }
 
 // StandardPath follows the folders found in every unit's PATH: the usual
 // system folders, as a login shell has them.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -407,16 +408,16 @@ func TestProjectID(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := ProjectID(tt.dir)
+			got := boot.ProjectID(tt.dir)
 			if !strings.HasPrefix(got, tt.want) || (strings.HasSuffix(tt.want, "-") && len(got) != len(tt.want)+8) {
-				t.Errorf("ProjectID(%q) = %q, want %q…", tt.dir, got, tt.want)
+				t.Errorf("boot.ProjectID(%q) = %q, want %q…", tt.dir, got, tt.want)
 			}
 			if unitEscape(got) != got {
 				t.Errorf("%q needs escaping in a unit name", got)
 			}
 		})
 	}
-	if a, b := AgentUnitName("/srv/project"), AgentUnitName("/home/ann/project"); a == b {
+	if a, b := boot.AgentUnitName("/srv/project"), boot.AgentUnitName("/home/ann/project"); a == b {
 		t.Errorf("two projects share the unit %s", a)
 	}
 }

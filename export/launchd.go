@@ -10,6 +10,7 @@ import (
 
 	"howett.net/plist"
 
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -38,7 +39,7 @@ type LaunchdJob struct {
 
 // LaunchdLabel is the launchd label of a daemon of the project in dir.
 func LaunchdLabel(dir, daemon string) string {
-	return fitName("com.beadsctl."+ProjectID(dir)+"."+daemon, ".plist")
+	return fitName("com.beadsctl."+boot.ProjectID(dir)+"."+daemon, ".plist")
 }
 
 // Launchd renders one property list per daemon
@@ -131,7 +132,7 @@ func Launchd(cfg *schema.Config, opts LaunchdOptions) (*Result, error) {
 // at load (login, for a LaunchAgent), started again after a failure.
 func launchdAgent(cfg *schema.Config, opts LaunchdOptions) (*Result, error) {
 	r := &Result{}
-	label := AgentLabel(cfg.Dir)
+	label := boot.AgentLabel(cfg.Dir)
 	argv := agentArgv(r, cfg, opts.AgentOptions)
 	var longest time.Duration
 	for _, d := range cfg.Daemons {

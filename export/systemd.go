@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -118,7 +119,7 @@ func Systemd(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 
 func systemdAgent(cfg *schema.Config, opts SystemdOptions) (*Result, error) {
 	r := &Result{}
-	unit := AgentUnitName(cfg.Dir)
+	unit := boot.AgentUnitName(cfg.Dir)
 	var b unitWriter
 	how := "export systemd --agent"
 	if opts.Restore {
@@ -223,7 +224,7 @@ func systemdRestart(b *unitWriter, d *schema.Daemon, r *Result) {
 func systemdBase(cfg *schema.Config, opts SystemdOptions, name string) string {
 	base := unitEscape(name)
 	if opts.Prefix != "" {
-		base = opts.Prefix + ProjectID(cfg.Dir) + "-" + base
+		base = opts.Prefix + boot.ProjectID(cfg.Dir) + "-" + base
 	}
 	return fitName(base, ".service")
 }

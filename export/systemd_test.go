@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -99,7 +100,7 @@ func TestSystemdRoundTrip(t *testing.T) {
 		}
 		for _, d := range cfg.Daemons {
 			t.Run(d.Name, func(t *testing.T) {
-				name := "beadsctl-" + ProjectID(cfg.Dir) + "-" + d.Name + ".service"
+				name := "beadsctl-" + boot.ProjectID(cfg.Dir) + "-" + d.Name + ".service"
 				unit := parseUnit(t, files[name])
 				wantArgv := d.Argv()
 				if !filepath.IsAbs(wantArgv[0]) {

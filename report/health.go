@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/startup"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -32,8 +32,8 @@ type HealthReport struct {
 	Order            []string         `json:"-"`
 	ProjectStructure ProjectStructure `json:"project_structure"`
 	// Boot is whether the agent starts at boot (beadsctl startup), from files.
-	Boot            *startup.Status `json:"boot,omitempty"`
-	BeadsctlVersion string          `json:"beadsctl_version"`
+	Boot            *boot.Status `json:"boot,omitempty"`
+	BeadsctlVersion string       `json:"beadsctl_version"`
 	// Problems lists every reason the report is unhealthy, as "where: why".
 	Problems []string `json:"problems"`
 	// Warnings do not make the report unhealthy (sync lag, daemon.log errors).

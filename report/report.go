@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/startup"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
 
@@ -27,7 +27,7 @@ type StatusReport struct {
 	Destroyed bool        `json:"destroyed,omitempty"`
 	Daemons   []DaemonRow `json:"daemons"`
 	// Boot is whether the agent starts at boot (beadsctl startup), from files.
-	Boot *startup.Status `json:"boot,omitempty"`
+	Boot *boot.Status `json:"boot,omitempty"`
 	// Hint is the next step when nothing was applied and there is no
 	// configuration to plan: where beadsctl looked, what the folder suggests.
 	Hint string `json:"hint,omitempty"`

@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/beadsctl/beadsctl/internal/bdsim"
+	"github.com/beadsctl/beadsctl/internal/cli"
+	"github.com/beadsctl/beadsctl/internal/clitools"
 	"github.com/beadsctl/beadsctl/internal/testproc"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
@@ -29,14 +31,17 @@ func TestMain(m *testing.M) {
 	// /tmp/beads.hcl (another run's) was found from a test's folder upwards
 	// and used (TestStateResetAsksOnATerminal: "No state to reset"). Only
 	// when unset: this binary is also the beadsctl the scripts run.
-	if _, ok := os.LookupEnv(ceilingEnv); !ok {
-		os.Setenv(ceilingEnv, os.TempDir())
+	if _, ok := os.LookupEnv(cli.CeilingEnv); !ok {
+		os.Setenv(cli.CeilingEnv, os.TempDir())
 	}
+	// beadsctl and beadsctl-tools as make build puts them side by side: the
+	// commands of beadsctl-tools are handed over to it as they are installed.
 	testscript.Main(m, map[string]func(){
-		"beadsctl": func() { os.Exit(Main()) },
+		"beadsctl":    func() { os.Exit(cli.Main()) },
+		cli.ToolsName: func() { os.Exit(clitools.Main()) },
 		// beadsctl of another version (as -X main.version=9.9.9 builds it); the
 		// agent it starts runs as beadsctl-next too.
-		"beadsctl-next": func() { version = "9.9.9"; os.Exit(Main()) },
+		"beadsctl-next": func() { cli.SetVersion("9.9.9"); os.Exit(cli.Main()) },
 		"bd":            func() { os.Exit(bdsim.Main()) },
 		"stackd":        func() { os.Exit(stackd()) },
 	})
@@ -55,7 +60,7 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
-			env.Setenv(ceilingEnv, os.TempDir())
+			env.Setenv(cli.CeilingEnv, os.TempDir())
 			env.Setenv("BEADSCTL_ENV", "")
 			env.Setenv("REPO", repo)
 			// Whatever a script left running (an agent started by apply and its

@@ -1,0 +1,285 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/beadsctl/beadsctl/reconcile"
+)
+
+// version is beadsctl's, which cmd/beadsctl sets at build time with -ldflags
+// "-X main.version=..." (SetVersion).
+var version = "0.1.0-dev"
+
+// SetVersion sets beadsctl's version (before Main).
+func SetVersion(v string) { version = v }
+
+// errPrinted tells Main that the error was already shown: just exit 1.
+var errPrinted = errors.New("error already printed")
+
+// exitError carries a specific exit code (2 for "changes pending" / "drift").
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Globals are the persistent flags shared by every command (beadsctl-tools'
+// commands read them through the methods below).
+type Globals = globals
+
+// globals are the persistent flags shared by every command.
+type globals struct {
+	file string // -f/--file, default ./beads.hcl
+	// env is --env (envSet: given, even empty); noEnv is --no-env. Neither
+	// given nor BEADSCTL_ENV set: the profile applied last (see profile).
+	env       string
+	envSet    bool
+	noEnv     bool
+	logFormat string // --log-format auto|text|json
+	noColor   bool
+	// agentTimeout is how long the agent has to answer (--agent-timeout,
+	// default $BEADSCTL_AGENT_TIMEOUT, else reconcile.DefaultAgentTimeout).
+	agentTimeout time.Duration
+	log          *slog.Logger
+}
+
+// dial returns a client for the agent of dir with the --agent-timeout deadline.
+func (g *globals) dial(dir string) *reconcile.Client {
+	c := reconcile.Dial(dir)
+	c.SetTimeout(g.agentTimeout)
+	c.SetVersion(version)
+	return c
+}
+
+// agentTimeoutDefault is $BEADSCTL_AGENT_TIMEOUT when it is a duration, else
+// reconcile.DefaultAgentTimeout.
+func agentTimeoutDefault() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BEADSCTL_AGENT_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return reconcile.DefaultAgentTimeout
+}
+
+// color reports whether w is a terminal and colours are allowed (NO_COLOR unset).
+func (g *globals) color(w io.Writer) bool {
+	if g.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newLogger(format string, w io.Writer, noColor bool) (*slog.Logger, error) {
+	switch format {
+	case "auto", "":
+		if isTerminal(w) {
+			return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != ""})), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	case "text":
+		return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != "" || !isTerminal(w)})), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format: unknown format %q (use auto, text or json)", format)
+}
+
+// New builds beadsctl's command tree: the commands of beadsctl-tools hand
+// over to it.
+func New() *cobra.Command { return newTree(nil) }
+
+// NewTools builds beadsctl-tools' tree: beadsctl's with tools' commands.
+func NewTools(tools Tools) *cobra.Command { return newTree(tools) }
+
+func newTree(tools Tools) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "beadsctl",
+		Short:         "Keep the Beads daemon in the state beads.hcl declares",
+		Long:          "beadsctl keeps the Beads daemon (bd daemon --start --foreground), and any other\nlong-running command a project needs, in the state declared in beads.hcl.",
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			g.envSet = c.Flags().Changed("env")
+			if g.envSet && g.noEnv {
+				return errors.New("--env and --no-env exclude each other: --no-env is the base blocks, without any env profile")
+			}
+			l, err := newLogger(g.logFormat, c.ErrOrStderr(), g.noColor)
+			if err != nil {
+				return err
+			}
+			g.log = l
+			resolveConfig(c, g, args, c.ErrOrStderr())
+			if !longRunning(c) {
+				shortLivedGC()
+			}
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.file, "file", "f", defaultConfig, "path of the configuration file (default: beads.hcl here or in the nearest parent folder, up to the repository's root)")
+	pf.StringVar(&g.env, "env", "", "env `profile` (default $BEADSCTL_ENV, else the profile applied last)")
+	pf.BoolVar(&g.noEnv, "no-env", false, "no env profile: the base daemon blocks (as --env '')")
+	pf.StringVar(&g.logFormat, "log-format", "auto", "log format: auto (tint on a terminal, JSON otherwise), text or json")
+	pf.BoolVar(&g.noColor, "no-color", false, "disable colours (NO_COLOR is honoured too)")
+	pf.DurationVar(&g.agentTimeout, "agent-timeout", agentTimeoutDefault(),
+		"how long the agent has to answer a question, and each liveness check during a long request (default $BEADSCTL_AGENT_TIMEOUT)")
+
+	for _, add := range commands {
+		root.AddCommand(add(g))
+	}
+	addTools(root, g, tools)
+	addExamples(root)
+	return root
+}
+
+// longRunning reports whether c runs until it is stopped (the agent, a
+// monitor, anything following or watching): those keep Go's collector.
+func longRunning(c *cobra.Command) bool {
+	for p := c; p != nil; p = p.Parent() {
+		if p.Name() == "agent" || p.Name() == "monitor" {
+			return true
+		}
+	}
+	for _, f := range []string{"follow", "watch"} {
+		if fl := c.Flags().Lookup(f); fl != nil && fl.Value.String() == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// shortLivedGC turns the garbage collector off for a command that is over
+// in milliseconds, up to a soft limit of 1 GiB: parsing 1,000 daemons spent
+// a quarter of its time collecting what the exit frees anyway. (A hostile
+// 1 MiB beads.hcl costs ~300 MB to parse: under the limit.)
+func shortLivedGC() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(1 << 30)
+}
+
+// commands lists the constructors of the subcommands (those of
+// beadsctl-tools are toolCommands).
+var commands = []func(*globals) *cobra.Command{
+	newVersionCmd,
+	newValidateCmd,
+	newAgentCmd,
+	newPlanCmd,
+	newApplyCmd,
+	newDriftCmd,
+	newStartCmd,
+	newStopCmd,
+	newRestartCmd,
+	newDestroyCmd,
+	newStateCmd,
+	newStatusCmd,
+	newListCmd,
+	newShowCmd,
+	newLogsCmd,
+	newEventsCmd,
+	newMetricsCmd,
+	newAlertCmd,
+	newHealthCmd,
+}
+
+func newVersionCmd(*globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print beadsctl's version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintf(c.OutOrStdout(), "beadsctl %s\n", version)
+			return nil
+		},
+	}
+}
+
+// Main runs beadsctl with os.Args and returns the exit code. A command of
+// beadsctl-tools is handed over to it before anything else is set up.
+func Main() int {
+	root := New()
+	if name := toolFor(root, os.Args[1:]); name != "" {
+		return handOver(name, os.Args[1:], os.Stderr)
+	}
+	return run(root)
+}
+
+// toolsMode is set in beadsctl-tools (see Executable).
+var toolsMode bool
+
+// MainTools runs beadsctl-tools with os.Args and returns the exit code: the
+// commands of tools and beadsctl's own.
+func MainTools(tools Tools) int {
+	toolsMode = true
+	if !checkToolsVersion(os.Stderr) {
+		return 1
+	}
+	return run(NewTools(tools))
+}
+
+func run(root *cobra.Command) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, a second one kills outright.
+		<-ctx.Done()
+		stop()
+	}()
+	root.SetArgs(terraformFlags(root, os.Args[1:]))
+	err := root.ExecuteContext(ctx)
+	return exitCode(err, root.ErrOrStderr())
+}
+
+// terraformFlags rewrites the single-dash long flags Terraform users type
+// (-target=web, -auto-approve, -out plan) to the double-dash form when the
+// command has a long flag of that name. Shorthands (-f, -n 5, -y), values and
+// everything after "--" are left as they are.
+func terraformFlags(root *cobra.Command, args []string) []string {
+	c, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && len(name) > 1 && c.Flag(name) != nil {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errPrinted):
+		return 1
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	return 1
+}
