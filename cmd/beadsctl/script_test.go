@@ -89,21 +89,29 @@ func TestScripts(t *testing.T) {
 
 // cmdWaitfile waits until a file exists (and, with a second argument, contains
 // that text): a readiness barrier for processes started in the background.
-// Usage: waitfile [-timeout 10s] path [text]
+// Usage: waitfile [-timeout 10s] [-count N] path [text] (N lines holding text)
 func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
-	timeout := 10 * time.Second
-	if len(args) >= 2 && args[0] == "-timeout" {
-		d, err := time.ParseDuration(args[1])
-		ts.Check(err)
-		timeout, args = d, args[2:]
+	timeout, count := 10*time.Second, 1
+	for len(args) >= 2 && (args[0] == "-timeout" || args[0] == "-count") {
+		switch args[0] {
+		case "-timeout":
+			d, err := time.ParseDuration(args[1])
+			ts.Check(err)
+			timeout = d
+		case "-count":
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			count = n
+		}
+		args = args[2:]
 	}
-	if len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: waitfile [-timeout D] path [text]")
+	if len(args) < 1 || len(args) > 2 || (count != 1 && len(args) != 2) {
+		ts.Fatalf("usage: waitfile [-timeout D] [-count N] path [text]")
 	}
 	path := ts.MkAbs(args[0])
 	deadline := time.Now().Add(timeout)
 	for {
-		ok := fileHas(path, args[1:])
+		ok := fileHas(path, args[1:], count)
 		if ok != neg {
 			return
 		}
@@ -117,7 +125,9 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func fileHas(path string, text []string) bool {
+// fileHas reports whether path exists (no text) or has at least count lines
+// holding text.
+func fileHas(path string, text []string, count int) bool {
 	if len(text) == 0 {
 		// Stat, not open: a unix socket exists but cannot be opened.
 		_, err := os.Stat(path)
@@ -129,9 +139,13 @@ func fileHas(path string, text []string) bool {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	n := 0
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), text[0]) {
-			return true
+			if n++; n >= count {
+				return true
+			}
 		}
 	}
 	return false
