@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -238,8 +240,24 @@ func (s *Session) reload() error {
 	return s.load(s.o.Profile)
 }
 
-// schemaLoad is schema.Load (tests count the parses through it).
-var schemaLoad = schema.Load
+// schemaLoad is schema.Load through the project's configuration cache
+// (tests count the parses through it).
+var schemaLoad = func(file, profile string, environ []string) (*schema.Config, map[string]*hcl.File, hcl.Diagnostics) {
+	return schema.LoadCached(ConfigCache(file), file, profile, environ)
+}
+
+// ConfigCache is the configuration cache of the project of file
+// (schema.Cache): entries in its state folder, authenticated with its secret
+// key. nil while the project has no key (nothing applied there yet) or the
+// key cannot be read (reading the state says why): nothing is cached then.
+func ConfigCache(file string) *schema.Cache {
+	dir := filepath.Join(fileDir(file), supervisor.StateDir)
+	key, err := readKey(filepath.Join(dir, SecretKeyName))
+	if err != nil || key == nil {
+		return nil
+	}
+	return &schema.Cache{Dir: dir, Key: key}
+}
 
 func loadSilently(file, profile string, environ []string) (*schema.Config, error) {
 	cfg, _, diags := schemaLoad(file, profile, environ)

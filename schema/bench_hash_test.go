@@ -29,14 +29,12 @@ func BenchmarkHashDaemon(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad parses and resolves a beads.hcl of 1 and 100 daemons with one
-// env profile (what every command does first).
-func BenchmarkLoad(b *testing.B) {
-	for _, n := range []int{1, 100} {
-		dir := b.TempDir()
-		var s strings.Builder
-		for i := range n {
-			fmt.Fprintf(&s, `daemon "d%03d" {
+// benchSource is a beads.hcl of n daemons with one env profile that changes
+// each (BenchmarkLoad's, and the cache tests').
+func benchSource(n int) []byte {
+	var s strings.Builder
+	for i := range n {
+		fmt.Fprintf(&s, `daemon "d%03d" {
   command  = "bd"
   args     = ["daemon", "--start", "--foreground"]
   interval = "5s"
@@ -56,14 +54,23 @@ func BenchmarkLoad(b *testing.B) {
   }
 }
 `, i, i)
-		}
-		s.WriteString(`env "production" {` + "\n")
-		for i := range n {
-			fmt.Fprintf(&s, "  daemon \"d%03d\" { environment = { NODE_ENV = \"production\" } }\n", i)
-		}
-		s.WriteString("}\n")
+	}
+	s.WriteString(`env "production" {` + "\n")
+	for i := range n {
+		fmt.Fprintf(&s, "  daemon \"d%03d\" { environment = { NODE_ENV = \"production\" } }\n", i)
+	}
+	s.WriteString("}\n")
+	return []byte(s.String())
+}
+
+// BenchmarkLoad parses and resolves a beads.hcl of 1 and 100 daemons with one
+// env profile (what every command does first); LoadCachedHit/100 is the same
+// through the configuration cache when the file did not change.
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		dir := b.TempDir()
 		path := filepath.Join(dir, "beads.hcl")
-		if err := os.WriteFile(path, []byte(s.String()), 0o644); err != nil {
+		if err := os.WriteFile(path, benchSource(n), 0o644); err != nil {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
@@ -71,6 +78,26 @@ func BenchmarkLoad(b *testing.B) {
 			for b.Loop() {
 				if _, _, diags := Load(path, "production", nil); diags.HasErrors() {
 					b.Fatal(diags.Error())
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLoadCachedHit(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		dir := b.TempDir()
+		path := filepath.Join(dir, "beads.hcl")
+		if err := os.WriteFile(path, benchSource(n), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		c := &Cache{Dir: dir, Key: []byte("0123456789abcdef0123456789abcdef")}
+		LoadCached(c, path, "production", nil)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, files, diags := LoadCached(c, path, "production", nil); diags.HasErrors() || len(files) != 0 {
+					b.Fatal("not a hit")
 				}
 			}
 		})

@@ -15,7 +15,9 @@ import (
 // that only compute (strings, collections, encoding, numbers, dates from
 // given values) plus env(). Nothing here reads files, runs programs or looks
 // at the clock, so a file and its environment always give the same result.
-func functions(environ []string) map[string]function.Function {
+// Each call of env() sets *read (when read is not nil): a configuration that
+// read the environment is never cached (cache.go).
+func functions(environ []string, read *bool) map[string]function.Function {
 	return map[string]function.Function{
 		// strings
 		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
@@ -48,13 +50,13 @@ func functions(environ []string) map[string]function.Function {
 		"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)), "tonumber": stdlib.MakeToFunc(cty.Number),
 		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tostring": stdlib.MakeToFunc(cty.String),
 		// the caller's environment
-		"env": envFunc(environ),
+		"env": envFunc(environ, read),
 	}
 }
 
 // envFunc is env(name[, default]): the value of the variable name in environ
 // (the last one wins, as in os/exec), else the default, else an error.
-func envFunc(environ []string) function.Function {
+func envFunc(environ []string, read *bool) function.Function {
 	return function.New(&function.Spec{
 		Description: "Returns the value of an environment variable of the caller, or the default when it is unset.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
@@ -64,6 +66,9 @@ func envFunc(environ []string) function.Function {
 			return b.NotNull()
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if read != nil {
+				*read = true
+			}
 			if len(args) > 2 {
 				return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default")
 			}

@@ -20,7 +20,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte, profile string) {
 		for _, p := range []string{"", profile} {
-			cfg, _, files, diags := load(src, "beads.hcl", "/project/beads.hcl", p, []string{"HOME=/home/u"})
+			cfg, _, files, diags := load(src, "beads.hcl", "/project/beads.hcl", p, []string{"HOME=/home/u"}, nil)
 			if diags.HasErrors() != (cfg == nil) {
 				t.Fatalf("profile %q: errors %v but config %v", p, diags.HasErrors(), cfg != nil)
 			}

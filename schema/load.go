@@ -69,19 +69,28 @@ func Validate(path string, environ []string) ([]string, map[string]*hcl.File, hc
 	if diags.HasErrors() {
 		return nil, map[string]*hcl.File{}, diags
 	}
+	profiles, files, diags, _ := validate(src, path, abs, environ, nil)
+	return profiles, files, diags
+}
+
+// validate is Validate on source already read, and the Config of each
+// resolution (the base blocks first, then each profile; nil ones with errors).
+func validate(src []byte, path, abs string, environ []string, in *inputs) ([]string, map[string]*hcl.File, hcl.Diagnostics, []*Config) {
 	file, files, diags := parse(src, path)
 	if file == nil {
-		return nil, files, diags
+		return nil, files, diags, nil
 	}
-	_, profiles, more := resolveFile(file, files, abs, "", environ)
+	cfg, profiles, more := resolveFile(file, files, abs, "", environ, in)
 	first := append(diags, more...)
 	sortDiags(first)
 	runs := []hcl.Diagnostics{first}
+	cfgs := []*Config{cfg}
 	for _, p := range profiles {
-		_, _, more := resolveFile(file, files, abs, p, environ)
+		cfg, _, more := resolveFile(file, files, abs, p, environ, in)
 		runs = append(runs, more)
+		cfgs = append(cfgs, cfg)
 	}
-	return profiles, files, dedup(runs)
+	return profiles, files, dedup(runs), cfgs
 }
 
 func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
@@ -124,7 +133,7 @@ func loadFile(path, profile string, environ []string) (*Config, []string, map[st
 	if diags.HasErrors() {
 		return nil, nil, map[string]*hcl.File{}, diags
 	}
-	return load(src, path, abs, profile, environ)
+	return load(src, path, abs, profile, environ, nil)
 }
 
 // readFile reads the configuration at path, and its absolute path.
@@ -147,13 +156,14 @@ func readFile(path string) ([]byte, string, hcl.Diagnostics) {
 }
 
 // load is Load on source already read: filename names it in diagnostics and
-// abs is its absolute path.
-func load(src []byte, filename, abs, profile string, environ []string) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
+// abs is its absolute path. in, when not nil, records what was read besides
+// the file (cache.go).
+func load(src []byte, filename, abs, profile string, environ []string, in *inputs) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
 	file, files, diags := parse(src, filename)
 	if file == nil {
 		return nil, nil, files, diags
 	}
-	cfg, profiles, more := resolveFile(file, files, abs, profile, environ)
+	cfg, profiles, more := resolveFile(file, files, abs, profile, environ, in)
 	diags = append(diags, more...)
 	sortDiags(diags)
 	if diags.HasErrors() {
@@ -197,15 +207,19 @@ func parse(src []byte, filename string) (*hcl.File, map[string]*hcl.File, hcl.Di
 // resolveFile resolves a parsed file under profile: the Config (nil with an
 // error), the profiles declared and the diagnostics of the resolution (not
 // those of the parse). The file's AST is only read, so one parse serves
-// every profile.
-func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string, environ []string) (*Config, []string, hcl.Diagnostics) {
+// every profile. in, when not nil, records whether env() was called.
+func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string, environ []string, in *inputs) (*Config, []string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	filename := fileName(file, files)
 	content, more := file.Body.Content(rootSchema)
 	diags = append(diags, more...)
 
 	root := filepath.Dir(abs)
-	ctx := &hcl.EvalContext{Functions: functions(environ)}
+	var read *bool
+	if in != nil {
+		read = &in.env
+	}
+	ctx := &hcl.EvalContext{Functions: functions(environ, read)}
 
 	type decl struct {
 		block *hcl.Block

@@ -16,7 +16,7 @@ import (
 // loadSrc loads src as /project/beads.hcl.
 func loadSrc(t *testing.T, src, profile string, environ ...string) (*Config, hcl.Diagnostics) {
 	t.Helper()
-	cfg, _, _, diags := load([]byte(src), "beads.hcl", "/project/beads.hcl", profile, environ)
+	cfg, _, _, diags := load([]byte(src), "beads.hcl", "/project/beads.hcl", profile, environ, nil)
 	return cfg, diags
 }
 
@@ -534,7 +534,7 @@ func TestLoadFileRelativePaths(t *testing.T) {
 
 func TestLoadJSONSyntax(t *testing.T) {
 	cfg, _, _, diags := load([]byte(`{"daemon": {"beads": {"command": "bd", "args": ["daemon", "--start", "--foreground"], "limits": {"memory": "200M"}}}}`),
-		"beads.hcl.json", "/project/beads.hcl.json", "", nil)
+		"beads.hcl.json", "/project/beads.hcl.json", "", nil, nil)
 	if len(diags) > 0 {
 		t.Fatal(diagLines(diags))
 	}
@@ -692,7 +692,7 @@ func TestHashDaemon(t *testing.T) {
 }
 `
 	load := func(abs string) Daemon {
-		cfg, _, _, diags := load([]byte(src), "beads.hcl", abs, "", nil)
+		cfg, _, _, diags := load([]byte(src), "beads.hcl", abs, "", nil, nil)
 		if len(diags) > 0 {
 			t.Fatal(diagLines(diags))
 		}

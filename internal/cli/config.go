@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -103,10 +104,11 @@ func resolveConfig(c *cobra.Command, g *globals, args []string, stderr io.Writer
 	}
 }
 
-// loadSchema is schema.Load of g.file; a missing file becomes one error that
+// loadSchema is schema.Load of g.file (through the project's configuration
+// cache); a missing file becomes one error that
 // says where beadsctl looked and what the folder suggests doing.
 func loadSchema(g *globals, profile string, environ []string) (*schema.Config, map[string]*hcl.File, hcl.Diagnostics) {
-	cfg, files, diags := schema.Load(g.file, profile, environ)
+	cfg, files, diags := schema.LoadCached(reconcile.ConfigCache(g.file), g.file, profile, environ)
 	if diags.HasErrors() {
 		if _, err := os.Stat(g.file); errors.Is(err, fs.ErrNotExist) {
 			return nil, files, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No " + filepath.Base(g.file), Detail: missingConfig(g.file)}}
@@ -121,7 +123,7 @@ func validateAll(g *globals, environ []string) ([]string, map[string]*hcl.File, 
 	if _, err := os.Stat(g.file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No " + filepath.Base(g.file), Detail: missingConfig(g.file)}}
 	}
-	return schema.Validate(g.file, environ)
+	return schema.ValidateCached(reconcile.ConfigCache(g.file), g.file, environ)
 }
 
 // ecosystemFiles are the names PM2 reads, in the order import pm2 tries them.

@@ -1,0 +1,255 @@
+package schema
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/beadsctl/beadsctl/internal/logpath"
+)
+
+// The configuration cache: a command that loads (plan, apply, status with a
+// file, ...) or validates an unchanged beads.hcl reads the resolution the
+// previous command made instead of parsing the file again. HCL's parser alone
+// costs ~50 µs a daemon, so 1,000 daemons took ~100 ms a command; a hit costs
+// reading one file, one HMAC over it and the source, decoding, and a stat of
+// each log path (README, "Performance").
+//
+// What is cached, and why it is safe (issue 13: nothing beadsctl records may
+// hold a sensitive value or a digest of one a guess can reproduce):
+//
+//   - Only a resolution without any diagnostic (warnings included): a hit
+//     has nothing to render, so it needs no parsed file.
+//   - Only one that read nothing but the file itself and HOME: no env() call
+//     (in any block evaluated), no env_file. Those may hold secrets, and the
+//     resolved values (environment, args, paths) carry them in clear; such a
+//     configuration is parsed every time.
+//   - Only one with no sensitive key (for a load: in the daemons resolved).
+//     A sensitive value written in beads.hcl itself is then never copied.
+//     The daemon hashes an entry holds (Daemon.Hash, unkeyed as Load gives
+//     them) therefore cover only what beads.hcl says in clear beside it.
+//   - The file's bytes are not stored: an entry holds its payload and an
+//     HMAC-SHA256, with the project's secret key (state.json's key), over
+//     this binary's identity, the kind (load under which profile, or
+//     validate), the path as named and absolute, HOME, the file's bytes and
+//     the payload. A hit is an entry whose MAC matches what this command
+//     reads now: any change to the file, its path, the profile, HOME or the
+//     binary (a rebuild changes its size or modification time) misses, and
+//     so does a torn or altered entry. Without the key (nothing applied in
+//     the project yet) nothing is cached.
+//   - Log paths are checked again on a hit (the stat Load does: a log path
+//     that became a folder or a FIFO is an error), and any doubt falls back
+//     to a full load, which then gives the diagnostic.
+//
+// Entries are written without fsync, by rename: a crash leaves the old
+// entry, a new one, or a torn one that fails its MAC.
+
+// Cache is where LoadCached and ValidateCached keep their entries.
+type Cache struct {
+	// Dir is the folder of the entries (the project's state folder); it
+	// must exist: the cache never creates it.
+	Dir string
+	// Key is the project's secret key; without one nothing is cached.
+	Key []byte
+}
+
+// inputs records what a resolution read besides the file and HOME.
+type inputs struct {
+	env bool // env() was called
+}
+
+const cacheMagic = "beadsctl config cache v1\n"
+
+// CacheFilePrefix starts the name of every entry in Cache.Dir.
+const CacheFilePrefix = "config-cache"
+
+// binaryStamp identifies the running binary: its path, size and modification
+// time (a rebuilt beadsctl or test binary is another one) and the daemon
+// hash's version. "" when it cannot be known: nothing is cached then.
+var binaryStamp = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return ""
+	}
+	return hashVersion + exe + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+})
+
+// LoadCached is Load through c (nil: Load). On a hit the files map is empty:
+// a hit never has a diagnostic to render.
+func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
+	if !c.usable() {
+		return Load(path, profile, environ)
+	}
+	src, abs, diags := readFile(path)
+	if diags.HasErrors() {
+		return nil, map[string]*hcl.File{}, diags
+	}
+	kind := "load-" + profile
+	home := envHome(environ)
+	if payload := c.lookup(kind, path, abs, home, src); payload != nil {
+		cfg := &Config{}
+		if decodeAny(payload, cfg) == nil && logsRegular(cfg.Daemons) {
+			return cfg, map[string]*hcl.File{}, nil
+		}
+	}
+	var in inputs
+	cfg, _, files, diags := load(src, path, abs, profile, environ, &in)
+	if cfg != nil && len(diags) == 0 && !in.env && storable(cfg.Daemons, true) {
+		if payload, err := encodeAny(nil, cfg); err == nil {
+			c.store(kind, path, abs, home, src, payload)
+		}
+	}
+	return cfg, files, diags
+}
+
+// validEntry is what a validate entry holds: the profiles declared and the
+// log paths of every daemon under every profile (to check them again).
+type validEntry struct {
+	Profiles []string
+	Logs     []string
+}
+
+// ValidateCached is Validate through c (nil: Validate); on a hit, with no
+// diagnostic, the files map is empty.
+func ValidateCached(c *Cache, path string, environ []string) ([]string, map[string]*hcl.File, hcl.Diagnostics) {
+	if !c.usable() {
+		return Validate(path, environ)
+	}
+	src, abs, diags := readFile(path)
+	if diags.HasErrors() {
+		return nil, map[string]*hcl.File{}, diags
+	}
+	home := envHome(environ)
+	if payload := c.lookup("validate", path, abs, home, src); payload != nil {
+		var e validEntry
+		if decodeAny(payload, &e) == nil && pathsRegular(e.Logs) {
+			return e.Profiles, map[string]*hcl.File{}, nil
+		}
+	}
+	var in inputs
+	profiles, files, diags, cfgs := validate(src, path, abs, environ, &in)
+	if len(diags) != 0 || in.env {
+		return profiles, files, diags
+	}
+	e := validEntry{Profiles: profiles}
+	for _, cfg := range cfgs {
+		if cfg == nil || !storable(cfg.Daemons, false) {
+			return profiles, files, diags
+		}
+		for i := range cfg.Daemons {
+			e.Logs = append(e.Logs, logPaths(&cfg.Daemons[i])...)
+		}
+	}
+	if payload, err := encodeAny(nil, &e); err == nil {
+		c.store("validate", path, abs, home, src, payload)
+	}
+	return profiles, files, diags
+}
+
+func (c *Cache) usable() bool {
+	return c != nil && c.Dir != "" && len(c.Key) > 0 && binaryStamp() != ""
+}
+
+// storable reports whether daemons read no env file and, with values (their
+// resolved values are stored), have no sensitive key.
+func storable(ds []Daemon, values bool) bool {
+	for i := range ds {
+		if len(ds[i].EnvFiles) > 0 || values && len(ds[i].Sensitive) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func logPaths(d *Daemon) []string {
+	var out []string
+	for _, p := range []string{d.Logs.Out, d.Logs.Error, d.Logs.Combined} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func logsRegular(ds []Daemon) bool {
+	for i := range ds {
+		if !pathsRegular(logPaths(&ds[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// pathsRegular is regularLogFile's check without its diagnostic: every path
+// is missing or a file logs may be appended to.
+func pathsRegular(paths []string) bool {
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && logpath.Check(p, fi) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Cache) file(kind string) string {
+	return filepath.Join(c.Dir, CacheFilePrefix+"-"+kind)
+}
+
+// tag is the entry's MAC over everything a hit depends on.
+func (c *Cache) tag(kind, path, abs, home string, src, payload []byte) []byte {
+	m := hmac.New(sha256.New, c.Key)
+	var n [binary.MaxVarintLen64]byte
+	for _, part := range [][]byte{[]byte(cacheMagic), []byte(binaryStamp()), []byte(kind), []byte(path), []byte(abs), []byte(home), src, payload} {
+		m.Write(n[:binary.PutUvarint(n[:], uint64(len(part)))])
+		m.Write(part)
+	}
+	return m.Sum(nil)
+}
+
+// lookup is the payload of the entry kind when its MAC matches the inputs
+// given, else nil.
+func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
+	b, err := os.ReadFile(c.file(kind))
+	if err != nil {
+		return nil
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(cacheMagic))
+	if !ok || len(rest) < sha256.Size {
+		return nil
+	}
+	payload, tag := rest[:len(rest)-sha256.Size], rest[len(rest)-sha256.Size:]
+	if !hmac.Equal(tag, c.tag(kind, path, abs, home, src, payload)) {
+		return nil
+	}
+	return payload
+}
+
+// store writes the entry kind; a failure only costs the next command a
+// parse, so it is ignored.
+func (c *Cache) store(kind, path, abs, home string, src, payload []byte) {
+	b := make([]byte, 0, len(cacheMagic)+len(payload)+sha256.Size)
+	b = append(append(append(b, cacheMagic...), payload...), c.tag(kind, path, abs, home, src, payload)...)
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	tmp := c.file(kind) + ".tmp-" + hex.EncodeToString(r[:])
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		os.Remove(tmp)
+		return
+	}
+	if err := os.Rename(tmp, c.file(kind)); err != nil {
+		os.Remove(tmp)
+	}
+}

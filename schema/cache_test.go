@@ -1,0 +1,293 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// cacheProject copies src into a fresh project folder as beads.hcl, with a
+// state folder for the cache, and returns the file and the cache.
+func cacheProject(t *testing.T, src []byte) (string, *Cache) {
+	t.Helper()
+	dir := t.TempDir()
+	state := filepath.Join(dir, ".beadsctl")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "beads.hcl")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, &Cache{Dir: state, Key: []byte("0123456789abcdef0123456789abcdef")}
+}
+
+// cacheSources are the configurations the hit-equals-fresh tests run over:
+// the examples, the repository's beads.hcl, the schema's testdata and the
+// benchmark's generated file of 100 daemons with a profile.
+func cacheSources(t *testing.T) map[string][]byte {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.hcl"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "*.hcl"))
+	paths = append(append(paths, filepath.Join("..", "beads.hcl")), more...)
+	out := map[string][]byte{"generated-100": benchSource(100)}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p] = b
+	}
+	return out
+}
+
+func sameDiags(t *testing.T, what string, got, want hcl.Diagnostics) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d diagnostics, want %d:\n%v\n%v", what, len(got), len(want), got, want)
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Severity != w.Severity || g.Summary != w.Summary || g.Detail != w.Detail || !reflect.DeepEqual(g.Subject, w.Subject) {
+			t.Fatalf("%s: diagnostic %d is %v, want %v", what, i, g, w)
+		}
+	}
+}
+
+// TestCacheHitIsAFreshLoad: over every example and test file, under no
+// profile and each declared one, a load and a validate through the cache
+// (the miss that stores, then the hit) give exactly what a fresh one gives:
+// the Config reflect.DeepEqual (every field, ranges and nil-or-empty alike)
+// and the same diagnostics. Those that may not be cached are not.
+func TestCacheHitIsAFreshLoad(t *testing.T) {
+	hits := 0
+	for name, src := range cacheSources(t) {
+		file, c := cacheProject(t, src)
+		environ := []string{"HOME=/home/u", "BD_TOKEN=x", "PORT=3307"}
+		profiles, _, vdiags := Validate(file, environ)
+		for _, p := range append([]string{""}, profiles...) {
+			want, _, wantDiags := Load(file, p, environ)
+			for round := range 2 {
+				got, files, diags := LoadCached(c, file, p, environ)
+				what := fmt.Sprintf("%s, profile %q, round %d", name, p, round)
+				sameDiags(t, what, diags, wantDiags)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: the config differs from a fresh load", what)
+				}
+				if round == 1 && len(files) == 0 {
+					hits++
+				}
+			}
+		}
+		for round := range 2 {
+			got, _, diags := ValidateCached(c, file, environ)
+			what := fmt.Sprintf("%s, validate, round %d", name, round)
+			sameDiags(t, what, diags, vdiags)
+			if !reflect.DeepEqual(got, profiles) {
+				t.Fatalf("%s: profiles %v, want %v", what, got, profiles)
+			}
+		}
+	}
+	if hits < 5 {
+		t.Fatalf("only %d loads were cache hits", hits)
+	}
+}
+
+// TestCacheMisses: an entry is used only for the very inputs it was made
+// from. A change to the file, its profile, HOME, the binary or the key, and a
+// damaged entry, each load afresh (and give what a fresh load gives); a log
+// path that became a folder gives the fresh load's error.
+func TestCacheMisses(t *testing.T) {
+	src := benchSource(3)
+	environ := []string{"HOME=/home/u"}
+	hit := func(c *Cache, file, profile string, environ []string) bool {
+		t.Helper()
+		want, _, wantDiags := Load(file, profile, environ)
+		got, files, diags := LoadCached(c, file, profile, environ)
+		sameDiags(t, "load", diags, wantDiags)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatal("the config differs from a fresh load")
+		}
+		return len(files) == 0
+	}
+	fresh := func(t *testing.T) (string, *Cache) {
+		file, c := cacheProject(t, src)
+		if hit(c, file, "production", environ) {
+			t.Fatal("the first load was a hit")
+		}
+		if !hit(c, file, "production", environ) {
+			t.Fatal("the second load was not a hit")
+		}
+		return file, c
+	}
+	t.Run("file", func(t *testing.T) {
+		file, c := fresh(t)
+		changed := bytes.Replace(src, []byte(`"5s"`), []byte(`"6s"`), 1)
+		if err := os.WriteFile(file, changed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if hit(c, file, "production", environ) {
+			t.Fatal("a changed file was a hit")
+		}
+	})
+	t.Run("profile", func(t *testing.T) {
+		file, c := fresh(t)
+		if hit(c, file, "", environ) {
+			t.Fatal("another profile was a hit")
+		}
+		// An entry of one kind copied over another's fails its MAC.
+		b, _ := os.ReadFile(c.file("load-production"))
+		if err := os.WriteFile(c.file("load-"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if hit(c, file, "", environ) {
+			t.Fatal("another profile's entry was a hit")
+		}
+	})
+	t.Run("home", func(t *testing.T) {
+		file, c := fresh(t)
+		if hit(c, file, "production", []string{"HOME=/home/v"}) {
+			t.Fatal("another HOME was a hit")
+		}
+	})
+	t.Run("binary", func(t *testing.T) {
+		file, c := fresh(t)
+		stamp := binaryStamp
+		t.Cleanup(func() { binaryStamp = stamp })
+		binaryStamp = func() string { return stamp() + "rebuilt" }
+		if hit(c, file, "production", environ) {
+			t.Fatal("another binary was a hit")
+		}
+	})
+	t.Run("key", func(t *testing.T) {
+		file, c := fresh(t)
+		other := &Cache{Dir: c.Dir, Key: []byte("another key of thirty-two bytes!")}
+		if hit(other, file, "production", environ) {
+			t.Fatal("another key was a hit")
+		}
+	})
+	t.Run("damaged", func(t *testing.T) {
+		file, c := fresh(t)
+		b, _ := os.ReadFile(c.file("load-production"))
+		for _, i := range []int{len(cacheMagic) + 3, len(b) - 1} {
+			bad := bytes.Clone(b)
+			bad[i] ^= 1
+			if err := os.WriteFile(c.file("load-production"), bad, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if hit(c, file, "production", environ) {
+				t.Fatalf("an entry with byte %d changed was a hit", i)
+			}
+			// The miss wrote a good entry again.
+			if !hit(c, file, "production", environ) {
+				t.Fatal("no hit after the miss")
+			}
+		}
+		if err := os.WriteFile(c.file("load-production"), b[:len(b)/2], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if hit(c, file, "production", environ) {
+			t.Fatal("a torn entry was a hit")
+		}
+	})
+	t.Run("log path", func(t *testing.T) {
+		file, c := fresh(t)
+		if err := os.MkdirAll(filepath.Join(filepath.Dir(file), ".beads", "d001.log"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, _, diags := LoadCached(c, file, "production", environ)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "Log path is not a regular file") {
+			t.Fatalf("diagnostics %v", diags)
+		}
+		if _, _, diags := ValidateCached(c, file, environ); !diags.HasErrors() {
+			t.Fatal("validate through the cache missed the folder")
+		}
+	})
+	t.Run("validate", func(t *testing.T) {
+		file, c := cacheProject(t, src)
+		for range 2 {
+			ValidateCached(c, file, environ)
+		}
+		if _, files, _ := ValidateCached(c, file, environ); len(files) != 0 {
+			t.Fatal("validate of an unchanged file was not a hit")
+		}
+		if err := os.WriteFile(file, append(bytes.Clone(src), "\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, files, _ := ValidateCached(c, file, environ); len(files) == 0 {
+			t.Fatal("validate of a changed file was a hit")
+		}
+	})
+}
+
+// TestCacheKeepsNoSecret: what may hold a secret is never cached. A file
+// that calls env() or reads an env file is parsed every time (so a new value
+// is seen at once), and one with a sensitive key has no entry; a sensitive
+// value of a profile not loaded is not in the base blocks' entry (the file's
+// bytes are never stored, only a MAC over them).
+func TestCacheKeepsNoSecret(t *testing.T) {
+	cases := map[string]string{
+		"env":       "daemon \"a\" {\n  command = \"sleep\"\n  args = [env(\"TOKEN\")]\n}",
+		"env_file":  "daemon \"a\" {\n  command = \"sleep\"\n  env_file = \".env\"\n}",
+		"sensitive": "daemon \"a\" {\n  command = \"sleep\"\n  environment = { TOKEN = \"hunter2\" }\n  sensitive = [\"TOKEN\"]\n}",
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			file, c := cacheProject(t, []byte(src+"\n"))
+			if err := os.WriteFile(filepath.Join(filepath.Dir(file), ".env"), []byte("TOKEN=hunter2\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{"hunter2", "hunter3"} {
+				environ := []string{"TOKEN=" + secret}
+				if name == "env_file" {
+					os.WriteFile(filepath.Join(filepath.Dir(file), ".env"), []byte("TOKEN="+secret+"\n"), 0o600)
+				}
+				cfg, files, diags := LoadCached(c, file, "", environ)
+				if diags.HasErrors() || len(files) == 0 {
+					t.Fatalf("diagnostics %v, %d files (a hit has none)", diags, len(files))
+				}
+				if got := fmt.Sprint(cfg.Daemons[0].Args, cfg.Daemons[0].Environment); name != "sensitive" && !strings.Contains(got, secret) {
+					t.Fatalf("the load gave %s, not the value %s", got, secret)
+				}
+				if _, files, _ := ValidateCached(c, file, environ); len(files) == 0 && name != "sensitive" {
+					t.Fatal("validate was a hit")
+				}
+			}
+			entries, _ := filepath.Glob(filepath.Join(c.Dir, CacheFilePrefix+"-load*"))
+			if len(entries) != 0 {
+				t.Fatalf("entries %v", entries)
+			}
+		})
+	}
+	src := `daemon "a" {
+  command = "sleep"
+}
+env "prod" {
+  daemon "a" {
+    environment = { TOKEN = "hunter2" }
+    sensitive   = ["TOKEN"]
+  }
+}
+`
+	file, c := cacheProject(t, []byte(src))
+	for range 2 {
+		LoadCached(c, file, "", nil)
+		ValidateCached(c, file, nil)
+	}
+	entries, _ := filepath.Glob(filepath.Join(c.Dir, CacheFilePrefix+"-*"))
+	if len(entries) != 2 {
+		t.Fatalf("entries %v, want the base blocks' and validate's", entries)
+	}
+	for _, e := range entries {
+		b, _ := os.ReadFile(e)
+		if bytes.Contains(b, []byte("hunter2")) || bytes.Contains(b, []byte("TOKEN")) {
+			t.Fatalf("%s holds the profile's sensitive value", e)
+		}
+	}
+}

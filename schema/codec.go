@@ -1,0 +1,226 @@
+package schema
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+)
+
+// The configuration cache (cache.go) stores a resolved Config in a binary
+// form of its own, written by reflection over exported fields: unlike gob it
+// keeps a nil slice or map apart from an empty one, and unlike JSON it keeps
+// the fields that are not part of the JSON form (DeclRange, EnvFrom, the
+// ranges of dependencies), so that a decoded Config is reflect.DeepEqual to
+// the one encoded. A type it cannot represent (an interface, a func, an
+// unexported field) is an error: such a Config is not cached.
+
+var errCodec = errors.New("schema: cache codec: unsupported value")
+
+func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
+	var err error
+	switch v.Kind() {
+	case reflect.Bool:
+		if v.Bool() {
+			return append(b, 1), nil
+		}
+		return append(b, 0), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return binary.AppendVarint(b, v.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return binary.AppendUvarint(b, v.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return binary.AppendUvarint(b, math.Float64bits(v.Float())), nil
+	case reflect.String:
+		b = binary.AppendUvarint(b, uint64(v.Len()))
+		return append(b, v.String()...), nil
+	case reflect.Pointer:
+		if v.IsNil() {
+			return append(b, 0), nil
+		}
+		return encodeValue(append(b, 1), v.Elem())
+	case reflect.Slice:
+		if v.IsNil() {
+			return append(b, 0), nil
+		}
+		b = binary.AppendUvarint(b, uint64(v.Len())+1)
+		for i := range v.Len() {
+			if b, err = encodeValue(b, v.Index(i)); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case reflect.Array:
+		for i := range v.Len() {
+			if b, err = encodeValue(b, v.Index(i)); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case reflect.Map:
+		if v.IsNil() {
+			return append(b, 0), nil
+		}
+		b = binary.AppendUvarint(b, uint64(v.Len())+1)
+		for it := v.MapRange(); it.Next(); {
+			if b, err = encodeValue(b, it.Key()); err != nil {
+				return nil, err
+			}
+			if b, err = encodeValue(b, it.Value()); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			if !t.Field(i).IsExported() {
+				return nil, fmt.Errorf("%w: unexported field %s.%s", errCodec, t, t.Field(i).Name)
+			}
+			if b, err = encodeValue(b, v.Field(i)); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("%w: %s", errCodec, v.Type())
+}
+
+// decoder reads what encodeValue wrote; any inconsistency is errCodec.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 {
+		d.err = errCodec
+		return 0
+	}
+	d.b = d.b[k:]
+	return n
+}
+
+// count reads a length written as len+1 (0: nil) and checks that at least
+// that many bytes remain, so that a damaged length cannot allocate much.
+func (d *decoder) count() (n int, isNil bool) {
+	c := d.uvarint()
+	if d.err != nil || c == 0 {
+		return 0, true
+	}
+	if c-1 > uint64(len(d.b)) {
+		d.err = errCodec
+		return 0, true
+	}
+	return int(c - 1), false
+}
+
+func (d *decoder) value(v reflect.Value) {
+	if d.err != nil {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		if len(d.b) == 0 || d.b[0] > 1 {
+			d.err = errCodec
+			return
+		}
+		v.SetBool(d.b[0] == 1)
+		d.b = d.b[1:]
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, k := binary.Varint(d.b)
+		if k <= 0 || v.OverflowInt(n) {
+			d.err = errCodec
+			return
+		}
+		v.SetInt(n)
+		d.b = d.b[k:]
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n := d.uvarint()
+		if d.err == nil && v.OverflowUint(n) {
+			d.err = errCodec
+			return
+		}
+		v.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(math.Float64frombits(d.uvarint()))
+	case reflect.String:
+		n := d.uvarint()
+		if d.err != nil || n > uint64(len(d.b)) {
+			d.err = errCodec
+			return
+		}
+		v.SetString(string(d.b[:n]))
+		d.b = d.b[n:]
+	case reflect.Pointer:
+		if len(d.b) == 0 || d.b[0] > 1 {
+			d.err = errCodec
+			return
+		}
+		isNil := d.b[0] == 0
+		d.b = d.b[1:]
+		if !isNil {
+			p := reflect.New(v.Type().Elem())
+			d.value(p.Elem())
+			v.Set(p)
+		}
+	case reflect.Slice:
+		n, isNil := d.count()
+		if isNil {
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := range n {
+			d.value(s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Array:
+		for i := range v.Len() {
+			d.value(v.Index(i))
+		}
+	case reflect.Map:
+		n, isNil := d.count()
+		if isNil {
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), n)
+		kt, et := v.Type().Key(), v.Type().Elem()
+		for range n {
+			k, e := reflect.New(kt).Elem(), reflect.New(et).Elem()
+			d.value(k)
+			d.value(e)
+			if d.err != nil {
+				return
+			}
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if !v.Type().Field(i).IsExported() {
+				d.err = errCodec
+				return
+			}
+			d.value(v.Field(i))
+		}
+	default:
+		d.err = errCodec
+	}
+}
+
+// encodeAny and decodeAny are the codec on a whole value: decodeAny fails
+// unless every byte is used.
+func encodeAny(b []byte, x any) ([]byte, error) {
+	return encodeValue(b, reflect.ValueOf(x).Elem())
+}
+
+func decodeAny(b []byte, x any) error {
+	d := &decoder{b: b}
+	d.value(reflect.ValueOf(x).Elem())
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errCodec
+	}
+	return d.err
+}
