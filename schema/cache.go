@@ -30,8 +30,10 @@ import (
 //   - Only a resolution without any diagnostic (warnings included): a hit
 //     has nothing to render, so it needs no parsed file.
 //   - Only one that read nothing but the file itself and HOME: no env() call
-//     (in any block evaluated), no env_file. Those may hold secrets, and the
-//     resolved values (environment, args, paths) carry them in clear; such a
+//     (in any block evaluated), no env_file (those may hold secrets, and the
+//     resolved values, environment, args, paths, carry them in clear), no
+//     dolt_server block (it reads bd's workspace files and port file, which
+//     change under beadsctl: apply itself edits config.yaml). Such a
 //     configuration is parsed every time.
 //   - Only one with no sensitive key (for a load: in the daemons resolved).
 //     A sensitive value written in beads.hcl itself is then never copied.
@@ -163,11 +165,16 @@ func (c *Cache) usable() bool {
 	return c != nil && c.Dir != "" && len(c.Key) > 0 && binaryStamp() != ""
 }
 
-// storable reports whether daemons read no env file and, with values (their
-// resolved values are stored), have no sensitive key.
+// storable reports whether daemons read nothing but beads.hcl, HOME and
+// the stat of their log paths, and, with values (their resolved values are
+// stored), have no sensitive key. What else a resolution reads, each a
+// reason not to cache: env() (inputs.env), env files (EnvFiles), and for a
+// dolt_server block bd's workspace files (config.yaml, metadata.json) and
+// the server's port file (Dolt). The path as named and the absolute one
+// (the working folder) are in the MAC.
 func storable(ds []Daemon, values bool) bool {
 	for i := range ds {
-		if len(ds[i].EnvFiles) > 0 || values && len(ds[i].Sensitive) > 0 {
+		if len(ds[i].EnvFiles) > 0 || ds[i].Dolt != nil || values && len(ds[i].Sensitive) > 0 {
 			return false
 		}
 	}

@@ -291,3 +291,64 @@ env "prod" {
 		}
 	}
 }
+
+// TestCodecRefusesWhatItCannotRepresent: a value with an unexported field
+// or an interface is not encoded (and so never cached), nor decoded into.
+func TestCodecRefusesWhatItCannotRepresent(t *testing.T) {
+	type hidden struct{ A, b int }
+	type iface struct{ V any }
+	for _, x := range []any{&hidden{A: 1}, &iface{V: 1}} {
+		if _, err := encodeAny(nil, x); err == nil {
+			t.Errorf("%T encoded", x)
+		}
+		if err := decodeAny([]byte{0, 0}, x); err == nil {
+			t.Errorf("%T decoded", x)
+		}
+	}
+	type ok struct {
+		S []string
+		M map[string]string
+		P *int
+		F float64
+	}
+	n := 3
+	for _, in := range []ok{{}, {S: []string{}, M: map[string]string{}, P: &n, F: 1.5}, {S: []string{"a", ""}, M: map[string]string{"k": "v"}}} {
+		b, err := encodeAny(nil, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out ok
+		if err := decodeAny(b, &out); err != nil || !reflect.DeepEqual(out, in) {
+			t.Fatalf("%+v came back %+v (%v)", in, out, err)
+		}
+		if len(b) > 0 && decodeAny(b[:len(b)-1], &out) == nil {
+			t.Fatalf("%+v: a short encoding decoded", in)
+		}
+	}
+}
+
+// TestCacheSkipsDoltServers: a dolt_server block reads bd's workspace files
+// (apply itself edits config.yaml), so such a configuration is never cached:
+// a change to config.yaml is seen by the next load (plan_apply_target.txtar
+// caught it: the cached config still said auto-start was on).
+func TestCacheSkipsDoltServers(t *testing.T) {
+	file, c := cacheProject(t, []byte("daemon \"dolt\" {\n  dolt_server {}\n}\n"))
+	dir := filepath.Dir(file)
+	environ := []string{"HOME=" + filepath.Join(dir, "home")}
+	workspace(t, dir, serverMeta, "dolt:\n  port: 3999\n")
+	for _, config := range []string{"dolt:\n  port: 3999\n", "dolt:\n  port: 3999\n  auto-start: false\n"} {
+		workspace(t, dir, serverMeta, config)
+		want, _, _ := Load(file, "", environ)
+		got, files, diags := LoadCached(c, file, "", environ)
+		if diags.HasErrors() || len(files) == 0 {
+			t.Fatalf("diagnostics %v, %d files (a hit has none)", diags, len(files))
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("config.yaml %q: the config differs from a fresh load", config)
+		}
+		ValidateCached(c, file, environ)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(c.Dir, CacheFilePrefix+"-*")); len(entries) != 0 {
+		t.Fatalf("entries %v", entries)
+	}
+}

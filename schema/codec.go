@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 )
 
 // The configuration cache (cache.go) stores a resolved Config in a binary
@@ -197,12 +198,8 @@ func (d *decoder) value(v reflect.Value) {
 			m.SetMapIndex(k, e)
 		}
 		v.Set(m)
-	case reflect.Struct:
+	case reflect.Struct: // its fields are exported: decodeAny checked (codable)
 		for i := range v.NumField() {
-			if !v.Type().Field(i).IsExported() {
-				d.err = errCodec
-				return
-			}
 			d.value(v.Field(i))
 		}
 	default:
@@ -217,10 +214,48 @@ func encodeAny(b []byte, x any) ([]byte, error) {
 }
 
 func decodeAny(b []byte, x any) error {
+	v := reflect.ValueOf(x).Elem()
+	if !codable(v.Type()) {
+		return errCodec
+	}
 	d := &decoder{b: b}
-	d.value(reflect.ValueOf(x).Elem())
+	d.value(v)
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errCodec
 	}
 	return d.err
+}
+
+// codableTypes memoises codable: asking each struct field whether it is
+// exported while decoding was a seventh of a cache hit.
+var codableTypes sync.Map // reflect.Type -> bool
+
+// codable reports whether the codec can represent every value of t: no
+// interface, func, channel or complex number, no unexported field, anywhere.
+func codable(t reflect.Type) bool {
+	if ok, seen := codableTypes.Load(t); seen {
+		return ok.(bool)
+	}
+	codableTypes.Store(t, true) // a recursive type is codable if the rest is
+	ok := true
+	switch t.Kind() {
+	case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		ok = codable(t.Elem())
+	case reflect.Map:
+		ok = codable(t.Key()) && codable(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); !f.IsExported() || !codable(f.Type) {
+				ok = false
+				break
+			}
+		}
+	default:
+		ok = false
+	}
+	codableTypes.Store(t, ok)
+	return ok
 }

@@ -3,12 +3,14 @@ package schema
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
 // FuzzLoad feeds arbitrary files to the loader under no profile, an unknown
-// one and a declared one: it must never panic, and a Config comes back
-// exactly when there is no error. The seed corpus (testdata/fuzz/FuzzLoad,
+// one and a declared one: it must never panic, a Config comes back exactly
+// when there is no error, and the configuration cache's codec gives it back
+// reflect.DeepEqual. The seed corpus (testdata/fuzz/FuzzLoad,
 // plus the examples) runs in every go test.
 func FuzzLoad(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.hcl"))
@@ -33,6 +35,14 @@ func FuzzLoad(f *testing.F) {
 				}
 			}
 			if cfg != nil {
+				b, err := encodeAny(nil, cfg)
+				if err != nil {
+					t.Fatalf("encode: %v", err)
+				}
+				back := &Config{}
+				if err := decodeAny(b, back); err != nil || !reflect.DeepEqual(back, cfg) {
+					t.Fatalf("the codec does not give the config back (%v)", err)
+				}
 				for i := range cfg.Daemons {
 					if cfg.Daemons[i].Hash != HashDaemon(&cfg.Daemons[i]) {
 						t.Fatal("unstable hash")
