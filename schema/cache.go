@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 
@@ -41,7 +42,7 @@ import (
 //     them) therefore cover only what beads.hcl says in clear beside it.
 //   - The file's bytes are not stored: an entry holds its payload and an
 //     HMAC-SHA256, with the project's secret key (state.json's key), over
-//     this binary's identity, the kind (load under which profile, or
+//     this binary's identity (binaryStamp), the kind (load under which profile, or
 //     validate), the path as named and absolute, HOME, the file's bytes and
 //     the payload. A hit is an entry whose MAC matches what this command
 //     reads now: any change to the file, its path, the profile, HOME or the
@@ -75,8 +76,10 @@ const cacheMagic = "beadsctl config cache v1\n"
 const CacheFilePrefix = "config-cache"
 
 // binaryStamp identifies the running binary: its path, size and modification
-// time (a rebuilt beadsctl or test binary is another one) and the daemon
-// hash's version. "" when it cannot be known: nothing is cached then.
+// time (a rebuilt beadsctl or test binary is another one), its build
+// information (module versions, VCS revision, -ldflags with the version) and
+// the daemon hash's version. "" when it cannot be known: nothing is cached
+// then.
 var binaryStamp = sync.OnceValue(func() string {
 	exe, err := os.Executable()
 	if err != nil {
@@ -86,7 +89,11 @@ var binaryStamp = sync.OnceValue(func() string {
 	if err != nil {
 		return ""
 	}
-	return hashVersion + exe + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return hashVersion + exe + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10) + "\x00" + bi.String()
 })
 
 // LoadCached is Load through c (nil: Load). On a hit the files map is empty:
