@@ -160,13 +160,28 @@ func checkState(path string, decodeErr error, format int, lineage string) error 
 
 // ReadStateSummary reads of the state file at path only what status shows:
 // the profile, and per daemon its name, memory limit, pid and whether it was
-// stopped or destroyed. It skips the specs (every daemon's environment,
-// restart, logs, health...) and the project key: 50 daemons' state read in a
-// fifth of ReadState's time (status of 50 daemons spent 1.4 ms in it). The
-// file is checked as ReadState checks it. The state returned is for reading
-// only: it is never written (it has no key), and its specs are empty but for
-// Name and Limits.Memory.
+// stopped or destroyed. It reads them from the summary file writeState
+// leaves beside it (state.summary.json, a few KB) when that was written for
+// the state file as it is now (same size, modification time and inode), and
+// otherwise skips the specs of the state file (every daemon's environment,
+// restart, logs, health...): status of 50 daemons spent 1.4 ms reading the
+// whole state, 0.5 ms its summary from state.json (75 KB), ~0.05 ms the
+// summary file. The file is checked as ReadState checks it. The state
+// returned is for reading only: it is never written (it has no key), and its
+// specs are empty but for Name and Limits.Memory.
 func ReadStateSummary(path string) (*State, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &State{FormatVersion: StateFormatVersion, Daemons: map[string]DaemonState{}, temporary: true}, nil
+	}
+	if err == nil {
+		if b, err := os.ReadFile(summaryPath(path)); err == nil {
+			var v stateSummary
+			if json.Unmarshal(b, &v) == nil && v.Of != nil && *v.Of == versionOf(fi) && checkState(path, nil, v.FormatVersion, v.Lineage) == nil {
+				return v.state(), nil
+			}
+		}
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &State{FormatVersion: StateFormatVersion, Daemons: map[string]DaemonState{}, temporary: true}, nil
@@ -174,28 +189,53 @@ func ReadStateSummary(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	var v struct {
-		FormatVersion int    `json:"format_version"`
-		Lineage       string `json:"lineage"`
-		Serial        int64  `json:"serial"`
-		Env           string `json:"env"`
-		ConfigHash    string `json:"config_hash"`
-		Daemons       map[string]struct {
-			Spec struct {
-				Limits struct {
-					Memory uint64 `json:"memory"`
-				} `json:"limits"`
-			} `json:"spec"`
-			Hash      string    `json:"hash"`
-			Pid       int       `json:"pid"`
-			StartTime time.Time `json:"start_time"`
-			Stopped   bool      `json:"stopped"`
-			Destroyed bool      `json:"destroyed"`
-		} `json:"daemons"`
-	}
+	var v stateSummary
 	if err := checkState(path, json.Unmarshal(b, &v), v.FormatVersion, v.Lineage); err != nil {
 		return nil, err
 	}
+	return v.state(), nil
+}
+
+// stateSummary is what ReadStateSummary decodes of state.json, in its
+// layout; the summary file holds the same, and Of, the state file it was
+// written for.
+type stateSummary struct {
+	Of            *versionStamp               `json:"of,omitempty"`
+	FormatVersion int                      `json:"format_version"`
+	Lineage       string                   `json:"lineage"`
+	Serial        int64                    `json:"serial"`
+	Env           string                   `json:"env"`
+	ConfigHash    string                   `json:"config_hash"`
+	Daemons       map[string]summaryDaemon `json:"daemons"`
+}
+
+type summaryDaemon struct {
+	Spec struct {
+		Limits struct {
+			Memory uint64 `json:"memory,omitempty"`
+		} `json:"limits"`
+	} `json:"spec"`
+	Hash      string    `json:"hash"`
+	Pid       int       `json:"pid,omitempty"`
+	StartTime time.Time `json:"start_time,omitzero"`
+	Stopped   bool      `json:"stopped,omitempty"`
+	Destroyed bool      `json:"destroyed,omitempty"`
+}
+
+// versionStamp tells one version of a file from another: its size, modification
+// time and inode (0 where there is none); state.json is only ever replaced
+// by a rename, so each write makes a new inode.
+type versionStamp struct {
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtime_ns"`
+	Ino     uint64 `json:"ino,omitempty"`
+}
+
+func versionOf(fi os.FileInfo) versionStamp {
+	return versionStamp{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Ino: fileIno(fi)}
+}
+
+func (v *stateSummary) state() *State {
 	st := &State{FormatVersion: v.FormatVersion, Lineage: v.Lineage, Serial: v.Serial, Env: v.Env, ConfigHash: v.ConfigHash,
 		Daemons: make(map[string]DaemonState, len(v.Daemons)), temporary: true}
 	for name, d := range v.Daemons {
@@ -203,7 +243,35 @@ func ReadStateSummary(path string) (*State, error) {
 		ds.Spec.Name, ds.Spec.Limits.Memory = name, d.Spec.Limits.Memory
 		st.Daemons[name] = ds
 	}
-	return st, nil
+	return st
+}
+
+// summaryPath is the summary file of the state file at path.
+func summaryPath(path string) string {
+	return filepath.Join(filepath.Dir(path), "state.summary.json")
+}
+
+// writeSummary writes the summary of st, just written to path, beside it.
+// Not synced: ReadStateSummary uses it only for the state file it names, and
+// reads state.json when it is stale, empty or missing.
+func writeSummary(path string, st *State) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	stamp := versionOf(fi)
+	v := stateSummary{Of: &stamp, FormatVersion: st.FormatVersion, Lineage: st.Lineage, Serial: st.Serial, Env: st.Env, ConfigHash: st.ConfigHash,
+		Daemons: make(map[string]summaryDaemon, len(st.Daemons))}
+	for name, d := range st.Daemons {
+		sd := summaryDaemon{Hash: d.Hash, Pid: d.Pid, StartTime: d.StartTime, Stopped: d.Stopped, Destroyed: d.Destroyed}
+		sd.Spec.Limits.Memory = d.Spec.Limits.Memory
+		v.Daemons[name] = sd
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteUnsynced(summaryPath(path), b, 0o600)
 }
 
 // writeState writes st to path through atomicfile (temporary file in the same
@@ -241,6 +309,11 @@ func writeState(path string, st *State) error {
 	}
 	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("write state: %w", err)
+	}
+	// The summary status reads: when it cannot be written, the one there
+	// (of an older state file) goes, and status reads state.json.
+	if err := writeSummary(path, st); err != nil {
+		os.Remove(summaryPath(path))
 	}
 	return nil
 }

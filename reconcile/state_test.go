@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -131,5 +132,77 @@ func TestReadStateSummaryIsWhatStatusShows(t *testing.T) {
 	}
 	if err := writeState(path, sum); err == nil {
 		t.Error("a summary was written over the state")
+	}
+}
+
+// TestReadStateSummaryReadsItsFile: writeState leaves the summary beside the
+// state, and ReadStateSummary reads it while it is of the state file as it is;
+// a state file changed by anything else (a hand edit in place, a copy) is
+// read itself, as is one without a summary.
+func TestReadStateSummaryReadsItsFile(t *testing.T) {
+	path := StatePath(t.TempDir())
+	st := &State{Env: "production", Daemons: map[string]DaemonState{
+		"a": {Spec: schema.Daemon{Name: "a", Command: "sleep", Limits: schema.Limits{Memory: 200 << 20}}, Hash: "h1", Pid: 42},
+	}}
+	st.useKey(temporaryKey(), false)
+	if err := writeState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(summaryPath(path))
+	if err != nil {
+		t.Fatalf("no summary after writeState: %v", err)
+	}
+	if fi, err := os.Stat(summaryPath(path)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("summary: %v, mode %v; want 0600", err, fi.Mode())
+	}
+	// The summary is what is read: one saying "staging" is believed while it
+	// names this state file.
+	if err := os.WriteFile(summaryPath(path), bytes.Replace(b, []byte(`"env":"production"`), []byte(`"env":"staging"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := ReadStateSummary(path); err != nil || sum.Env != "staging" || sum.Daemons["a"].Pid != 42 || sum.Daemons["a"].Spec.Limits.Memory != 200<<20 {
+		t.Fatalf("summary file not read: %+v, %v", sum, err)
+	}
+	// A hand edit of state.json in place (same inode), of another size, or of
+	// the same size at another time: state.json is read.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]struct {
+		from, to string
+		touch    bool
+	}{
+		"other size": {`"env": "production"`, `"env": "prod"`, false},
+		"same size":  {`"env": "production"`, `"env": "productiom"`, true},
+	} {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(bytes.Replace(data, []byte(edit.from), []byte(edit.to), 1)); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if edit.touch {
+			later := time.Now().Add(time.Second)
+			if err := os.Chtimes(path, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := strings.Trim(strings.TrimPrefix(edit.to, `"env": `), `"`)
+		if sum, err := ReadStateSummary(path); err != nil || sum.Env != want {
+			t.Errorf("%s: summary of an edited state: %+v, %v; want env %q", name, sum, err, want)
+		}
+	}
+	// No summary: state.json is read; a broken one is no error either.
+	for _, summary := range []string{"", "{not json"} {
+		os.Remove(summaryPath(path))
+		if summary != "" {
+			os.WriteFile(summaryPath(path), []byte(summary), 0o600)
+		}
+		if sum, err := ReadStateSummary(path); err != nil || sum.Env != "productiom" {
+			t.Errorf("summary %q: %+v, %v; want state.json's env", summary, sum, err)
+		}
 	}
 }

@@ -46,6 +46,17 @@ func WriteNew(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// WriteUnsynced replaces path with data as Write does (a reader sees the old
+// file or the new, whole), without the fsyncs: after a crash the file may be
+// the old one, or empty. Only for a file that is checked against what it
+// stands for at every read and rebuilt when lost (state.json's summary).
+func WriteUnsynced(path string, data []byte, perm os.FileMode) error {
+	if err := writeOpts(path, data, perm, os.Rename, false); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
 // linkNew puts the temporary file name at path only when path is free, then drops the temporary name.
 func linkNew(name, path string) error {
 	if err := os.Link(name, path); err != nil {
@@ -59,6 +70,10 @@ func write(path string, data []byte, perm os.FileMode) error {
 }
 
 func writeWith(path string, data []byte, perm os.FileMode, commit func(tmp, path string) error) error {
+	return writeOpts(path, data, perm, commit, true)
+}
+
+func writeOpts(path string, data []byte, perm os.FileMode, commit func(tmp, path string) error, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, name, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
@@ -77,8 +92,10 @@ func writeWith(path string, data []byte, perm os.FileMode, commit func(tmp, path
 	if err := tmp.Chmod(perm.Perm()); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -87,6 +104,9 @@ func writeWith(path string, data []byte, perm os.FileMode, commit func(tmp, path
 		return err
 	}
 	committed = true
+	if !durable {
+		return nil
+	}
 	return syncDir(dir)
 }
 
