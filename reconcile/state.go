@@ -200,7 +200,7 @@ func ReadStateSummary(path string) (*State, error) {
 // layout; the summary file holds the same, and Of, the state file it was
 // written for.
 type stateSummary struct {
-	Of            *versionStamp               `json:"of,omitempty"`
+	Of            *versionStamp            `json:"of,omitempty"`
 	FormatVersion int                      `json:"format_version"`
 	Lineage       string                   `json:"lineage"`
 	Serial        int64                    `json:"serial"`
