@@ -199,3 +199,33 @@ func TestKeepAsKeepsTheOldContent(t *testing.T) {
 		t.Errorf("files left: %v, want state.json and its backup", ents)
 	}
 }
+
+// TestWriteUnsynced replaces the file whole with the mode asked, through a
+// link planted at the path without writing through it, and leaves no
+// temporary file.
+func TestWriteUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	path, victim := filepath.Join(dir, "summary.json"), filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteUnsynced(path, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after WriteUnsynced: %v, %v; want a regular file, 0600", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("content %q, want new", b)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
