@@ -491,6 +491,12 @@ type run struct {
 	// bound is the run of each dependency with on_restart = "restart" when
 	// this run started: a new one restarts this run (deps.go).
 	bound map[string]string
+	// hold is closed once the run may copy its output into the sink (a run
+	// forked before the last one's exit was recorded: restartNow).
+	hold chan struct{}
+	// exitedAt is when the exit was noticed, when that came before the reap
+	// (restartNow): the exit's time and the uptime.
+	exitedAt time.Time
 	// beadsLog and beadsLogOffset are a bd daemon's own log and its size when
 	// the run started: the exit report holds this run's lines only (beads.go).
 	beadsLog       string
@@ -522,7 +528,7 @@ func (l *loop) run(ctx context.Context) error {
 		l.applyIntents(ctx)
 		var done <-chan struct{}
 		if l.cur != nil {
-			done = l.cur.proc.Done()
+			done = exitedOf(l.cur.proc)
 		}
 		var timerC <-chan time.Time
 		if l.timer != nil {
@@ -657,16 +663,7 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 		return
 	}
 	l.waiting = false
-	bound := boundRuns(spec, d.opts.Deps)
-	marker := newMarker(spec.Name)
-	env := withEnv(buildEnv(spec, d.opts.LookupEnv), DaemonMarkerEnv, marker)
-	l.sink.setSpecIfChanged(spec.Logs)
-	l.sink.resetTail()
-	l.nextID++
-	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), accepting: make(chan struct{}), marker: marker, bound: bound}
-	r.out = &lineWriter{sink: l.sink, stream: streamOut}
-	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
-
+	r := l.newRun(spec)
 	if spec.Beads {
 		// A bd daemon that cannot start (no workspace, another daemon holding
 		// it) exits at once whatever the restart policy: say why, start nothing.
@@ -681,7 +678,36 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 			r.beadsLogOffset = fi.Size()
 		}
 	}
+	l.beginRun(r, reason, detail)
+	proc, err := l.launch(ctx, r)
+	l.launched(ctx, r, reason, proc, err)
+}
 
+// newRun prepares the next run of spec (its environment, marker and log
+// writers); nothing is recorded yet.
+func (l *loop) newRun(spec Spec) *run {
+	d := l.d
+	marker := newMarker(spec.Name)
+	env := withEnv(buildEnv(spec, d.opts.LookupEnv), DaemonMarkerEnv, marker)
+	l.nextID++
+	r := &run{id: l.nextID, spec: spec, env: env, filesReady: make(chan struct{}), accepting: make(chan struct{}), marker: marker,
+		bound: boundRuns(spec, d.opts.Deps)}
+	r.out = &lineWriter{sink: l.sink, stream: streamOut}
+	r.errw = &lineWriter{sink: l.sink, stream: streamErr}
+	return r
+}
+
+// beginRun records the start of r: the restart (reason) and its event, the
+// state starting; the log sink is made r's. A run forked before (restartNow)
+// starts its output copies here, after the last run's lines.
+func (l *loop) beginRun(r *run, reason, detail string) {
+	d := l.d
+	spec := r.spec
+	l.sink.setSpecIfChanged(spec.Logs)
+	l.sink.resetTail()
+	if r.hold != nil {
+		close(r.hold)
+	}
 	d.mu.Lock()
 	if reason == ReasonCrash {
 		d.st.UnstableRestarts = d.unstable // 0 after a stable run
@@ -706,16 +732,30 @@ func (l *loop) start(ctx context.Context, reason, detail string) {
 	}
 	d.setStateLocked(StateStarting, reason)
 	d.mu.Unlock()
+}
 
+// launch forks r's process.
+func (l *loop) launch(ctx context.Context, r *run) (Process, error) {
+	spec := r.spec
 	l.doltLock(ctx, spec, doltLockWait)
-	proc, err := d.opts.Runner.Start(ctx, Command{Argv: spec.Argv, Dir: spec.Dir, Env: env, Stdout: r.out, Stderr: r.errw})
+	return l.d.opts.Runner.Start(ctx, Command{Argv: spec.Argv, Dir: spec.Dir, Env: r.env, Stdout: r.out, Stderr: r.errw, Hold: r.hold})
+}
+
+// launched records the result of launch: r online (its pid, start time,
+// event, watchers), or the daemon errored.
+func (l *loop) launched(ctx context.Context, r *run, reason string, proc Process, err error) {
+	d := l.d
+	spec := r.spec
 	if err != nil {
 		l.doltUnlockNow()
 		d.log.Error("daemon start failed", "argv", spec.Argv, "error", err)
 		d.setState(StateErrored, "start: "+err.Error())
 		return
 	}
-	r.proc, r.pid, r.started = proc, proc.Pid(), time.Now()
+	r.proc, r.pid = proc, proc.Pid()
+	if r.started.IsZero() {
+		r.started = time.Now()
+	}
 	if t, err := d.opts.StartTime(r.pid); err == nil {
 		r.startTime = t
 	} else {
@@ -1032,7 +1072,11 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	uptime := time.Since(r.started)
+	end := r.exitedAt
+	if end.IsZero() {
+		end = time.Now()
+	}
+	uptime := end.Sub(r.started)
 	r.out.Flush()
 	r.errw.Flush()
 	var perr error
@@ -1043,7 +1087,7 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 		perr = errors.New("abandoned")
 	}
 	code, sig := exitOf(perr)
-	exit := &Exit{Code: code, Signal: sig, At: time.Now(), Uptime: uptime}
+	exit := &Exit{Code: code, Signal: sig, At: end, Uptime: uptime}
 	if later {
 		l.sweepEscaped(r)
 	} else {
@@ -1076,8 +1120,12 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 
 // exited handles the end of a run nobody asked for: the restart rules decide.
 func (l *loop) exited(ctx context.Context) {
+	if l.restartNow(ctx) {
+		return
+	}
 	d := l.d
 	r := l.cur
+	<-r.proc.Done() // reaped and drained: within waitDelay of the exit
 	// Taken before finish removes bd's files, and held through the restart
 	// delay: no bd command starts a rival meanwhile (dolt.go).
 	l.doltLock(context.Background(), r.spec, 200*time.Millisecond)
@@ -1090,12 +1138,26 @@ func (l *loop) exited(ctx context.Context) {
 	}
 	d.mu.Lock()
 	dec := decideExit(r.spec.Restart, d.unstable, d.rapid, uptime, r.proc.Err())
+	if blocked != "" && dec.Restart {
+		dec = exitDecision{Errored: true, Reason: "exited, not restarted: " + blocked, Unstable: dec.Unstable, Rapid: dec.Rapid}
+	}
+	d.mu.Unlock()
+	if l.decided(dec) && dec.Delay <= 0 {
+		// No delay: start now, not through a timer and another turn
+		// of the loop (kill -9 -> new pid is a fork away).
+		l.start(ctx, ReasonCrash, "")
+	}
+}
+
+// decided records the restart rules' decision dec about the run that just
+// ended; it reports whether the daemon restarts (after dec.Delay: the timer
+// is set for a delay; the caller starts at once without one).
+func (l *loop) decided(dec exitDecision) bool {
+	d := l.d
+	d.mu.Lock()
 	d.unstable, d.rapid = dec.Unstable, dec.Rapid
 	if dec.Unstable == 0 {
 		d.st.UnstableRestarts = 0
-	}
-	if blocked != "" && dec.Restart {
-		dec = exitDecision{Errored: true, Reason: "exited, not restarted: " + blocked, Unstable: dec.Unstable, Rapid: dec.Rapid}
 	}
 	switch {
 	case dec.Errored:
@@ -1115,15 +1177,53 @@ func (l *loop) exited(ctx context.Context) {
 		d.log.Error("daemon errored", "reason", dec.Reason)
 	case dec.Restart:
 		d.log.Info("daemon restarting", "delay", dec.Delay.String(), "restart_reason", string(ReasonCrash))
-		if dec.Delay <= 0 {
-			// No delay: start now, not through a timer and another turn
-			// of the loop (kill -9 -> new pid is a fork away).
-			l.start(ctx, ReasonCrash, "")
-			return
+		if dec.Delay > 0 {
+			l.timer = time.NewTimer(dec.Delay)
 		}
-		l.timer = time.NewTimer(dec.Delay)
+		return true
 	}
-	if !dec.Restart {
-		l.doltUnlockNow()
+	l.doltUnlockNow()
+	return false
+}
+
+// restartNow is the restart after a crash with no delay, forked the moment
+// the exit is known (Process.Exited: the zombie's group killed) rather than
+// after the reap, the drain of its output and the bookkeeping: those follow
+// the fork, in the order they had, so that status and the events tell the
+// same story (the exit, its tail, then the restart). It reports false, doing
+// nothing, where the rules say otherwise or the daemon is not a plain
+// process (bd's files and Dolt's lock come between its runs): exited then
+// goes the long way.
+func (l *loop) restartNow(ctx context.Context) bool {
+	d := l.d
+	old := l.cur
+	en, ok := old.proc.(exitNotifier)
+	if !ok || old.spec.Beads || old.spec.Dolt != nil {
+		return false
 	}
+	exitedAt := time.Now()
+	uptime := exitedAt.Sub(old.started)
+	d.mu.Lock()
+	dec := decideExit(old.spec.Restart, d.unstable, d.rapid, uptime, en.ExitErr())
+	asked := !d.want || d.restartReq != "" // Stop or Restart came meanwhile
+	d.mu.Unlock()
+	if asked || !dec.Restart || dec.Delay > 0 {
+		return false
+	}
+	spec := d.Spec()
+	if ok, _, _ := gate(spec, d.opts.Deps); !ok || spec.Beads || spec.Dolt != nil {
+		return false
+	}
+	r := l.newRun(spec)
+	r.hold = make(chan struct{})
+	proc, err := l.launch(ctx, r)
+	r.started = time.Now()
+	<-old.proc.Done() // reaped and drained: within waitDelay of the exit
+	old.exitedAt = exitedAt
+	l.finishSweep(old, true)
+	l.waiting = false
+	l.decided(dec)
+	l.beginRun(r, ReasonCrash, "")
+	l.launched(ctx, r, ReasonCrash, proc, err)
+	return true
 }

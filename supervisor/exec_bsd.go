@@ -15,7 +15,10 @@ func sysProcAttr() *syscall.SysProcAttr {
 
 // waitExitedNoReap cannot wait without reaping here (Go does not trust
 // waitid on Darwin); the caller kills the rest of the group after the reap.
-func waitExitedNoReap(pid int) bool { return false }
+func waitExitedNoReap(int, func(status error, known bool)) bool { return false }
+
+// outputPipe is a pipe for a child's output (os.Pipe: no pipe2 on Darwin).
+func outputPipe() (r, w *os.File, err error) { return os.Pipe() }
 
 // setPipeSize does nothing here: the pipe keeps the system's size.
 func setPipeSize(*os.File) {}

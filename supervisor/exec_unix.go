@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +35,10 @@ var _ Runner = ExecRunner{}
 const waitDelay = 2 * time.Second
 
 // Start starts cmd in a new process group.
+//
+// Nothing that can wait is done before the fork: the pipes are made with
+// the fewest calls, stdin is the agent's one /dev/null, and the pipes are
+// enlarged after it (a restart after kill -9 is a fork away: bench kill9).
 func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	if len(c.Argv) == 0 {
 		return nil, errors.New("empty argv")
@@ -47,7 +52,11 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}
-	cmd.Stdin = c.Stdin
+	if c.Stdin != nil {
+		cmd.Stdin = c.Stdin
+	} else if null, err := devNull(); err == nil {
+		cmd.Stdin = null // else os/exec opens one
+	}
 	// The output pipes are ours, not os/exec's: a bigger pipe (1 MiB where
 	// the system allows it) and bigger reads let a chatty child write on
 	// while its lines are stamped, with fewer wakeups of both.
@@ -71,12 +80,16 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 		return nil, err
 	}
 	for _, oc := range copies {
-		oc.start()
+		oc.start(c.Hold)
 	}
-	p := &execProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{}), copies: copies}
+	p := &execProcess{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{}), copies: copies, hold: c.Hold}
 	go p.wait()
 	return p, nil
 }
+
+// devNull is the agent's /dev/null, opened once: the stdin of every child
+// that has no other (os/exec would open and close one per start).
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
 
 // outputCopy is one output stream of a child: a pipe whose write end the
 // child gets, and a goroutine copying the read end to the stream's writer.
@@ -91,11 +104,10 @@ func newOutputCopy(w io.Writer) (*outputCopy, error) {
 	if w == nil {
 		return nil, nil
 	}
-	r, cw, err := os.Pipe()
+	r, cw, err := outputPipe()
 	if err != nil {
 		return nil, err
 	}
-	setPipeSize(cw)
 	return &outputCopy{w: w, r: r, cw: cw, copied: make(chan struct{})}, nil
 }
 
@@ -107,15 +119,20 @@ func (o *outputCopy) childEnd() *os.File {
 	return o.cw
 }
 
-// start closes our copy of the write end (the child has its own) and copies
-// until every writer closed it.
-func (o *outputCopy) start() {
+// start enlarges the pipe, closes our copy of the write end (the child has
+// its own) and copies, once hold is closed (nil: at once), until every
+// writer closed it.
+func (o *outputCopy) start(hold <-chan struct{}) {
 	if o == nil {
 		return
 	}
+	setPipeSize(o.cw)
 	o.cw.Close()
 	go func() {
 		defer close(o.copied)
+		if hold != nil {
+			<-hold
+		}
 		// Small while the child is quiet (a thousand idle daemons hold one
 		// each), the full chunk once a read fills it.
 		buf := make([]byte, 16<<10)
@@ -182,8 +199,12 @@ func drain(copies []*outputCopy) {
 type execProcess struct {
 	cmd    *exec.Cmd
 	pid    int
+	exited chan struct{} // closed at the exit, before the reap (exitNotifier)
 	done   chan struct{}
 	copies []*outputCopy
+	// exitErr is the exit status as the kernel reported it at the exit.
+	exitErr error
+	hold    <-chan struct{} // Command.Hold
 
 	mu     sync.Mutex // held while signalling, and while reaping
 	reaped bool
@@ -192,6 +213,17 @@ type execProcess struct {
 
 func (p *execProcess) Pid() int              { return p.pid }
 func (p *execProcess) Done() <-chan struct{} { return p.done }
+
+// Exited is closed when the process has exited and the rest of its group
+// was sent SIGKILL, before it is reaped; where the exit cannot be seen
+// without the reap, with Done.
+func (p *execProcess) Exited() <-chan struct{} { return p.exited }
+
+// ExitErr is the exit status once Exited is closed: what Err will be.
+func (p *execProcess) ExitErr() error {
+	<-p.exited
+	return p.exitErr
+}
 
 func (p *execProcess) Err() error {
 	<-p.done
@@ -218,12 +250,23 @@ func (p *execProcess) Signal(sig os.Signal) error {
 }
 
 func (p *execProcess) wait() {
-	exited := waitExitedNoReap(p.pid)
-	p.mu.Lock()
-	if exited {
+	early := false
+	exited := waitExitedNoReap(p.pid, func(status error, known bool) {
+		p.mu.Lock()
 		// The leader is a zombie: its pid, hence the group id, is still ours.
 		_ = unix.Kill(-p.pid, unix.SIGKILL)
-	}
+		p.mu.Unlock()
+		if known {
+			early = true
+			p.exitErr = status
+			close(p.exited) // a restart can fork now; the reap and drain follow
+			// Let the daemon's loop, just woken, run first on this P: the
+			// reap below is a system call that would hold it (~50 µs here)
+			// before the fork.
+			runtime.Gosched()
+		}
+	})
+	p.mu.Lock()
 	err := p.cmd.Wait()
 	if !exited {
 		// Best effort where the exit could not be seen before the reap.
@@ -231,8 +274,15 @@ func (p *execProcess) wait() {
 	}
 	p.reaped = true
 	p.mu.Unlock()
+	if p.hold != nil {
+		<-p.hold // drain's deadline runs from when the copies may read
+	}
 	drain(p.copies) // the last lines are in the sink before Done
 	p.err = convertExit(err)
+	if !early {
+		p.exitErr = p.err
+		close(p.exited)
+	}
 	close(p.done)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,10 +22,14 @@ type fakeRunner struct {
 	life func(n int) (time.Duration, error)
 	// ignoreTerm makes the processes survive everything but SIGKILL.
 	ignoreTerm bool
+	// reapLag is how long Done follows Exited (a real process is reaped and
+	// its output drained after its exit is known).
+	reapLag time.Duration
 
 	mu     sync.Mutex
 	starts []time.Time
 	envs   [][]string
+	holds  []<-chan struct{}
 }
 
 func (r *fakeRunner) Start(ctx context.Context, c Command) (Process, error) {
@@ -32,8 +37,9 @@ func (r *fakeRunner) Start(ctx context.Context, c Command) (Process, error) {
 	n := len(r.starts)
 	r.starts = append(r.starts, time.Now())
 	r.envs = append(r.envs, c.Env)
+	r.holds = append(r.holds, c.Hold)
 	r.mu.Unlock()
-	p := &fakeProc{pid: 5_000_000 + n, done: make(chan struct{}), ignoreTerm: r.ignoreTerm}
+	p := &fakeProc{pid: 5_000_000 + n, exited: make(chan struct{}), done: make(chan struct{}), ignoreTerm: r.ignoreTerm, lag: r.reapLag}
 	life, err := r.life(n)
 	if life >= 0 {
 		go func() {
@@ -42,7 +48,7 @@ func (r *fakeRunner) Start(ctx context.Context, c Command) (Process, error) {
 			select {
 			case <-t.C:
 				p.exit(err)
-			case <-p.done:
+			case <-p.exited:
 			}
 		}()
 	}
@@ -61,21 +67,34 @@ func (r *fakeRunner) startOffsets(t0 time.Time) []time.Duration {
 }
 
 type fakeProc struct {
-	pid        int
-	done       chan struct{}
-	once       sync.Once
-	err        error
-	ignoreTerm bool
+	pid          int
+	exited, done chan struct{}
+	lag          time.Duration // Done follows Exited by lag
+	once         sync.Once
+	err          error
+	ignoreTerm   bool
 }
 
-func (p *fakeProc) Pid() int              { return p.pid }
-func (p *fakeProc) Done() <-chan struct{} { return p.done }
-func (p *fakeProc) Err() error            { <-p.done; return p.err }
-func (p *fakeProc) exit(err error)        { p.once.Do(func() { p.err = err; close(p.done) }) }
+func (p *fakeProc) Pid() int                { return p.pid }
+func (p *fakeProc) Done() <-chan struct{}   { return p.done }
+func (p *fakeProc) Exited() <-chan struct{} { return p.exited }
+func (p *fakeProc) Err() error              { <-p.done; return p.err }
+func (p *fakeProc) ExitErr() error          { <-p.exited; return p.err }
+func (p *fakeProc) exit(err error) {
+	p.once.Do(func() {
+		p.err = err
+		close(p.exited)
+		if p.lag > 0 {
+			time.AfterFunc(p.lag, func() { close(p.done) })
+		} else {
+			close(p.done)
+		}
+	})
+}
 
 func (p *fakeProc) Signal(sig os.Signal) error {
 	select {
-	case <-p.done:
+	case <-p.exited:
 		return os.ErrProcessDone
 	default:
 	}
@@ -90,16 +109,21 @@ func (p *fakeProc) Signal(sig os.Signal) error {
 var fakeStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // fakeDaemon runs a daemon on r inside the current synctest bubble; the
-// returned function stops it and waits for Run to return.
-func fakeDaemon(t *testing.T, spec Spec, r *fakeRunner) (*Daemon, func()) {
+// returned function stops it and waits for Run to return. events, when
+// given, receives the daemon's events.
+func fakeDaemon(t *testing.T, spec Spec, r *fakeRunner, events ...func(Event)) (*Daemon, func()) {
 	t.Helper()
 	spec.Name = "fake"
 	spec.Argv = []string{"fake"}
-	d := NewDaemon(spec, DaemonOptions{
+	opts := DaemonOptions{
 		Runner:    r,
 		Memory:    func(context.Context, int) (uint64, error) { return 0, nil },
 		StartTime: func(int) (time.Time, error) { return fakeStart, nil },
-	})
+	}
+	if len(events) > 0 {
+		opts.Events = events[0]
+	}
+	d := NewDaemon(spec, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run(ctx) }()
@@ -168,6 +192,67 @@ func TestRestartBackoffSequence(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRestartForksAtExitNotAtReap: a crash restart without delay forks the
+// next run as soon as the exit is known (Process.Exited: the zombie's group
+// killed), not once the old run is reaped and its output drained (Done, a
+// second later here: the escaped-pipe case, or just the reap, ~50 µs, with
+// the log and state bookkeeping after it). The exit and the restart are
+// then recorded in their usual order, and the new run's output is held
+// until the old run's tail has been taken.
+func TestRestartForksAtExitNotAtReap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &fakeRunner{reapLag: time.Second, life: func(n int) (time.Duration, error) {
+			if n == 0 {
+				return time.Second, &ExitError{Code: 1}
+			}
+			return -1, nil
+		}}
+		var mu sync.Mutex
+		var kinds []string
+		t0 := time.Now()
+		d, stop := fakeDaemon(t, Spec{Restart: RestartPolicy{MinUptime: time.Millisecond}}, r, func(ev Event) {
+			mu.Lock()
+			kinds = append(kinds, ev.Kind)
+			mu.Unlock()
+		})
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		if diff := cmp.Diff(secs(0, 1), r.startOffsets(t0)); diff != "" {
+			t.Errorf("start times (-want +got), the old run reaped at 2s:\n%s", diff)
+		}
+		r.mu.Lock()
+		hold := r.holds[len(r.holds)-1]
+		r.mu.Unlock()
+		if hold == nil {
+			t.Fatal("the restart forked before the old run ended gave no Hold for its output")
+		}
+		select {
+		case <-hold:
+			t.Error("the new run's output was let through before the old run was reaped and drained")
+		default:
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st := d.Status()
+		if st.State != StateOnline || st.Pid != 5_000_001 || st.Restarts != 1 || st.LastRestartReason != ReasonCrash ||
+			st.LastExit == nil || st.LastExit.Code != 1 || st.LastExit.Uptime != time.Second {
+			t.Errorf("status after the restart = %+v", st)
+		}
+		select {
+		case <-hold:
+		default:
+			t.Error("the new run's output is still held after the restart was recorded")
+		}
+		mu.Lock()
+		got := slices.Clone(kinds)
+		mu.Unlock()
+		if want := []string{EventStarted, EventExited, EventRestarted, EventStarted}; !slices.Equal(got, want) {
+			t.Errorf("events = %v, want %v", got, want)
+		}
+		stop()
+	})
 }
 
 func TestRestartResetAfterMinUptime(t *testing.T) {

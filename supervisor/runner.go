@@ -21,6 +21,11 @@ type Command struct {
 	// Stdout and Stderr receive the child's output (nil: discarded). They must
 	// not block: the real runner copies a pipe into them.
 	Stdout, Stderr io.Writer
+	// Hold, when not nil, delays the copying of the output into Stdout and
+	// Stderr until it is closed; the output waits in the pipe meanwhile. A
+	// restart forks the next run before the last one's exit is recorded, and
+	// the last run's final lines (its exit report's tail) come first.
+	Hold <-chan struct{}
 }
 
 // Process is a started process.
@@ -32,6 +37,24 @@ type Process interface {
 	Done() <-chan struct{}
 	// Err is the exit error once Done is closed (nil for exit 0).
 	Err() error
+}
+
+// exitNotifier is a Process that tells of its exit before the reap: Exited
+// is closed once the process has exited and what was left of its group has
+// been sent SIGKILL (its pid, hence the group id, still held), with ExitErr
+// its exit status (what Err will be); Done follows once it is reaped and its
+// output drained. A restart needs nothing more to fork the next run.
+type exitNotifier interface {
+	Exited() <-chan struct{}
+	ExitErr() error
+}
+
+// exitedOf is the channel closed at p's exit: Exited when p tells it, else Done.
+func exitedOf(p Process) <-chan struct{} {
+	if e, ok := p.(exitNotifier); ok {
+		return e.Exited()
+	}
+	return p.Done()
 }
 
 // MemoryFunc reads the resident memory in bytes of the process group led by pid.
