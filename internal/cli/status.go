@@ -117,9 +117,10 @@ func newListCmd(g *globals) *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List the daemons, one line each: name, status, pid, uptime, restarts, CPU, memory (pm2 ls)",
-		Long: "List the daemons as pm2 ls does, one line each. It is beadsctl status in fewer columns\n" +
-			"(status adds the profile, unstable restarts, the memory limit, health and the last restart's\n" +
-			"reason); --json is status --json. When the agent is down, say so and show what it last recorded.",
+		Long: "List the daemons as pm2 ls does, one line each, and the profile applied. It is beadsctl\n" +
+			"status in fewer columns (status adds each daemon's profile, unstable restarts, the memory limit,\n" +
+			"health and the last restart's reason); --json is status --json. When the agent is down, say so\n" +
+			"and show what it last recorded.",
 	})
 }
 
@@ -241,7 +242,7 @@ func renderRows(w io.Writer, r report.StatusReport, now time.Time, color, compac
 			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
 		}
 	}
-	if r.Env != "" && !compact {
+	if r.Env != "" { // ls too: which profile runs, in status's words
 		fmt.Fprintln(w, profileChoice{name: r.Env, source: fromApplied}.note(nil))
 	}
 }

@@ -138,9 +138,9 @@ func TestRenderStatusUnknownIsDash(t *testing.T) {
 	}
 }
 
-// TestRenderListColumns: ls is status in pm2 ls's columns (no profile,
-// unstable count, limit-less memory, health or last restart), with the same
-// header when the agent is down.
+// TestRenderListColumns: ls is status in pm2 ls's columns (no profile
+// column, unstable count, limit-less memory, health or last restart), with the
+// same header when the agent is down and status's profile line.
 func TestRenderListColumns(t *testing.T) {
 	st := &reconcile.State{Env: "production", Daemons: map[string]reconcile.DaemonState{"beads": {Pid: 9}}}
 	r := report.BuildStatusReport(nil, reconcile.ErrAgentDown, nil, st, time.Now())
@@ -149,7 +149,8 @@ func TestRenderListColumns(t *testing.T) {
 	want := "The agent is not running: showing what the last apply recorded (.beadsctl/state.json).\n" +
 		"NAME   STATUS   PID  UPTIME  RESTARTS  CPU  MEM\n" +
 		"beads  unknown  -    -       0         -    -\n" +
-		"beads: agent not running\n"
+		"beads: agent not running\n" +
+		"Profile production (applied last; --env NAME or --no-env to choose another).\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
