@@ -69,7 +69,12 @@ func runValidate(c *cobra.Command, g *globals, o *validateOptions) error {
 		return errPrinted
 	}
 	if !o.json {
-		fmt.Fprintf(c.OutOrStdout(), "Success! %s is valid%s.\n", g.file, profilesNote(p, profiles))
+		// Terraform's words: a success beside warnings says it is one.
+		but := ""
+		if len(diags) > 0 {
+			but = ", but there were some validation warnings as shown above"
+		}
+		fmt.Fprintf(c.OutOrStdout(), "Success! %s is valid%s%s.\n", g.file, profilesNote(p, profiles), but)
 	}
 	return nil
 }
