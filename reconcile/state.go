@@ -215,6 +215,8 @@ type summaryDaemon struct {
 	StartTime time.Time `json:"start_time,omitzero"`
 	Stopped   bool      `json:"stopped,omitempty"`
 	Destroyed bool      `json:"destroyed,omitempty"`
+	// CompletedAt: a one-shot done, which an agent that is down need not run.
+	CompletedAt time.Time `json:"completed_at,omitzero"`
 }
 
 // contentStamp tells one content of a file from another: its size and
@@ -234,7 +236,8 @@ func (v *stateSummary) state() *State {
 	st := &State{FormatVersion: v.FormatVersion, Lineage: v.Lineage, Serial: v.Serial, Env: v.Env, ConfigHash: v.ConfigHash,
 		Daemons: make(map[string]DaemonState, len(v.Daemons)), temporary: true}
 	for name, d := range v.Daemons {
-		ds := DaemonState{Hash: d.Hash, Pid: d.Pid, StartTime: d.StartTime, Stopped: d.Stopped, Destroyed: d.Destroyed}
+		ds := DaemonState{Hash: d.Hash, Pid: d.Pid, StartTime: d.StartTime, Stopped: d.Stopped, Destroyed: d.Destroyed,
+			CompletedAt: d.CompletedAt}
 		ds.Spec.Name, ds.Spec.Limits.Memory = name, d.Spec.Limits.Memory
 		st.Daemons[name] = ds
 	}
@@ -254,7 +257,8 @@ func writeSummary(path string, data []byte, st *State) error {
 	v := stateSummary{Of: &stamp, FormatVersion: st.FormatVersion, Lineage: st.Lineage, Serial: st.Serial, Env: st.Env, ConfigHash: st.ConfigHash,
 		Daemons: make(map[string]summaryDaemon, len(st.Daemons))}
 	for name, d := range st.Daemons {
-		sd := summaryDaemon{Hash: d.Hash, Pid: d.Pid, StartTime: d.StartTime, Stopped: d.Stopped, Destroyed: d.Destroyed}
+		sd := summaryDaemon{Hash: d.Hash, Pid: d.Pid, StartTime: d.StartTime, Stopped: d.Stopped, Destroyed: d.Destroyed,
+			CompletedAt: d.CompletedAt}
 		sd.Spec.Limits.Memory = d.Spec.Limits.Memory
 		v.Daemons[name] = sd
 	}

@@ -34,6 +34,9 @@ type HealthReport struct {
 	// Boot is whether the agent starts at boot (beadsctl startup), from files.
 	Boot            *boot.Status `json:"boot,omitempty"`
 	BeadsctlVersion string       `json:"beadsctl_version"`
+	// LeftRunning: the agent is not running, and the last apply left these
+	// daemons running (see StatusReport.LeftRunning).
+	LeftRunning *LeftRunning `json:"left_running,omitempty"`
 	// Problems lists every reason the report is unhealthy, as "where: why".
 	Problems []string `json:"problems"`
 	// Warnings do not make the report unhealthy (sync lag, daemon.log errors).
@@ -159,6 +162,9 @@ type HealthInput struct {
 	// Agent is the live agent status; nil with AgentErr when it cannot be asked.
 	Agent    *supervisor.AgentStatus
 	AgentErr error
+	// State is the last apply's (nil when unread): what an agent that is
+	// not running should be running.
+	State    *reconcile.State
 	Enhanced bool
 	Version  string // beadsctl's
 	Now      time.Time
@@ -281,8 +287,18 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 		msg := "agent: not running"
 		if errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering) {
 			msg = "agent: " + in.AgentErr.Error()
-		} else if in.AgentErr != nil && !errors.Is(in.AgentErr, reconcile.ErrAgentDown) {
-			msg += " (" + in.AgentErr.Error() + ")"
+		} else {
+			if in.AgentErr != nil && !errors.Is(in.AgentErr, reconcile.ErrAgentDown) {
+				msg += " (" + in.AgentErr.Error() + ")"
+			}
+			if r.LeftRunning = LeftRunningOf(in.State); r.LeftRunning != nil {
+				them := "them"
+				if len(r.LeftRunning.Daemons) == 1 {
+					them = "it"
+				}
+				msg += fmt.Sprintf("; the last apply left %s running (%s): %s brings %s back",
+					plural.Count(len(r.LeftRunning.Daemons), "daemon"), strings.Join(r.LeftRunning.Daemons, ", "), r.LeftRunning.Command, them)
+			}
 		}
 		structural = append(structural, msg)
 	}
@@ -331,7 +347,18 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 			h.Process.UptimeSeconds = in.Now.Sub(s.StartTime).Round(time.Second).Seconds()
 		}
 	}
-	h.Checks = append(h.Checks, processCheck(h.Process, s, known, in.Agent != nil, errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering)))
+	c := processCheck(h.Process, s, known, in.Agent != nil, errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering))
+	if in.Agent == nil && in.State != nil && !errors.Is(in.AgentErr, reconcile.ErrAgentNotAnswering) {
+		// The agent is down: the last apply says whether it should run.
+		switch ds, ok := in.State.Daemons[d.Name]; {
+		case ok && ds.Destroyed:
+		case ok && ds.Stopped:
+			c.Detail = "not running: stopped by user (beadsctl start " + d.Name + ")"
+		case ok && ds.CompletedAt.IsZero():
+			c.Detail = "not running: the agent is down (beadsctl start " + d.Name + " brings it back)"
+		}
+	}
+	h.Checks = append(h.Checks, c)
 	if h.Process.LogError != "" {
 		h.Checks = append(h.Checks, HealthCheck{Name: "logs", Detail: "log files not written: " + h.Process.LogError})
 	}

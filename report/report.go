@@ -31,6 +31,48 @@ type StatusReport struct {
 	// Hint is the next step when nothing was applied and there is no
 	// configuration to plan: where beadsctl looked, what the folder suggests.
 	Hint string `json:"hint,omitempty"`
+	// LeftRunning is set when the agent is not running (not one that does
+	// not answer) while the last apply left daemons running: nothing runs them.
+	LeftRunning *LeftRunning `json:"left_running,omitempty"`
+}
+
+// LeftRunning is what the last apply left running that no agent runs now
+// (the agent died, or was killed, without a reboot).
+type LeftRunning struct {
+	// Daemons the last apply left running (state.json): not stopped on
+	// purpose, destroyed, or one-shots that completed.
+	Daemons []string `json:"daemons"`
+	// Stopped are the daemons stopped on purpose, which stay stopped.
+	Stopped []string `json:"stopped,omitempty"`
+	// Command brings Daemons back as the last apply left them (its profile,
+	// alerts and metrics listener), and no other.
+	Command string `json:"command"`
+}
+
+// LeftRunningOf is what st (the last apply) left running, for an agent that
+// is not running; nil when it left nothing running.
+func LeftRunningOf(st *reconcile.State) *LeftRunning {
+	if st == nil || !st.Applied() {
+		return nil
+	}
+	var l LeftRunning
+	for _, n := range st.Names() {
+		d := st.Daemons[n]
+		switch {
+		case d.Stopped && !d.Destroyed:
+			l.Stopped = append(l.Stopped, n)
+		case d.Stopped || !d.CompletedAt.IsZero(): // destroyed, or a one-shot done
+		default:
+			l.Daemons = append(l.Daemons, n)
+		}
+	}
+	if len(l.Daemons) == 0 {
+		return nil
+	}
+	// Named: a bare start would start those stopped on purpose too, and
+	// what beads.hcl declares since.
+	l.Command = "beadsctl start " + strings.Join(l.Daemons, " ")
+	return &l
 }
 
 // AgentReport describes the agent behind a report.
@@ -146,10 +188,15 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			if ok && row.MemoryLimitBytes == 0 {
 				row.MemoryLimitBytes = ds.Spec.Limits.Memory
 			}
-			if ok && ds.Destroyed && live == nil && !stuck {
+			switch {
+			case ok && ds.Destroyed && live == nil && !stuck:
 				// The agent's last record says "stopped by user" of the
 				// stops destroy asked for; the state knows why.
 				row.Status, row.Reason, row.Destroyed, row.Stopped = string(supervisor.StateStopped), destroyedReason, true, true
+			case ok && ds.Stopped && !s.Stopped && live == nil && !stuck:
+				// Stopped on purpose, and the agent died before it recorded
+				// the stop (agent.json is written a few ms after a change).
+				row.Status, row.Reason, row.Stopped, row.Health = string(supervisor.StateStopped), "stopped by user", true, "unknown"
 			}
 		}
 		r.Daemons = append(r.Daemons, row)
@@ -188,6 +235,9 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 	}
 	sort.SliceStable(r.Daemons, func(i, j int) bool { return r.Daemons[i].Name < r.Daemons[j].Name })
 	r.Destroyed = len(r.Daemons) > 0 && !slices.ContainsFunc(r.Daemons, func(d DaemonRow) bool { return !d.Destroyed })
+	if live == nil && !stuck && !r.Destroyed {
+		r.LeftRunning = LeftRunningOf(st)
+	}
 	if r.Daemons == nil {
 		r.Daemons = []DaemonRow{}
 	}

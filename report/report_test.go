@@ -359,3 +359,33 @@ func TestBuildHealthReportNoStaleFigures(t *testing.T) {
 		t.Errorf("online, read now (-want +got)\n%s", d)
 	}
 }
+
+// TestLeftRunningOf: what an agent that is not running should run is what the
+// last apply left running: not the daemons stopped on purpose (named, so that
+// the command leaves them stopped), destroyed, or one-shots that completed.
+func TestLeftRunningOf(t *testing.T) {
+	done := time.Date(2026, 12, 4, 4, 0, 0, 0, time.UTC)
+	tests := map[string]struct {
+		daemons map[string]reconcile.DaemonState
+		want    *LeftRunning
+	}{
+		"all running": {map[string]reconcile.DaemonState{"b": {}, "a": {}},
+			&LeftRunning{Daemons: []string{"a", "b"}, Command: "beadsctl start a b"}},
+		"one stopped, a one-shot done": {map[string]reconcile.DaemonState{"web": {}, "worker": {Stopped: true}, "migrate": {CompletedAt: done}},
+			&LeftRunning{Daemons: []string{"web"}, Stopped: []string{"worker"}, Command: "beadsctl start web"}},
+		"destroyed":    {map[string]reconcile.DaemonState{"web": {Stopped: true, Destroyed: true}}, nil},
+		"all stopped":  {map[string]reconcile.DaemonState{"web": {Stopped: true}}, nil},
+		"none applied": {nil, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			st := &reconcile.State{Lineage: "l", Daemons: tc.daemons}
+			if tc.daemons == nil {
+				st.Lineage = ""
+			}
+			if diff := cmp.Diff(tc.want, LeftRunningOf(st)); diff != "" {
+				t.Fatalf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}

@@ -50,6 +50,12 @@ type AgentOptions struct {
 	// Alerts are the alerts the agent runs from the start (`agent
 	// --foreground`); apply sets them through the control API otherwise.
 	Alerts []AlertSpec
+	// ResumeObservers makes the agent start with the alerts and the metrics
+	// address the last agent of Dir ran with (agent.json), what the last
+	// apply set, in place of Alerts and MetricsListen: for `agent --restore`
+	// at boot, and for the detached agent a verb starts after the last one
+	// died (apply hands beads.hcl's on at once).
+	ResumeObservers bool
 }
 
 // Put actions, in PutResult.Action.
@@ -98,11 +104,16 @@ type Agent struct {
 	start time.Time
 
 	// ops run on Run's goroutine, which owns the context daemons run under.
-	ops      chan func(ctx context.Context)
-	ready    chan struct{}
-	dirty    chan struct{}
-	shutdown chan struct{}
-	shutOnce sync.Once
+	ops   chan func(ctx context.Context)
+	ready chan struct{}
+	dirty chan struct{}
+	// flush asks the record loop to write agent.json now, past its pace,
+	// and to answer when it is written (flushRecord).
+	flush chan chan error
+	// recordEnded is closed when the record loop has returned.
+	recordEnded chan struct{}
+	shutdown    chan struct{}
+	shutOnce    sync.Once
 	// stopped is closed once every daemon has stopped at the end of Run.
 	stopped chan struct{}
 
@@ -150,19 +161,21 @@ func NewAgent(opts AgentOptions) *Agent {
 	events.recorded = alerts.feed
 	alerts.setSpecs(opts.Alerts)
 	return &Agent{
-		events:   events,
-		alerts:   alerts,
-		opts:     opts,
-		dir:      dir,
-		log:      log,
-		pid:      os.Getpid(),
-		ops:      make(chan func(context.Context)),
-		ready:    make(chan struct{}),
-		dirty:    make(chan struct{}, 1),
-		shutdown: make(chan struct{}),
-		stopped:  make(chan struct{}),
-		daemons:  map[string]*hosted{},
-		sampler:  NewMemorySampler(),
+		events:      events,
+		alerts:      alerts,
+		opts:        opts,
+		dir:         dir,
+		log:         log,
+		pid:         os.Getpid(),
+		ops:         make(chan func(context.Context)),
+		ready:       make(chan struct{}),
+		dirty:       make(chan struct{}, 1),
+		flush:       make(chan chan error),
+		recordEnded: make(chan struct{}),
+		shutdown:    make(chan struct{}),
+		stopped:     make(chan struct{}),
+		daemons:     map[string]*hosted{},
+		sampler:     NewMemorySampler(),
 	}
 }
 
@@ -202,8 +215,18 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	if rec, err := ReadAgentRecord(a.dir); err == nil {
 		a.reapOrphans(ctx, rec)
+		if a.opts.ResumeObservers {
+			a.alerts.setSpecs(rec.Alerts)
+			a.opts.MetricsListen = rec.MetricsListen
+			if len(rec.Alerts) > 0 || rec.MetricsListen != "" {
+				a.log.Info("alerts and metrics listener as the last apply set them", "alerts", len(rec.Alerts), "metrics_listen", rec.MetricsListen)
+			}
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		a.log.Warn("agent record unreadable", "path", agentRecordPath(a.dir), "error", err.Error())
+		if a.opts.ResumeObservers {
+			a.log.Warn("alerts and metrics listener not restored: the agent record is unreadable")
+		}
 	}
 
 	sock := a.SocketPath()
@@ -245,8 +268,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); a.recordLoop(runCtx) }()
+	go func() { defer close(a.recordEnded); a.recordLoop(runCtx) }()
 	a.markDirty()
 	a.alerts.start(ctx)
 	go a.alerts.run(ctx)
@@ -302,7 +324,7 @@ loop:
 	a.events.stop()
 	a.alerts.stop()
 	cancelRun()
-	<-writerDone
+	<-a.recordEnded
 	if err := a.writeRecord(); err != nil {
 		a.log.Error("agent record not written", "error", err.Error())
 	}

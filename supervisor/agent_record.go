@@ -61,16 +61,24 @@ func (a *Agent) recordLoop(ctx context.Context) {
 			retry.Stop()
 		}
 	}()
+	var flushed chan error // the flushRecord waiting for the next write
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.dirty:
-		case <-retryC:
+		if flushed == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.dirty:
+			case <-retryC:
+			case flushed = <-a.flush:
+			}
 		}
 		t0 := time.Now()
 		err := a.writeRecord()
 		took := time.Since(t0)
+		if flushed != nil {
+			flushed <- err
+			flushed = nil
+		}
 		if a.recordWritten != nil {
 			a.recordWritten()
 		}
@@ -103,7 +111,31 @@ func (a *Agent) recordLoop(ctx context.Context) {
 			pace.Stop()
 			return
 		case <-pace.C:
+		case flushed = <-a.flush: // written at once, not at the pace's end
+			pace.Stop()
 		}
+	}
+}
+
+// flushRecord has agent.json written now, and waits until it is (or ctx is
+// done): for what a restarted agent needs (the alerts and the metrics
+// address that apply sets, which `agent --restore` sets again) and which
+// must not be lost to an agent killed in the paced write's few ms. Once the
+// record loop has ended it returns at once (Run writes the last record).
+func (a *Agent) flushRecord(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case a.flush <- reply:
+	case <-a.recordEnded:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

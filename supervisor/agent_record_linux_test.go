@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -156,6 +158,29 @@ func TestAgentRecordKeepsAlertsAndMetrics(t *testing.T) {
 		case <-written:
 		case <-deadline:
 			t.Fatalf("agent.json never recorded the alerts and the metrics address: %+v, %v", rec.Alerts, err)
+		}
+	}
+}
+
+// TestAgentRecordHasAlertsWhenPutAnswers: once PUT /v1/alerts and PUT
+// /v1/metrics/listen have answered, agent.json holds what they set: an agent
+// SIGKILLed right after the apply (within the record's paced write) still
+// leaves them for `agent --restore` (agent_dead.txtar lost them 2 runs in 3).
+func TestAgentRecordHasAlertsWhenPutAnswers(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	for i := range 20 { // each a new value, each answered while the record loop paces
+		name := "desk" + strconv.Itoa(i)
+		ta.callJSON(t, http.MethodPut, "/v1/alerts", AlertsRequest{Alerts: []AlertSpec{{Name: name, On: []string{"errored"},
+			Command: []string{"true"}, Dir: dir}}}, &AlertsRequest{})
+		addr := "192.0.2.1:" + strconv.Itoa(9000+i) // not this machine's (TEST-NET-1): asked for, not served, recorded all the same
+		ta.callJSON(t, http.MethodPut, "/v1/metrics/listen", map[string]string{"listen": addr}, &MetricsListenResult{})
+		rec, err := ReadAgentRecord(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Alerts) != 1 || rec.Alerts[0].Name != name || rec.MetricsListen != addr {
+			t.Fatalf("put %d answered, agent.json has alerts %+v, metrics %q", i, rec.Alerts, rec.MetricsListen)
 		}
 	}
 }

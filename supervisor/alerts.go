@@ -626,6 +626,9 @@ func (a *Agent) handleAlertsPut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.SetAlerts(req.Alerts)
+	if err := a.flushRecord(r.Context()); err != nil { // agent --restore reads them there
+		a.log.Warn("alerts set but not recorded", "error", err.Error())
+	}
 	writeJSONBody(w, http.StatusOK, AlertsRequest{Alerts: a.alerts.specList()})
 }
 

@@ -317,6 +317,9 @@ func (a *Agent) handleMetricsListen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bound, err := a.SetMetricsListen(req.Listen)
+	if ferr := a.flushRecord(r.Context()); ferr != nil { // agent --restore reads it there
+		a.log.Warn("metrics address set but not recorded", "error", ferr.Error())
+	}
 	res := MetricsListenResult{Listen: bound}
 	if err != nil {
 		res.Error = err.Error()

@@ -61,7 +61,9 @@ func run() int {
 	}
 	defer logf.Close()
 	log := slog.New(slog.NewJSONHandler(logf, nil))
-	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: abs, Logger: log, Version: version})
+	// ResumeObservers: the last apply's alerts and metrics listener, when a
+	// verb starts the agent after the last one died (apply sets beads.hcl's).
+	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: abs, Logger: log, Version: version, ResumeObservers: true})
 	go supervisor.SignalReady(ctx, a, log)
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

@@ -69,7 +69,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 			return nil
 		}
 		opts.Specs = specs
-		opts.Alerts, opts.MetricsListen = restoreObservers(g.log, dir)
+		opts.ResumeObservers = true // as the last apply set them, whatever beads.hcl says now
 	case o.foreground:
 		cfg, err := foregroundConfig(g, dir, g.profile().name)
 		if err != nil {
@@ -89,6 +89,10 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 		}
 		defer logf.Close()
 		opts.Logger = slog.New(slog.NewJSONHandler(logf, nil))
+		// Started by apply (which hands beads.hcl's on at once) or by a verb
+		// with the agent down (start after the agent died): the alerts and
+		// the metrics listener are the last apply's until an apply changes them.
+		opts.ResumeObservers = true
 	}
 	a := supervisor.NewAgent(opts)
 	go supervisor.SignalReady(ctx, a, opts.Logger)
@@ -190,21 +194,6 @@ func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spe
 	}
 	g.log.Info("restoring the last apply", "profile", profile, "daemons", len(specs))
 	return specs, "", nil
-}
-
-// restoreObservers are the alerts and the metrics address the last agent ran
-// with (agent.json): what the last apply set, not what beads.hcl says now,
-// which may not even load.
-func restoreObservers(log *slog.Logger, dir string) ([]supervisor.AlertSpec, string) {
-	rec, err := supervisor.ReadAgentRecord(dir)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			log.Warn("alerts and metrics listener not restored", "error", err.Error())
-		}
-		return nil, ""
-	}
-	log.Info("restoring the last apply's alerts and metrics", "alerts", len(rec.Alerts), "metrics_listen", rec.MetricsListen)
-	return rec.Alerts, rec.MetricsListen
 }
 
 func fileExists(p string) bool {

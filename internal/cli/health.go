@@ -9,6 +9,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/internal/plural"
+	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/spf13/cobra"
 )
@@ -47,6 +48,9 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	agent := g.dial(dir)
 	defer agent.Close()
 	in.Agent, in.AgentErr = askAgent(ctx, agent)
+	if in.Agent == nil {
+		in.State, _ = reconcile.ReadStateSummary(reconcile.StatePath(dir)) // an unreadable one: opsDaemons said so
+	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	r := report.BuildHealthReport(pctx, in, report.DefaultHealthProbes())
@@ -102,6 +106,8 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 			fmt.Fprintf(w, "%s agent: running, pid %d\n", mark(true, false), r.Agent.Pid)
 		} else if r.Agent.NotAnswering {
 			fmt.Fprintf(w, "%s agent: %s\n", mark(false, false), r.Agent.Error)
+		} else if r.LeftRunning != nil {
+			fmt.Fprintf(w, "%s agent: not running. %s\n", mark(false, false), leftRunningLine(r.LeftRunning, r.Boot))
 		} else {
 			fmt.Fprintf(w, "%s agent: not running (run beadsctl apply)\n", mark(false, false))
 		}

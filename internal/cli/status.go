@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/beadsctl/beadsctl/internal/boot"
+	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
@@ -273,6 +274,7 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 	case a.Source == "snapshot":
 		fmt.Fprintf(w, "%s showing what it recorded %s ago (.beadsctl/agent.json).\n",
 			pal.red("The agent is not running:"), report.FormatDuration(now.Sub(a.SnapshotAt)))
+		printLeftRunning(w, r)
 	default:
 		if len(r.Daemons) == 0 {
 			fmt.Fprintf(w, "%s and nothing was applied here yet.\n", pal.red("The agent is not running"))
@@ -284,6 +286,7 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 			return false
 		}
 		fmt.Fprintf(w, "%s showing what the last apply recorded (.beadsctl/state.json).\n", pal.red("The agent is not running:"))
+		printLeftRunning(w, r)
 	}
 	if a.Source == "agent" && a.Version != version {
 		fmt.Fprintf(w, "%s this is beadsctl %s; beadsctl apply replaces it (its daemons restart).\n",
@@ -293,6 +296,36 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 		fmt.Fprintf(w, "(%s)\n", a.Error)
 	}
 	return true
+}
+
+// printLeftRunning says, when the agent is not running, what the last apply
+// left running that nothing runs now, and what brings it back.
+func printLeftRunning(w io.Writer, r report.StatusReport) {
+	if r.LeftRunning != nil {
+		fmt.Fprintln(w, leftRunningLine(r.LeftRunning, r.Boot))
+	}
+}
+
+// leftRunningLine is status's and health's sentence about the daemons the
+// last apply left running while no agent runs them.
+func leftRunningLine(l *report.LeftRunning, boot *boot.Status) string {
+	them := "them"
+	if len(l.Daemons) == 1 {
+		them = "it"
+	}
+	line := fmt.Sprintf("The last apply left %s running (%s) and nothing runs %s now: %s brings %s back as applied",
+		plural.Count(len(l.Daemons), "daemon"), strings.Join(l.Daemons, ", "), them, l.Command, them)
+	if len(l.Stopped) > 0 {
+		line += fmt.Sprintf(" (%s stays stopped)", strings.Join(l.Stopped, ", "))
+	}
+	if boot != nil && boot.On && boot.Engine == "systemd" {
+		sys := "--user "
+		if boot.System {
+			sys = ""
+		}
+		return line + fmt.Sprintf("; or systemctl %sstart %s, whose agent systemd restarts if it dies.", sys, boot.Unit)
+	}
+	return line + "; or beadsctl agent --foreground --restore, attached (what beadsctl startup's unit runs)."
 }
 
 // cells are the figures of a status row as shown: "-" for what is not known
