@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,7 +43,12 @@ func symbol(c *reconcile.Change, pal palette) (string, string) {
 }
 
 // renderPlan writes p in the spirit of `terraform plan`.
-func renderPlan(w io.Writer, p *reconcile.Plan, color bool) {
+func renderPlan(out io.Writer, p *reconcile.Plan, color bool) {
+	// Buffered: a line a write made 20,000 write calls for a plan of 1,000
+	// daemons (11 % of plan's CPU). Flushed before it returns, so what the
+	// caller writes next (apply's prompt, its progress) comes after it.
+	w := bufio.NewWriterSize(out, 64<<10)
+	defer w.Flush()
 	pal := palette{color}
 	renderFindings(w, p.Drift, color, "Outside of beads.hcl:")
 	if !p.HasChanges() {
