@@ -3,10 +3,8 @@ package schema
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/logpath"
 )
 
@@ -53,8 +52,7 @@ import (
 //     that became a folder or a FIFO is an error), and any doubt falls back
 //     to a full load, which then gives the diagnostic.
 //
-// Entries are written without fsync, by rename: a crash leaves the old
-// entry, a new one, or a torn one that fails its MAC.
+// Entries are written without fsync, by rename (store).
 
 // Cache is where LoadCached and ValidateCached keep their entries.
 type Cache struct {
@@ -251,19 +249,11 @@ func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
 	return payload
 }
 
-// store writes the entry kind; a failure only costs the next command a
-// parse, so it is ignored.
+// store writes the entry kind (atomicfile.WriteUnsynced: a crash leaves the
+// old entry, the new, or an empty one that fails its MAC); a failure only
+// costs the next command a parse, so it is ignored.
 func (c *Cache) store(kind, path, abs, home string, src, payload []byte) {
 	b := make([]byte, 0, len(cacheMagic)+len(payload)+sha256.Size)
 	b = append(append(append(b, cacheMagic...), payload...), c.tag(kind, path, abs, home, src, payload)...)
-	var r [8]byte
-	_, _ = rand.Read(r[:])
-	tmp := c.file(kind) + ".tmp-" + hex.EncodeToString(r[:])
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		os.Remove(tmp)
-		return
-	}
-	if err := os.Rename(tmp, c.file(kind)); err != nil {
-		os.Remove(tmp)
-	}
+	_ = atomicfile.WriteUnsynced(c.file(kind), b, 0o600)
 }
