@@ -332,7 +332,7 @@ func (c *Client) callErr(ctx, rctx context.Context, k call, err error) error {
 	}
 	if errors.Is(err, ErrAgentDown) {
 		if pid := c.lockHolder(); pid > 0 {
-			return &NotAnsweringError{Pid: pid, Request: k.method + " " + k.path,
+			return &NotAnsweringError{Pid: pid, Request: k.method + " " + strings.SplitN(k.path, "?", 2)[0],
 				Why: fmt.Sprintf("it runs, but its socket %s does not take connections (%v)", c.socket, errors.Unwrap(err))}
 		}
 		return fmt.Errorf("%w (socket %s)", ErrAgentDown, c.socket)
@@ -408,6 +408,15 @@ func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
 		c.agent = &st
 		c.mu.Unlock()
 	}
+	return st, err
+}
+
+// StatusBrief is Status without what beadsctl status does not show
+// (supervisor.AgentStatus.Brief): half the JSON to decode. An agent of an
+// older version answers all of it.
+func (c *Client) StatusBrief(ctx context.Context) (supervisor.AgentStatus, error) {
+	var st supervisor.AgentStatus
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status?brief=1", anyAPI: true}, &st)
 	return st, err
 }
 

@@ -718,3 +718,32 @@ func awaitAgentExitWith(t *testing.T, done <-chan error, pid int, what string) {
 		t.Errorf("daemon pid %d still alive after the agent exited", pid)
 	}
 }
+
+// TestAgentStatusBrief: GET /v1/status?brief=1 leaves out what beadsctl
+// status does not show (argv, folder, hashes, recent restarts and health
+// checks, restarts by reason, the alerts) and keeps what it shows.
+func TestAgentStatusBrief(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	spec := shSpec(dir, "web", "exec sleep 1000")
+	spec.Limits.Memory = 100 << 20
+	ta.put(t, spec)
+	on := ta.waitOnline(t, "web")
+	var full, brief AgentStatus
+	ta.callJSON(t, http.MethodGet, "/v1/status", nil, &full)
+	ta.callJSON(t, http.MethodGet, "/v1/status?brief=1", nil, &brief)
+	if len(full.Daemons) != 1 || len(full.Daemons[0].Argv) == 0 || full.Daemons[0].Dir == "" {
+		t.Fatalf("full status lacks what brief leaves out: %+v", full.Daemons)
+	}
+	if len(brief.Daemons) != 1 {
+		t.Fatalf("brief status: %+v", brief)
+	}
+	b := brief.Daemons[0]
+	if b.Argv != nil || b.Dir != "" || b.EnvHash != "" || b.SpecHash != "" || b.RecentRestarts != nil || b.RecentHealth != nil || b.RestartsByReason != nil {
+		t.Errorf("brief status keeps what status does not show: %+v", b)
+	}
+	if b.Name != "web" || b.State != StateOnline || b.Pid != on.Pid || !b.StartTime.Equal(on.StartTime) || b.MemoryLimitBytes != 100<<20 || b.LastEvent == nil ||
+		brief.Pid != full.Pid || brief.Version != full.Version || brief.API != full.API {
+		t.Errorf("brief status lacks what status shows: %+v of %+v", brief, b)
+	}
+}

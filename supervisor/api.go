@@ -14,7 +14,7 @@ import (
 // {"error": "..."} with 400 (malformed), 404 (unknown daemon or path), 405,
 // 413 (body over MaxBodyBytes) or 500.
 //
-//	GET    /v1/status                      -> AgentStatus
+//	GET    /v1/status[?brief=1]            -> AgentStatus (brief: without what beadsctl status does not show, Brief)
 //	PUT    /v1/daemons/{name}              Spec -> PutResult
 //	DELETE /v1/daemons/{name}              -> DaemonResult (graceful stop, forgotten)
 //	POST   /v1/daemons/{name}/restart      -> DaemonResult
@@ -157,8 +157,12 @@ func writeAPIError(w http.ResponseWriter, code int, msg string) {
 	writeJSONBody(w, code, APIError{Error: msg})
 }
 
-func (a *Agent) handleStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSONBody(w, http.StatusOK, a.AgentStatus())
+func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st := a.AgentStatus()
+	if r.URL.Query().Get("brief") == "1" {
+		st.Brief()
+	}
+	writeJSONBody(w, http.StatusOK, st)
 }
 
 // handleShutdown answers once every daemon has stopped.

@@ -47,7 +47,7 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	}
 	agent := g.dial(dir)
 	defer agent.Close()
-	in.Agent, in.AgentErr = askAgent(ctx, agent)
+	in.Agent, in.AgentErr = askAgent(ctx, agent, false)
 	if in.Agent == nil {
 		in.State, _ = reconcile.ReadStateSummary(reconcile.StatePath(dir)) // an unreadable one: opsDaemons said so
 	}

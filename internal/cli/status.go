@@ -43,9 +43,16 @@ func opsDir(g *globals) string {
 
 // askAgent returns the live agent status, or nil and why not. The client's
 // own deadline (--agent-timeout) bounds it: a wedged agent must not wedge
-// status, and is told apart from a dead one.
-func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) {
-	st, err := a.Status(ctx)
+// status, and is told apart from a dead one. brief asks an agent that can
+// answer briefly (reconcile.Client.StatusBrief) for what status shows only.
+func askAgent(ctx context.Context, a opsAgent, brief bool) (*supervisor.AgentStatus, error) {
+	status := a.Status
+	if b, ok := a.(interface {
+		StatusBrief(context.Context) (supervisor.AgentStatus, error)
+	}); ok && brief {
+		status = b.StatusBrief
+	}
+	st, err := status(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +61,7 @@ func askAgent(ctx context.Context, a opsAgent) (*supervisor.AgentStatus, error) 
 
 // statusReport asks the agent and, when it is down, reads what it last recorded.
 func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusReport, error) {
-	v, err := readOpsWith(ctx, dir, a, reconcile.ReadStateSummary)
+	v, err := readOpsWith(ctx, dir, a, true, reconcile.ReadStateSummary)
 	if err != nil {
 		return report.StatusReport{}, err
 	}
@@ -73,14 +80,15 @@ type opsView struct {
 }
 
 func readOps(ctx context.Context, dir string, a opsAgent) (opsView, error) {
-	return readOpsWith(ctx, dir, a, reconcile.ReadState)
+	return readOpsWith(ctx, dir, a, false, reconcile.ReadState)
 }
 
-// readOpsWith is readOps reading the state with read (status reads only its
-// summary: reconcile.ReadStateSummary).
-func readOpsWith(ctx context.Context, dir string, a opsAgent, read func(string) (*reconcile.State, error)) (opsView, error) {
+// readOpsWith is readOps reading the state with read, and asking the agent
+// for a brief status (status reads only the state's summary,
+// reconcile.ReadStateSummary, and what the agent's brief answer has).
+func readOpsWith(ctx context.Context, dir string, a opsAgent, brief bool, read func(string) (*reconcile.State, error)) (opsView, error) {
 	var v opsView
-	v.live, v.agentErr = askAgent(ctx, a)
+	v.live, v.agentErr = askAgent(ctx, a, brief)
 	st, err := read(reconcile.StatePath(dir))
 	if err != nil {
 		return v, err
