@@ -79,13 +79,25 @@ func toolFor(root *cobra.Command, args []string) string {
 	return c.Annotations[toolAnnotation]
 }
 
-// toolsPath is beadsctl-tools beside the beadsctl binary exe.
+// toolsPath is beadsctl-tools beside the beadsctl binary exe: beside exe as
+// it was called or, when that is a symbolic link (beadsctl linked into a
+// folder on PATH; os.Executable does not resolve it on every system), beside
+// the file it points to. The first name is returned when neither exists.
 func toolsPath(exe string) string {
 	name := ToolsName
 	if runtime.GOOS == "windows" {
 		name += ".exe"
 	}
-	return filepath.Join(filepath.Dir(exe), name)
+	p := filepath.Join(filepath.Dir(exe), name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil && filepath.Dir(real) != filepath.Dir(exe) {
+		if q := filepath.Join(filepath.Dir(real), name); isFile(q) {
+			return q
+		}
+	}
+	return p
 }
 
 // handOver runs beadsctl-tools with args (those of beadsctl, for its command

@@ -79,3 +79,27 @@ func TestToolsVersionCheck(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestToolsPathBesideALink: beadsctl-tools is found beside beadsctl, or, when
+// beadsctl is a symbolic link to the installed binary, beside that binary.
+func TestToolsPathBesideALink(t *testing.T) {
+	bin, onPath := t.TempDir(), t.TempDir()
+	for _, name := range []string{"beadsctl", ToolsName} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(onPath, "beadsctl")
+	if err := os.Symlink(filepath.Join(bin, "beadsctl"), link); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := toolsPath(filepath.Join(bin, "beadsctl")), filepath.Join(bin, ToolsName); got != want {
+		t.Errorf("beside the binary: %s, want %s", got, want)
+	}
+	if got, want := toolsPath(link), filepath.Join(bin, ToolsName); got != want {
+		t.Errorf("through the link: %s, want %s", got, want)
+	}
+	if got, want := toolsPath(filepath.Join(onPath, "nothing")), filepath.Join(onPath, ToolsName); got != want {
+		t.Errorf("none: %s, want %s (the path the error names)", got, want)
+	}
+}
