@@ -44,8 +44,10 @@ func decodeMetrics(blocks []*hcl.Block, ctx *hcl.EvalContext) (*Metrics, hcl.Dia
 				if v.Type() != cty.String || v.IsNull() {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid metrics.listen",
 						Detail: "listen is a host:port string, such as \"127.0.0.1:9464\".", Subject: listenRange.Ptr()})
-				} else {
-					m.Listen = v.AsString()
+				} else if m.Listen = v.AsString(); m.Listen == "" {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid metrics.listen",
+						Detail:  "listen is empty: write host:port, such as \"127.0.0.1:9464\", or remove the metrics block to serve no metrics.",
+						Subject: listenRange.Ptr()})
 				}
 			}
 		}
