@@ -345,37 +345,62 @@ func ReadEvents(dir string) ([]Event, []EventsWarning, error) {
 	return out, warns, nil
 }
 
+// maxEventLine is the longest line parseEvents reads as an event; a longer
+// one (garbage, a file written over) is skipped, and the lines after it read.
+const maxEventLine = 1 << 20
+
 func parseEvents(r io.Reader, path string) ([]Event, []EventsWarning, error) {
 	var out []Event
 	var warns []EventsWarning
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	long := false
 	n := 0
-	for sc.Scan() {
-		n++
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !long && len(buf)+len(chunk) <= maxEventLine {
+			buf = append(buf, chunk...)
+		} else {
+			long, buf = true, buf[:0]
 		}
-		var ev Event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			warns = append(warns, EventsWarning{Path: path, Line: n, Err: shortJSONErr(err)})
-			continue
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // the line goes on
 		}
-		if ev.Kind == "" || ev.At.IsZero() {
-			warns = append(warns, EventsWarning{Path: path, Line: n, Err: "no kind or time"})
-			continue
+		if err != nil && !errors.Is(err, io.EOF) {
+			return out, warns, err
 		}
-		out = append(out, ev)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			warns = append(warns, EventsWarning{Path: path, Line: n + 1, Err: "line over 1 MiB; the rest of the file skipped"})
+		if len(chunk) > 0 || long || len(buf) > 0 {
+			n++
+			if long {
+				warns = append(warns, EventsWarning{Path: path, Line: n, Err: "line over 1 MiB: skipped"})
+			} else if ev, warn := parseEventLine(buf); warn != "" {
+				warns = append(warns, EventsWarning{Path: path, Line: n, Err: warn})
+			} else if ev != nil {
+				out = append(out, *ev)
+			}
+		}
+		buf, long = buf[:0], false
+		if err != nil { // io.EOF
 			return out, warns, nil
 		}
-		return out, warns, err
 	}
-	return out, warns, nil
+}
+
+// parseEventLine is the event of one line of the history (nil for a blank
+// line), or why the line is not one.
+func parseEventLine(b []byte) (*Event, string) {
+	line := bytes.TrimSpace(b)
+	if len(line) == 0 {
+		return nil, ""
+	}
+	var ev Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		return nil, shortJSONErr(err)
+	}
+	if ev.Kind == "" || ev.At.IsZero() {
+		return nil, "no kind or time"
+	}
+	return &ev, ""
 }
 
 func shortJSONErr(err error) string {

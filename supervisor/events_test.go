@@ -165,3 +165,34 @@ func TestReadRecentEventsReadsTheEnd(t *testing.T) {
 		t.Fatalf("recent events %v", got)
 	}
 }
+
+// TestReadEventsSkipsAnOverlongLine: a line over 1 MiB (garbage appended, a
+// file written over) is skipped with a warning naming it, and the events
+// after it are read: it used to end the reading, hiding every later event.
+func TestReadEventsSkipsAnOverlongLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(d string) string {
+		return `{"at":"2026-12-04T02:00:00Z","kind":"restarted","daemon":"` + d + `","reason":"crash"}` + "\n"
+	}
+	content := ev("before") + strings.Repeat("x", 3<<20) + "\n" + ev("after") + strings.Repeat("y", 2<<20) // the last unterminated
+	if err := os.WriteFile(EventsPath(dir), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	evs, warns, err := ReadEvents(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Daemon)
+	}
+	if strings.Join(got, " ") != "before after" {
+		t.Fatalf("events %v, want before and after the long line", got)
+	}
+	if len(warns) != 2 || warns[0].Line != 2 || warns[1].Line != 4 || !strings.Contains(warns[0].Err, "line over 1 MiB: skipped") {
+		t.Fatalf("warnings %+v, want lines 2 and 4 over 1 MiB", warns)
+	}
+}

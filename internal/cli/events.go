@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -75,7 +76,11 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 	if err != nil {
 		return err
 	}
+	all := evs
 	evs = report.FilterEvents(evs, daemon, since, o.lines)
+	if len(evs) == 0 && !o.json {
+		fmt.Fprintln(c.ErrOrStderr(), noEvents(all, daemon, o.since))
+	}
 	var last time.Time
 	for _, ev := range evs {
 		if err := printEvent(out, ev, o.json); err != nil {
@@ -101,6 +106,39 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 			return err
 		}
 	}
+}
+
+// noEvents says why events shows none: nothing recorded, nothing in the
+// window, or a daemon the history does not name (with those it names).
+func noEvents(all []supervisor.Event, daemon, since string) string {
+	if len(all) == 0 {
+		return "No events recorded yet (.beadsctl/events.jsonl): the agent records them once beadsctl apply has started it."
+	}
+	if daemon != "" {
+		seen := map[string]bool{}
+		var names []string
+		for _, ev := range all {
+			if ev.Daemon != "" && !seen[ev.Daemon] {
+				seen[ev.Daemon] = true
+				names = append(names, ev.Daemon)
+			}
+		}
+		if !seen[daemon] {
+			sort.Strings(names)
+			return fmt.Sprintf("No events of %q: the history names %s.", daemon, orNone(names))
+		}
+	}
+	if since != "" {
+		return "No events since " + since + "."
+	}
+	return "No events."
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "no daemon"
+	}
+	return strings.Join(names, ", ")
 }
 
 func printEvent(w io.Writer, ev supervisor.Event, asJSON bool) error {
