@@ -111,8 +111,14 @@ func decodeAlerts(blocks []*hcl.Block, ctx *hcl.EvalContext, daemons []string) (
 				continue
 			}
 			d, err := ParseDuration(f.val.AsString())
-			if err == nil && d <= 0 {
+			switch {
+			case err != nil:
+			case d <= 0:
 				err = fmt.Errorf("it must be longer than 0")
+			case key == "window" && d < alerton.MinWindow:
+				// Shorter, the rate limit limits nothing: a crash loop would
+				// run the command at every crash.
+				err = fmt.Errorf("it must be %s or longer, or a crash loop would send an alert a crash (%s is the default)", alerton.MinWindow, alerton.DefaultWindow)
 			}
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid alert." + key,

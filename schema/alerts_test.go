@@ -56,6 +56,11 @@ alert "b" {
   window  = "0s"
   bogus   = 1
 }
+alert "c" {
+  on      = ["crash_loop"]
+  command = ["true"]
+  window  = "10ms"
+}
 alert "a" {
   on      = ["errored"]
   command = ["true"]
@@ -71,7 +76,8 @@ alert "a" {
 		`10:1: error: Alert without events; alert "b" needs on = [...]`,
 		`12:13: error: Invalid alert.window; window must be a duration such as "10s": it must be longer than 0.`,
 		`13:3: error: Unsupported argument`,
-		`15:7: error: Duplicate alert block; An alert "a" is already declared at beads.hcl:4`,
+		`18:13: error: Invalid alert.window; window must be a duration such as "10s": it must be 1s or longer, or a crash loop would send an alert a crash (1m0s is the default).`,
+		`20:7: error: Duplicate alert block; An alert "a" is already declared at beads.hcl:4`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no diagnostic %q in:\n%s", want, got)

@@ -44,6 +44,9 @@ const CrashLoopRestarts = 3
 // CrashLoopWindow is the window of CrashLoopRestarts.
 const CrashLoopWindow = 60 * time.Second
 
+// MinWindow is the shortest rate-limit window an alert block may ask for.
+const MinWindow = time.Second
+
 // Defaults of an alert block.
 const (
 	DefaultTimeout      = 10 * time.Second
