@@ -122,3 +122,30 @@ func MarkCompleted(st *State, cfg *schema.Config, specs []supervisor.Spec) {
 		}
 	}
 }
+
+// AppliedConfig is the configuration the last apply recorded in st, for the
+// project in dir, of the daemons keep allows: for `agent --restore` at boot
+// when beads.hcl does not load (a half-done edit must not leave everything
+// down). A daemon whose environment the state does not hold in clear (a
+// sensitive value, which only beads.hcl has; a state written before the
+// values were kept) cannot be started from it: skipped says why, by name.
+func AppliedConfig(st *State, dir string, keep func(name string) bool) (cfg *schema.Config, skipped map[string]string) {
+	cfg, skipped = &schema.Config{Dir: dir, Env: st.Env}, map[string]string{}
+	for _, name := range st.Names() {
+		ds := st.Daemons[name]
+		if !keep(name) {
+			continue
+		}
+		switch hidden := slices.ContainsFunc(ds.Spec.Sensitive, func(k string) bool { _, ok := ds.Spec.Environment[k]; return ok }); {
+		case !ds.EnvPlain:
+			skipped[name] = "the state was written before it kept environment values: only beads.hcl has them"
+		case hidden:
+			skipped[name] = "its sensitive environment values are only in beads.hcl"
+		default:
+			d := ds.Spec
+			d.Name = name
+			cfg.Daemons = append(cfg.Daemons, d)
+		}
+	}
+	return cfg, skipped
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +36,7 @@ func newAgentCmd(g *globals) *cobra.Command {
 			"With --restore (what beadsctl startup installs) it starts what the last apply left running\n" +
 			"instead: beads.hcl under the applied profile (unless --env names one), without the daemons\n" +
 			"stopped on purpose, with the alerts and the metrics listener the last apply set (agent.json);\n" +
+			"when beads.hcl does not load, the daemons as the last apply recorded them (state.json);\n" +
 			"it exits 0 at once after beadsctl destroy, when nothing was applied, or when another agent\n" +
 			"already runs the folder (one that apply started).",
 		Args: cobra.NoArgs,
@@ -163,9 +166,20 @@ func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spe
 	if p := g.chosenProfile(); !p.sticky {
 		profile = p.name
 	}
+	var skipped map[string]string // not restored from the state: why
 	cfg, err := foregroundConfig(g, dir, profile)
 	if err != nil {
-		return nil, "", err
+		// At boot a beads.hcl that does not load (an edit half done) must
+		// not leave everything down: what the last apply recorded runs.
+		g.log.Error("beads.hcl does not load: restoring the daemons as the last apply recorded them", "error", err.Error())
+		cfg, skipped = reconcile.AppliedConfig(st, dir, func(name string) bool { return running[name] })
+		for _, name := range slices.Sorted(maps.Keys(skipped)) {
+			g.log.Error("not restored: beads.hcl does not load", "daemon", name, "reason", skipped[name])
+		}
+		if len(cfg.Daemons) == 0 {
+			return nil, "", err
+		}
+		profile = st.Env
 	}
 	declared := map[string]bool{}
 	specs, err := foregroundSpecs(ctx, cfg, func(d schema.Daemon) bool {
@@ -188,7 +202,7 @@ func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spe
 	}
 	reconcile.MarkCompleted(st, cfg, specs) // a one-shot that completed is not run again
 	for _, name := range st.Names() {
-		if running[name] && !declared[name] {
+		if _, said := skipped[name]; running[name] && !declared[name] && !said {
 			g.log.Warn("not restored: removed from beads.hcl since the last apply", "daemon", name)
 		}
 	}
