@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // userHZ is the unit of utime/stime in /proc/<pid>/stat: USER_HZ is 100 on
@@ -137,16 +138,16 @@ func parseStat(b []byte) (procStat, bool) {
 		}
 		switch field {
 		case 5:
-			v, _ := strconv.Atoi(string(f))
-			st.pgrp = v
+			v, _ := atou(f)
+			st.pgrp = int(v)
 		case 11, 16, 17:
-			v, _ := strconv.ParseUint(string(f), 10, 64)
+			v, _ := atou(f)
 			st.reaped += v
 		case 14, 15:
-			v, _ := strconv.ParseUint(string(f), 10, 64)
+			v, _ := atou(f)
 			st.ticks += v
 		case 24:
-			v, _ := strconv.ParseUint(string(f), 10, 64)
+			v, _ := atou(f)
 			st.rssPages = v
 			return st, true
 		}
@@ -241,16 +242,26 @@ func (g *groupSampler) close() {
 }
 
 // preadSmall reads a /proc file from its start again; -1 on error.
+//
+// It is a raw system call: the kernel formats a few numbers of the process
+// (statm, stat, children) and never sleeps on them, so the scheduler need not
+// be told. An idle agent's work is these reads; each one told (entersyscall)
+// woke Go's sysmon thread from its sleep, and that thread then polled for a
+// while (17 % of the agent's idle CPU with 50 daemons, perf).
 func preadSmall(fd int, buf []byte) int {
-	if fd < 0 {
+	if fd < 0 || len(buf) == 0 {
 		return -1
 	}
-	n, err := syscall.Pread(fd, buf, 0)
-	if err != nil {
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+	if errno != 0 {
 		return -1
 	}
-	return n
+	return int(n)
 }
+
+// statBufs holds the buffers the samples read into (one goroutine samples
+// every daemon, but a watch's first sample is taken by its daemon's loop).
+var statBufs = sync.Pool{New: func() any { return new([1024]byte) }}
 
 func newGroupSampler(pgid int) *groupSampler {
 	return &groupSampler{pgid: pgid, members: []int{pgid}, lastScan: time.Now(), now: time.Now}
@@ -267,10 +278,9 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 			}
 		}
 	}
-	var (
-		s   groupSample
-		buf [1024]byte
-	)
+	var s groupSample
+	buf := statBufs.Get().(*[1024]byte)
+	defer statBufs.Put(buf)
 	// queue is what to visit: the known members, then the children found on
 	// the way; kept is who is still in the group.
 	queue := append(g.scratch[:0], g.members...)
@@ -321,9 +331,15 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 		}
 		if n := preadSmall(f.children, buf[:]); n > 0 {
 			g.forked = true
-			for _, fld := range bytes.Fields(buf[:n]) {
-				if c, err := strconv.Atoi(string(fld)); err == nil && !slices.Contains(queue, c) {
-					queue = append(queue, c)
+			for rest := buf[:n]; len(rest) > 0; {
+				fld := rest
+				if j := bytes.IndexByte(rest, ' '); j >= 0 {
+					fld, rest = rest[:j], rest[j+1:]
+				} else {
+					rest = nil
+				}
+				if c, ok := atou(bytes.TrimSpace(fld)); ok && !slices.Contains(queue, int(c)) {
+					queue = append(queue, int(c))
 				}
 			}
 		}
@@ -350,8 +366,24 @@ func parseStatm(b []byte) (uint64, bool) {
 	if j := bytes.IndexByte(rest, ' '); j >= 0 {
 		rest = rest[:j]
 	}
-	v, err := strconv.ParseUint(string(rest), 10, 64)
-	return v, err == nil
+	return atou(rest)
+}
+
+// atou parses the decimal digits of b (a field of a /proc file) without the
+// allocation of strconv's string: the sampler reads 50 such fields a second
+// for 50 daemons, and their garbage was the agent's only steady allocation.
+func atou(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
 }
 
 // sharedScan is one scan of /proc, by process group, reused by every sampler

@@ -91,6 +91,44 @@ func TestParseStatm(t *testing.T) {
 	}
 }
 
+func TestAtou(t *testing.T) {
+	for in, want := range map[string]uint64{"0": 0, "7": 7, "250": 250, "18446744073709551615": 0, "1844674407370955161": 1844674407370955161} {
+		got, ok := atou([]byte(in))
+		if wantOK := len(in) <= 19; ok != wantOK || ok && got != want {
+			t.Errorf("atou(%q) = %d, %v; want %d, %v", in, got, ok, want, wantOK)
+		}
+	}
+	for _, in := range []string{"", "-1", "12a", " 1", "1\n"} {
+		if v, ok := atou([]byte(in)); ok {
+			t.Errorf("atou(%q) = %d, ok; want not ok", in, v)
+		}
+	}
+}
+
+// TestGroupSamplerAllocatesNothing: an idle agent's steady work is these
+// samples (50 a second for 50 daemons); they read into a pooled buffer and
+// parse without strconv's strings, so that they leave no garbage for the GC
+// (a 1 KiB buffer and a string per sample did).
+func TestGroupSamplerAllocatesNothing(t *testing.T) {
+	cmd := exec.Command("sleep", "1000")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	g := newGroupSampler(cmd.Process.Pid)
+	defer g.close()
+	if _, err := g.sample(true); err != nil { // opens the member's files
+		t.Fatal(err)
+	}
+	for _, full := range []bool{false, true} {
+		var err error
+		if n := testing.AllocsPerRun(100, func() { _, err = g.sample(full) }); n != 0 || err != nil {
+			t.Errorf("sample(full=%v): %v allocations a sample, error %v; want none", full, n, err)
+		}
+	}
+}
+
 // TestGroupSamplerFindsMembers: a full scan and then the cheap walk from the
 // leader find the same members. The group is one the test leads (sh and its
 // sleep), as a daemon's is: the sampler walks from the leader, which for a
