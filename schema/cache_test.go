@@ -82,6 +82,7 @@ func TestCacheHitIsAFreshLoad(t *testing.T) {
 				}
 				if round == 1 && len(files) == 0 {
 					hits++
+					t.Logf("%s, profile %q: a hit", name, p)
 				}
 			}
 		}

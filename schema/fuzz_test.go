@@ -14,7 +14,7 @@ import (
 // plus the examples) runs in every go test.
 func FuzzLoad(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("..", "examples", "*.hcl"))
-	paths = append(paths, filepath.Join("..", "beads.hcl"), filepath.Join("testdata", "five-mistakes.hcl"))
+	paths = append(paths, filepath.Join("..", "beads.hcl"), filepath.Join("testdata", "five-mistakes.hcl"), filepath.Join("testdata", "cache-every-block.hcl"))
 	for _, p := range paths {
 		if src, err := os.ReadFile(p); err == nil {
 			f.Add(src, "production")
