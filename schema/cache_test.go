@@ -3,6 +3,9 @@ package schema
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -352,5 +355,92 @@ func TestCacheSkipsDoltServers(t *testing.T) {
 	}
 	if entries, _ := filepath.Glob(filepath.Join(c.Dir, CacheFilePrefix+"-*")); len(entries) != 0 {
 		t.Fatalf("entries %v", entries)
+	}
+}
+
+// TestCacheKnowsEveryInput: the cache is exact only while it knows every
+// input of a resolution (storable, the MAC, logsRegular). This lists every
+// call in the package that reaches outside (os, internal/bd, syscall,
+// os/exec, net/http, filepath.Abs and its kin; a new leaf of ours) and
+// fails on one it does not know: a new one must be made a reason not to cache, part of the MAC, or
+// checked again on a hit, and then added here with how.
+func TestCacheKnowsEveryInput(t *testing.T) {
+	known := map[string]string{
+		"cache.go: os.Executable":      "binaryStamp: the binary is in the MAC",
+		"cache.go: os.Stat":            "binaryStamp, and pathsRegular's check of log paths on a hit",
+		"cache.go: os.ReadFile":        "the entry itself",
+		"dolt.go: bd.SharedServerDir":  "a path from HOME, which is in the MAC",
+		"dolt.go: bd.ServerArgs":       "pure",
+		"dolt.go: bd.ServerFiles.Read": "dolt_server: never cached (storable)",
+		"dolt.go: bd.ReadWorkspace":    "dolt_server: never cached (storable)",
+		"envfile.go: os.Stat":          "env_file: never cached (storable)",
+		"envfile.go: os.ReadFile":      "env_file: never cached (storable)",
+		"limits.go: os.Open":           "readConfig: the file itself, in the MAC",
+		"load.go: filepath.Abs":        "the absolute path, in the MAC",
+		"resolve.go: os.Stat":          "regularLogFile: redone on a hit (pathsRegular)",
+		"load.go: os.IsNotExist":       "pure",
+		"envfile.go: os.IsNotExist":    "pure",
+	}
+	// The leaves of ours the package imports: bd reads files (its calls are
+	// above), the others compute (logpath.Check is given the FileInfo),
+	// atomicfile writes the entries.
+	knownLeaves := map[string]bool{"alerton": true, "atomicfile": true, "bd": true, "logpath": true}
+	outside := map[string]bool{"os": true, "bd": true, "syscall": true, "exec": true, "http": true, "ioutil": true}
+	fset := token.NewFileSet()
+	paths, _ := filepath.Glob("*.go")
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, p, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path := strings.Trim(imp.Path.Value, `"`)
+			if ours, ok := strings.CutPrefix(path, "github.com/beadsctl/beadsctl/internal/"); ok && !knownLeaves[ours] {
+				t.Errorf("%s imports %s: list what it reads, as for internal/bd", p, path)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			var name string
+			switch x := sel.X.(type) {
+			case *ast.Ident:
+				if outside[x.Name] || x.Name == "filepath" && (sel.Sel.Name == "Abs" || sel.Sel.Name == "EvalSymlinks" || sel.Sel.Name == "Glob" || sel.Sel.Name == "Walk" || sel.Sel.Name == "WalkDir") {
+					name = x.Name + "." + sel.Sel.Name
+				}
+			case *ast.ParenExpr: // (bd.ServerFiles{...}).Read()
+				if cl, ok := x.X.(*ast.CompositeLit); ok {
+					if ts, ok := cl.Type.(*ast.SelectorExpr); ok {
+						if id, ok := ts.X.(*ast.Ident); ok && outside[id.Name] {
+							name = id.Name + "." + ts.Sel.Name + "." + sel.Sel.Name
+						}
+					}
+				}
+			}
+			if name == "" {
+				return true
+			}
+			key := p + ": " + name
+			seen[key] = true
+			if _, ok := known[key]; !ok {
+				t.Errorf("%s: %s reaches outside beads.hcl: make it a reason not to cache (storable), part of the MAC (tag) or checked on a hit, then list it here", fset.Position(call.Pos()), name)
+			}
+			return true
+		})
+	}
+	for key := range known {
+		if strings.Contains(key, ": ") && !seen[key] {
+			t.Errorf("%s is listed but no longer called: remove it", key)
+		}
 	}
 }
