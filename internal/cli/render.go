@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
+	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // palette colours plan output on a terminal only.
@@ -150,6 +152,11 @@ func renderPlan(out io.Writer, p *reconcile.Plan, color bool) {
 			spec = a.Before
 		}
 		fmt.Fprintf(w, "%s alert %q { on = %s, command = %s }\n", sym, a.Name, hclList(spec.On), hclList(spec.Command))
+		if a.Before != nil && a.After != nil {
+			for _, d := range alertDiff(*a.Before, *a.After) {
+				fmt.Fprintf(w, "    %s %s = %s -> %s\n", pal.yellow("~"), d[0], d[1], d[2])
+			}
+		}
 	}
 	start, upd, restart, stop := p.Summary()
 	fmt.Fprintf(w, "\n%s %d to start, %d to update, %d to restart, %d to stop", pal.bold("Plan:"), start, upd, restart, stop)
@@ -163,6 +170,24 @@ func renderPlan(out io.Writer, p *reconcile.Plan, color bool) {
 		fmt.Fprint(w, ", and the agent to replace")
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// alertDiff is what an alert's update changes: attribute, before, after.
+func alertDiff(before, after supervisor.AlertSpec) [][3]string {
+	var out [][3]string
+	add := func(name, b, a string) {
+		if b != a {
+			out = append(out, [3]string{name, b, a})
+		}
+	}
+	add("on", hclList(before.On), hclList(after.On))
+	add("command", hclList(before.Command), hclList(after.Command))
+	add("daemons", hclList(before.Daemons), hclList(after.Daemons))
+	add("timeout", strconv.Quote(before.Timeout.String()), strconv.Quote(after.Timeout.String()))
+	add("unhealthy_for", strconv.Quote(before.UnhealthyFor.String()), strconv.Quote(after.UnhealthyFor.String()))
+	add("window", strconv.Quote(before.Window.String()), strconv.Quote(after.Window.String()))
+	add("dir", strconv.Quote(before.Dir), strconv.Quote(after.Dir))
+	return out
 }
 
 // renderOrder writes the start order when any daemon depends on another.
