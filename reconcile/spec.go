@@ -31,12 +31,13 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 		env[k] = v
 	}
 	return supervisor.Spec{
-		Name:  d.Name,
-		Argv:  d.Argv(),
-		Dir:   d.Dir,
-		Env:   env,
-		Beads: d.IsBeads(),
-		Dolt:  dolt,
+		Name:      d.Name,
+		Argv:      d.Argv(),
+		Dir:       d.Dir,
+		Env:       env,
+		Sensitive: slices.Clone(d.Sensitive),
+		Beads:     d.IsBeads(),
+		Dolt:      dolt,
 		Restart: supervisor.RestartPolicy{
 			Policy:      d.Restart.Policy,
 			Delay:       d.Restart.Delay,

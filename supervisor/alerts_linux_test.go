@@ -296,3 +296,39 @@ func TestAlertUnhealthyThenRecoveredRealDaemon(t *testing.T) {
 	t.Logf("unhealthy alert %s after the first failed check (%d health restarts before it, %d after)",
 		un.At.Sub(firstFail).Round(time.Millisecond), restarts, after)
 }
+
+// TestExitLogTailMasksSensitiveValues: a daemon that prints its sensitive
+// token as it fails leaves "(sensitive)" in the log lines the agent keeps of
+// the run (status, agent.json, apply's failure), its other values as they
+// are; the log file itself is the daemon's own output, kept whole.
+func TestExitLogTailMasksSensitiveValues(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	bad := shSpec(dir, "bad", `echo "token $TOKEN in $MODE" >&2; exit 1`)
+	bad.Env = map[string]string{"TOKEN": "hunter2-token", "MODE": "production"}
+	bad.Sensitive = []string{"TOKEN"}
+	bad.Restart = RestartPolicy{Policy: "never"}
+	ta.put(t, bad)
+	if res := ta.wait(t, "bad", "for=stopped&timeout=60s"); res.Result != WaitReached || res.Status.LastExit == nil {
+		t.Fatalf("bad did not exit and stop: %+v", res)
+	}
+	if err := ta.flushRecord(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ReadAgentRecord(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Daemons) != 1 || rec.Daemons[0].LastExit == nil {
+		t.Fatalf("agent.json: %+v", rec.Daemons)
+	}
+	got := strings.Join(rec.Daemons[0].LastExit.LogTail, "\n")
+	if got != "token (sensitive) in production" {
+		t.Fatalf("agent.json's log tail %q", got)
+	}
+	var st AgentStatus
+	ta.callJSON(t, http.MethodGet, "/v1/status", nil, &st)
+	if tail := strings.Join(st.Daemons[0].LastExit.LogTail, "\n"); tail != got {
+		t.Fatalf("status's log tail %q", tail)
+	}
+}

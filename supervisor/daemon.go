@@ -1105,6 +1105,7 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 	if exit.LogTail == nil {
 		exit.LogTail = l.sink.stderrTail()
 	}
+	exit.LogTail = maskSensitive(exit.LogTail, r.spec)
 	d.mu.Lock()
 	d.st.LastExit = exit
 	d.emitLocked(exitEvent(r.pid, exit))

@@ -117,6 +117,25 @@ func scrub(s string, env map[string]string) string {
 	return s
 }
 
+// maskSensitive masks the values of spec's sensitive variables in lines (a
+// daemon that prints its token as it fails: the lines go to agent.json and
+// status). The lines are changed in place.
+func maskSensitive(lines []string, spec Spec) []string {
+	if len(spec.Sensitive) == 0 {
+		return lines
+	}
+	env := make(map[string]string, len(spec.Sensitive))
+	for _, k := range spec.Sensitive {
+		if v, ok := spec.Env[k]; ok {
+			env[k] = v
+		}
+	}
+	for i := range lines {
+		lines[i] = scrub(lines[i], env)
+	}
+	return lines
+}
+
 // scrubEvent masks the environment's values in ev's texts.
 func scrubEvent(ev *Event, env map[string]string) {
 	for _, p := range []*string{&ev.Reason, &ev.Detail, &ev.Message} {

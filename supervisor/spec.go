@@ -33,6 +33,10 @@ type Spec struct {
 	// (PATH, HOME, USER, LOGNAME, SHELL, LANG, TMPDIR, TZ, TERM from the agent)
 	// with Env on top; nothing else leaks in.
 	Env map[string]string `json:"env,omitempty"`
+	// Sensitive are the keys of Env marked sensitive in beads.hcl: their
+	// values are masked, "(sensitive)", in the log lines the agent keeps of
+	// a run that ended (Exit.LogTail: agent.json, status, apply's failure).
+	Sensitive []string `json:"sensitive,omitempty"`
 	// Beads marks a bd daemon (`bd daemon ...`): the child gets
 	// BEADS_AUTO_START_DAEMON=false unless Env sets it, stale .beads/bd.sock and
 	// .beads/daemon.pid are cleaned after it stops, and .beads/daemon.log is
