@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -34,10 +35,11 @@ var alertSpec = &blockSpec{attrs: map[string]kind{
 
 // decodeAlerts reads the alert blocks; names must be distinct and the
 // daemons named must be declared.
-func decodeAlerts(blocks []*hcl.Block, ctx *hcl.EvalContext, daemons []string) ([]Alert, hcl.Diagnostics) {
+func decodeAlerts(blocks []*hcl.Block, ctx *hcl.EvalContext, daemons []string) ([]Alert, map[string][]hcl.Range, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var out []Alert
 	seen := map[string]hcl.Range{}
+	onAt := map[string][]hcl.Range{}
 	for _, blk := range blocks {
 		name := blk.Labels[0]
 		if !validName(name) {
@@ -87,6 +89,9 @@ func decodeAlerts(blocks []*hcl.Block, ctx *hcl.EvalContext, daemons []string) (
 			}
 		}
 		a.On = on
+		if f != nil {
+			onAt[name] = f.elem
+		}
 		cmd, f := list("command")
 		if (f == nil && !l.failed["command"]) || (f != nil && (len(cmd) == 0 || cmd[0] == "")) {
 			subj := blk.DefRange.Ptr()
@@ -130,7 +135,45 @@ func decodeAlerts(blocks []*hcl.Block, ctx *hcl.EvalContext, daemons []string) (
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, diags
+	return out, onAt, diags
+}
+
+// checkAlertTriggers warns of an alert fired on what none of its daemons can
+// do: "unhealthy" (or "recovered" alone) without a health check, "memory"
+// without limits.memory. onAt are the ranges of each alert's `on` elements.
+func checkAlertTriggers(alerts []Alert, daemons []Daemon, onAt map[string][]hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, a := range alerts {
+		var health, memory bool
+		for _, d := range daemons {
+			if len(a.Daemons) > 0 && !contains(a.Daemons, d.Name) {
+				continue
+			}
+			health = health || (d.Health.Check != "" && d.Health.Check != "none")
+			memory = memory || d.Limits.Memory > 0
+		}
+		whose := "no daemon has"
+		if len(a.Daemons) > 0 {
+			whose = "none of its daemons (" + strings.Join(a.Daemons, ", ") + ") has"
+		}
+		for i, t := range a.On {
+			var why string
+			switch {
+			case t == alerton.Unhealthy && !health:
+				why = fmt.Sprintf("alert %q fires on unhealthy, but %s a health check (a health block): it never will.", a.Name, whose)
+			case t == alerton.Memory && !memory:
+				why = fmt.Sprintf("alert %q fires on memory, but %s limits.memory: it never will.", a.Name, whose)
+			default:
+				continue
+			}
+			var subj *hcl.Range
+			if r := onAt[a.Name]; i < len(r) {
+				subj = r[i].Ptr()
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Alert that cannot fire", Detail: why, Subject: subj})
+		}
+	}
+	return diags
 }
 
 func contains(list []string, s string) bool {

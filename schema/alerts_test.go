@@ -84,3 +84,46 @@ alert "a" {
 		}
 	}
 }
+
+// TestAlertsThatCannotFire: an alert on unhealthy where none of its daemons
+// has a health check, or on memory where none has limits.memory, would never
+// run: validate warns at the trigger (it did not: nothing told the user).
+func TestAlertsThatCannotFire(t *testing.T) {
+	src := `daemon "web" {
+  command = "sleep"
+}
+daemon "db" {
+  command = "sleep"
+  health {
+    check   = "tcp"
+    address = "127.0.0.1:5432"
+  }
+}
+alert "web" {
+  on      = ["errored", "unhealthy", "memory"]
+  command = ["true"]
+  daemons = ["web"]
+}
+alert "all" {
+  on      = ["unhealthy", "memory"]
+  command = ["true"]
+}
+`
+	_, diags := loadSrc(t, src, "")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := strings.Join(diagLines(diags), "\n")
+	for _, want := range []string{
+		`12:25: warning: Alert that cannot fire; alert "web" fires on unhealthy, but none of its daemons (web) has a health check (a health block): it never will.`,
+		`12:38: warning: Alert that cannot fire; alert "web" fires on memory, but none of its daemons (web) has limits.memory: it never will.`,
+		`17:27: warning: Alert that cannot fire; alert "all" fires on memory, but no daemon has limits.memory: it never will.`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no diagnostic %q in:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "Alert that cannot fire") != 3 {
+		t.Errorf("want 3 warnings (db's health check serves alert \"all\"):\n%s", got)
+	}
+}

@@ -341,7 +341,7 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	diags = append(diags, more...)
 	cfg.Metrics = metrics
 	sort.Strings(names)
-	alerts, more := decodeAlerts(alertBlocks, ctx, names)
+	alerts, onAt, more := decodeAlerts(alertBlocks, ctx, names)
 	diags = append(diags, more...)
 	cfg.Alerts = alerts
 	var ranges []map[string]hcl.Range
@@ -358,6 +358,7 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	}
 	diags = append(diags, logCollisions(cfg.Daemons, ranges)...)
 	diags = append(diags, checkDependencies(cfg.Daemons, names)...)
+	diags = append(diags, checkAlertTriggers(cfg.Alerts, cfg.Daemons, onAt)...)
 	for i := range cfg.Daemons {
 		cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i])
 	}
