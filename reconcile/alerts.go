@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"reflect"
@@ -115,6 +116,12 @@ func (s *Session) TestAlerts(ctx context.Context, name string) (res []supervisor
 	}
 	if err == nil || errors.As(err, &ve) {
 		return res, nil, err // the agent answered
+	}
+	if !errors.Is(err, ErrAgentDown) {
+		// The agent took the request and did not finish it (killed,
+		// wedged): its commands may have run; running them here too would
+		// send each alert twice.
+		return nil, nil, fmt.Errorf("the agent did not finish the test: %w; its alerts may have run, so they are not run again here", err)
 	}
 	agentErr := err
 	res, err = supervisor.TestAlerts(ctx, AlertSpecs(s.cfg), name, os.Environ())
