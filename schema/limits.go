@@ -87,6 +87,13 @@ func hasNUL(v cty.Value) bool {
 // counts on HCL's own tokens instead. A filename ending in ".json" is read as
 // HCL's JSON syntax, each string of it as a template.
 func CheckLimits(src []byte, filename string) hcl.Diagnostics {
+	diags, _ := checkLimits(src, filename)
+	return diags
+}
+
+// checkLimits is CheckLimits, and for native syntax the places where the
+// file may be cut into pieces parsed on their own (nativeScan).
+func checkLimits(src []byte, filename string) (hcl.Diagnostics, []int) {
 	if len(src) > MaxFileSize {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -94,16 +101,17 @@ func CheckLimits(src []byte, filename string) hcl.Diagnostics {
 			Detail: fmt.Sprintf("%s is larger than %d KiB, the most beadsctl reads (it was not parsed). A beads.hcl is a few KB: "+
 				"declare each daemon once, move shared settings into env profiles, and keep data out of the file.", filename, MaxFileSize>>10),
 			Subject: rangeAt(src, filename, MaxFileSize),
-		}}
+		}}, nil
 	}
 	var off int
+	var splits []int
 	if strings.HasSuffix(filename, ".json") {
 		off = jsonDepth(src, MaxNesting)
 	} else {
-		off = nativeDepth(src, MaxNesting)
+		off, splits = nativeScan(src, MaxNesting)
 	}
 	if off < 0 {
-		return nil
+		return nil, splits
 	}
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
@@ -112,7 +120,7 @@ func CheckLimits(src []byte, filename string) hcl.Diagnostics {
 			"Brackets, braces, parentheses, strings and their ${...} sequences, runs of ! or - and chains of ? : each count one level. "+
 			"Flatten the value: args is a flat list of strings and environment a flat map.", MaxNesting),
 		Subject: rangeAt(src, filename, off),
-	}}
+	}}, nil
 }
 
 // readConfig reads at most MaxFileSize+1 bytes of path: enough for
@@ -180,6 +188,28 @@ type depthTracker struct {
 	max    int
 	limit  int
 	over   int
+
+	// splits are the offsets of the lines that start after a top-level
+	// block's closing brace and its line's end (parseChunked's places to
+	// cut); closedTop is set from such a brace to the end of its line.
+	splits    []int
+	closedTop bool
+}
+
+// lineEnd is the end of a line outside templates, next the offset after it.
+func (t *depthTracker) lineEnd(next int) {
+	t.newline()
+	if t.closedTop && len(t.frames) == 1 {
+		t.splits = append(t.splits, next)
+	}
+	t.closedTop = false
+}
+
+// closeTop is '}' (or '~}'): closeBrace, noting a top-level block's end.
+func (t *depthTracker) closeTop() {
+	top := len(t.frames) == 2 && t.frames[1].kind == frameBrace
+	t.closeBrace()
+	t.closedTop = top && len(t.frames) == 1
 }
 
 func newTracker(limit int, root frameKind) *depthTracker {
@@ -307,22 +337,31 @@ func (t *depthTracker) star() {
 	t.top().operand = true // a splat
 }
 
-// nativeDepth returns the offset in src where nesting first exceeds limit, or -1.
-func nativeDepth(src []byte, limit int) int {
+// nativeScan returns the offset in src where nesting first exceeds limit, or
+// -1, and the offsets of the lines that start a top-level item after a
+// top-level block (nil when the scan was not sure or did not reach the end:
+// the file is then not cut, chunks.go).
+func nativeScan(src []byte, limit int) (int, []int) {
 	if !utf8.Valid(src) {
-		return tokenDepth(src, limit)
+		return tokenDepth(src, limit), nil
 	}
 	t := newTracker(limit, frameRoot)
 	body := bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")) // the lexer skips a BOM
-	if !scanNative(t, body, len(src)-len(body)) {
-		return tokenDepth(src, limit)
+	complete, sure := scanNative(t, body, len(src)-len(body))
+	if !sure {
+		return tokenDepth(src, limit), nil
 	}
-	return t.over
+	if !complete || t.over >= 0 {
+		return t.over, nil
+	}
+	return t.over, t.splits
 }
 
 // scanNative feeds src (at offset base of the file) to t, following HCL's
-// lexer. It returns false when it meets what only HCL's lexer can decide.
-func scanNative(t *depthTracker, src []byte, base int) bool {
+// lexer. sure is false when it meets what only HCL's lexer can decide;
+// complete is false when it stopped before the end (the rest is one invalid
+// token, or a line comment runs to the end).
+func scanNative(t *depthTracker, src []byte, base int) (complete, sure bool) {
 	n := len(src)
 	at := func(i int) byte {
 		if i < n {
@@ -356,7 +395,7 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 				continue
 			}
 			if c == '\r' && at(i+1) != '\n' && f.kind != frameQuote {
-				return true // the lexer reads the rest as one invalid token
+				return false, true // the lexer reads the rest as one invalid token
 			}
 			switch f.kind {
 			case frameQuote:
@@ -387,7 +426,7 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 				j := i
 				for j < end && src[j] != '$' && src[j] != '%' {
 					if src[j] == '\r' && j+1 != end {
-						return true // a lone CR: the lexer reads the rest as one invalid token
+						return false, true // a lone CR: the lexer reads the rest as one invalid token
 					}
 					j++
 				}
@@ -412,17 +451,17 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 		case c == ' ' || c == '\t':
 			i++
 		case c == '\n':
-			t.newline()
+			t.lineEnd(off + 1)
 			i++
 		case c == '\r' && at(i+1) == '\n':
-			t.newline()
+			t.lineEnd(off + 2)
 			i += 2
 		case c == '#' || (c == '/' && at(i+1) == '/'):
 			end := bytes.IndexByte(src[i:], '\n')
 			if end < 0 {
-				return true
+				return false, true
 			}
-			t.newline()
+			t.lineEnd(off + end + 1)
 			i += end + 1
 		case c == '/' && at(i+1) == '*':
 			end := bytes.Index(src[i+2:], []byte("*/"))
@@ -438,7 +477,7 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 		case c == '<' && at(i+1) == '<':
 			m, next, ok, sure := heredocIntro(src, i)
 			if !sure {
-				return false
+				return false, false
 			}
 			if !ok { // '<', and the next one may open a heredoc
 				t.binary()
@@ -452,10 +491,10 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 			t.push(frameBrace, off)
 			i++
 		case c == '}':
-			t.closeBrace()
+			t.closeTop()
 			i++
 		case c == '~' && at(i+1) == '}':
-			t.closeBrace()
+			t.closeTop()
 			i += 2
 		case c == '[':
 			t.push(frameBrack, off)
@@ -525,7 +564,7 @@ func scanNative(t *depthTracker, src []byte, base int) bool {
 			i++
 		}
 	}
-	return true
+	return true, true
 }
 
 // numberEnd is where the number literal at src[i] ends, as HCL's lexer reads
@@ -587,7 +626,7 @@ func heredocIntro(src []byte, i int) (marker []byte, next int, ok, sure bool) {
 	return nil, 0, false, true
 }
 
-// tokenDepth is nativeDepth on HCL's own tokens: exact, but it costs the
+// tokenDepth is nativeScan's depth on HCL's own tokens: exact, but it costs the
 // lexer's memory (about 500 bytes per byte of source), which MaxFileSize bounds.
 func tokenDepth(src []byte, limit int) int {
 	toks, _ := hclsyntax.LexConfig(src, "", hcl.InitialPos)
@@ -659,7 +698,7 @@ func feedTokens(t *depthTracker, toks hclsyntax.Tokens) {
 	}
 }
 
-// jsonDepth is nativeDepth for HCL's JSON syntax: arrays and objects nest, and
+// jsonDepth is nativeScan's depth for HCL's JSON syntax: arrays and objects nest, and
 // every string is also read as a template (HCL parses them when decoding),
 // counted on its own.
 func jsonDepth(src []byte, limit int) int {
@@ -703,10 +742,16 @@ func jsonDepth(src []byte, limit int) int {
 	return t.over
 }
 
+// scanSure is scanNative of a whole template, and whether it was sure.
+func scanSure(t *depthTracker, s []byte) bool {
+	_, sure := scanNative(t, s, 0)
+	return sure
+}
+
 // templateDepth reports whether the template s nests deeper than limit.
 func templateDepth(s []byte, limit int) bool {
 	t := newTracker(limit, frameBare)
-	if !utf8.Valid(s) || !scanNative(t, s, 0) {
+	if !utf8.Valid(s) || !scanSure(t, s) {
 		toks, _ := hclsyntax.LexTemplate(s, "", hcl.InitialPos)
 		t = newTracker(limit, frameBare)
 		feedTokens(t, toks)

@@ -172,7 +172,7 @@ func TestLoadRefusesLargeFile(t *testing.T) {
 // and whether the scanner could decide alone.
 func maxDepths(src []byte) (scan, tokens int, sure bool) {
 	s := newTracker(1<<30, frameRoot)
-	sure = utf8.Valid(src) && scanNative(s, src, 0)
+	sure = utf8.Valid(src) && scanSure(s, src)
 	toks, _ := hclsyntax.LexConfig(src, "", hcl.InitialPos)
 	r := newTracker(1<<30, frameRoot)
 	feedTokens(r, toks)

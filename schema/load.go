@@ -76,10 +76,24 @@ func Validate(path string, environ []string) ([]string, map[string]*hcl.File, hc
 // validate is Validate on source already read, and the Config of each
 // resolution (the base blocks first, then each profile; nil ones with errors).
 func validate(src []byte, path, abs string, environ []string, in *inputs) ([]string, map[string]*hcl.File, hcl.Diagnostics, []*Config) {
-	file, files, diags := parse(src, path)
+	file, files, diags, chunked := parseSource(src, path)
 	if file == nil {
 		return nil, files, diags, nil
 	}
+	profiles, out, cfgs := validateFile(file, files, diags, abs, environ, in)
+	if chunked && len(out) > 0 {
+		// Every diagnostic shown comes from a whole parse (chunks.go).
+		if file, files, diags = parseWhole(src, path); file == nil {
+			return nil, files, diags, nil
+		}
+		profiles, out, cfgs = validateFile(file, files, diags, abs, environ, in)
+	}
+	return profiles, files, out, cfgs
+}
+
+// validateFile resolves a parsed file (with the parse's diagnostics) under
+// no profile and each declared one.
+func validateFile(file *hcl.File, files map[string]*hcl.File, diags hcl.Diagnostics, abs string, environ []string, in *inputs) ([]string, hcl.Diagnostics, []*Config) {
 	cfg, profiles, more := resolveFile(file, files, abs, "", environ, in)
 	first := append(diags, more...)
 	sortDiags(first)
@@ -90,7 +104,7 @@ func validate(src []byte, path, abs string, environ []string, in *inputs) ([]str
 		runs = append(runs, more)
 		cfgs = append(cfgs, cfg)
 	}
-	return profiles, files, dedup(runs), cfgs
+	return profiles, dedup(runs), cfgs
 }
 
 func dedup(runs []hcl.Diagnostics) hcl.Diagnostics {
@@ -159,11 +173,19 @@ func readFile(path string) ([]byte, string, hcl.Diagnostics) {
 // abs is its absolute path. in, when not nil, records what was read besides
 // the file (cache.go).
 func load(src []byte, filename, abs, profile string, environ []string, in *inputs) (*Config, []string, map[string]*hcl.File, hcl.Diagnostics) {
-	file, files, diags := parse(src, filename)
+	file, files, diags, chunked := parseSource(src, filename)
 	if file == nil {
 		return nil, nil, files, diags
 	}
 	cfg, profiles, more := resolveFile(file, files, abs, profile, environ, in)
+	if chunked && len(more) > 0 {
+		// Every diagnostic shown comes from a whole parse (chunks.go).
+		file, files, diags = parseWhole(src, filename)
+		if file == nil {
+			return nil, nil, files, diags
+		}
+		cfg, profiles, more = resolveFile(file, files, abs, profile, environ, in)
+	}
 	diags = append(diags, more...)
 	sortDiags(diags)
 	if diags.HasErrors() {
@@ -182,12 +204,9 @@ func fileName(file *hcl.File, files map[string]*hcl.File) string {
 	return ""
 }
 
-// parse checks the limits of src and parses it; the file is nil when it
-// cannot be resolved (the diagnostics say why).
-func parse(src []byte, filename string) (*hcl.File, map[string]*hcl.File, hcl.Diagnostics) {
-	if diags := CheckLimits(src, filename); diags.HasErrors() {
-		return nil, map[string]*hcl.File{}, diags
-	}
+// parseWhole parses src, whose limits were checked, in one piece; the file
+// is nil when it cannot be resolved (the diagnostics say why).
+func parseWhole(src []byte, filename string) (*hcl.File, map[string]*hcl.File, hcl.Diagnostics) {
 	parser := hclparse.NewParser()
 	var file *hcl.File
 	var diags hcl.Diagnostics
