@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"runtime"
 	"sync"
 	"time"
 )
@@ -158,6 +159,7 @@ func (s *MemorySampler) run() {
 		t.Reset(next.Sub(now))
 		select {
 		case <-t.C:
+			runtime.Gosched()
 		case <-s.wake:
 			if !t.Stop() {
 				select {
