@@ -50,6 +50,9 @@ type HealthAgent struct {
 	NotAnswering bool   `json:"not_answering,omitempty"`
 	Pid          int    `json:"pid,omitempty"`
 	Error        string `json:"error,omitempty"`
+	// MetricsError is why the metrics listener asked for is not served
+	// (a warning: the daemons are not concerned).
+	MetricsError string `json:"metrics_error,omitempty"`
 }
 
 // DaemonHealth is one daemon's part of the report.
@@ -218,6 +221,9 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 	r.Agent.Running = in.Agent != nil
 	if in.Agent != nil {
 		r.Agent.Pid = in.Agent.Pid
+		if r.Agent.MetricsError = in.Agent.MetricsError; r.Agent.MetricsError != "" {
+			r.Warnings = append(r.Warnings, r.Agent.MetricsError)
+		}
 	} else if in.AgentErr != nil {
 		r.Agent.Error = in.AgentErr.Error()
 		var na *reconcile.NotAnsweringError

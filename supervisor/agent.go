@@ -433,8 +433,8 @@ func (a *Agent) status(h *hosted) Status {
 
 // AgentStatus is what GET /v1/status answers.
 func (a *Agent) AgentStatus() AgentStatus {
-	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, API: APIVersion, Daemons: []Status{}, Alerts: a.alerts.specList(),
-		MetricsListen: a.metricsSrv.wanted()}
+	out := AgentStatus{Pid: a.pid, StartTime: a.start, Dir: a.dir, Version: a.opts.Version, API: APIVersion, Daemons: []Status{}, Alerts: a.alerts.specList()}
+	out.MetricsListen, out.MetricsError = a.metricsSrv.wanted()
 	for _, n := range a.snapshot() {
 		if h, ok := a.lookup(n); ok {
 			out.Daemons = append(out.Daemons, a.status(h))

@@ -228,13 +228,16 @@ type metricsServer struct {
 	// want is the address last asked for, served or not (taken): what
 	// agent.json records, for `agent --restore` to ask for it again.
 	want string
+	// failed is why want is not served ("" when it is, or none is asked).
+	failed string
 }
 
-// wanted is the address the listener was last asked to serve ("" for none).
-func (m *metricsServer) wanted() string {
+// wanted is the address the listener was last asked to serve ("" for none),
+// and why it is not served ("" when it is).
+func (m *metricsServer) wanted() (addr, failed string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.want
+	return m.want, m.failed
 }
 
 // MetricsListenResult is the answer to PUT /v1/metrics/listen.
@@ -264,6 +267,7 @@ func (a *Agent) SetMetricsListen(addr string) (string, error) {
 		_ = m.srv.Close()
 		m.srv, m.ln, m.addr = nil, nil, ""
 	}
+	m.failed = ""
 	if addr == "" {
 		a.log.Info("metrics listener stopped")
 		return "", nil
@@ -273,9 +277,13 @@ func (a *Agent) SetMetricsListen(addr string) (string, error) {
 		a.log.Warn("metrics listener not started", "listen", addr, "error", err.Error())
 		var oe *net.OpError
 		if errors.As(err, &oe) && strings.Contains(err.Error(), "address already in use") {
-			return "", fmt.Errorf("metrics: %s is taken by another process (metrics.listen): %w", addr, err)
+			err = fmt.Errorf("metrics: %s is taken by another process (metrics.listen): %w", addr, err)
+		} else {
+			err = fmt.Errorf("metrics: cannot listen on %s: %w", addr, err)
 		}
-		return "", fmt.Errorf("metrics: cannot listen on %s: %w", addr, err)
+		m.failed = err.Error()
+		a.markDirty()
+		return "", err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", a.handleMetrics)

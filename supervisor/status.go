@@ -259,4 +259,7 @@ type AgentStatus struct {
 	// not; "" for none. agent.json records it with Alerts, which `agent
 	// --restore` sets again at boot.
 	MetricsListen string `json:"metrics_listen,omitempty"`
+	// MetricsError is why MetricsListen is not served (taken by another
+	// process, say: at boot, where no apply reports it); "" when it is.
+	MetricsError string `json:"metrics_error,omitempty"`
 }

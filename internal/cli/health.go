@@ -104,6 +104,9 @@ func renderHealth(w io.Writer, r *report.HealthReport, color bool) {
 	if len(r.Order) > 0 {
 		if r.Agent.Running {
 			fmt.Fprintf(w, "%s agent: running, pid %d\n", mark(true, false), r.Agent.Pid)
+			if r.Agent.MetricsError != "" {
+				fmt.Fprintf(w, "%s %s (the daemons are not concerned; beadsctl apply asks again)\n", mark(false, true), r.Agent.MetricsError)
+			}
 		} else if r.Agent.NotAnswering {
 			fmt.Fprintf(w, "%s agent: %s\n", mark(false, false), r.Agent.Error)
 		} else if r.LeftRunning != nil {
