@@ -117,7 +117,8 @@ func (s *Session) TestAlerts(ctx context.Context, name string) (res []supervisor
 	if err == nil || errors.As(err, &ve) {
 		return res, nil, err // the agent answered
 	}
-	if !errors.Is(err, ErrAgentDown) {
+	var notSent *notSentError
+	if !errors.Is(err, ErrAgentDown) && !errors.As(err, &notSent) {
 		// The agent took the request and did not finish it (killed,
 		// wedged): its commands may have run; running them here too would
 		// send each alert twice.

@@ -245,12 +245,23 @@ func (c *Client) do(ctx context.Context, k call, out any) error {
 	return nil
 }
 
+// notSentError is a failure before the request was sent (the handshake's):
+// the agent did nothing of it. It reads as the error it wraps.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
 // send sends a request and returns a 2xx response; the caller reads and closes
 // its body, then calls release (which ends the request's deadline and pings).
 func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), error) {
 	if k.drive {
 		if err := c.checkVersion(ctx); err != nil {
-			return nil, nil, err
+			var ve *AgentVersionError
+			if errors.As(err, &ve) {
+				return nil, nil, err
+			}
+			return nil, nil, &notSentError{err}
 		}
 	}
 	var rd io.Reader
