@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -65,7 +66,7 @@ type Cache struct {
 
 // inputs records what a resolution read besides the file and HOME.
 type inputs struct {
-	env bool // env() was called
+	env atomic.Bool // env() was called
 }
 
 const cacheMagic = "beadsctl config cache v1\n"
@@ -114,7 +115,7 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 	}
 	var in inputs
 	cfg, _, files, diags := load(src, path, abs, profile, environ, &in)
-	if cfg != nil && len(diags) == 0 && !in.env && storable(cfg.Daemons, true) {
+	if cfg != nil && len(diags) == 0 && !in.env.Load() && storable(cfg.Daemons, true) {
 		if payload, err := encodeAny(nil, cfg); err == nil {
 			c.store(kind, path, abs, home, src, payload)
 		}
@@ -148,7 +149,7 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 	}
 	var in inputs
 	profiles, files, diags, cfgs := validate(src, path, abs, environ, &in)
-	if len(diags) != 0 || in.env {
+	if len(diags) != 0 || in.env.Load() {
 		return profiles, files, diags
 	}
 	e := validEntry{Profiles: profiles}

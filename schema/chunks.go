@@ -102,3 +102,30 @@ func parseChunked(src []byte, filename string, splits []int, n int) *hcl.File {
 	body.EndRange = last.EndRange
 	return &hcl.File{Body: body, Bytes: src}
 }
+
+// parallelMin is the fewest items per goroutine parallel starts one for.
+const parallelMin = 32
+
+// parallel runs f for 0..n-1 in contiguous runs on up to chunkCount()
+// goroutines (inline when n is small); f of different i must not share
+// what they write.
+func parallel(n int, f func(i int)) {
+	w := min(chunkCount(), n/parallelMin)
+	if w < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k * n / w; i < (k+1)*n/w; i++ {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
@@ -15,9 +16,10 @@ import (
 // that only compute (strings, collections, encoding, numbers, dates from
 // given values) plus env(). Nothing here reads files, runs programs or looks
 // at the clock, so a file and its environment always give the same result.
-// Each call of env() sets *read (when read is not nil): a configuration that
-// read the environment is never cached (cache.go).
-func functions(environ []string, read *bool) map[string]function.Function {
+// Each call of env() sets read (when it is not nil): a configuration that
+// read the environment is never cached (cache.go). Atomic: daemon blocks are
+// decoded in parallel.
+func functions(environ []string, read *atomic.Bool) map[string]function.Function {
 	return map[string]function.Function{
 		// strings
 		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
@@ -56,7 +58,7 @@ func functions(environ []string, read *bool) map[string]function.Function {
 
 // envFunc is env(name[, default]): the value of the variable name in environ
 // (the last one wins, as in os/exec), else the default, else an error.
-func envFunc(environ []string, read *bool) function.Function {
+func envFunc(environ []string, read *atomic.Bool) function.Function {
 	return function.New(&function.Spec{
 		Description: "Returns the value of an environment variable of the caller, or the default when it is unset.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
@@ -67,7 +69,7 @@ func envFunc(environ []string, read *bool) function.Function {
 		},
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			if read != nil {
-				*read = true
+				read.Store(true)
 			}
 			if len(args) > 2 {
 				return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -234,7 +235,7 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	diags = append(diags, more...)
 
 	root := filepath.Dir(abs)
-	var read *bool
+	var read *atomic.Bool
 	if in != nil {
 		read = &in.env
 	}
@@ -249,6 +250,21 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	var names []string
 	profiles := map[string]*hcl.Block{}
 	var envBlocks, metricsBlocks, alertBlocks []*hcl.Block
+	// The daemon blocks are decoded first, in parallel; what follows takes
+	// their results in the file's order, so the diagnostics are the same.
+	var daemonBlocks []*hcl.Block
+	for _, blk := range content.Blocks {
+		if blk.Type != "env" && blk.Type != "metrics" && blk.Type != "alert" {
+			daemonBlocks = append(daemonBlocks, blk)
+		}
+	}
+	decoded := make([]*layer, len(daemonBlocks))
+	decodeDiags := make([]hcl.Diagnostics, len(daemonBlocks))
+	parallel(len(daemonBlocks), func(i int) {
+		decoded[i] = newLayer()
+		decodeDiags[i] = decodeBody(daemonBlocks[i].Body, daemonSpec, "", ctx, decoded[i])
+	})
+	nextDaemon := 0
 	for _, blk := range content.Blocks {
 		if blk.Type == "env" {
 			envBlocks = append(envBlocks, blk)
@@ -263,8 +279,9 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 			continue
 		}
 		name := blk.Labels[0]
-		l := newLayer()
-		diags = append(diags, decodeBody(blk.Body, daemonSpec, "", ctx, l)...)
+		l := decoded[nextDaemon]
+		diags = append(diags, decodeDiags[nextDaemon]...)
+		nextDaemon++
 		if d := checkName("daemon", name, blk.LabelRanges[0]); d != nil {
 			diags = append(diags, d)
 			continue
@@ -363,24 +380,28 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	alerts, onAt, more := decodeAlerts(alertBlocks, ctx, names)
 	diags = append(diags, more...)
 	cfg.Alerts = alerts
-	var ranges []map[string]hcl.Range
-	for _, name := range names {
-		dcl := daemons[name]
+	// Each daemon resolves on its own, in parallel; its diagnostics are taken
+	// in name order as before.
+	cfg.Daemons = make([]Daemon, len(names))
+	ranges := make([]map[string]hcl.Range, len(names))
+	resolved := make([]hcl.Diagnostics, len(names))
+	home := envHome(environ)
+	parallel(len(names), func(i int) {
+		dcl := daemons[names[i]]
 		merged := merge(dcl.base, dcl.over)
-		d, more := resolve(name, merged, dcl.block.DefRange, root, envHome(environ))
-		diags = append(diags, more...)
-		cfg.Daemons = append(cfg.Daemons, d)
+		cfg.Daemons[i], resolved[i] = resolve(names[i], merged, dcl.block.DefRange, root, home)
 		rr := (&resolver{l: merged, decl: dcl.block.DefRange})
-		ranges = append(ranges, map[string]hcl.Range{
+		ranges[i] = map[string]hcl.Range{
 			"out": rr.at("logs.out"), "error": rr.at("logs.error"), "combined": rr.at("logs.combined"),
-		})
+		}
+	})
+	for _, more := range resolved {
+		diags = append(diags, more...)
 	}
 	diags = append(diags, logCollisions(cfg.Daemons, ranges)...)
 	diags = append(diags, checkDependencies(cfg.Daemons, names)...)
 	diags = append(diags, checkAlertTriggers(cfg.Alerts, cfg.Daemons, onAt)...)
-	for i := range cfg.Daemons {
-		cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i])
-	}
+	parallel(len(cfg.Daemons), func(i int) { cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i]) })
 	sortDiags(diags)
 	if diags.HasErrors() {
 		return nil, known, diags
