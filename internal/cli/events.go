@@ -91,14 +91,21 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 	if stream == nil {
 		return nil
 	}
+	stopped := false // the agent said agent-stop: the stream ends with it
 	for {
 		ev, err := stream.Next()
 		if err != nil {
-			if errors.Is(err, io.EOF) || c.Context().Err() != nil {
+			switch {
+			case c.Context().Err() != nil:
+				return nil
+			case stopped:
+				fmt.Fprintln(c.ErrOrStderr(), "The agent stopped: no more events.")
 				return nil
 			}
-			return err
+			// Killed (kill -9, an OOM kill) or gone without its agent-stop.
+			return fmt.Errorf("the agent went away without stopping (killed?): no more events (%v); beadsctl status says what runs", err)
 		}
+		stopped = ev.Kind == supervisor.EventAgentStop
 		if !ev.At.After(last) {
 			continue // already shown from the file
 		}
