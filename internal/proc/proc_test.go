@@ -3,6 +3,7 @@
 package proc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os/exec"
@@ -149,14 +150,32 @@ func TestSignalGroupReachesTheGroupAndWaitGone(t *testing.T) {
 }
 
 func TestCmdlineAndCwd(t *testing.T) {
-	cmd := exec.Command("sleep", "1000")
+	// cat echoes a line once it runs: exec.Cmd.Start returns when execve
+	// closes the close-on-exec pipe, before the kernel sets the new image's
+	// argument area, and /proc/PID/cmdline reads empty for that moment (the
+	// loop at 537bbee, run 5 of 20).
+	cmd := exec.Command("cat", "-")
 	cmd.Dir = t.TempDir()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer func() { in.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if _, err := in.Write([]byte("ready\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("cat echoed %q, %v", line, err)
+	}
 	argv, err := Cmdline(cmd.Process.Pid)
-	if err != nil || len(argv) != 2 || argv[1] != "1000" {
+	if err != nil || len(argv) != 2 || argv[1] != "-" {
 		t.Errorf("Cmdline = %q, %v", argv, err)
 	}
 	dir, err := Cwd(cmd.Process.Pid)
