@@ -112,25 +112,39 @@ func handOver(name string, args []string, stderr io.Writer) int {
 	}
 	path := toolsPath(exe)
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || (runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0) {
-		why := "not executable"
+		state, why := "cannot run", "not an executable file"
 		if err != nil {
 			why = err.Error()
 			if errors.Is(err, os.ErrNotExist) {
-				why = "no such file"
+				state, why = "is missing", "no such file"
 			}
 		}
-		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which is missing: %s: %s.\n"+
+		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which %s: %s: %s.\n"+
 			"Install it beside beadsctl, from the same build: make install (or make build for .bin/), or\n"+
 			"CGO_ENABLED=0 go build -o %s ./cmd/%s in beadsctl's source.\n",
-			name, ToolsName, path, why, path, ToolsName)
+			name, ToolsName, state, path, why, path, ToolsName)
 		return 1
 	}
-	env := append(os.Environ(), ToolsVersionEnv+"="+version)
+	env := toolsEnv(os.Environ())
 	if err := execTool(path, append([]string{ToolsName}, args...), env); err != nil {
 		fmt.Fprintf(stderr, "Error: beadsctl %s: run %s: %v\n", name, path, err)
 		return 1
 	}
 	return 0
+}
+
+// toolsEnv is environ for beadsctl-tools: with ToolsVersionEnv set to this
+// beadsctl's version, and only once (a value already in the environment,
+// from a shell or a parent beadsctl-tools, would be the one the tool reads:
+// Go's os.Getenv takes a name's first occurrence).
+func toolsEnv(environ []string) []string {
+	env := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, ToolsVersionEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, ToolsVersionEnv+"="+version)
 }
 
 // checkToolsVersion refuses to run beadsctl-tools for a beadsctl of another
