@@ -178,7 +178,7 @@ func ReadStateSummary(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	if sb, err := os.ReadFile(summaryPath(path)); err == nil {
+	if sb, err := atomicfile.ReadOwn(summaryPath(path), maxSummary); err == nil {
 		var v stateSummary
 		if json.Unmarshal(sb, &v) == nil && v.Of != nil && *v.Of == contentOf(b) && checkState(path, nil, v.FormatVersion, v.Lineage) == nil {
 			return v.state(), nil
@@ -244,6 +244,11 @@ func (v *stateSummary) state() *State {
 	}
 	return st
 }
+
+// maxSummary bounds what ReadStateSummary reads of the summary file: a
+// FIFO, a device or a huge file there is not one writeSummary wrote (a FIFO
+// blocked status in open(2)), and state.json is read instead.
+const maxSummary = 64 << 20
 
 // summaryPath is the summary file of the state file at path.
 func summaryPath(path string) string {

@@ -71,6 +71,9 @@ type inputs struct {
 
 const cacheMagic = "beadsctl config cache v1\n"
 
+// maxEntry bounds what lookup reads of an entry (1,000 daemons take ~1 MB).
+const maxEntry = 256 << 20
+
 // CacheFilePrefix starts the name of every entry in Cache.Dir.
 const CacheFilePrefix = "config-cache"
 
@@ -233,9 +236,10 @@ func (c *Cache) tag(kind, path, abs, home string, src, payload []byte) []byte {
 }
 
 // lookup is the payload of the entry kind when its MAC matches the inputs
-// given, else nil.
+// given, else nil. Anything but a regular file there (a FIFO planted at the
+// entry's path blocked every plan in open(2), SIGTERM included) is a miss.
 func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
-	b, err := os.ReadFile(c.file(kind))
+	b, err := atomicfile.ReadOwn(c.file(kind), maxEntry)
 	if err != nil {
 		return nil
 	}

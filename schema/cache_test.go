@@ -368,7 +368,6 @@ func TestCacheKnowsEveryInput(t *testing.T) {
 	known := map[string]string{
 		"cache.go: os.Executable":      "binaryStamp: the binary is in the MAC",
 		"cache.go: os.Stat":            "binaryStamp, and pathsRegular's check of log paths on a hit",
-		"cache.go: os.ReadFile":        "the entry itself",
 		"dolt.go: bd.SharedServerDir":  "a path from HOME, which is in the MAC",
 		"dolt.go: bd.ServerArgs":       "pure",
 		"dolt.go: bd.ServerFiles.Read": "dolt_server: never cached (storable)",

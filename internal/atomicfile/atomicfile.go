@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -141,6 +142,46 @@ func RefuseSymlink(path string) error {
 		return fmt.Errorf("%s: %w", path, ErrSymlink)
 	}
 	return nil
+}
+
+// ErrNotOwn is returned (wrapped) by ReadOwn for a path that is not a regular file of at most its
+// size (a FIFO, a device, a folder, a symbolic link).
+var ErrNotOwn = errors.New("not a regular file of beadsctl's")
+
+// ReadOwn reads a file that only beadsctl writes, by Write (a cache entry, a summary): the path
+// itself, never through a symbolic link (NoFollow), opened without waiting (a FIFO planted there
+// would block the reader forever, and SIGTERM with it), and only when it is a regular file of at
+// most max bytes (a link to /dev/zero, a huge file). Any other file is an error wrapping ErrNotOwn.
+func ReadOwn(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|NoFollow|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > max {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotOwn)
+	}
+	b := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > max {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotOwn)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return b, nil
+			}
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // KeepAs makes backup a second name for the file at path, as it is now: a

@@ -12,6 +12,9 @@ import (
 // the final component of a path that is ours.
 const NoFollow = unix.O_NOFOLLOW
 
+// nonBlock makes open(2) of a FIFO return at once (ReadOwn refuses it then).
+const nonBlock = unix.O_NONBLOCK
+
 // syncDir makes a rename inside dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -4,6 +4,9 @@ package atomicfile
 // attacker planting one would already have to hold.
 const NoFollow = 0
 
+// nonBlock is 0: Windows has no FIFOs in the file system.
+const nonBlock = 0
+
 // syncDir is a no-op on Windows, where a folder cannot be opened for fsync; its rename is durable
 // when the MoveFileEx call returns.
 func syncDir(string) error { return nil }
