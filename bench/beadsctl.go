@@ -132,8 +132,13 @@ func quoteList(l []string) string {
 	return strings.Join(q, ", ")
 }
 
+// writeConfig writes the declared apps to beads.hcl (without applying them).
+func (b *beadsctlTool) writeConfig() error {
+	return os.WriteFile(filepath.Join(b.dir, "beads.hcl"), b.hcl(), 0o644)
+}
+
 func (b *beadsctlTool) apply(ctx context.Context) error {
-	if err := os.WriteFile(filepath.Join(b.dir, "beads.hcl"), b.hcl(), 0o644); err != nil {
+	if err := b.writeConfig(); err != nil {
 		return err
 	}
 	_, err := run(ctx, b.cmd("apply", "--auto-approve"))

@@ -89,6 +89,9 @@ func Main(args []string) int {
 	missing := 0
 	for _, r := range results {
 		for _, o := range []Outcome{r.PM2, r.Beadsctl} {
+			if o.Err == errNoEquivalent || o.Err == errSkipped {
+				continue
+			}
 			if o.Err != nil || len(o.Vals) == 0 {
 				missing++
 			}
@@ -403,6 +406,10 @@ func (e *Env) runAll(ctx context.Context, only string) []Result {
 
 var errSkipped = fmt.Errorf("skipped")
 
+// errNoEquivalent is a tool's outcome on a row it has no command for (PM2
+// has no validate or plan): shown "–", not a missing number.
+var errNoEquivalent = fmt.Errorf("no equivalent command")
+
 func pick(r *Result, tool string) *Outcome {
 	if tool == "PM2" {
 		return &r.PM2
@@ -414,6 +421,9 @@ func cell(r Row, o Outcome) string {
 	if o.Err != nil {
 		if o.Err == errSkipped {
 			return "skipped"
+		}
+		if o.Err == errNoEquivalent {
+			return "–"
 		}
 		return "no number: " + firstLine(o.Err)
 	}

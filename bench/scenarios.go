@@ -91,6 +91,19 @@ func groups() []Group {
 			{Key: "scalestatus", Title: "scale: status, whole command (`pm2 jlist` / `beadsctl status --json`)", Target: scaleTarget, Format: fmtCurve(fmtMsv), Judge: judgeCurve},
 			{Key: "scalestop", Title: "scale: stop all (`pm2 stop all` / `beadsctl stop`), command returned", Target: scaleTarget, Format: fmtCurve(fmtMsv), Judge: judgeCurve},
 		}},
+		// Loading a large beads.hcl (loading.go): beadsctl validate and plan
+		// of 1,000 daemons after an edit and unchanged (the configuration
+		// cache), the agent running them. PM2 has neither command: "–".
+		{Name: "loading", Run: runLoading, Rows: []Row{
+			{Key: "loadvalmiss", Title: "1,000 daemons: `beadsctl validate` after an edit (cache miss), whole command (beside: µs a daemon over `beadsctl version`)",
+				Target: "<= 50 ms, loading <= 10 µs a daemon", Format: fmtLoading, Judge: judgeLoading(50, 10)},
+			{Key: "loadvalhit", Title: "1,000 daemons: `beadsctl validate` unchanged (cache hit), whole command",
+				Target: "<= 50 ms, loading <= 10 µs a daemon", Format: fmtLoading, Judge: judgeLoading(50, 10)},
+			{Key: "loadplanmiss", Title: "1,000 daemons: `beadsctl plan` after an edit (cache miss), the agent running them, whole command",
+				Target: "<= 50 ms", Format: fmtLoading, Judge: judgeLoading(50, 0)},
+			{Key: "loadplanhit", Title: "1,000 daemons: `beadsctl plan` unchanged (cache hit), the agent running them, whole command",
+				Target: "<= 50 ms", Format: fmtLoading, Judge: judgeLoading(50, 0)},
+		}},
 		// The bd daemon, and bd 1.x's Dolt server (dolt.go): PM2 has no Dolt
 		// mode, so the left column of the dolt rows is bd's own `bd dolt
 		// start`, dolt by hand, or PM2 running dolt as a plain app, as each
