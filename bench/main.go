@@ -86,6 +86,17 @@ func Main(args []string) int {
 		}
 		fmt.Printf("wrote %s\n", *out)
 	}
+	if missing := missingNumbers(results); missing > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d measurements produced no number (see the table)\n", missing)
+		return 1
+	}
+	return 0
+}
+
+// missingNumbers counts the outcomes that should have a number and have
+// none: a row skipped (-only, -tools) or without an equivalent command for
+// the tool ("–") is not missing.
+func missingNumbers(results []Result) int {
 	missing := 0
 	for _, r := range results {
 		for _, o := range []Outcome{r.PM2, r.Beadsctl} {
@@ -97,11 +108,7 @@ func Main(args []string) int {
 			}
 		}
 	}
-	if missing > 0 {
-		fmt.Fprintf(os.Stderr, "bench: %d measurements produced no number (see the table)\n", missing)
-		return 1
-	}
-	return 0
+	return missing
 }
 
 // Env is one benchmark run: where things are and how long to run them.
