@@ -119,18 +119,23 @@ func handOver(name string, args []string, stderr io.Writer) int {
 				state, why = "is missing", "no such file"
 			}
 		}
-		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which %s: %s: %s.\n"+
-			"Install it beside beadsctl, from the same build: make install (or make build for .bin/), or\n"+
-			"CGO_ENABLED=0 go build -o %s ./cmd/%s in beadsctl's source.\n",
-			name, ToolsName, state, path, why, path, ToolsName)
+		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which %s: %s: %s.\n", name, ToolsName, state, path, why)
+		installHint(stderr, path)
 		return 1
 	}
 	env := toolsEnv(os.Environ())
 	if err := execTool(path, append([]string{ToolsName}, args...), env); err != nil {
-		fmt.Fprintf(stderr, "Error: beadsctl %s: run %s: %v\n", name, path, err)
+		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which cannot run: %s: %v.\n", name, ToolsName, path, err)
+		installHint(stderr, path)
 		return 1
 	}
 	return 0
+}
+
+// installHint says how to put beadsctl-tools at path.
+func installHint(stderr io.Writer, path string) {
+	fmt.Fprintf(stderr, "Install it beside beadsctl, from the same build: make install (or make build for .bin/), or\n"+
+		"CGO_ENABLED=0 go build -o %s ./cmd/%s in beadsctl's source.\n", path, ToolsName)
 }
 
 // toolsEnv is environ for beadsctl-tools: with ToolsVersionEnv set to this
