@@ -2,6 +2,7 @@ package clitools
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -165,8 +166,21 @@ func readSource(c *cobra.Command, path string) (name string, src []byte, err err
 	// One byte more than schema.MaxFileSize is enough to refuse a larger file.
 	limit := func(r io.Reader) ([]byte, error) { return io.ReadAll(io.LimitReader(r, schema.MaxFileSize+1)) }
 	if path == "-" {
-		src, err = limit(c.InOrStdin())
-		return "<stdin>", src, err
+		// Read aside, so that Ctrl-C (which only cancels the context: a
+		// second one kills) ends a fmt - waiting on a terminal or a pipe
+		// that never ends; it waited for the input's end, then exited 0.
+		type read struct {
+			src []byte
+			err error
+		}
+		done := make(chan read, 1)
+		go func() { b, err := limit(c.InOrStdin()); done <- read{b, err} }()
+		select {
+		case r := <-done:
+			return "<stdin>", r.src, r.err
+		case <-c.Context().Done():
+			return "<stdin>", nil, errors.New("interrupted before the end of the input")
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {

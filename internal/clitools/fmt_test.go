@@ -2,10 +2,12 @@ package clitools
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beadsctl/beadsctl/internal/cli"
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +38,39 @@ func TestFmtStdinEndsItsLine(t *testing.T) {
 	}
 	if got := string(canonical([]byte("daemon \"a\" {\n}\n\n\n"))); got != "daemon \"a\" {\n}\n" {
 		t.Errorf("canonical keeps trailing blank lines: %q", got)
+	}
+}
+
+// TestFmtStdinInterrupted: Ctrl-C (the command's context cancelled) ends a
+// fmt - whose input has not ended, with an error and nothing written; the
+// first Ctrl-C did nothing and fmt exited 0 once the input ended.
+func TestFmtStdinInterrupted(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer r.Close()
+	if _, err := w.WriteString("daemon \"a\" {\n"); err != nil {
+		t.Fatal(err)
+	}
+	root := cli.NewTools(Commands)
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetIn(r)
+	root.SetArgs([]string{"fmt", "-"})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "interrupted") || out.Len() != 0 {
+			t.Errorf("fmt - interrupted: %v, stdout %q; want an interruption error and nothing written", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("fmt - still waits for its input 30 s after the interrupt")
 	}
 }
 
