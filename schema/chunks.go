@@ -64,6 +64,11 @@ func parseChunked(src []byte, filename string, splits []int, n int) *hcl.File {
 			break
 		}
 		if splits[j] > 0 && splits[j] < len(src) {
+			if bytes.HasPrefix(src[splits[j]:], utf8BOM) {
+				// A piece's parse skips a BOM at its start; in the middle of
+				// the file it is an invalid character.
+				return nil
+			}
 			cuts = append(cuts, splits[j])
 		}
 	}
@@ -102,6 +107,9 @@ func parseChunked(src []byte, filename string, splits []int, n int) *hcl.File {
 	body.EndRange = last.EndRange
 	return &hcl.File{Body: body, Bytes: src}
 }
+
+// utf8BOM is the byte order mark a parse skips at the start of its input.
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 // parallelMin is the fewest items per goroutine parallel starts one for.
 const parallelMin = 32

@@ -27,6 +27,7 @@ var chunkTraps = []string{
 	"daemon \"ü\" {\n  command = \"日本語 🎉\"\n}\n",
 	"# } a comment that looks like a close\ndaemon \"e\" {\n  command = \"x\" // }\n  restart {\n    policy = \"always\"\n  }\n}\n",
 	"env \"prod\" {\n  daemon \"h\" {\n    environment = { A = \"}\" }\n  }\n}\n",
+	"\xef\xbb\xbfdaemon \"bom\" {\n  command = \"a BOM inside the file, not at its start\"\n}\n",
 }
 
 // chunkSources are the files the chunked parse is checked on: every file of
@@ -83,6 +84,32 @@ func TestChunkedParseIsTheWholeParse(t *testing.T) {
 			}
 			used++
 		}
+	}
+}
+
+// TestChunkedParseRefusesAMidFileBOM: a BOM at a line start between blocks
+// is an "Invalid character" for the whole parse, but a piece starting with
+// it had it skipped as its own BOM: validate said valid on 2 CPUs and
+// invalid at GOMAXPROCS=1.
+func TestChunkedParseRefusesAMidFileBOM(t *testing.T) {
+	// The BOM goes where a cut in two falls: the first split past the
+	// middle.
+	plain := benchSource(100)
+	_, splits := nativeScan(plain, MaxNesting)
+	at := 0
+	for _, sp := range splits {
+		if sp >= (len(plain)+3)/2 {
+			at = sp
+			break
+		}
+	}
+	src := append(append(append([]byte{}, plain[:at]...), "\xef\xbb\xbf"...), plain[at:]...)
+	if _, diags := hclsyntax.ParseConfig(src, "beads.hcl", hcl.InitialPos); !diags.HasErrors() {
+		t.Fatal("the whole parse accepts a BOM inside the file")
+	}
+	_, splits = nativeScan(src, MaxNesting)
+	if f := parseChunked(src, "beads.hcl", splits, 2); f != nil {
+		t.Error("cut in two though the whole parse refuses the file")
 	}
 }
 
