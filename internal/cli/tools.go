@@ -123,7 +123,7 @@ func handOver(name string, args []string, stderr io.Writer) int {
 		installHint(stderr, path)
 		return 1
 	}
-	env := toolsEnv(os.Environ())
+	env := toolsEnv(os.Environ(), runtime.GOOS == "windows")
 	if err := execTool(path, append([]string{ToolsName}, args...), env); err != nil {
 		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which cannot run: %s: %v.\n", name, ToolsName, path, err)
 		installHint(stderr, path)
@@ -142,10 +142,13 @@ func installHint(stderr io.Writer, path string) {
 // beadsctl's version, and only once (a value already in the environment,
 // from a shell or a parent beadsctl-tools, would be the one the tool reads:
 // Go's os.Getenv takes a name's first occurrence).
-func toolsEnv(environ []string) []string {
+// On Windows, where names are case-insensitive, one in any case goes
+// (fold).
+func toolsEnv(environ []string, fold bool) []string {
 	env := make([]string, 0, len(environ)+1)
 	for _, kv := range environ {
-		if !strings.HasPrefix(kv, ToolsVersionEnv+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != ToolsVersionEnv && !(fold && strings.EqualFold(name, ToolsVersionEnv)) {
 			env = append(env, kv)
 		}
 	}

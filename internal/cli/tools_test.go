@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,6 +76,20 @@ func TestToolsVersionCheck(t *testing.T) {
 		if _, set := os.LookupEnv(ToolsVersionEnv); set {
 			t.Errorf("%s is still set after the check", ToolsVersionEnv)
 		}
+	}
+}
+
+// TestToolsEnv: the environment beadsctl-tools gets holds this beadsctl's
+// version once, whatever was there (on Windows in any case of the name).
+func TestToolsEnv(t *testing.T) {
+	in := []string{"A=1", ToolsVersionEnv + "=9.9.9", "beadsctl_tools_version=8.8.8", "B=" + ToolsVersionEnv + "=x"}
+	want := []string{"A=1", "beadsctl_tools_version=8.8.8", "B=" + ToolsVersionEnv + "=x", ToolsVersionEnv + "=" + version}
+	if got := toolsEnv(in, false); !slices.Equal(got, want) {
+		t.Errorf("toolsEnv = %q, want %q", got, want)
+	}
+	want = slices.Delete(slices.Clone(want), 1, 2)
+	if got := toolsEnv(in, true); !slices.Equal(got, want) {
+		t.Errorf("toolsEnv folding case = %q, want %q", got, want)
 	}
 }
 
