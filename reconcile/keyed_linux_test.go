@@ -80,15 +80,7 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	savePlan := func(name string) *Plan {
-		s, err := OpenSession(t.Context(), SessionOptions{File: file, Command: "plan", Lock: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		p, err := s.Plan(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := sessionPlan(t, SessionOptions{File: file, Command: "plan", Lock: true})
 		b, _ := json.MarshalIndent(p, "", "  ")
 		if err := os.WriteFile(filepath.Join(plans, name), b, 0o600); err != nil {
 			t.Fatal(err)

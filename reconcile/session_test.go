@@ -54,19 +54,39 @@ func stateOnDisk(t *testing.T, path string) *State {
 	return &st
 }
 
-// sessionApply opens a session, plans and applies, and closes it.
-func sessionApply(t *testing.T, o SessionOptions) ([]Outcome, error) {
+// withSession opens a session, runs f on it, and closes it.
+func withSession(t *testing.T, o SessionOptions, f func(s *Session)) {
 	t.Helper()
 	s, err := OpenSession(t.Context(), o)
 	if err != nil {
 		t.Fatalf("OpenSession: %v", err)
 	}
 	defer s.Close()
-	p, err := s.Plan(t.Context())
-	if err != nil {
-		return nil, err
-	}
-	return s.Apply(t.Context(), p, ApplyOptions{Timeout: 10 * time.Second})
+	f(s)
+}
+
+// sessionApply opens a session, plans and applies, and closes it.
+func sessionApply(t *testing.T, o SessionOptions) (out []Outcome, err error) {
+	t.Helper()
+	withSession(t, o, func(s *Session) {
+		var p *Plan
+		if p, err = s.Plan(t.Context()); err == nil {
+			out, err = s.Apply(t.Context(), p, ApplyOptions{Timeout: 10 * time.Second})
+		}
+	})
+	return out, err
+}
+
+// sessionPlan opens a session, plans and closes it.
+func sessionPlan(t *testing.T, o SessionOptions) (p *Plan) {
+	t.Helper()
+	withSession(t, o, func(s *Session) {
+		var err error
+		if p, err = s.Plan(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return p
 }
 
 func TestSessionWritesStateOncePerApply(t *testing.T) {
@@ -268,5 +288,62 @@ func TestSessionLoadsOnceWhenNothingChanged(t *testing.T) {
 	defer s.Close()
 	if n := len(s.Config().Daemons); n != 2 {
 		t.Errorf("beads.hcl rewritten before the lock: the session has %d daemons, want the 2 of the file as it is under the lock", n)
+	}
+}
+
+// A plan's status is asked for while the state is decoded (Prefetch); when
+// an apply rewrites state.json in the meantime, the session reads it again
+// and asks the agent again: an answer older than the state would show a
+// daemon just applied as one the agent does not run.
+func TestSessionPrefetchIsNeverOlderThanTheState(t *testing.T) {
+	dir, file := sessionProject(t, "a")
+	runAgent(t, dir)
+	if _, err := sessionApply(t, SessionOptions{File: file, Command: "apply", Lock: true}); err != nil {
+		t.Fatal(err)
+	}
+	applied := false
+	p := sessionPlan(t, SessionOptions{File: file, StickyProfile: true, Command: "plan", Prefetch: true,
+		Load: func(profile string) (*schema.Config, error) {
+			if !applied { // after the state was read and the status asked for
+				applied = true
+				writeDaemons(t, file, "a", "b")
+				if _, err := sessionApply(t, SessionOptions{File: file, Command: "apply", Lock: true}); err != nil {
+					t.Fatalf("apply of b while plan loads: %v", err)
+				}
+			}
+			return loadSilently(file, profile, nil)
+		}})
+	for _, c := range p.Changes {
+		if !c.Is(ActionNoop) {
+			t.Errorf("%s: %v (%s), want no change: it was applied, and the agent runs it", c.Address, c.Actions, c.Reason)
+		}
+	}
+	if len(p.Changes) != 2 {
+		t.Errorf("the plan has %d changes, want a and b", len(p.Changes))
+	}
+}
+
+// Unchanged, the prefetched answer is the one Observe uses.
+func TestSessionPrefetchIsUsed(t *testing.T) {
+	dir, file := sessionProject(t, "a")
+	runAgent(t, dir)
+	if _, err := sessionApply(t, SessionOptions{File: file, Command: "apply", Lock: true}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenSession(t.Context(), SessionOptions{File: file, StickyProfile: true, Command: "plan", Prefetch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pre := s.pre
+	if pre == nil {
+		t.Fatal("no status asked for ahead of Observe")
+	}
+	live, err := s.Observe(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Client() != pre.client || !live.AgentUp || live.Daemons["a"].Pid == 0 {
+		t.Errorf("Observe did not use the answer asked for ahead (client reused %v, agent up %v, a %+v)", s.Client() == pre.client, live.AgentUp, live.Daemons["a"])
 	}
 }

@@ -120,12 +120,19 @@ var ErrStateCorrupt = errors.New("state file unusable")
 // ReadState reads the state file at path. A missing file gives a fresh, empty
 // state (Applied() false). A corrupt, truncated or future-version file is an
 // error naming the file and the way out, never a silent fresh start.
-func ReadState(path string) (*State, error) {
+func ReadState(path string) (*State, error) { return readState(path, nil) }
+
+// readState is ReadState, calling read (when not nil) once the file has
+// been read, before it is decoded (SessionOptions.Prefetch).
+func readState(path string, read func()) (*State, error) {
 	key, err := readKey(filepath.Join(filepath.Dir(path), SecretKeyName))
 	if err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(path)
+	if read != nil {
+		read()
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return &State{FormatVersion: StateFormatVersion, Daemons: map[string]DaemonState{}, key: key}, nil
 	}

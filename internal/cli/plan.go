@@ -66,7 +66,9 @@ func warnTargeted(w io.Writer, p *reconcile.Plan, applied bool) {
 
 func runPlan(c *cobra.Command, g *globals, o *planOptions) error {
 	pc := g.chosenProfile()
-	s, err := openAs(c, g, pc, "plan", o.out != "", o.lockTimeout) // a saved plan is made under the lock
+	opts := sessionOptions(c, g, pc, "plan", o.out != "", o.lockTimeout) // a saved plan is made under the lock
+	opts.Prefetch = true
+	s, err := reconcile.OpenSession(c.Context(), opts)
 	if err != nil {
 		return err
 	}
