@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -42,13 +44,19 @@ import (
 //     them) therefore cover only what beads.hcl says in clear beside it.
 //   - The file's bytes are not stored: an entry holds its payload and an
 //     HMAC-SHA256, with the project's secret key (state.json's key), over
-//     this binary's identity (binaryStamp), the kind (load under which profile, or
-//     validate), the path as named and absolute, HOME, the file's bytes and
-//     the payload. A hit is an entry whose MAC matches what this command
-//     reads now: any change to the file, its path, the profile, HOME or the
-//     binary (a rebuild changes its size or modification time) misses, and
-//     so does a torn or altered entry. Without the key (nothing applied in
-//     the project yet) nothing is cached.
+//     this binary's identity (binaryStamp), the kind (load under which
+//     profile, validate, or one of validate's runs), the path as named and
+//     absolute, HOME and the payload, and for validate the file's bytes. A
+//     load entry's payload holds an HMAC of the file's bytes and one of each
+//     of its top-level blocks (incremental.go), with the same key. A hit is
+//     an entry whose MAC matches what this command reads now and made from
+//     this very file: any change to the file, its path, the profile, HOME or
+//     the binary (a rebuild changes its size or modification time) misses,
+//     and so does a torn or altered entry. After a change to the file only,
+//     the blocks whose bytes are the entry's are taken from it and the rest
+//     resolved (incremental.go says when, and why that is exactly a full
+//     load). Without the key (nothing applied in the project yet) nothing is
+//     cached.
 //   - Log paths are checked again on a hit (the stat Load does: a log path
 //     that became a folder or a FIFO is an error), and any doubt falls back
 //     to a full load, which then gives the diagnostic.
@@ -62,14 +70,25 @@ type Cache struct {
 	Dir string
 	// Key is the project's secret key; without one nothing is cached.
 	Key []byte
+
+	last cacheOutcome // what the last load or validate through it did (tests)
 }
+
+type cacheOutcome int
+
+const (
+	cacheNone        cacheOutcome = iota
+	cacheHit                      // the entry was made from this very file
+	cacheIncremental              // of another version of it (incremental.go)
+	cacheMiss                     // a full load
+)
 
 // inputs records what a resolution read besides the file and HOME.
 type inputs struct {
 	env atomic.Bool // env() was called
 }
 
-const cacheMagic = "beadsctl config cache v1\n"
+const cacheMagic = "beadsctl config cache v2\n"
 
 // maxEntry bounds what lookup reads of an entry (1,000 daemons take ~1 MB).
 const maxEntry = 256 << 20
@@ -98,8 +117,9 @@ var binaryStamp = sync.OnceValue(func() string {
 	return hashVersion + exe + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10) + "\x00" + bi.String()
 })
 
-// LoadCached is Load through c (nil: Load). On a hit the files map is empty:
-// a hit never has a diagnostic to render.
+// LoadCached is Load through c (nil: Load). On a hit, whole or incremental
+// (incremental.go), the files map is empty: a hit never has a diagnostic to
+// render.
 func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[string]*hcl.File, hcl.Diagnostics) {
 	if !c.usable() {
 		return Load(path, profile, environ)
@@ -110,18 +130,22 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 	}
 	kind := "load-" + profile
 	home := envHome(environ)
-	if payload := c.lookup(kind, path, abs, home, src); payload != nil {
-		cfg := &Config{}
-		if decodeAny(payload, cfg) == nil && logsRegular(cfg.Daemons) {
-			return cfg, map[string]*hcl.File{}, nil
-		}
+	e := c.entry(kind, path, abs, home)
+	if e != nil && e.Config != nil && hmac.Equal(e.Whole, c.wholeTag(src)) && logsRegular(e.Config.Daemons) {
+		c.last = cacheHit
+		return e.Config, map[string]*hcl.File{}, nil
 	}
 	var in inputs
+	ct := c.cutSource(src, path)
+	if cfg, pieces, ok := ct.incremental(e, abs, profile, environ, &in); ok {
+		c.last = cacheIncremental
+		c.keep(kind, path, abs, home, src, cfg, pieces, &in)
+		return cfg, map[string]*hcl.File{}, nil
+	}
+	c.last = cacheMiss
 	cfg, _, files, diags := load(src, path, abs, profile, environ, &in)
-	if cfg != nil && len(diags) == 0 && !in.env.Load() && storable(cfg.Daemons, true) {
-		if payload, err := encodeAny(nil, cfg); err == nil {
-			c.store(kind, path, abs, home, src, payload)
-		}
+	if cfg != nil && len(diags) == 0 {
+		c.keep(kind, path, abs, home, src, cfg, ct.pieces(bodyOf(files[path])), &in)
 	}
 	return cfg, files, diags
 }
@@ -134,7 +158,10 @@ type validEntry struct {
 }
 
 // ValidateCached is Validate through c (nil: Validate); on a hit, with no
-// diagnostic, the files map is empty.
+// diagnostic, the files map is empty. After an edit it resolves the file
+// incrementally under no profile and each declared one, from the entries
+// vrun-PROFILE (load entries of its own: a plan after a validate still
+// reads its own).
 func ValidateCached(c *Cache, path string, environ []string) ([]string, map[string]*hcl.File, hcl.Diagnostics) {
 	if !c.usable() {
 		return Validate(path, environ)
@@ -147,18 +174,59 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 	if payload := c.lookup("validate", path, abs, home, src); payload != nil {
 		var e validEntry
 		if decodeAny(payload, &e) == nil && pathsRegular(e.Logs) {
+			c.last = cacheHit
 			return e.Profiles, map[string]*hcl.File{}, nil
 		}
 	}
 	var in inputs
+	ct := c.cutSource(src, path)
+	if profiles, ok := c.validateIncremental(ct, path, abs, home, src, environ, &in); ok {
+		c.last = cacheIncremental
+		return profiles, map[string]*hcl.File{}, nil
+	}
+	c.last = cacheMiss
 	profiles, files, diags, cfgs := validate(src, path, abs, environ, &in)
-	if len(diags) != 0 || in.env.Load() {
-		return profiles, files, diags
+	if len(diags) == 0 {
+		c.keepValidate(path, abs, home, src, profiles, cfgs, ct.pieces(bodyOf(files[path])), &in)
+	}
+	return profiles, files, diags
+}
+
+// validateIncremental is validate's resolutions, each incremental; false
+// when one is not.
+func (c *Cache) validateIncremental(ct *cut, path, abs, home string, src []byte, environ []string, in *inputs) ([]string, bool) {
+	if ct == nil {
+		return nil, false
+	}
+	run := func(profile string) (*Config, []piece, bool) {
+		return ct.incremental(c.entry("vrun-"+profile, path, abs, home), abs, profile, environ, in)
+	}
+	base, pieces, ok := run("")
+	if !ok {
+		return nil, false
+	}
+	cfgs := []*Config{base}
+	for _, p := range base.Profiles {
+		cfg, _, ok := run(p)
+		if !ok {
+			return nil, false
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	c.keepValidate(path, abs, home, src, base.Profiles, cfgs, pieces, in)
+	return base.Profiles, true
+}
+
+// keepValidate stores what a validate without a diagnostic found: the
+// validate entry (profiles and log paths) and each resolution's run entry.
+func (c *Cache) keepValidate(path, abs, home string, src []byte, profiles []string, cfgs []*Config, pieces []piece, in *inputs) {
+	if in.env.Load() || len(cfgs) != len(profiles)+1 {
+		return
 	}
 	e := validEntry{Profiles: profiles}
 	for _, cfg := range cfgs {
 		if cfg == nil || !storable(cfg.Daemons, false) {
-			return profiles, files, diags
+			return
 		}
 		for i := range cfg.Daemons {
 			e.Logs = append(e.Logs, logPaths(&cfg.Daemons[i])...)
@@ -167,7 +235,63 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 	if payload, err := encodeAny(nil, &e); err == nil {
 		c.store("validate", path, abs, home, src, payload)
 	}
-	return profiles, files, diags
+	for i, cfg := range cfgs {
+		p := ""
+		if i > 0 {
+			p = profiles[i-1]
+		}
+		c.keep("vrun-"+p, path, abs, home, src, cfg, pieces, in)
+	}
+}
+
+// keep stores a load entry of kind for cfg, resolved from src, when it may
+// be (storable), and removes the entries of profiles cfg does not declare.
+func (c *Cache) keep(kind, path, abs, home string, src []byte, cfg *Config, pieces []piece, in *inputs) {
+	if in.env.Load() || !storable(cfg.Daemons, true) {
+		return
+	}
+	if payload, err := encodeAny(nil, &loadEntry{Whole: c.wholeTag(src), Config: cfg, Pieces: pieces}); err == nil {
+		c.store(kind, path, abs, home, nil, payload)
+	}
+	c.collect(cfg.Profiles)
+}
+
+// entry is the load entry kind, when its MAC matches; nil else.
+func (c *Cache) entry(kind, path, abs, home string) *loadEntry {
+	payload := c.lookup(kind, path, abs, home, nil)
+	if payload == nil {
+		return nil
+	}
+	e := &loadEntry{}
+	if decodeAny(payload, e) != nil {
+		return nil
+	}
+	return e
+}
+
+// collect removes the load and run entries of profiles not in profiles:
+// one entry a kind, and no kind of a profile the file no longer declares.
+func (c *Cache) collect(profiles []string) {
+	ents, err := os.ReadDir(c.Dir)
+	if err != nil {
+		return
+	}
+	for _, ent := range ents {
+		for _, kind := range []string{"load-", "vrun-"} {
+			p, ok := strings.CutPrefix(ent.Name(), CacheFilePrefix+"-"+kind)
+			if ok && p != "" && !slices.Contains(profiles, p) {
+				_ = os.Remove(filepath.Join(c.Dir, ent.Name()))
+			}
+		}
+	}
+}
+
+// bodyOf is f's body (nil for no file).
+func bodyOf(f *hcl.File) hcl.Body {
+	if f == nil {
+		return nil
+	}
+	return f.Body
 }
 
 func (c *Cache) usable() bool {

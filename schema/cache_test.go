@@ -118,7 +118,10 @@ func TestCacheMisses(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatal("the config differs from a fresh load")
 		}
-		return len(files) == 0
+		if (c.last == cacheMiss) == (len(files) == 0) {
+			t.Fatalf("outcome %d with %d files", c.last, len(files))
+		}
+		return c.last == cacheHit
 	}
 	fresh := func(t *testing.T) (string, *Cache) {
 		file, c := cacheProject(t, src)
@@ -138,6 +141,9 @@ func TestCacheMisses(t *testing.T) {
 		}
 		if hit(c, file, "production", environ) {
 			t.Fatal("a changed file was a hit")
+		}
+		if c.last != cacheIncremental {
+			t.Fatalf("a file with one daemon changed was not loaded incrementally (%d)", c.last)
 		}
 	})
 	t.Run("profile", func(t *testing.T) {
@@ -218,14 +224,23 @@ func TestCacheMisses(t *testing.T) {
 		for range 2 {
 			ValidateCached(c, file, environ)
 		}
-		if _, files, _ := ValidateCached(c, file, environ); len(files) != 0 {
+		if _, files, _ := ValidateCached(c, file, environ); len(files) != 0 || c.last != cacheHit {
 			t.Fatal("validate of an unchanged file was not a hit")
 		}
-		if err := os.WriteFile(file, append(bytes.Clone(src), "\n"...), 0o644); err != nil {
+		// A changed daemon: that daemon alone.
+		changed := bytes.Replace(src, []byte(`"5s"`), []byte(`"6s"`), 1)
+		if err := os.WriteFile(file, changed, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, files, _ := ValidateCached(c, file, environ); len(files) == 0 {
-			t.Fatal("validate of a changed file was a hit")
+		if _, files, _ := ValidateCached(c, file, environ); len(files) != 0 || c.last != cacheIncremental {
+			t.Fatalf("validate of a file with one daemon changed was not incremental (%d)", c.last)
+		}
+		// A changed profile block: every daemon's resolution read it.
+		if err := os.WriteFile(file, append(bytes.Clone(changed), "\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, files, _ := ValidateCached(c, file, environ); len(files) == 0 || c.last != cacheMiss {
+			t.Fatal("validate of a file with its profile changed was not a full one")
 		}
 	})
 }
@@ -285,8 +300,8 @@ env "prod" {
 		ValidateCached(c, file, nil)
 	}
 	entries, _ := filepath.Glob(filepath.Join(c.Dir, CacheFilePrefix+"-*"))
-	if len(entries) != 2 {
-		t.Fatalf("entries %v, want the base blocks' and validate's", entries)
+	if len(entries) != 3 {
+		t.Fatalf("entries %v, want the base blocks' load, validate's and its run of the base blocks", entries)
 	}
 	for _, e := range entries {
 		b, _ := os.ReadFile(e)
@@ -368,6 +383,8 @@ func TestCacheKnowsEveryInput(t *testing.T) {
 	known := map[string]string{
 		"cache.go: os.Executable":      "binaryStamp: the binary is in the MAC",
 		"cache.go: os.Stat":            "binaryStamp, and pathsRegular's check of log paths on a hit",
+		"cache.go: os.ReadDir":         "collect: the entries' own folder (no input of a resolution)",
+		"cache.go: os.Remove":          "collect: entries of profiles no longer declared",
 		"dolt.go: bd.SharedServerDir":  "a path from HOME, which is in the MAC",
 		"dolt.go: bd.ServerArgs":       "pure",
 		"dolt.go: bd.ServerFiles.Read": "dolt_server: never cached (storable)",

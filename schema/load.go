@@ -95,13 +95,13 @@ func validate(src []byte, path, abs string, environ []string, in *inputs) ([]str
 // validateFile resolves a parsed file (with the parse's diagnostics) under
 // no profile and each declared one.
 func validateFile(file *hcl.File, files map[string]*hcl.File, diags hcl.Diagnostics, abs string, environ []string, in *inputs) ([]string, hcl.Diagnostics, []*Config) {
-	cfg, profiles, more := resolveFile(file, files, abs, "", environ, in)
+	cfg, profiles, more := resolveFile(file, files, abs, "", environ, in, nil)
 	first := append(diags, more...)
 	sortDiags(first)
 	runs := []hcl.Diagnostics{first}
 	cfgs := []*Config{cfg}
 	for _, p := range profiles {
-		cfg, _, more := resolveFile(file, files, abs, p, environ, in)
+		cfg, _, more := resolveFile(file, files, abs, p, environ, in, nil)
 		runs = append(runs, more)
 		cfgs = append(cfgs, cfg)
 	}
@@ -178,14 +178,14 @@ func load(src []byte, filename, abs, profile string, environ []string, in *input
 	if file == nil {
 		return nil, nil, files, diags
 	}
-	cfg, profiles, more := resolveFile(file, files, abs, profile, environ, in)
+	cfg, profiles, more := resolveFile(file, files, abs, profile, environ, in, nil)
 	if chunked && len(more) > 0 {
 		// Every diagnostic shown comes from a whole parse (chunks.go).
 		file, files, diags = parseWhole(src, filename)
 		if file == nil {
 			return nil, nil, files, diags
 		}
-		cfg, profiles, more = resolveFile(file, files, abs, profile, environ, in)
+		cfg, profiles, more = resolveFile(file, files, abs, profile, environ, in, nil)
 	}
 	diags = append(diags, more...)
 	sortDiags(diags)
@@ -228,7 +228,13 @@ func parseWhole(src []byte, filename string) (*hcl.File, map[string]*hcl.File, h
 // error), the profiles declared and the diagnostics of the resolution (not
 // those of the parse). The file's AST is only read, so one parse serves
 // every profile. in, when not nil, records whether env() was called.
-func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string, environ []string, in *inputs) (*Config, []string, hcl.Diagnostics) {
+//
+// prior are daemons an earlier resolution made of blocks that are not in
+// file (incremental.go: the same bytes, profile and every other input):
+// they are taken as they are, in place of a block decoded, resolved and
+// hashed, and checked with the others as a whole (names, profiles, log
+// paths, dependencies, alerts).
+func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string, environ []string, in *inputs, prior []*Daemon) (*Config, []string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	filename := fileName(file, files)
 	content, more := file.Body.Content(rootSchema)
@@ -243,8 +249,10 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 
 	type decl struct {
 		block *hcl.Block
+		def   hcl.Range
 		base  *layer
 		over  *layer
+		prior *Daemon
 	}
 	daemons := map[string]*decl{}
 	var names []string
@@ -290,13 +298,26 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate daemon",
-				Detail:   fmt.Sprintf("A daemon named %q is already declared at %s; daemon names must be unique.", name, pos(first.block.DefRange)),
+				Detail:   fmt.Sprintf("A daemon named %q is already declared at %s; daemon names must be unique.", name, pos(first.def)),
 				Subject:  blk.LabelRanges[0].Ptr(),
 			})
 			continue
 		}
-		daemons[name] = &decl{block: blk, base: l}
+		daemons[name] = &decl{block: blk, def: blk.DefRange, base: l}
 		names = append(names, name)
+	}
+	for _, d := range prior {
+		if first, dup := daemons[d.Name]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate daemon",
+				Detail:   fmt.Sprintf("A daemon named %q is already declared at %s; daemon names must be unique.", d.Name, pos(first.def)),
+				Subject:  d.DeclRange.Ptr(),
+			})
+			continue
+		}
+		daemons[d.Name] = &decl{def: d.DeclRange, prior: d}
+		names = append(names, d.Name)
 	}
 
 	for _, blk := range envBlocks {
@@ -388,6 +409,10 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	home := envHome(environ)
 	parallel(len(names), func(i int) {
 		dcl := daemons[names[i]]
+		if dcl.prior != nil {
+			cfg.Daemons[i] = *dcl.prior
+			return
+		}
 		merged := merge(dcl.base, dcl.over)
 		cfg.Daemons[i], resolved[i] = resolve(names[i], merged, dcl.block.DefRange, root, home)
 		rr := (&resolver{l: merged, decl: dcl.block.DefRange})
@@ -401,7 +426,11 @@ func resolveFile(file *hcl.File, files map[string]*hcl.File, abs, profile string
 	diags = append(diags, logCollisions(cfg.Daemons, ranges)...)
 	diags = append(diags, checkDependencies(cfg.Daemons, names)...)
 	diags = append(diags, checkAlertTriggers(cfg.Alerts, cfg.Daemons, onAt)...)
-	parallel(len(cfg.Daemons), func(i int) { cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i]) })
+	parallel(len(cfg.Daemons), func(i int) {
+		if daemons[names[i]].prior == nil {
+			cfg.Daemons[i].Hash = HashDaemon(&cfg.Daemons[i])
+		}
+	})
 	sortDiags(diags)
 	if diags.HasErrors() {
 		return nil, known, diags

@@ -1,0 +1,317 @@
+package schema
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// The configuration cache is incremental, a top-level block at a time: after
+// an edit of one daemon of 1,000, a load parses, decodes, resolves and hashes
+// that daemon's block and takes the 999 others from the entry the previous
+// command made (the whole file was parsed again: 140 ms a validate).
+//
+// The file is cut into pieces where CheckLimits' scan saw a top-level block
+// close and its line end (the places the chunked parse cuts, chunks.go): one
+// top-level block each, with the comments and blank lines before it. An
+// entry (loadEntry) records, with the Config it resolved, each piece of the
+// file it was made from: an HMAC with the project key over the piece's bytes
+// (pieceTag; the bytes are not stored), where it started, and the daemon it
+// declares when it declares one daemon and nothing else (a daemon piece).
+// Every other piece (env profiles, metrics, alerts, a run of comments at the
+// end) is context.
+//
+// A load of a file the entry was not made from (incremental) then:
+//
+//   - cuts it (any doubt of the scan, any limit crossed: no incremental load);
+//   - takes the resolved daemon of each daemon piece whose bytes the entry
+//     knows, its ranges moved by as many lines and bytes as the piece moved
+//     (a piece starts at column 1 and parses the same wherever it is);
+//   - parses every other piece, each from its own position as the chunked
+//     parse does, and resolves the daemons of the new pieces and all the
+//     context for real, with the daemons taken: every check of the whole
+//     (names, profiles, log collisions, dependencies, alerts) runs over them
+//     all (resolveFile's prior);
+//   - gives up, for a full load, on any diagnostic (every diagnostic a user
+//     sees comes from a whole parse), on a piece that does not parse alone,
+//     on two pieces with the same bytes, and when the context is not,
+//     piece for piece, the bytes it was: a daemon's resolution reads only
+//     its own block, its profile's block for it (context), the path, the
+//     profile, HOME and the binary (the entry's MAC), so a changed profile
+//     invalidates every daemon taken.
+//
+// A daemon's ranges (DeclRange, its dependencies') point into its own piece,
+// or into a context piece (a profile's depends_on): each is moved as the
+// piece it points into moved. TestIncrementalIsAFullLoad and
+// FuzzIncrementalLoad compare the result with a full load's, reflect.DeepEqual,
+// over random edits, moves, insertions, deletions and renames.
+//
+// Only what a full load would store is stored (cache.go's rules: no
+// diagnostic, no env(), no env file, no dolt_server, no sensitive key), and
+// each kind keeps one entry, rewritten whole: the files stay one a kind,
+// and those of profiles no longer declared are removed (collect).
+
+// piece is one piece of the file an entry was made from.
+type piece struct {
+	Tag  []byte // pieceTag of its bytes
+	Line int    // where it started
+	Byte int
+	// Daemon is the daemon it declares when it declares one daemon and
+	// nothing else; "" for context.
+	Daemon string
+}
+
+// loadEntry is what a load entry holds (and a validate run's: vrun-PROFILE).
+type loadEntry struct {
+	Whole  []byte // wholeTag of the file it was made from: a hit
+	Config *Config
+	Pieces []piece // nil when the file could not be cut
+}
+
+// cut is a file cut into pieces, parsed lazily (once for all the runs of a
+// validate).
+type cut struct {
+	src      []byte
+	filename string
+	bounds   []int     // piece i is src[bounds[i]:bounds[i+1]]
+	starts   []hcl.Pos // where each starts
+	tags     [][]byte
+	bodies   []*hclsyntax.Body // parsed pieces (nil: not yet)
+	failed   bool              // a piece did not parse alone without a diagnostic
+}
+
+// cutSource cuts src for c; nil when it cannot be (JSON, a limit crossed,
+// the scan not sure, a BOM where a piece would start).
+func (c *Cache) cutSource(src []byte, filename string) *cut {
+	if strings.HasSuffix(filename, ".json") {
+		return nil
+	}
+	diags, splits := checkLimits(src, filename)
+	if diags.HasErrors() || splits == nil {
+		return nil
+	}
+	bounds := []int{0}
+	for _, s := range splits {
+		if s > bounds[len(bounds)-1] && s < len(src) {
+			if bytes.HasPrefix(src[s:], utf8BOM) {
+				return nil // a piece's parse would skip it (chunks.go)
+			}
+			bounds = append(bounds, s)
+		}
+	}
+	bounds = append(bounds, len(src))
+	n := len(bounds) - 1
+	ct := &cut{src: src, filename: filename, bounds: bounds, starts: make([]hcl.Pos, n), tags: make([][]byte, n), bodies: make([]*hclsyntax.Body, n)}
+	m := hmac.New(sha256.New, c.Key)
+	for i, line := 0, 1; i < n; i++ {
+		if i > 0 {
+			line += bytes.Count(src[bounds[i-1]:bounds[i]], []byte{'\n'})
+		}
+		ct.starts[i] = hcl.Pos{Line: line, Column: 1, Byte: bounds[i]}
+		m.Reset()
+		m.Write([]byte(pieceDomain))
+		m.Write(src[bounds[i]:bounds[i+1]])
+		ct.tags[i] = m.Sum(nil)
+	}
+	return ct
+}
+
+// pieceDomain and wholeDomain keep a piece's tag apart from a whole file's.
+const (
+	pieceDomain = "beadsctl config piece\x00"
+	wholeDomain = "beadsctl config file\x00"
+)
+
+// wholeTag is the HMAC of a whole file, as an entry records it.
+func (c *Cache) wholeTag(src []byte) []byte {
+	m := hmac.New(sha256.New, c.Key)
+	m.Write([]byte(wholeDomain))
+	m.Write(src)
+	return m.Sum(nil)
+}
+
+// parse parses the pieces in want (indexes) not parsed yet, in parallel;
+// false when any has a diagnostic or a top-level attribute.
+func (ct *cut) parse(want []int) bool {
+	var todo []int
+	for _, i := range want {
+		if ct.bodies[i] == nil {
+			todo = append(todo, i)
+		}
+	}
+	ok := make([]bool, len(todo))
+	parallel(len(todo), func(k int) {
+		i := todo[k]
+		f, diags := hclsyntax.ParseConfig(ct.src[ct.bounds[i]:ct.bounds[i+1]], ct.filename, ct.starts[i])
+		if b, isBody := f.Body.(*hclsyntax.Body); isBody && len(diags) == 0 && len(b.Attributes) == 0 {
+			ct.bodies[i], ok[k] = b, true
+		}
+	})
+	for _, o := range ok {
+		if !o {
+			ct.failed = true
+		}
+	}
+	return !ct.failed
+}
+
+// daemonOf is the daemon a body declares alone, else "".
+func daemonOf(b *hclsyntax.Body) string {
+	if len(b.Blocks) == 1 && b.Blocks[0].Type == "daemon" && len(b.Blocks[0].Labels) == 1 {
+		return b.Blocks[0].Labels[0]
+	}
+	return ""
+}
+
+// pieces is what an entry records of the file ct cut, given the body a full
+// parse gave (its blocks are placed in the pieces by where they start); nil
+// when ct is nil.
+func (ct *cut) pieces(body hcl.Body) []piece {
+	b, ok := body.(*hclsyntax.Body)
+	if ct == nil || !ok {
+		return nil
+	}
+	in := make([][]*hclsyntax.Block, len(ct.tags))
+	for _, blk := range b.Blocks {
+		i := sort.SearchInts(ct.bounds, blk.TypeRange.Start.Byte+1) - 1
+		if i < 0 || i >= len(in) {
+			return nil
+		}
+		in[i] = append(in[i], blk)
+	}
+	out := make([]piece, len(ct.tags))
+	for i := range out {
+		out[i] = piece{Tag: ct.tags[i], Line: ct.starts[i].Line, Byte: ct.starts[i].Byte,
+			Daemon: daemonOf(&hclsyntax.Body{Blocks: in[i]})}
+	}
+	return out
+}
+
+// incremental resolves the file ct cut under profile from e, an entry made
+// of another version of it (see above): the Config a full load gives and
+// the pieces to record, or ok false (then nothing was decided: load it in
+// full).
+func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, in *inputs) (*Config, []piece, bool) {
+	if ct == nil || ct.failed || e == nil || e.Config == nil || len(e.Pieces) == 0 {
+		return nil, nil, false
+	}
+	old := map[string]int{}
+	for j, p := range e.Pieces {
+		if _, dup := old[string(p.Tag)]; dup {
+			old[string(p.Tag)] = -1
+			continue
+		}
+		old[string(p.Tag)] = j
+	}
+	now := map[string]int{}
+	for i, t := range ct.tags {
+		if _, dup := now[string(t)]; dup {
+			return nil, nil, false // the same bytes twice: a duplicate the full load names
+		}
+		now[string(t)] = i
+	}
+	out := make([]piece, len(ct.tags))
+	taken := make([]int, len(ct.tags)) // the entry's piece of each daemon taken, else -1
+	var fresh []int
+	for i, t := range ct.tags {
+		taken[i] = -1
+		out[i] = piece{Tag: t, Line: ct.starts[i].Line, Byte: ct.starts[i].Byte}
+		if j, ok := old[string(t)]; ok && j >= 0 && e.Pieces[j].Daemon != "" {
+			taken[i] = j
+			out[i].Daemon = e.Pieces[j].Daemon
+			continue
+		}
+		fresh = append(fresh, i)
+	}
+	if !ct.parse(fresh) {
+		return nil, nil, false
+	}
+	// The context, piece for piece, must be the entry's.
+	var blocks []*hclsyntax.Block
+	var context, was [][]byte
+	for _, i := range fresh {
+		b := ct.bodies[i]
+		blocks = append(blocks, b.Blocks...)
+		if out[i].Daemon = daemonOf(b); out[i].Daemon == "" {
+			context = append(context, ct.tags[i])
+		}
+	}
+	for _, p := range e.Pieces {
+		if p.Daemon == "" {
+			was = append(was, p.Tag)
+		}
+	}
+	if len(context) != len(was) {
+		return nil, nil, false
+	}
+	for k := range context {
+		if !bytes.Equal(context[k], was[k]) {
+			return nil, nil, false
+		}
+	}
+	// The daemons taken, their ranges moved with their pieces.
+	byName := make(map[string]*Daemon, len(e.Config.Daemons))
+	for k := range e.Config.Daemons {
+		byName[e.Config.Daemons[k].Name] = &e.Config.Daemons[k]
+	}
+	move := func(r *hcl.Range) bool {
+		if *r == (hcl.Range{}) {
+			return true
+		}
+		j := sort.Search(len(e.Pieces), func(k int) bool { return e.Pieces[k].Byte > r.Start.Byte }) - 1
+		if j < 0 || r.End.Byte > pieceEnd(e.Pieces, j, r.End.Byte) {
+			return false
+		}
+		i, ok := now[string(e.Pieces[j].Tag)]
+		if !ok || old[string(e.Pieces[j].Tag)] < 0 {
+			return false
+		}
+		dl, db := ct.starts[i].Line-e.Pieces[j].Line, ct.starts[i].Byte-e.Pieces[j].Byte
+		r.Start.Line += dl
+		r.End.Line += dl
+		r.Start.Byte += db
+		r.End.Byte += db
+		return true
+	}
+	var prior []*Daemon
+	for _, j := range taken {
+		if j < 0 {
+			continue
+		}
+		d := byName[e.Pieces[j].Daemon]
+		if d == nil || !move(&d.DeclRange) {
+			return nil, nil, false
+		}
+		for k := range d.DependsOn {
+			if !move(&d.DependsOn[k].Range) {
+				return nil, nil, false
+			}
+		}
+		byName[e.Pieces[j].Daemon] = nil // taken once
+		prior = append(prior, d)
+	}
+	body := &hclsyntax.Body{Blocks: blocks, Attributes: hclsyntax.Attributes{}}
+	end := hcl.Pos{Line: ct.starts[len(ct.starts)-1].Line + bytes.Count(ct.src[ct.bounds[len(ct.bounds)-2]:], []byte{'\n'}), Byte: len(ct.src)}
+	body.SrcRange = hcl.Range{Filename: ct.filename, Start: hcl.InitialPos, End: end}
+	body.EndRange = hcl.Range{Filename: ct.filename, Start: end, End: end}
+	file := &hcl.File{Body: body, Bytes: ct.src}
+	cfg, _, diags := resolveFile(file, map[string]*hcl.File{ct.filename: file}, abs, profile, environ, in, prior)
+	if cfg == nil || len(diags) > 0 || !logsRegular(cfg.Daemons) {
+		return nil, nil, false
+	}
+	return cfg, out, true
+}
+
+// pieceEnd is where piece j of ps ends, as far as its successor says (the
+// last one: limit, which cannot be checked).
+func pieceEnd(ps []piece, j, limit int) int {
+	if j+1 < len(ps) {
+		return ps[j+1].Byte
+	}
+	return limit
+}
