@@ -366,7 +366,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		if res == WaitReached && want == string(StateOnline) && !provenHealthy && st.State != StateCompleted {
 			left := settle - time.Since(st.LastChange)
 			if settle == 0 {
-				left = earlyExitLeft(st, window)
+				left = earlyExitLeft(h.d, st, window)
 			}
 			if left > 0 {
 				res = ""
@@ -406,17 +406,24 @@ const (
 )
 
 // earlyExitLeft is how much longer a wait for st's run to be online must go
-// on (0: it is online). A process found exited is never online: the wait
-// goes on until the daemon records the exit.
-func earlyExitLeft(st Status, window time.Duration) time.Duration {
+// on (0: it is online). A process found exited (a zombie, or gone) is never
+// online: the wait goes on until the daemon records the exit.
+func earlyExitLeft(d *Daemon, st Status, window time.Duration) time.Duration {
 	up := time.Since(st.LastChange)
-	if exitedUnreaped(st.Pid) {
+	// The run delay is read first: the process is then known to have run
+	// at least until that reading when the checks after it say it still
+	// runs (a process reaped in between reads as no delay at all). st may
+	// be stale: read before the loop recorded an exit the runner has seen
+	// (runEnded; a program that failed as it started was called online at
+	// 64 ms, its exit under way, when only /proc was asked).
+	delay := runDelay(st.Pid)
+	if exitedUnreaped(st.Pid) || d.runEnded(st.Pid) {
 		return earlyExitRecheck
 	}
 	if up >= earlyExitMaxWait {
 		return 0
 	}
-	own := up - runDelay(st.Pid)
+	own := up - delay
 	if own >= window {
 		return 0
 	}

@@ -83,6 +83,27 @@ type Daemon struct {
 	kick     chan struct{}
 	depKick  chan struct{} // DepsChanged: a dependency's status changed
 	sink     *logSink      // set while Run runs
+	// runExit is closed at the exit of the run st.Pid names (exitedOf): a
+	// wait told of the exit before the loop records it (runEnded).
+	runExit <-chan struct{}
+}
+
+// runEnded reports whether the run of pid is over: its process has exited
+// (the runner tells of it before the reap, and before the loop records it
+// in the status), or pid is no longer the daemon's run.
+func (d *Daemon) runEnded(pid int) bool {
+	d.mu.Lock()
+	cur, ch := d.st.Pid, d.runExit
+	d.mu.Unlock()
+	if cur != pid || ch == nil {
+		return cur != pid
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewDaemon returns a Daemon for spec; nothing runs until Run.
@@ -766,6 +787,7 @@ func (l *loop) launched(ctx context.Context, r *run, reason string, proc Process
 
 	d.mu.Lock()
 	d.st.Pid, d.st.StartTime = r.pid, r.startTime
+	d.runExit = exitedOf(proc)
 	d.st.MemoryBytes, d.st.CPUPercent = 0, 0
 	d.setStateLocked(StateOnline, reason)
 	d.emitLocked(Event{Kind: EventStarted, Pid: r.pid, ArgvHash: spec.ArgvHash, Reason: reason})

@@ -75,3 +75,27 @@ func TestWaitReportsAnExitAtOnce(t *testing.T) {
 		t.Fatalf("wait on a program that exits at once: %+v (last exit %+v)", res, res.Status.LastExit)
 	}
 }
+
+// TestEarlyExitLeftTrustsTheRunnerOverAStaleStatus: a wait holds a status
+// read before the loop recorded the run's exit; once the runner has told
+// of that exit (or the daemon runs another pid), the run is not online
+// whatever its age, where /proc alone (the process reaped: no run delay, not
+// a zombie) made a program that failed as it started online at 64 ms
+// (alerts.txtar's crash-looping daemon, apply "complete" under load).
+func TestEarlyExitLeftTrustsTheRunnerOverAStaleStatus(t *testing.T) {
+	const pid = 5_000_001 // above pid_max: no such process, as once reaped
+	st := Status{Pid: pid, State: StateOnline, LastChange: time.Now().Add(-500 * time.Millisecond)}
+	exit := make(chan struct{})
+	d := &Daemon{st: Status{Pid: pid}, runExit: exit}
+	if left := earlyExitLeft(d, st, earlyExitWindow); left != 0 {
+		t.Fatalf("a run 500 ms old, still running: %v left, want 0 (online)", left)
+	}
+	close(exit)
+	if left := earlyExitLeft(d, st, earlyExitWindow); left != earlyExitRecheck {
+		t.Fatalf("a run the runner saw exit: %v left, want a recheck (%v)", left, earlyExitRecheck)
+	}
+	d = &Daemon{st: Status{Pid: pid + 1}, runExit: make(chan struct{})}
+	if left := earlyExitLeft(d, st, earlyExitWindow); left != earlyExitRecheck {
+		t.Fatalf("the daemon runs another pid: %v left, want a recheck (%v)", left, earlyExitRecheck)
+	}
+}
