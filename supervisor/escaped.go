@@ -3,6 +3,7 @@ package supervisor
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,6 +80,9 @@ func (s *envSweeper) find(kv string) []int {
 	return <-ch
 }
 
+// escapedRounds bounds the searches of one killEscaped.
+const escapedRounds = 4
+
 // killEscaped SIGKILLs the processes that carry r's marker and started no
 // earlier than r's leader: descendants of r outside its process group. Each
 // is signalled through its proc.Handle (pid and start time proved first). It
@@ -91,14 +95,24 @@ func (l *loop) killEscaped(r *run) []proc.Handle {
 	if since.IsZero() {
 		since = r.started.Add(-time.Second)
 	}
+	// A round that killed something is followed by another: a process it
+	// killed may have forked after the round listed /proc (its child has
+	// the marker too). Bounded: a daemon forking faster than the rounds is
+	// killed with its group anyway; this finds what left it.
 	var killed []proc.Handle
-	for _, pid := range sweeper.find(DaemonMarkerEnv + "=" + r.marker) {
-		h, err := proc.Open(pid)
-		if err != nil || h.Start.UnixMilli() < since.UnixMilli() {
-			continue
+	for round := 0; round < escapedRounds; round++ {
+		n := len(killed)
+		for _, pid := range sweeper.find(DaemonMarkerEnv + "=" + r.marker) {
+			h, err := proc.Open(pid)
+			if err != nil || h.Start.UnixMilli() < since.UnixMilli() || slices.ContainsFunc(killed, h.Same) {
+				continue
+			}
+			if err := h.Signal(killSignal); err == nil {
+				killed = append(killed, h)
+			}
 		}
-		if err := h.Signal(killSignal); err == nil {
-			killed = append(killed, h)
+		if len(killed) == n {
+			break
 		}
 	}
 	if len(killed) > 0 {
