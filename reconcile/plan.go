@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beadsctl/beadsctl/schema"
@@ -744,7 +745,7 @@ func hashedAs(a Attribute, hashed bool, shown string) Attribute {
 // attrOrder keeps attributes in flatten's order, environment variables by name
 // among them.
 func attrOrder(path string) string {
-	for i, p := range attrPaths {
+	for i, p := range attrPaths() {
 		if path == p || (strings.HasSuffix(p, ".") && strings.HasPrefix(path, p)) {
 			return fmt.Sprintf("%02d%s", i, path)
 		}
@@ -752,7 +753,8 @@ func attrOrder(path string) string {
 	return "99" + path
 }
 
-var attrPaths = func() []string {
+// attrPaths is built on first use (a plan), not at every command's start.
+var attrPaths = sync.OnceValue(func() []string {
 	var out []string
 	for _, x := range flatten(&schema.Daemon{}) {
 		out = append(out, x.path)
@@ -764,7 +766,7 @@ var attrPaths = func() []string {
 		}
 	}
 	return out
-}()
+})
 
 // Attributes lists every attribute of d that has a value, as a create shows
 // them: sensitive environment values masked. hashedEnv says that d's
