@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // userHZ is the unit of utime/stime in /proc/<pid>/stat: USER_HZ is 100 on
@@ -69,22 +71,14 @@ func scanGroup(pgid int, member func(path string)) (groupSample, error) {
 // groupsRSS sums the resident memory of every process by process group, in
 // one pass over /proc.
 func groupsRSS() (map[int]uint64, error) {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	pids, err := proc.Pids()
 	if err != nil {
 		return nil, err
 	}
 	groups := map[int]uint64{}
 	var buf [1024]byte
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		n := readSmall("/proc/"+name+"/stat", buf[:])
+	for _, pid := range pids {
+		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 		if n <= 0 {
 			continue
 		}

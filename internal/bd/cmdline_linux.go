@@ -8,7 +8,7 @@ import (
 
 // quickCmdline reads the command line of pid from /proc/<pid>/cmdline with
 // one open and one read into a buffer on the stack: FindServers looks at
-// every process, and gopsutil's process (which reads its stat and the boot
+// every process, and gopsutil's process (which read its stat and the boot
 // time first) cost ~50 µs each, 15 ms for the ~300 processes of a machine in
 // every plan of a dolt_server. A line that cannot be a dolt sql-server (bd's
 // rule: it names sql-server) comes back empty, unsplit; a kernel thread's
@@ -29,7 +29,7 @@ func quickCmdline(pid int) ([]string, bool) {
 		return []string{}, true
 	}
 	if n == len(buf) {
-		return nil, false // longer than the buffer: let gopsutil read it all
+		return nil, false // longer than the buffer: let proc.Cmdline read it all
 	}
 	b = bytes.TrimRight(b, "\x00")
 	var argv []string

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shirou/gopsutil/v4/process"
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // This file is the file protocol by which bd v1.x finds a running Dolt server
@@ -106,17 +106,17 @@ func IsServerArgv(argv []string) bool {
 // (every one when dataDir is ""). Identity comes from the OS: command line,
 // working directory and start time, never a name alone.
 func FindServers(ctx context.Context, dataDir string) ([]ServerProcess, error) {
-	pids, err := process.PidsWithContext(ctx)
+	pids, err := proc.Pids()
 	if err != nil {
 		return nil, err
 	}
 	want := cleanDir(dataDir)
 	var out []ServerProcess
 	for _, pid := range pids {
-		if argv, ok := quickCmdline(int(pid)); ok && !IsServerArgv(argv) {
+		if argv, ok := quickCmdline(pid); ok && !IsServerArgv(argv) {
 			continue // not a dolt sql-server: no need to ask more of it
 		}
-		sp, ok := InspectServer(ctx, int(pid))
+		sp, ok := InspectServer(ctx, pid)
 		if !ok {
 			continue
 		}
@@ -130,21 +130,17 @@ func FindServers(ctx context.Context, dataDir string) ([]ServerProcess, error) {
 
 // InspectServer describes pid when it is a live dolt sql-server (not a zombie).
 func InspectServer(ctx context.Context, pid int) (ServerProcess, bool) {
-	p, err := process.NewProcessWithContext(ctx, int32(pid))
-	if err != nil {
-		return ServerProcess{}, false
-	}
-	argv, err := p.CmdlineSliceWithContext(ctx)
+	argv, err := proc.Cmdline(pid)
 	if err != nil || !IsServerArgv(argv) {
 		return ServerProcess{}, false
 	}
-	if st, err := p.StatusWithContext(ctx); err == nil && slices.Contains(st, process.Zombie) {
+	if proc.Zombie(pid) {
 		return ServerProcess{}, false
 	}
 	sp := ServerProcess{Pid: pid, Argv: argv}
-	sp.Cwd, _ = p.CwdWithContext(ctx)
-	if ms, err := p.CreateTimeWithContext(ctx); err == nil {
-		sp.StartTime = time.UnixMilli(ms)
+	sp.Cwd, _ = proc.Cwd(pid)
+	if t, err := proc.StartTime(pid); err == nil {
+		sp.StartTime = t
 	}
 	sp.DataDir = sp.Cwd
 	for i := 1; i < len(argv); i++ {

@@ -25,8 +25,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/shirou/gopsutil/v4/process"
 )
 
 var (
@@ -61,13 +59,9 @@ func StartTime(pid int) (time.Time, error) {
 	if pid <= 0 {
 		return time.Time{}, fmt.Errorf("pid %d: %w", pid, ErrGone)
 	}
-	p, err := process.NewProcess(int32(pid))
+	ms, err := startMillis(pid)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("pid %d: %w", pid, ErrGone)
-	}
-	ms, err := p.CreateTime()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("start time of pid %d: %w", pid, err)
+		return time.Time{}, err
 	}
 	return time.UnixMilli(ms), nil
 }
@@ -115,15 +109,11 @@ func (h Handle) Verify() error {
 // Alive reports whether h's process still runs (Verify returns nil).
 func (h Handle) Alive() bool { return h.Verify() == nil }
 
-// zombie reports whether pid has exited and waits to be reaped.
-func zombie(pid int) bool {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return false
-	}
-	st, err := p.Status()
-	return err == nil && len(st) > 0 && st[0] == process.Zombie
-}
+// Zombie reports whether pid has exited and waits to be reaped.
+func Zombie(pid int) bool { return zombie(pid) }
+
+// Pids lists the processes of the machine.
+func Pids() ([]int, error) { return pids() }
 
 // Signal sends sig to h's process after proving that h's pid still names it. It returns an error
 // wrapping ErrUnknownStart or ErrNotOurs (nothing was sent), or ErrGone.
@@ -173,26 +163,10 @@ func FlockHolders(path string) ([]int, error) { return flockHolders(path) }
 
 // Cmdline returns the argv of pid.
 func Cmdline(pid int) ([]string, error) {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return nil, fmt.Errorf("pid %d: %w", pid, ErrGone)
-	}
-	argv, err := p.CmdlineSlice()
-	if err != nil {
-		return nil, fmt.Errorf("command line of pid %d: %w", pid, err)
-	}
-	return argv, nil
+	return cmdline(pid)
 }
 
 // Cwd returns the working folder of pid.
 func Cwd(pid int) (string, error) {
-	p, err := process.NewProcess(int32(pid))
-	if err != nil {
-		return "", fmt.Errorf("pid %d: %w", pid, ErrGone)
-	}
-	dir, err := p.Cwd()
-	if err != nil {
-		return "", fmt.Errorf("working folder of pid %d: %w", pid, err)
-	}
-	return dir, nil
+	return cwd(pid)
 }

@@ -7,10 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/process"
+	"golang.org/x/sys/unix"
 )
 
 // recycle ends and reaps cmd, then starts `sleep 1000` on the same pid by
@@ -216,5 +221,90 @@ func TestWaitGoneWaitsForEveryThread(t *testing.T) {
 	defer cancel()
 	if err := h.WaitGone(ctx); err != nil {
 		t.Fatalf("WaitGone after SIGKILL: %v", err)
+	}
+}
+
+// TestStartTimeIsGopsutils: the start time, command line, working folder
+// and zombie state read from /proc are gopsutil's (which beadsctl used
+// before, and still uses elsewhere): a handle recorded by an earlier
+// beadsctl must still be the same process.
+func TestStartTimeIsGopsutils(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "exit 0")
+	cmd.Dir = t.TempDir()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child := cmd.Process.Pid
+	// The child exits at once; unreaped (WNOWAIT), it stays a zombie until Wait.
+	var si unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, child, &si, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("sleep", "1000")
+	sleeper.Dir = cmd.Dir
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	for _, pid := range []int{os.Getpid(), os.Getppid(), 1, child, sleeper.Process.Pid} {
+		p, err := process.NewProcess(int32(pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := p.CreateTime()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := StartTime(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.UnixMilli() != want {
+			t.Errorf("pid %d: start time %d ms, gopsutil's %d", pid, got.UnixMilli(), want)
+		}
+		st, _ := p.Status()
+		if z := len(st) > 0 && st[0] == process.Zombie; zombie(pid) != z {
+			t.Errorf("pid %d: zombie %v, gopsutil's %v", pid, !z, z)
+		}
+		if pid == child {
+			continue // a zombie has neither command line nor folder
+		}
+		wantArgv, err := p.CmdlineSlice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if argv, err := Cmdline(pid); err != nil || !slices.Equal(argv, wantArgv) {
+			t.Errorf("pid %d: command line %q (%v), gopsutil's %q", pid, argv, err, wantArgv)
+		}
+		wantDir, wantErr := p.Cwd() // pid 1's may be refused, even to root
+		if dir, err := Cwd(pid); (err != nil) != (wantErr != nil) || dir != wantDir {
+			t.Errorf("pid %d: folder %q (%v), gopsutil's %q (%v)", pid, dir, err, wantDir, wantErr)
+		}
+	}
+	_ = cmd.Wait()
+	if _, err := StartTime(child); !errors.Is(err, ErrGone) {
+		t.Errorf("start time of a reaped child: %v, want ErrGone", err)
+	}
+	if _, err := Cmdline(child); !errors.Is(err, ErrGone) {
+		t.Errorf("command line of a reaped child: %v, want ErrGone", err)
+	}
+	all, err := Pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(all, os.Getpid()) || !slices.Contains(all, 1) || slices.Contains(all, child) {
+		t.Errorf("Pids: %d pids, self/1/reaped child %v %v %v", len(all), slices.Contains(all, os.Getpid()), slices.Contains(all, 1), slices.Contains(all, child))
+	}
+}
+
+// TestBootTimeIsGopsutils: the boot time is gopsutil's (btime here, or its
+// uptime rule in a container).
+func TestBootTimeIsGopsutils(t *testing.T) {
+	want, err := host.BootTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bootTime(); got != want {
+		t.Errorf("boot time %d, gopsutil's %d", got, want)
 	}
 }
