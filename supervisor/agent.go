@@ -191,6 +191,7 @@ func (a *Agent) SocketPath() string { return SocketPath(a.dir) }
 // It fails at once when another agent runs for the same folder or a live agent
 // answers on the socket.
 func (a *Agent) Run(ctx context.Context) error {
+	startProcessMetrics() // the pressure and throttling counters count from here
 	state := filepath.Join(a.dir, StateDir)
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", state, err)

@@ -5,8 +5,10 @@ package supervisor
 import (
 	"bytes"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,96 @@ func TestAgentMetricsScrape(t *testing.T) {
 	}
 	if st := ta.waitOnline(t, "ok"); st.State != StateOnline {
 		t.Fatalf("ok after the refused listener: %+v", st)
+	}
+}
+
+// TestProcessMetricsAreVictoriaMetricss: the agent's own figures keep the
+// names that github.com/VictoriaMetrics/metrics wrote (dashboards query
+// them), parse, and say what they mean: the RSS is /proc/self/statm's, the
+// CPU grows with work done, a histogram's buckets are cumulative.
+func TestProcessMetricsAreVictoriaMetricss(t *testing.T) {
+	startProcessMetrics()
+	var b bytes.Buffer
+	writeProcessMetrics(&b)
+	fams := parseScrape(t, b.Bytes())
+	for _, name := range []string{
+		"go_sched_latencies_seconds_bucket", "go_mutex_wait_seconds_total", "go_gc_mark_assist_cpu_seconds_total",
+		"go_gc_cpu_seconds_total", "go_gc_pauses_seconds_bucket", "go_scavenge_cpu_seconds_total", "go_memlimit_bytes",
+		"go_memstats_alloc_bytes", "go_memstats_alloc_bytes_total", "go_memstats_buck_hash_sys_bytes",
+		"go_memstats_frees_total", "go_memstats_gc_cpu_fraction", "go_memstats_gc_sys_bytes",
+		"go_memstats_heap_alloc_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_inuse_bytes",
+		"go_memstats_heap_objects", "go_memstats_heap_released_bytes", "go_memstats_heap_sys_bytes",
+		"go_memstats_last_gc_time_seconds", "go_memstats_lookups_total", "go_memstats_mallocs_total",
+		"go_memstats_mcache_inuse_bytes", "go_memstats_mcache_sys_bytes", "go_memstats_mspan_inuse_bytes",
+		"go_memstats_mspan_sys_bytes", "go_memstats_next_gc_bytes", "go_memstats_other_sys_bytes",
+		"go_memstats_stack_inuse_bytes", "go_memstats_stack_sys_bytes", "go_memstats_sys_bytes",
+		"go_cgo_calls_count", "go_cpu_count", "go_gc_duration_seconds", "go_gc_duration_seconds_sum",
+		"go_gc_duration_seconds_count", "go_gc_forced_count", "go_gomaxprocs",
+		"go_goroutines", "go_threads", "go_info", "go_info_ext",
+		"process_cpu_seconds_system_total", "process_cpu_seconds_total", "process_cpu_seconds_user_total",
+		"process_major_pagefaults_total", "process_minor_pagefaults_total", "process_num_threads",
+		"process_resident_memory_bytes", "process_start_time_seconds", "process_virtual_memory_bytes",
+		"process_virtual_memory_peak_bytes", "process_resident_memory_peak_bytes",
+		"process_resident_memory_anon_bytes", "process_resident_memory_file_bytes",
+		"process_resident_memory_shared_bytes", "process_io_read_bytes_total", "process_io_written_bytes_total",
+		"process_io_read_syscalls_total", "process_io_write_syscalls_total",
+		"process_io_storage_read_bytes_total", "process_io_storage_written_bytes_total",
+	} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("no %s", name)
+		}
+	}
+	if _, psi := pressure(); psi {
+		if _, ok := fams["process_pressure_cpu_waiting_seconds_total"]; !ok {
+			t.Error("pressure is readable, but no process_pressure_cpu_waiting_seconds_total")
+		}
+	}
+	var statm [64]byte
+	n := readSmall("/proc/self/statm", statm[:])
+	f := strings.Fields(string(statm[:max(n, 0)]))
+	if len(f) < 2 {
+		t.Fatalf("statm %q", statm[:max(n, 0)])
+	}
+	pages, _ := strconv.ParseFloat(f[1], 64)
+	// Both read the same counter of the kernel's, a moment apart.
+	if rss := value(t, fams, "process_resident_memory_bytes"); rss <= 0 || rss > 2*pages*float64(pageSize) || rss < pages*float64(pageSize)/2 {
+		t.Errorf("process_resident_memory_bytes %v, statm says %v pages", rss, pages)
+	}
+	if v := value(t, fams, "process_start_time_seconds"); v != float64(processStart) || v <= 0 {
+		t.Errorf("process_start_time_seconds %v, want %d", v, processStart)
+	}
+	cpu0 := value(t, fams, "process_cpu_seconds_total")
+	for start := time.Now(); ; {
+		b.Reset()
+		writeProcessMetrics(&b)
+		if value(t, parseScrape(t, b.Bytes()), "process_cpu_seconds_total") > cpu0 {
+			break // the scrapes themselves are the work
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("process_cpu_seconds_total never grew")
+		}
+	}
+	// Untyped, as VictoriaMetrics wrote it: one sample per le, cumulative,
+	// +Inf last.
+	buckets := fams["go_sched_latencies_seconds_bucket"].GetMetric()
+	if len(buckets) == 0 || len(buckets) > 31 {
+		t.Fatalf("%d buckets, want 1-31", len(buckets))
+	}
+	last, lastLE := -1.0, math.Inf(-1)
+	for _, m := range buckets {
+		var le float64
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "le" {
+				le, _ = strconv.ParseFloat(l.GetValue(), 64)
+			}
+		}
+		v := m.GetUntyped().GetValue()
+		if v < last || le <= lastLE {
+			t.Fatalf("buckets not cumulative in le order: le=%v %v after le=%v %v", le, v, lastLE, last)
+		}
+		last, lastLE = v, le
+	}
+	if !math.IsInf(lastLE, 1) {
+		t.Errorf("the last bucket is le=%v, want +Inf", lastLE)
 	}
 }
