@@ -347,6 +347,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	settleT := time.NewTimer(0)
+	var clock ownClock
 	defer settleT.Stop()
 	for {
 		h, ok := a.lookup(name)
@@ -366,7 +367,7 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 		if res == WaitReached && want == string(StateOnline) && !provenHealthy && st.State != StateCompleted {
 			left := settle - time.Since(st.LastChange)
 			if settle == 0 {
-				left = earlyExitLeft(h.d, st, window)
+				left = earlyExitLeft(h.d, st, window, &clock)
 			}
 			if left > 0 {
 				res = ""
@@ -394,40 +395,90 @@ func (a *Agent) handleWait(w http.ResponseWriter, r *http.Request) {
 // The early-exit window: a run is online once it has run earlyExitWindow of
 // its own time without exiting. Its own time is the wall time since it was
 // started less the time it spent waiting for a CPU (the kernel's run delay,
-// /proc/<pid>/schedstat): on a loaded machine a program that fails at once
-// still gets the time to fail, instead of being called online before it ran.
-// A run starved for earlyExitMaxWait of wall time is called online anyway.
+// /proc/<pid>/schedstat, and the wait under way, ownClock): on a loaded
+// machine a program that fails at once still gets the time to fail, instead
+// of being called online before it ran. A run starved for earlyExitMaxWait
+// of wall time is called online anyway.
 const (
 	earlyExitWindow  = 20 * time.Millisecond
 	earlyExitMaxWait = time.Second
 	// earlyExitRecheck is how soon a wait looks again at a run whose process
-	// has exited while its daemon's loop has not recorded it yet.
+	// has exited while its daemon's loop has not recorded it yet, or that is
+	// not asleep (ownClock).
 	earlyExitRecheck = 2 * time.Millisecond
 )
 
+// ownClock measures a run's own time over the readings of one wait. The
+// kernel adds a wait for a CPU to the run delay only when it ends (as the
+// task gets a CPU), so a run waiting now reads as if it ran all along, and
+// a run blocked in the kernel (state D: paging its program in from a busy
+// disk) is not waiting for a CPU at all: at load 10 an `sh -c 'exit 3'` was
+// called online at 21 ms, 0.8 ms of it on a CPU, in state D. Between two
+// readings where its CPU time did not move, a run read runnable (R) may
+// have waited for a CPU all that time (until the kernel accounts it) and a
+// run read blocked (D) was: neither is its own time. And a run is called
+// online only when it is read asleep (S: waiting on its own work, as a
+// daemon at rest does), never while it runs, is blocked or stopped: the
+// wait reads it again.
+type ownClock struct {
+	pid     int
+	last    schedReading
+	at      time.Time
+	pending time.Duration // runnable, maybe waiting, not yet in last.delay
+	blocked time.Duration // blocked in the kernel
+}
+
+// own returns the own time of the run of pid, up since its start, read as r
+// at now; sure is false when it cannot be told yet (read it again soon).
+func (c *ownClock) own(pid int, up time.Duration, now time.Time, r schedReading) (own time.Duration, sure bool) {
+	if !r.known {
+		return up, true
+	}
+	if c.pid != pid {
+		*c = ownClock{pid: pid}
+	} else if still := r.cpu == c.last.cpu; still && r.state == 'R' && r.delay == c.last.delay {
+		c.pending += now.Sub(c.at)
+	} else if still && r.state == 'D' && c.last.state == 'D' {
+		c.blocked += now.Sub(c.at)
+	}
+	if r.delay != c.last.delay {
+		c.pending = 0 // the wait was accounted
+	}
+	c.last, c.at = r, now
+	return up - r.delay - c.pending - c.blocked, r.state == 'S'
+}
+
 // earlyExitLeft is how much longer a wait for st's run to be online must go
-// on (0: it is online). A process found exited (a zombie, or gone) is never
-// online: the wait goes on until the daemon records the exit.
-func earlyExitLeft(d *Daemon, st Status, window time.Duration) time.Duration {
+// on (0: it is online). A process found exited (a zombie, or a run the
+// runner saw end) is never online: the wait goes on until the daemon
+// records the exit.
+func earlyExitLeft(d *Daemon, st Status, window time.Duration, c *ownClock) time.Duration {
 	up := time.Since(st.LastChange)
-	// The run delay is read first: the process is then known to have run
-	// at least until that reading when the checks after it say it still
-	// runs (a process reaped in between reads as no delay at all). st may
-	// be stale: read before the loop recorded an exit the runner has seen
-	// (runEnded; a program that failed as it started was called online at
-	// 64 ms, its exit under way, when only /proc was asked).
-	delay := runDelay(st.Pid)
+	// The schedule is read first: the process is then known to have run at
+	// least until that reading when the checks after it say it still runs
+	// (a process reaped in between reads as unknown). st may be stale: read
+	// before the loop recorded an exit the runner has seen (runEnded; a
+	// program that failed as it started was called online at 64 ms, its
+	// exit under way, when only /proc was asked).
+	r := readSched(st.Pid)
 	if exitedUnreaped(st.Pid) || d.runEnded(st.Pid) {
 		return earlyExitRecheck
 	}
 	if up >= earlyExitMaxWait {
 		return 0
 	}
-	own := up - delay
+	own, sure := c.own(st.Pid, up, time.Now(), r)
 	if own >= window {
-		return 0
+		if sure {
+			return 0
+		}
+		return earlyExitRecheck
 	}
-	return min(window-own, earlyExitMaxWait-up)
+	left := min(window-own, earlyExitMaxWait-up)
+	if !sure {
+		left = min(left, earlyExitRecheck)
+	}
+	return left
 }
 
 // waitOutcome says whether a wait is over and how ("" when it goes on). since

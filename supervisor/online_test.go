@@ -87,15 +87,49 @@ func TestEarlyExitLeftTrustsTheRunnerOverAStaleStatus(t *testing.T) {
 	st := Status{Pid: pid, State: StateOnline, LastChange: time.Now().Add(-500 * time.Millisecond)}
 	exit := make(chan struct{})
 	d := &Daemon{st: Status{Pid: pid}, runExit: exit}
-	if left := earlyExitLeft(d, st, earlyExitWindow); left != 0 {
+	if left := earlyExitLeft(d, st, earlyExitWindow, &ownClock{}); left != 0 {
 		t.Fatalf("a run 500 ms old, still running: %v left, want 0 (online)", left)
 	}
 	close(exit)
-	if left := earlyExitLeft(d, st, earlyExitWindow); left != earlyExitRecheck {
+	if left := earlyExitLeft(d, st, earlyExitWindow, &ownClock{}); left != earlyExitRecheck {
 		t.Fatalf("a run the runner saw exit: %v left, want a recheck (%v)", left, earlyExitRecheck)
 	}
 	d = &Daemon{st: Status{Pid: pid + 1}, runExit: make(chan struct{})}
-	if left := earlyExitLeft(d, st, earlyExitWindow); left != earlyExitRecheck {
+	if left := earlyExitLeft(d, st, earlyExitWindow, &ownClock{}); left != earlyExitRecheck {
 		t.Fatalf("the daemon runs another pid: %v left, want a recheck (%v)", left, earlyExitRecheck)
 	}
+}
+
+// TestOwnClockCountsOnlyTheRunsOwnTime: the kernel adds a wait for a CPU to
+// the run delay only once it ends, so a run read runnable (R) with its CPU
+// time and run delay unmoved may be waiting all along, and a run read
+// blocked (D) twice with its CPU time unmoved was blocked: neither is its
+// own time (at load 10 an `sh -c 'exit 3'` was online at 21 ms, 0.8 ms of it
+// on a CPU, in state D: TestWaitReportsAnExitAtOnce, 1 run in 8). A run is
+// sure only when read asleep (S).
+func TestOwnClockCountsOnlyTheRunsOwnTime(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	t0 := time.Now()
+	at := func(n int) time.Time { return t0.Add(ms(n)) }
+	check := func(what string, c *ownClock, pid, n int, r schedReading, wantOwn time.Duration, wantSure bool) {
+		t.Helper()
+		if own, sure := c.own(pid, ms(n), at(n), r); own != wantOwn || sure != wantSure {
+			t.Errorf("%s: own %v sure %v, want %v %v", what, own, sure, wantOwn, wantSure)
+		}
+	}
+	var c ownClock
+	waiting := schedReading{known: true, cpu: ms(1), delay: ms(2), state: 'R'}
+	check("first reading, runnable", &c, 7, 5, waiting, ms(3), false)
+	check("30 ms runnable, nothing moved", &c, 7, 35, waiting, ms(3), false)
+	check("the wait accounted, asleep", &c, 7, 36, schedReading{known: true, cpu: ms(2), delay: ms(32), state: 'S'}, ms(4), true)
+	check("running (CPU time moved)", &c, 7, 60, schedReading{known: true, cpu: ms(20), delay: ms(32), state: 'R'}, ms(28), false)
+
+	c = ownClock{}
+	blocked := schedReading{known: true, cpu: ms(1), delay: ms(1), state: 'D'}
+	check("first reading, blocked", &c, 8, 4, blocked, ms(3), false)
+	check("blocked 20 ms more", &c, 8, 24, blocked, ms(3), false)
+	check("asleep after it", &c, 8, 26, schedReading{known: true, cpu: ms(1), delay: ms(1), state: 'S'}, ms(5), true)
+	check("another run, first read asleep", &c, 9, 25, schedReading{known: true, cpu: ms(1), delay: ms(1), state: 'S'}, ms(24), true)
+	check("stopped (T) is not sure", &c, 9, 30, schedReading{known: true, cpu: ms(1), delay: ms(1), state: 'T'}, ms(29), false)
+	check("schedule unknown (not Linux): the wall time", &c, 10, 25, schedReading{}, ms(25), true)
 }

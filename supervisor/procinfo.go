@@ -20,9 +20,17 @@ func (m *cpuMeter) percent(cpu time.Duration, now time.Time) float64 {
 	return pct
 }
 
-// runDelay is the time pid has spent waiting for a CPU since it was created
-// (0 when unknown); see earlyExitLeft.
-func runDelay(pid int) time.Duration { return procRunDelay(pid) }
+// schedReading is what the kernel says of a process's schedule.
+type schedReading struct {
+	known    bool          // read (Linux, the process there)
+	cpu      time.Duration // time on a CPU
+	delay    time.Duration // time runnable but waiting for a CPU, once each wait ended
+	state    byte          // /proc/<pid>/stat's: R running or runnable, S asleep, D blocked, ...
+}
+
+// readSched reads pid's schedule (unknown where the OS does not tell); see
+// ownClock.
+func readSched(pid int) schedReading { return procSched(pid) }
 
 // exitedUnreaped reports whether pid is known to have exited and not been
 // reaped yet (a zombie); false when it runs or it cannot be told.
