@@ -46,9 +46,9 @@ import (
 //     HMAC-SHA256, with the project's secret key (state.json's key), over
 //     this binary's identity (binaryStamp), the kind (load under which
 //     profile, validate, or one of validate's runs), the path as named and
-//     absolute, HOME and the payload, and for validate the file's bytes. A
-//     load entry's payload holds an HMAC of the file's bytes and one of each
-//     of its top-level blocks (incremental.go), with the same key. A hit is
+//     absolute, HOME and the payload; the payload holds an HMAC of the
+//     file's bytes (wholeTag) and a load entry's one of each of its
+//     top-level blocks (incremental.go), with the same key. A hit is
 //     an entry whose MAC matches what this command reads now and made from
 //     this very file: any change to the file, its path, the profile, HOME or
 //     the binary (a rebuild changes its size or modification time) misses,
@@ -130,8 +130,9 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 	}
 	kind := "load-" + profile
 	home := envHome(environ)
+	whole := c.wholeTag(src)
 	e := c.entry(kind, path, abs, home)
-	if e != nil && e.Config != nil && hmac.Equal(e.Whole, c.wholeTag(src)) && logsRegular(e.Config.Daemons) {
+	if e != nil && e.Config != nil && hmac.Equal(e.Whole, whole) && logsRegular(e.Config.Daemons) {
 		c.last = cacheHit
 		return e.Config, map[string]*hcl.File{}, nil
 	}
@@ -139,13 +140,13 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 	ct := c.cutSource(src, path)
 	if cfg, pieces, ok := ct.incremental(e, abs, profile, environ, &in); ok {
 		c.last = cacheIncremental
-		c.keep(kind, path, abs, home, src, cfg, pieces, &in)
+		c.keep(kind, path, abs, home, whole, cfg, pieces, &in)
 		return cfg, map[string]*hcl.File{}, nil
 	}
 	c.last = cacheMiss
 	cfg, _, files, diags := load(src, path, abs, profile, environ, &in)
 	if cfg != nil && len(diags) == 0 {
-		c.keep(kind, path, abs, home, src, cfg, ct.pieces(bodyOf(files[path])), &in)
+		c.keep(kind, path, abs, home, whole, cfg, ct.pieces(bodyOf(files[path])), &in)
 	}
 	return cfg, files, diags
 }
@@ -153,6 +154,7 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 // validEntry is what a validate entry holds: the profiles declared and the
 // log paths of every daemon under every profile (to check them again).
 type validEntry struct {
+	Whole    []byte // wholeTag of the file
 	Profiles []string
 	Logs     []string
 }
@@ -171,30 +173,31 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 		return nil, map[string]*hcl.File{}, diags
 	}
 	home := envHome(environ)
-	if payload := c.lookup("validate", path, abs, home, src); payload != nil {
+	whole := c.wholeTag(src)
+	if payload := c.lookup("validate", path, abs, home); payload != nil {
 		var e validEntry
-		if decodeAny(payload, &e) == nil && pathsRegular(e.Logs) {
+		if decodeAny(payload, &e) == nil && hmac.Equal(e.Whole, whole) && pathsRegular(e.Logs) {
 			c.last = cacheHit
 			return e.Profiles, map[string]*hcl.File{}, nil
 		}
 	}
 	var in inputs
 	ct := c.cutSource(src, path)
-	if profiles, ok := c.validateIncremental(ct, path, abs, home, src, environ, &in); ok {
+	if profiles, ok := c.validateIncremental(ct, path, abs, home, whole, environ, &in); ok {
 		c.last = cacheIncremental
 		return profiles, map[string]*hcl.File{}, nil
 	}
 	c.last = cacheMiss
 	profiles, files, diags, cfgs := validate(src, path, abs, environ, &in)
 	if len(diags) == 0 {
-		c.keepValidate(path, abs, home, src, profiles, cfgs, ct.pieces(bodyOf(files[path])), &in)
+		c.keepValidate(path, abs, home, whole, profiles, cfgs, ct.pieces(bodyOf(files[path])), &in)
 	}
 	return profiles, files, diags
 }
 
 // validateIncremental is validate's resolutions, each incremental; false
 // when one is not.
-func (c *Cache) validateIncremental(ct *cut, path, abs, home string, src []byte, environ []string, in *inputs) ([]string, bool) {
+func (c *Cache) validateIncremental(ct *cut, path, abs, home string, whole []byte, environ []string, in *inputs) ([]string, bool) {
 	if ct == nil {
 		return nil, false
 	}
@@ -213,17 +216,17 @@ func (c *Cache) validateIncremental(ct *cut, path, abs, home string, src []byte,
 		}
 		cfgs = append(cfgs, cfg)
 	}
-	c.keepValidate(path, abs, home, src, base.Profiles, cfgs, pieces, in)
+	c.keepValidate(path, abs, home, whole, base.Profiles, cfgs, pieces, in)
 	return base.Profiles, true
 }
 
 // keepValidate stores what a validate without a diagnostic found: the
 // validate entry (profiles and log paths) and each resolution's run entry.
-func (c *Cache) keepValidate(path, abs, home string, src []byte, profiles []string, cfgs []*Config, pieces []piece, in *inputs) {
+func (c *Cache) keepValidate(path, abs, home string, whole []byte, profiles []string, cfgs []*Config, pieces []piece, in *inputs) {
 	if in.env.Load() || len(cfgs) != len(profiles)+1 {
 		return
 	}
-	e := validEntry{Profiles: profiles}
+	e := validEntry{Whole: whole, Profiles: profiles}
 	for _, cfg := range cfgs {
 		if cfg == nil || !storable(cfg.Daemons, false) {
 			return
@@ -233,32 +236,33 @@ func (c *Cache) keepValidate(path, abs, home string, src []byte, profiles []stri
 		}
 	}
 	if payload, err := encodeAny(nil, &e); err == nil {
-		c.store("validate", path, abs, home, src, payload)
+		c.store("validate", path, abs, home, payload)
 	}
 	for i, cfg := range cfgs {
 		p := ""
 		if i > 0 {
 			p = profiles[i-1]
 		}
-		c.keep("vrun-"+p, path, abs, home, src, cfg, pieces, in)
+		c.keep("vrun-"+p, path, abs, home, whole, cfg, pieces, in)
 	}
 }
 
-// keep stores a load entry of kind for cfg, resolved from src, when it may
-// be (storable), and removes the entries of profiles cfg does not declare.
-func (c *Cache) keep(kind, path, abs, home string, src []byte, cfg *Config, pieces []piece, in *inputs) {
+// keep stores a load entry of kind for cfg, resolved from the file whose
+// wholeTag is whole, when it may be (storable), and removes the entries of
+// profiles cfg does not declare.
+func (c *Cache) keep(kind, path, abs, home string, whole []byte, cfg *Config, pieces []piece, in *inputs) {
 	if in.env.Load() || !storable(cfg.Daemons, true) {
 		return
 	}
-	if payload, err := encodeAny(nil, &loadEntry{Whole: c.wholeTag(src), Config: cfg, Pieces: pieces}); err == nil {
-		c.store(kind, path, abs, home, nil, payload)
+	if payload, err := encodeAny(nil, &loadEntry{Whole: whole, Config: cfg, Pieces: pieces}); err == nil {
+		c.store(kind, path, abs, home, payload)
 	}
 	c.collect(cfg.Profiles)
 }
 
 // entry is the load entry kind, when its MAC matches; nil else.
 func (c *Cache) entry(kind, path, abs, home string) *loadEntry {
-	payload := c.lookup(kind, path, abs, home, nil)
+	payload := c.lookup(kind, path, abs, home)
 	if payload == nil {
 		return nil
 	}
@@ -325,12 +329,11 @@ func logPaths(d *Daemon) []string {
 }
 
 func logsRegular(ds []Daemon) bool {
+	paths := make([]string, 0, 2*len(ds))
 	for i := range ds {
-		if !pathsRegular(logPaths(&ds[i])) {
-			return false
-		}
+		paths = append(paths, logPaths(&ds[i])...)
 	}
-	return true
+	return pathsRegular(paths)
 }
 
 // pathsRegular is regularLogFile's check without its diagnostic: every path
@@ -349,10 +352,10 @@ func (c *Cache) file(kind string) string {
 }
 
 // tag is the entry's MAC over everything a hit depends on.
-func (c *Cache) tag(kind, path, abs, home string, src, payload []byte) []byte {
+func (c *Cache) tag(kind, path, abs, home string, payload []byte) []byte {
 	m := hmac.New(sha256.New, c.Key)
 	var n [binary.MaxVarintLen64]byte
-	for _, part := range [][]byte{[]byte(cacheMagic), []byte(binaryStamp()), []byte(kind), []byte(path), []byte(abs), []byte(home), src, payload} {
+	for _, part := range [][]byte{[]byte(cacheMagic), []byte(binaryStamp()), []byte(kind), []byte(path), []byte(abs), []byte(home), payload} {
 		m.Write(n[:binary.PutUvarint(n[:], uint64(len(part)))])
 		m.Write(part)
 	}
@@ -362,7 +365,7 @@ func (c *Cache) tag(kind, path, abs, home string, src, payload []byte) []byte {
 // lookup is the payload of the entry kind when its MAC matches the inputs
 // given, else nil. Anything but a regular file there (a FIFO planted at the
 // entry's path blocked every plan in open(2), SIGTERM included) is a miss.
-func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
+func (c *Cache) lookup(kind, path, abs, home string) []byte {
 	b, err := atomicfile.ReadOwn(c.file(kind), maxEntry)
 	if err != nil {
 		return nil
@@ -372,7 +375,7 @@ func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
 		return nil
 	}
 	payload, tag := rest[:len(rest)-sha256.Size], rest[len(rest)-sha256.Size:]
-	if !hmac.Equal(tag, c.tag(kind, path, abs, home, src, payload)) {
+	if !hmac.Equal(tag, c.tag(kind, path, abs, home, payload)) {
 		return nil
 	}
 	return payload
@@ -381,8 +384,8 @@ func (c *Cache) lookup(kind, path, abs, home string, src []byte) []byte {
 // store writes the entry kind (atomicfile.WriteUnsynced: a crash leaves the
 // old entry, the new, or an empty one that fails its MAC); a failure only
 // costs the next command a parse, so it is ignored.
-func (c *Cache) store(kind, path, abs, home string, src, payload []byte) {
+func (c *Cache) store(kind, path, abs, home string, payload []byte) {
 	b := make([]byte, 0, len(cacheMagic)+len(payload)+sha256.Size)
-	b = append(append(append(b, cacheMagic...), payload...), c.tag(kind, path, abs, home, src, payload)...)
+	b = append(append(append(b, cacheMagic...), payload...), c.tag(kind, path, abs, home, payload)...)
 	_ = atomicfile.WriteUnsynced(c.file(kind), b, 0o600)
 }

@@ -46,6 +46,9 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 			return append(b, 0), nil
 		}
 		b = binary.AppendUvarint(b, uint64(v.Len())+1)
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return append(b, v.Bytes()...), nil // bytes as they are (the entry's tags)
+		}
 		for i := range v.Len() {
 			if b, err = encodeValue(b, v.Index(i)); err != nil {
 				return nil, err
@@ -75,10 +78,10 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 		return b, nil
 	case reflect.Struct:
 		t := v.Type()
+		if f, ok := unexported(t); ok {
+			return nil, fmt.Errorf("%w: unexported field %s.%s", errCodec, t, f)
+		}
 		for i := range t.NumField() {
-			if !t.Field(i).IsExported() {
-				return nil, fmt.Errorf("%w: unexported field %s.%s", errCodec, t, t.Field(i).Name)
-			}
 			if b, err = encodeValue(b, v.Field(i)); err != nil {
 				return nil, err
 			}
@@ -173,6 +176,12 @@ func (d *decoder) value(v reflect.Value) {
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), n, n)
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			copy(s.Bytes(), d.b[:n]) // count checked that n bytes remain
+			d.b = d.b[n:]
+			v.Set(s)
+			return
+		}
 		for i := range n {
 			d.value(s.Index(i))
 		}
@@ -224,6 +233,27 @@ func decodeAny(b []byte, x any) error {
 		d.err = errCodec
 	}
 	return d.err
+}
+
+// unexportedFields memoises unexported: asking each field of a struct
+// whether it is exported was a sixth of encoding an entry.
+var unexportedFields sync.Map // reflect.Type -> string
+
+// unexported is the name of the first unexported field of struct type t,
+// and whether there is one.
+func unexported(t reflect.Type) (string, bool) {
+	if f, seen := unexportedFields.Load(t); seen {
+		return f.(string), f.(string) != ""
+	}
+	name := ""
+	for i := range t.NumField() {
+		if f := t.Field(i); !f.IsExported() {
+			name = f.Name
+			break
+		}
+	}
+	unexportedFields.Store(t, name)
+	return name, name != ""
 }
 
 // codableTypes memoises codable: asking each struct field whether it is
