@@ -19,7 +19,7 @@ import (
 
 var errCodec = errors.New("schema: cache codec: unsupported value")
 
-func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
+func encodeValue(b []byte, v reflect.Value, strs map[string]int) ([]byte, error) {
 	var err error
 	switch v.Kind() {
 	case reflect.Bool:
@@ -34,13 +34,23 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 	case reflect.Float32, reflect.Float64:
 		return binary.AppendUvarint(b, math.Float64bits(v.Float())), nil
 	case reflect.String:
-		b = binary.AppendUvarint(b, uint64(v.Len()))
-		return append(b, v.String()...), nil
+		// A short string written before is its number: the folder, the
+		// command, the date format ... of 1,000 daemons were as many
+		// strings to decode.
+		str := v.String()
+		if k, ok := strs[str]; ok {
+			return binary.AppendUvarint(b, uint64(k)+1), nil
+		}
+		if len(str) < maxShared {
+			strs[str] = len(strs)
+		}
+		b = binary.AppendUvarint(append(b, 0), uint64(len(str)))
+		return append(b, str...), nil
 	case reflect.Pointer:
 		if v.IsNil() {
 			return append(b, 0), nil
 		}
-		return encodeValue(append(b, 1), v.Elem())
+		return encodeValue(append(b, 1), v.Elem(), strs)
 	case reflect.Slice:
 		if v.IsNil() {
 			return append(b, 0), nil
@@ -50,14 +60,14 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 			return append(b, v.Bytes()...), nil // bytes as they are (the entry's tags)
 		}
 		for i := range v.Len() {
-			if b, err = encodeValue(b, v.Index(i)); err != nil {
+			if b, err = encodeValue(b, v.Index(i), strs); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
 	case reflect.Array:
 		for i := range v.Len() {
-			if b, err = encodeValue(b, v.Index(i)); err != nil {
+			if b, err = encodeValue(b, v.Index(i), strs); err != nil {
 				return nil, err
 			}
 		}
@@ -68,10 +78,10 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 		}
 		b = binary.AppendUvarint(b, uint64(v.Len())+1)
 		for it := v.MapRange(); it.Next(); {
-			if b, err = encodeValue(b, it.Key()); err != nil {
+			if b, err = encodeValue(b, it.Key(), strs); err != nil {
 				return nil, err
 			}
-			if b, err = encodeValue(b, it.Value()); err != nil {
+			if b, err = encodeValue(b, it.Value(), strs); err != nil {
 				return nil, err
 			}
 		}
@@ -82,7 +92,7 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 			return nil, fmt.Errorf("%w: unexported field %s.%s", errCodec, t, f)
 		}
 		for i := range t.NumField() {
-			if b, err = encodeValue(b, v.Field(i)); err != nil {
+			if b, err = encodeValue(b, v.Field(i), strs); err != nil {
 				return nil, err
 			}
 		}
@@ -93,9 +103,13 @@ func encodeValue(b []byte, v reflect.Value) ([]byte, error) {
 
 // decoder reads what encodeValue wrote; any inconsistency is errCodec.
 type decoder struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	strs []string // the short strings read, in order (encodeValue)
 }
+
+// maxShared bounds the strings written once and then by number.
+const maxShared = 64
 
 func (d *decoder) uvarint() uint64 {
 	n, k := binary.Uvarint(d.b)
@@ -151,12 +165,24 @@ func (d *decoder) value(v reflect.Value) {
 	case reflect.Float32, reflect.Float64:
 		v.SetFloat(math.Float64frombits(d.uvarint()))
 	case reflect.String:
+		if k := d.uvarint(); d.err != nil || k > 0 {
+			if d.err == nil && k-1 < uint64(len(d.strs)) {
+				v.SetString(d.strs[k-1])
+			} else {
+				d.err = errCodec
+			}
+			return
+		}
 		n := d.uvarint()
 		if d.err != nil || n > uint64(len(d.b)) {
 			d.err = errCodec
 			return
 		}
-		v.SetString(string(d.b[:n]))
+		str := string(d.b[:n])
+		if len(str) < maxShared {
+			d.strs = append(d.strs, str)
+		}
+		v.SetString(str)
 		d.b = d.b[n:]
 	case reflect.Pointer:
 		if len(d.b) == 0 || d.b[0] > 1 {
@@ -219,7 +245,7 @@ func (d *decoder) value(v reflect.Value) {
 // encodeAny and decodeAny are the codec on a whole value: decodeAny fails
 // unless every byte is used.
 func encodeAny(b []byte, x any) ([]byte, error) {
-	return encodeValue(b, reflect.ValueOf(x).Elem())
+	return encodeValue(b, reflect.ValueOf(x).Elem(), map[string]int{})
 }
 
 func decodeAny(b []byte, x any) error {
