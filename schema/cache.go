@@ -337,14 +337,20 @@ func logsRegular(ds []Daemon) bool {
 }
 
 // pathsRegular is regularLogFile's check without its diagnostic: every path
-// is missing or a file logs may be appended to.
+// is missing or a file logs may be appended to. Many are checked in
+// parallel (parallel: a core each; 2,000 stats were a fifth of a load after
+// an edit).
 func pathsRegular(paths []string) bool {
-	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && logpath.Check(p, fi) != nil {
-			return false
+	var bad atomic.Bool
+	parallel(len(paths), func(i int) {
+		if bad.Load() {
+			return
 		}
-	}
-	return true
+		if fi, err := os.Stat(paths[i]); err == nil && logpath.Check(paths[i], fi) != nil {
+			bad.Store(true)
+		}
+	})
+	return !bad.Load()
 }
 
 func (c *Cache) file(kind string) string {
