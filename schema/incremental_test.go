@@ -33,7 +33,13 @@ func incrDaemon(name string, v, deps int, others []string) string {
 		s.WriteString("  restart {\n    policy = \"on-failure\"\n    delay  = \"2s\"\n  }\n")
 	}
 	if deps > 0 && len(others) > 0 {
-		fmt.Fprintf(&s, "  depends_on %q {\n    condition = \"started\"\n  }\n", others[deps%len(others)])
+		// completed_successfully of a daemon always restarted is an error
+		// that reads the dependency's restart policy (of a daemon taken).
+		cond := "started"
+		if v%7 == 5 {
+			cond = "completed_successfully"
+		}
+		fmt.Fprintf(&s, "  depends_on %q {\n    condition = %q\n  }\n", others[deps%len(others)], cond)
 	}
 	fmt.Fprintf(&s, "  logs {\n    out = \".beadsctl/logs/%s.out.log\"\n  }\n}\n", name)
 	return s.String()
@@ -138,11 +144,14 @@ func incrementalRun(t *testing.T, seed uint64) {
 		case op == 9: // the profile
 			ctxVariant++
 			what = "profile"
-		case op == 10 && r.IntN(3) == 0: // a syntax error, or a duplicate, for one load
-			if r.IntN(2) == 0 {
+		case op == 10: // a syntax error, a duplicate, or an error of a daemon taken, for one load
+			switch r.IntN(3) {
+			case 0:
 				extra = []incrBlock{{text: "daemon \"broken\" {\n  command = \"sleep\n}\n"}}
-			} else {
+			case 1:
 				extra = []incrBlock{daemons[r.IntN(len(daemons))]}
+			default: // reads the restart policy of d00, taken from the entry
+				extra = []incrBlock{{name: "w", text: "daemon \"waits\" {\n  command = \"sleep\"\n  depends_on \"d00\" {\n    condition = \"completed_successfully\"\n  }\n}\n"}}
 			}
 			what = "broken"
 		case op == 11 && r.IntN(3) == 0: // a sensitive value, for one load
