@@ -82,9 +82,11 @@ func readProc(pid int, name string, buf []byte) ([]byte, error) {
 
 // bootTime is gopsutil's BootTime, in seconds since the epoch: /proc/stat's
 // btime, except in what gopsutil takes for an LXC or Docker guest, where it
-// is now less /proc/uptime. Read once per process.
-var bootTime = sync.OnceValue(func() uint64 {
-	if bootFromUptime() {
+// is now less /proc/uptime. Read at every call, as gopsutil does: a step or a
+// slew of the wall clock moves it, and a process that kept an old one would
+// disagree with one that reads it now.
+func bootTime() uint64 {
+	if guestBoot() {
 		if b, err := os.ReadFile("/proc/uptime"); err == nil {
 			if f := strings.Fields(string(b)); len(f) > 0 {
 				if up, err := strconv.ParseFloat(f[0], 64); err == nil {
@@ -95,25 +97,42 @@ var bootTime = sync.OnceValue(func() uint64 {
 		}
 		return 0 // as gopsutil: its error is ignored, the boot time 0
 	}
-	b, err := os.ReadFile("/proc/stat")
+	// One read into a buffer on the stack (the kernel formats the file at
+	// once); the whole file when it is larger.
+	var buf [8192]byte
+	var b []byte
+	if fd, err := syscall.Open("/proc/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
+		n, err := syscall.Read(fd, buf[:])
+		syscall.Close(fd)
+		if err == nil && n > 0 && n < len(buf) {
+			b = buf[:n]
+		}
+	}
+	if b == nil {
+		var err error
+		if b, err = os.ReadFile("/proc/stat"); err != nil {
+			return 0
+		}
+	}
+	i := bytes.Index(b, []byte("\nbtime"))
+	if i < 0 {
+		return 0
+	}
+	line, _, _ := bytes.Cut(b[i+len("\nbtime"):], []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) != 1 {
+		return 0
+	}
+	t, err := strconv.ParseInt(string(f[0]), 10, 64)
 	if err != nil {
 		return 0
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime"); ok {
-			f := strings.Fields(v)
-			if len(f) != 1 {
-				return 0
-			}
-			t, err := strconv.ParseInt(f[0], 10, 64)
-			if err != nil {
-				return 0
-			}
-			return uint64(t)
-		}
-	}
-	return 0
-})
+	return uint64(t)
+}
+
+// guestBoot is bootFromUptime, decided once per process (as gopsutil
+// caches its virtualisation probe).
+var guestBoot = sync.OnceValue(bootFromUptime)
 
 // bootFromUptime is gopsutil's Virtualization() ending on role "guest" of
 // system "lxc" or "docker": its later checks override the earlier ones, so
