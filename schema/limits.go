@@ -407,7 +407,12 @@ func scanNative(t *depthTracker, src []byte, base int) (complete, sure bool) {
 					_, w := utf8.DecodeRune(src[i+1:])
 					i += 1 + w
 				default:
+					// The run of plain text up to what may end it or open
+					// a sequence, at once (a byte a turn was most of a scan).
 					i++
+					for i < n && src[i] != '"' && src[i] != '\\' && src[i] != '$' && src[i] != '%' {
+						i++
+					}
 				}
 			case frameHeredoc:
 				end := bytes.IndexByte(src[i:], '\n')
@@ -449,7 +454,8 @@ func scanNative(t *depthTracker, src []byte, base int) (complete, sure bool) {
 		c := src[i]
 		switch {
 		case c == ' ' || c == '\t':
-			i++
+			for i++; i < n && (src[i] == ' ' || src[i] == '\t'); i++ {
+			}
 		case c == '\n':
 			t.lineEnd(off + 1)
 			i++
