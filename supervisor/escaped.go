@@ -40,34 +40,47 @@ func (l *loop) sweepEscaped(r *run) {
 // sweeper batches the searches for escaped processes: every /proc/<pid>/
 // environ is read once for all the runs that end at the same time (a stop of
 // 250 daemons read them 250 times, ~2 ms each).
-var sweeper = &envSweeper{pending: map[string][]chan []int{}}
+var sweeper = &envSweeper{pending: map[string][]chan []int{}, own: map[int]bool{}}
 
 type envSweeper struct {
 	mu       sync.Mutex
 	scanning bool
 	pending  map[string][]chan []int
+	own      map[int]bool // the leaders of the runs pending searched for
 }
 
-// find returns the pids whose environment holds kv: the caller that finds no
-// search under way scans for itself and every caller that queued meanwhile.
-func (s *envSweeper) find(kv string) []int {
+// find returns the pids whose environment holds kv, from the next search:
+// one goroutine searches while searches are asked for, each time for every
+// one asked for meanwhile (none of the callers is held past its own answer).
+// leader is the pid of the run whose marker kv is (0: none): it is read even
+// while the runner still holds it (a leader that survived SIGKILL).
+func (s *envSweeper) find(kv string, leader int) []int {
 	ch := make(chan []int, 1)
 	s.mu.Lock()
 	s.pending[kv] = append(s.pending[kv], ch)
-	if s.scanning {
-		s.mu.Unlock()
-		return <-ch
+	if leader > 0 {
+		s.own[leader] = true
 	}
-	s.scanning = true
+	if !s.scanning {
+		s.scanning = true
+		go s.scan()
+	}
+	s.mu.Unlock()
+	return <-ch
+}
+
+// scan answers the searches pending until none is.
+func (s *envSweeper) scan() {
+	s.mu.Lock()
 	for len(s.pending) > 0 {
-		batch := s.pending
-		s.pending = map[string][]chan []int{}
+		batch, own := s.pending, s.own
+		s.pending, s.own = map[string][]chan []int{}, map[int]bool{}
 		s.mu.Unlock()
 		want := make(map[string]bool, len(batch))
 		for k := range batch {
 			want[k] = true
 		}
-		found := pidsWithEnvs(want)
+		found := pidsWithEnvs(want, func() map[int]bool { return leaders.except(own) })
 		for k, chs := range batch {
 			for _, c := range chs {
 				c <- found[k]
@@ -77,7 +90,47 @@ func (s *envSweeper) find(kv string) []int {
 	}
 	s.scanning = false
 	s.mu.Unlock()
-	return <-ch
+}
+
+// leaders are the processes ExecRunner started and has not reaped: the
+// leaders of the runs under way, each holding its own run's marker. A search
+// for escaped processes does not read their environments (a stop of 1,000
+// daemons read the 999 others' at every search: the search grew with the
+// count, and so did each stop's wait for it). Each is our child until it is
+// reaped, and it leaves the set before, so that a pid in it names that child
+// and no other process: the set is taken after /proc is listed, so a pid
+// listed then and in the set then was the child already (or a process that
+// is gone since).
+var leaders = &pidSet{m: map[int]struct{}{}}
+
+type pidSet struct {
+	mu sync.Mutex
+	m  map[int]struct{}
+}
+
+func (p *pidSet) add(pid int) {
+	p.mu.Lock()
+	p.m[pid] = struct{}{}
+	p.mu.Unlock()
+}
+
+func (p *pidSet) remove(pid int) {
+	p.mu.Lock()
+	delete(p.m, pid)
+	p.mu.Unlock()
+}
+
+// except returns the pids of the set that are not in own.
+func (p *pidSet) except(own map[int]bool) map[int]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[int]bool, len(p.m))
+	for pid := range p.m {
+		if !own[pid] {
+			out[pid] = true
+		}
+	}
+	return out
 }
 
 // escapedRounds bounds the searches of one killEscaped.
@@ -102,7 +155,7 @@ func (l *loop) killEscaped(r *run) []proc.Handle {
 	var killed []proc.Handle
 	for round := 0; round < escapedRounds; round++ {
 		n := len(killed)
-		for _, pid := range sweeper.find(DaemonMarkerEnv + "=" + r.marker) {
+		for _, pid := range sweeper.find(DaemonMarkerEnv+"="+r.marker, r.pid) {
 			h, err := proc.Open(pid)
 			if err != nil || h.Start.UnixMilli() < since.UnixMilli() || slices.ContainsFunc(killed, h.Same) {
 				continue

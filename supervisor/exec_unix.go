@@ -79,6 +79,7 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 		}
 		return nil, err
 	}
+	leaders.add(cmd.Process.Pid) // until the reap (escaped.go)
 	for _, oc := range copies {
 		oc.start(c.Hold)
 	}
@@ -267,6 +268,7 @@ func (p *execProcess) wait() {
 		}
 	})
 	p.mu.Lock()
+	leaders.remove(p.pid) // before the reap: the pid may name another process after it
 	err := p.cmd.Wait()
 	if !exited {
 		// Best effort where the exit could not be seen before the reap.

@@ -278,7 +278,7 @@ func TestSweeperAnswersEachSearch(t *testing.T) {
 			if i%2 == 1 {
 				kv = DaemonMarkerEnv + "=" + newMarker("other")
 			}
-			got[i] = sweeper.find(kv)
+			got[i] = sweeper.find(kv, 0)
 		})
 	}
 	wg.Wait()
@@ -291,4 +291,72 @@ func TestSweeperAnswersEachSearch(t *testing.T) {
 			t.Errorf("search %d found %v, want %v", i, pids, want)
 		}
 	}
+}
+
+// TestSweeperSkipsTheOtherRunsLeaders: a search does not read the
+// environment of a process the runner started and holds (another run's
+// leader, with its own marker), but reads that of the leader of the run it
+// searches for (one that survived its SIGKILL) and of every other process.
+func TestSweeperSkipsTheOtherRunsLeaders(t *testing.T) {
+	mark := DaemonMarkerEnv + "=" + newMarker("leaders")
+	p, err := ExecRunner{}.Start(t.Context(), Command{Argv: []string{"sleep", "1000"}, Env: []string{mark}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Signal(unix.SIGKILL); <-p.Done() }()
+	other := exec.Command("sleep", "1000")
+	other.Env = []string{mark}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { other.Process.Kill(); other.Wait() }()
+	if got, want := sweeper.find(mark, 0), []int{other.Process.Pid}; !slices.Equal(got, want) {
+		t.Errorf("search for another run's marker found %v, want %v (not the leader %d the runner holds)", got, want, p.Pid())
+	}
+	got := sweeper.find(mark, p.Pid())
+	slices.Sort(got)
+	want := []int{p.Pid(), other.Process.Pid}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("search for the run of leader %d found %v, want %v", p.Pid(), got, want)
+	}
+	_ = p.Signal(unix.SIGKILL)
+	<-p.Done()
+	leaders.mu.Lock()
+	_, held := leaders.m[p.Pid()]
+	leaders.mu.Unlock()
+	if held {
+		t.Errorf("pid %d still in the leaders after its reap", p.Pid())
+	}
+}
+
+// BenchmarkSweepBesideLeaders is one search for escaped processes while 1,000
+// runs' leaders (sleep) run: skipped as the runner holds them, and all read
+// (as before they were skipped).
+func BenchmarkSweepBesideLeaders(b *testing.B) {
+	var ps []Process
+	for range 1000 {
+		p, err := ExecRunner{}.Start(b.Context(), Command{Argv: []string{"sleep", "1000"}, Env: []string{DaemonMarkerEnv + "=" + newMarker("bench")}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	defer func() {
+		for _, p := range ps {
+			_ = p.Signal(unix.SIGKILL)
+			<-p.Done()
+		}
+	}()
+	want := map[string]bool{DaemonMarkerEnv + "=" + newMarker("none"): true}
+	b.Run("leaders-skipped", func(b *testing.B) {
+		for b.Loop() {
+			pidsWithEnvs(want, func() map[int]bool { return leaders.except(nil) })
+		}
+	})
+	b.Run("all-read", func(b *testing.B) {
+		for b.Loop() {
+			pidsWithEnvs(want, func() map[int]bool { return nil })
+		}
+	})
 }
