@@ -60,6 +60,29 @@ func TestAgentDependsOnHealthy(t *testing.T) {
 	}
 }
 
+// TestAgentDependencyAddedInPlace: dependencies that an update brings in
+// place (the daemon had none) gate its next start, and it starts once they
+// hold: it is told of its dependencies' changes like a daemon put with them.
+func TestAgentDependencyAddedInPlace(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	ui := shSpec(dir, "ui", "exec sleep 1000")
+	ta.put(t, ui)
+	ta.waitOnline(t, "ui")
+	var res DaemonResult
+	ta.callJSON(t, "POST", "/v1/daemons/ui/stop", nil, &res)
+	ui.DependsOn = []Dependency{{Name: "db", Condition: CondStarted}}
+	if pr := ta.put(t, ui); pr.Action != ActionUpdated {
+		t.Fatalf("put of ui with a dependency: %s, want %s (in place)", pr.Action, ActionUpdated)
+	}
+	ta.callJSON(t, "POST", "/v1/daemons/ui/start", nil, &res)
+	waitStatus(t, hostedDaemon(t, ta, "ui"), 10*time.Second, "waiting for db", func(s Status) bool { return s.State == StateWaiting })
+	ta.put(t, shSpec(dir, "db", "exec sleep 1000"))
+	if w := ta.wait(t, "ui", "for=online&timeout=10s"); w.Result != WaitReached {
+		t.Fatalf("ui once db runs: %+v", w)
+	}
+}
+
 // TestAgentDependencyFailedBlocks: a dependency that exits for good before
 // it met the condition, or that errored, leaves its dependent not started,
 // blocked, with the reason; a wait says so at once.
