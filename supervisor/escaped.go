@@ -114,6 +114,12 @@ func (p *pidSet) add(pid int) {
 	p.mu.Unlock()
 }
 
+func (p *pidSet) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.m)
+}
+
 func (p *pidSet) remove(pid int) {
 	p.mu.Lock()
 	delete(p.m, pid)

@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -22,3 +23,11 @@ func outputPipe() (r, w *os.File, err error) { return os.Pipe() }
 
 // setPipeSize does nothing here: the pipe keeps the system's size.
 func setPipeSize(*os.File) {}
+
+// startChild starts cmd and returns its pid and how to reap it.
+func startChild(cmd *exec.Cmd, _ int) (int, func() error, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	return cmd.Process.Pid, cmd.Wait, nil
+}

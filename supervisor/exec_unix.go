@@ -73,17 +73,18 @@ func (ExecRunner) Start(ctx context.Context, c Command) (Process, error) {
 	copies = append(copies, stdout, stderr)
 	cmd.Stdout, cmd.Stderr = stdout.childEnd(), stderr.childEnd()
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	pid, reap, err := startChild(cmd, leaders.len())
+	if err != nil {
 		for _, oc := range copies {
 			oc.abandon()
 		}
 		return nil, err
 	}
-	leaders.add(cmd.Process.Pid) // until the reap (escaped.go)
+	leaders.add(pid) // until the reap (escaped.go)
 	for _, oc := range copies {
 		oc.start(c.Hold)
 	}
-	p := &execProcess{cmd: cmd, pid: cmd.Process.Pid, exited: make(chan struct{}), done: make(chan struct{}), copies: copies, hold: c.Hold}
+	p := &execProcess{reap: reap, pid: pid, exited: make(chan struct{}), done: make(chan struct{}), copies: copies, hold: c.Hold}
 	go p.wait()
 	return p, nil
 }
@@ -198,7 +199,7 @@ func drain(copies []*outputCopy) {
 }
 
 type execProcess struct {
-	cmd    *exec.Cmd
+	reap   func() error // reaps it: its exit as exec.Cmd.Wait says it
 	pid    int
 	exited chan struct{} // closed at the exit, before the reap (exitNotifier)
 	done   chan struct{}
@@ -269,7 +270,7 @@ func (p *execProcess) wait() {
 	})
 	p.mu.Lock()
 	leaders.remove(p.pid) // before the reap: the pid may name another process after it
-	err := p.cmd.Wait()
+	err := p.reap()
 	if !exited {
 		// Best effort where the exit could not be seen before the reap.
 		_ = unix.Kill(-p.pid, unix.SIGKILL)

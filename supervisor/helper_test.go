@@ -24,7 +24,13 @@ func TestMain(m *testing.M) {
 // helperArgv is the argv of a helper child; its mode goes in Spec.Env.
 func helperArgv() []string { return []string{os.Args[0]} }
 
+// platformHelpers are the helper modes of one OS's tests.
+var platformHelpers = map[string]func() int{}
+
 func runHelper(mode string) int {
+	if h, ok := platformHelpers[mode]; ok {
+		return h()
+	}
 	switch mode {
 	case "leak":
 		// Allocate and touch HELPER_RATE bytes per second, in 10ms steps,
