@@ -235,8 +235,8 @@ func (c *Cache) keepValidate(path, abs, home string, whole []byte, profiles []st
 			e.Logs = append(e.Logs, logPaths(&cfg.Daemons[i])...)
 		}
 	}
-	if payload, err := encodeAny(nil, &e); err == nil {
-		c.store("validate", path, abs, home, payload)
+	if b, err := encodeAny(entryBuffer(len(e.Logs)*64), &e); err == nil {
+		c.store("validate", path, abs, home, b)
 	}
 	for i, cfg := range cfgs {
 		p := ""
@@ -254,8 +254,8 @@ func (c *Cache) keep(kind, path, abs, home string, whole []byte, cfg *Config, pi
 	if in.env.Load() || !storable(cfg.Daemons, true) {
 		return
 	}
-	if payload, err := encodeAny(nil, &loadEntry{Whole: whole, Config: cfg, Pieces: pieces}); err == nil {
-		c.store(kind, path, abs, home, payload)
+	if b, err := encodeAny(entryBuffer(len(cfg.Daemons)*320), &loadEntry{Whole: whole, Config: cfg, Pieces: pieces}); err == nil {
+		c.store(kind, path, abs, home, b)
 	}
 	c.collect(cfg.Profiles)
 }
@@ -387,11 +387,18 @@ func (c *Cache) lookup(kind, path, abs, home string) []byte {
 	return payload
 }
 
-// store writes the entry kind (atomicfile.WriteUnsynced: a crash leaves the
-// old entry, the new, or an empty one that fails its MAC); a failure only
-// costs the next command a parse, so it is ignored.
-func (c *Cache) store(kind, path, abs, home string, payload []byte) {
-	b := make([]byte, 0, len(cacheMagic)+len(payload)+sha256.Size)
-	b = append(append(append(b, cacheMagic...), payload...), c.tag(kind, path, abs, home, payload)...)
+// entryBuffer is where an entry of about n bytes of payload is encoded: the
+// magic, then the payload, with room for the MAC (store): the payload was
+// grown by doubling, then copied.
+func entryBuffer(n int) []byte {
+	return append(make([]byte, 0, len(cacheMagic)+n+sha256.Size), cacheMagic...)
+}
+
+// store writes the entry kind, b being the magic and the payload
+// (entryBuffer; atomicfile.WriteUnsynced: a crash leaves the old entry, the
+// new, or an empty one that fails its MAC); a failure only costs the next
+// command a parse, so it is ignored.
+func (c *Cache) store(kind, path, abs, home string, b []byte) {
+	b = append(b, c.tag(kind, path, abs, home, b[len(cacheMagic):])...)
 	_ = atomicfile.WriteUnsynced(c.file(kind), b, 0o600)
 }
