@@ -341,16 +341,21 @@ func logsRegular(ds []Daemon) bool {
 // parallel (parallel: a core each; 2,000 stats were a fifth of a load after
 // an edit).
 func pathsRegular(paths []string) bool {
+	at := openFolders(paths)
+	defer at.close()
 	var bad atomic.Bool
 	parallel(len(paths), func(i int) {
-		if bad.Load() {
-			return
-		}
-		if fi, err := os.Stat(paths[i]); err == nil && logpath.Check(paths[i], fi) != nil {
+		if !bad.Load() && !at.regular(paths[i]) {
 			bad.Store(true)
 		}
 	})
 	return !bad.Load()
+}
+
+// regularPath is pathsRegular of one path.
+func regularPath(p string) bool {
+	fi, err := os.Stat(p)
+	return err != nil || logpath.Check(p, fi) == nil
 }
 
 func (c *Cache) file(kind string) string {

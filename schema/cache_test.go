@@ -381,27 +381,30 @@ func TestCacheSkipsDoltServers(t *testing.T) {
 // checked again on a hit, and then added here with how.
 func TestCacheKnowsEveryInput(t *testing.T) {
 	known := map[string]string{
-		"cache.go: os.Executable":      "binaryStamp: the binary is in the MAC",
-		"cache.go: os.Stat":            "binaryStamp, and pathsRegular's check of log paths on a hit",
-		"cache.go: os.ReadDir":         "collect: the entries' own folder (no input of a resolution)",
-		"cache.go: os.Remove":          "collect: entries of profiles no longer declared",
-		"dolt.go: bd.SharedServerDir":  "a path from HOME, which is in the MAC",
-		"dolt.go: bd.ServerArgs":       "pure",
-		"dolt.go: bd.ServerFiles.Read": "dolt_server: never cached (storable)",
-		"dolt.go: bd.ReadWorkspace":    "dolt_server: never cached (storable)",
-		"envfile.go: os.Stat":          "env_file: never cached (storable)",
-		"envfile.go: os.ReadFile":      "env_file: never cached (storable)",
-		"limits.go: os.Open":           "readConfig: the file itself, in the MAC",
-		"load.go: filepath.Abs":        "the absolute path, in the MAC",
-		"resolve.go: os.Stat":          "regularLogFile: redone on a hit (pathsRegular)",
-		"load.go: os.IsNotExist":       "pure",
-		"envfile.go: os.IsNotExist":    "pure",
+		"cache.go: os.Executable":        "binaryStamp: the binary is in the MAC",
+		"cache.go: os.Stat":              "binaryStamp, and pathsRegular's check of log paths on a hit",
+		"logstat_linux.go: unix.Open":    "pathsRegular: the folders of the log paths",
+		"logstat_linux.go: unix.Fstatat": "pathsRegular: the log paths, from their folders",
+		"logstat_linux.go: unix.Close":   "pathsRegular: the folders opened",
+		"cache.go: os.ReadDir":           "collect: the entries' own folder (no input of a resolution)",
+		"cache.go: os.Remove":            "collect: entries of profiles no longer declared",
+		"dolt.go: bd.SharedServerDir":    "a path from HOME, which is in the MAC",
+		"dolt.go: bd.ServerArgs":         "pure",
+		"dolt.go: bd.ServerFiles.Read":   "dolt_server: never cached (storable)",
+		"dolt.go: bd.ReadWorkspace":      "dolt_server: never cached (storable)",
+		"envfile.go: os.Stat":            "env_file: never cached (storable)",
+		"envfile.go: os.ReadFile":        "env_file: never cached (storable)",
+		"limits.go: os.Open":             "readConfig: the file itself, in the MAC",
+		"load.go: filepath.Abs":          "the absolute path, in the MAC",
+		"resolve.go: os.Stat":            "regularLogFile: redone on a hit (pathsRegular)",
+		"load.go: os.IsNotExist":         "pure",
+		"envfile.go: os.IsNotExist":      "pure",
 	}
 	// The leaves of ours the package imports: bd reads files (its calls are
 	// above), the others compute (logpath.Check is given the FileInfo),
 	// atomicfile writes the entries.
 	knownLeaves := map[string]bool{"alerton": true, "atomicfile": true, "bd": true, "logpath": true}
-	outside := map[string]bool{"os": true, "bd": true, "syscall": true, "exec": true, "http": true, "ioutil": true}
+	outside := map[string]bool{"os": true, "bd": true, "syscall": true, "unix": true, "exec": true, "http": true, "ioutil": true}
 	fset := token.NewFileSet()
 	paths, _ := filepath.Glob("*.go")
 	seen := map[string]bool{}
