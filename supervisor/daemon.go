@@ -508,7 +508,11 @@ type run struct {
 	// (watchDoltReady's one probe serves the health check's start phase too).
 	accepting     chan struct{}
 	acceptingOnce sync.Once
-	marker        string // DaemonMarkerEnv's value for this run (escaped.go)
+	// sql keeps the "sql" health check's connection between checks; closed
+	// once the run is stopped or over (before the stop signal: a server
+	// that is told to stop with our connection open logs it as an error).
+	sql    bd.SQLChecker
+	marker string // DaemonMarkerEnv's value for this run (escaped.go)
 	// bound is the run of each dependency with on_restart = "restart" when
 	// this run started: a new one restarts this run (deps.go).
 	bound map[string]string
@@ -918,7 +922,7 @@ func (l *loop) checkHealth(ctx context.Context, r *run, spec Spec) {
 		res, ok := startCheck(ctx, func() healthResult {
 			t0 := time.Now()
 			defer func() { took = time.Since(t0) }()
-			return checkHealth(ctx, spec, r.env, r.pid)
+			return checkHealth(ctx, spec, r.env, r.pid, &r.sql)
 		}, files)
 		if !ok {
 			return
@@ -1037,6 +1041,7 @@ func (l *loop) stop(r *run) {
 	d := l.d
 	d.setState(StateStopping, "")
 	r.cancel()
+	r.sql.Close()
 	sig, err := ParseSignal(r.spec.Stop.Signal)
 	if err != nil {
 		d.log.Warn("bad stop signal, using SIGTERM", "signal", r.spec.Stop.Signal, "error", err)
@@ -1094,6 +1099,7 @@ func (l *loop) finishSweep(r *run, later bool) (*Exit, time.Duration) {
 	if r.cancel != nil {
 		r.cancel()
 	}
+	r.sql.Close()
 	end := r.exitedAt
 	if end.IsZero() {
 		end = time.Now()

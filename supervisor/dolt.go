@@ -190,13 +190,18 @@ func waitAccepting(ctx context.Context, addr string, limit time.Duration) {
 // connect on loopback costs microseconds).
 const acceptProbe = 2 * time.Millisecond
 
-// checkSQL is the "sql" health check.
-func checkSQL(ctx context.Context, spec Spec) healthResult {
+// checkSQL is the "sql" health check, over c's kept connection (nil: one of
+// its own).
+func checkSQL(ctx context.Context, spec Spec, c *bd.SQLChecker) healthResult {
 	h := spec.Health.SQL
 	if h == nil || h.Address == "" {
 		return unhealthy("sql check has no address")
 	}
-	rep, err := bd.CheckSQL(ctx, bd.SQLTarget{Addr: h.Address, User: h.User, Databases: h.Databases})
+	if c == nil {
+		c = new(bd.SQLChecker)
+		defer c.Close()
+	}
+	rep, err := c.Check(ctx, bd.SQLTarget{Addr: h.Address, User: h.User, Databases: h.Databases})
 	res := healthResult{Status: "healthy", Healthy: true, DBMS: rep.QueryMS, Version: rep.DoltVersion, SQL: &rep}
 	if err != nil {
 		res.Healthy, res.Status, res.Message = false, "unhealthy", err.Error()

@@ -71,8 +71,9 @@ type healthResult struct {
 }
 
 // checkHealth runs one check of spec against the run whose leader is pid,
-// with env the daemon's environment.
-func checkHealth(ctx context.Context, spec Spec, env []string, pid int) healthResult {
+// with env the daemon's environment; a "sql" check goes over sql's kept
+// connection (nil: one of its own).
+func checkHealth(ctx context.Context, spec Spec, env []string, pid int, sql *bd.SQLChecker) healthResult {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout(spec.Health))
 	defer cancel()
 	switch spec.Health.Check {
@@ -81,7 +82,7 @@ func checkHealth(ctx context.Context, spec Spec, env []string, pid int) healthRe
 	case CheckExec:
 		return checkExec(ctx, spec, env)
 	case CheckSQL:
-		return checkSQL(ctx, spec)
+		return checkSQL(ctx, spec, sql)
 	case CheckHTTP:
 		return checkHTTP(ctx, spec.Health.HTTP)
 	case CheckTCP:

@@ -59,7 +59,7 @@ func TestHTTPCheck(t *testing.T) {
 			if spec.Health.Timeout == 0 {
 				spec.Health.Timeout = 10 * time.Second
 			}
-			res := checkHealth(t.Context(), spec, nil, 0)
+			res := checkHealth(t.Context(), spec, nil, 0, nil)
 			if res.Healthy != tc.healthy || !strings.Contains(res.Message, tc.msg) {
 				t.Errorf("healthy %v %q, want %v containing %q", res.Healthy, res.Message, tc.healthy, tc.msg)
 			}

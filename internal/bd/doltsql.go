@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -69,18 +70,98 @@ func openDB(t SQLTarget, timeout time.Duration) (*sql.DB, error) {
 }
 
 // CheckSQL connects to t.Addr and checks it the way bd does before it trusts a
-// server. ctx bounds the whole check. The report is filled as far as the check got.
+// server, on a connection of its own. ctx bounds the whole check. The report
+// is filled as far as the check got.
 func CheckSQL(ctx context.Context, t SQLTarget) (SQLReport, error) {
-	var rep SQLReport
+	var c SQLChecker
+	defer c.Close()
+	return c.Check(ctx, t)
+}
+
+// SQLChecker runs CheckSQL's checks again and again over one connection that
+// it keeps between them: a check every 10 s then costs a few round trips, not
+// a TCP connect and a MySQL handshake each time. A check that fails on the
+// kept connection before ctx ends is measured again on a new one, so that an
+// unhealthy verdict is never a connection's leftover; one that hangs fails
+// when ctx ends (the driver closes the connection), and the next check opens
+// a new one. The zero value is ready; Close releases the connection.
+type SQLChecker struct {
+	mu      sync.Mutex
+	target  SQLTarget // what conn was opened for
+	db      *sql.DB
+	conn    *sql.Conn
+	asked   bool   // dolt_version() was asked on conn
+	version string // its answer: the same server process while conn lives
+}
+
+// Check checks t as CheckSQL does, over the kept connection when it was
+// opened for the same address and user.
+func (c *SQLChecker) Check(ctx context.Context, t SQLTarget) (SQLReport, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil && (c.target.Addr != t.Addr || c.target.User != t.User || c.target.Password != t.Password) {
+		c.closeLocked()
+	}
+	if c.conn != nil {
+		rep, err := c.check(ctx, t)
+		if err == nil || ctx.Err() != nil {
+			if err != nil {
+				c.closeLocked()
+			}
+			return rep, err
+		}
+		c.closeLocked()
+	}
+	if err := c.open(ctx, t); err != nil {
+		return SQLReport{}, err
+	}
+	rep, err := c.check(ctx, t)
+	if err != nil {
+		c.closeLocked()
+	}
+	return rep, err
+}
+
+// Close closes the kept connection; a check in progress ends first.
+func (c *SQLChecker) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked()
+}
+
+func (c *SQLChecker) closeLocked() {
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	if c.db != nil {
+		c.db.Close()
+	}
+	c.db, c.conn, c.asked, c.version = nil, nil, false, ""
+}
+
+// open connects to t.Addr (dial and MySQL handshake), bounded by ctx.
+func (c *SQLChecker) open(ctx context.Context, t SQLTarget) error {
 	timeout := 5 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	db, err := openDB(t, timeout)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("connect %s: %w", t.Addr, err)
+	}
+	c.target, c.db, c.conn = SQLTarget{Addr: t.Addr, User: t.User, Password: t.Password}, db, conn
+	return nil
+}
+
+// check asks the server behind c.conn what bd asks before it trusts it.
+func (c *SQLChecker) check(ctx context.Context, t SQLTarget) (SQLReport, error) {
+	var rep SQLReport
+	db := c.conn
 	start := time.Now()
 	if err := db.PingContext(ctx); err != nil {
 		return rep, fmt.Errorf("connect %s: %w", t.Addr, err)
@@ -97,8 +178,14 @@ func CheckSQL(ctx context.Context, t SQLTarget) (SQLReport, error) {
 		}
 	}
 	rows.Close()
-	// Both are facts for the report; a server that cannot say is not unhealthy.
-	_ = db.QueryRowContext(ctx, "SELECT dolt_version()").Scan(&rep.DoltVersion)
+	// Both are facts for the report; a server that cannot say is not
+	// unhealthy. The version is asked once per connection: one connection
+	// talks to one server process.
+	if !c.asked {
+		c.asked = true
+		_ = db.QueryRowContext(ctx, "SELECT dolt_version()").Scan(&c.version)
+	}
+	rep.DoltVersion = c.version
 	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST").Scan(&rep.Connections)
 	for _, want := range t.Databases {
 		if !slices.ContainsFunc(rep.Databases, func(s string) bool { return strings.EqualFold(s, want.Name) }) {
