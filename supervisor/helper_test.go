@@ -1,10 +1,14 @@
 package supervisor
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -73,6 +77,34 @@ func runHelper(mode string) int {
 		}
 		fmt.Fprintln(f, os.Getpid())
 		f.Close()
+		select {}
+	case "threadfork":
+		// Like dolt: a short child as it starts (dolt runs uname), then,
+		// later, a long one forked by a thread other than the main one.
+		// Each step waits for a line on stdin; the second prints the pid.
+		runtime.LockOSThread() // the main thread stays with this goroutine
+		if syscall.Gettid() != os.Getpid() {
+			fmt.Fprintln(os.Stderr, "not on the main thread")
+			return 2
+		}
+		in := bufio.NewReader(os.Stdin)
+		in.ReadString('\n')
+		if err := exec.Command("true").Run(); err != nil {
+			return 3
+		}
+		fmt.Println("ran")
+		in.ReadString('\n')
+		started := make(chan int)
+		go func() { // on another thread: the main one is locked to main
+			c := exec.Command("sleep", "1000")
+			if c.Start() != nil {
+				started <- 0
+				return
+			}
+			started <- c.Process.Pid
+			select {}
+		}()
+		fmt.Println(<-started)
 		select {}
 	case "spam":
 		// Write lines forever, a few per millisecond.

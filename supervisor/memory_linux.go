@@ -110,6 +110,10 @@ type procStat struct {
 	// reaped sums the minor faults and CPU ticks of the children the
 	// process waited for: it grows when a child it forked has exited.
 	reaped uint64
+	// threads is num_threads; zombie is set for a process that has exited
+	// and is not reaped yet (state Z, or X).
+	threads uint64
+	zombie  bool
 }
 
 // parseStat parses the fields of /proc/<pid>/stat that come after the command
@@ -131,6 +135,8 @@ func parseStat(b []byte) (procStat, bool) {
 			f, rest = rest[:j], rest[j+1:]
 		}
 		switch field {
+		case 3:
+			st.zombie = len(f) > 0 && (f[0] == 'Z' || f[0] == 'X')
 		case 5:
 			v, _ := atou(f)
 			st.pgrp = int(v)
@@ -140,6 +146,8 @@ func parseStat(b []byte) (procStat, bool) {
 		case 14, 15:
 			v, _ := atou(f)
 			st.ticks += v
+		case 20:
+			st.threads, _ = atou(f)
 		case 24:
 			v, _ := atou(f)
 			st.rssPages = v
@@ -150,12 +158,17 @@ func parseStat(b []byte) (procStat, bool) {
 	return procStat{}, false
 }
 
-// rescanEvery is how often a groupSampler asks for a full /proc scan to find
-// members it cannot reach through the children lists (a double fork whose
-// middle process already exited, a child of a non-main thread). The scan is
-// shared by every sampler of the process (see sharedScan), so 50 daemons cost
-// at most one scan per rescanEvery, not fifty.
+// rescanEvery is the shortest time between two /proc scans a groupSampler
+// asks for. A scan finds the members it cannot reach through the children
+// lists: a process whose parent exited (a double fork) is nobody's child but
+// init's. It is shared by every sampler of the process (see sharedScan), so
+// 50 daemons cost at most one scan per rescanEvery, not fifty.
 const rescanEvery = 5 * time.Second
+
+// rescanBackstop is how often a group that has forked is scanned when
+// nothing says it needs one: it finds a process that joined the group from
+// outside its tree (setpgid), which leaves no other trace.
+const rescanBackstop = 10 * time.Minute
 
 // groupSampler samples one process group repeatedly, cheaply. Each sample
 // reads /proc/<pid>/statm (the resident set) of every known member and
@@ -163,12 +176,17 @@ const rescanEvery = 5 * time.Second
 // member at the next sample (so a leaking child is seen within one check
 // interval); a full sample reads /proc/<pid>/stat instead of statm, for the
 // CPU time and to check that each member is still in the group (a member
-// found for the first time is always checked so). Every rescanEvery a shared
-// full scan catches the rest, for a group that has ever forked: one whose
-// leader never had a child (no child seen, none reaped) has no member
-// anywhere else, and its children list is read with the full samples only.
-// Idle, one daemon that never forked costs one small read per check
-// interval, one that has forked two per member.
+// found for the first time is always checked so), and, in a group that has
+// forked, the children lists of the members' other threads too (a Go
+// program forks from any of its threads). A /proc scan (rescanEvery at most)
+// is asked for only when a member may have left an orphan: one exited or
+// left the group, or reaped a child (the children it waited for grew); and
+// every rescanBackstop in a group that has forked. A group whose leader
+// never had a child (none seen, none reaped) is never scanned: it has no
+// member anywhere else. Idle, one daemon that never forked costs one small
+// read per check interval, one that has forked two per member, and one read
+// per thread every full sample: dolt, which runs uname three times as it
+// starts, is scanned once after that, not every 5 s for its whole run.
 type groupSampler struct {
 	pgid     int
 	members  []int
@@ -176,17 +194,31 @@ type groupSampler struct {
 	lastScan time.Time
 	now      func() time.Time
 	// forked is set once a member was seen with a child, or the leader
-	// reaped one (procStat.reaped grew): from then on rescans apply.
+	// reaped one (procStat.reaped grew): from then on the children lists
+	// are read at every sample, the threads' at every full one.
 	forked bool
-	reaped uint64 // the leader's procStat.reaped when first read
+	// reaped is each member's procStat.reaped when last read.
+	reaped map[int]uint64
+	// scanSince is set when a member may have left an orphan: a scan
+	// taken after it is due (zero: none).
+	scanSince time.Time
 	// fds keeps /proc/<pid>/stat, statm and .../children of each member
 	// open: a sample is then one pread per file, not an open, a read and a
 	// close. An fd refers to the process it was opened for; once that
 	// process is gone, reads fail, so a recycled pid is never read through it.
 	fds map[int]memberFDs
+	// threads keeps the children lists of each member's other threads.
+	threads map[int]*memberThreads
 }
 
 type memberFDs struct{ stat, statm, children int }
+
+// memberThreads are the open children lists of a member's threads other
+// than its main one, as listed when it had n threads.
+type memberThreads struct {
+	n   uint64
+	fds map[int]int // tid -> /proc/<pid>/task/<tid>/children
+}
 
 // open returns the fds of member pid, opening them the first time (fresh).
 func (g *groupSampler) open(pid int) (f memberFDs, fresh, ok bool) {
@@ -226,6 +258,13 @@ func (g *groupSampler) drop(pid int) {
 		}
 		delete(g.fds, pid)
 	}
+	if mt := g.threads[pid]; mt != nil {
+		for _, fd := range mt.fds {
+			syscall.Close(fd)
+		}
+		delete(g.threads, pid)
+	}
+	delete(g.reaped, pid)
 }
 
 // close releases every fd the sampler holds.
@@ -233,6 +272,91 @@ func (g *groupSampler) close() {
 	for pid := range g.fds {
 		g.drop(pid)
 	}
+}
+
+// needScan asks for a /proc scan taken after now.
+func (g *groupSampler) needScan(now time.Time) { g.scanSince = now }
+
+// threadChildren appends to queue the children of member pid's threads
+// other than its main one (n threads in all); the list of threads is read
+// again when their number changed or one is gone.
+func (g *groupSampler) threadChildren(pid int, n uint64, buf []byte, queue []int) []int {
+	mt := g.threads[pid]
+	if mt == nil || mt.n != n {
+		mt = g.listThreads(pid, n, mt)
+	}
+	for tid, fd := range mt.fds {
+		k := preadSmall(fd, buf)
+		if k < 0 {
+			syscall.Close(fd)
+			delete(mt.fds, tid)
+			mt.n = 0 // list them again at the next full sample
+			continue
+		}
+		queue = appendPids(queue, buf[:k])
+	}
+	return queue
+}
+
+// listThreads opens the children lists of pid's threads other than its main
+// one, keeping those of old still listed.
+func (g *groupSampler) listThreads(pid int, n uint64, old *memberThreads) *memberThreads {
+	mt := &memberThreads{n: n, fds: map[int]int{}}
+	if g.threads == nil {
+		g.threads = map[int]*memberThreads{}
+	}
+	g.threads[pid] = mt
+	ps := strconv.Itoa(pid)
+	var tids []string
+	if d, err := syscall.Open("/proc/"+ps+"/task", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
+		var dbuf [4096]byte
+		for {
+			k, err := syscall.ReadDirent(d, dbuf[:])
+			if err != nil || k <= 0 {
+				break
+			}
+			_, _, tids = syscall.ParseDirent(dbuf[:k], -1, tids)
+		}
+		syscall.Close(d)
+	}
+	for _, name := range tids {
+		tid, err := strconv.Atoi(name)
+		if err != nil || tid == pid {
+			continue
+		}
+		if old != nil {
+			if fd, ok := old.fds[tid]; ok {
+				mt.fds[tid] = fd
+				delete(old.fds, tid)
+				continue
+			}
+		}
+		if fd, err := syscall.Open("/proc/"+ps+"/task/"+name+"/children", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
+			mt.fds[tid] = fd
+		}
+	}
+	if old != nil {
+		for _, fd := range old.fds {
+			syscall.Close(fd)
+		}
+	}
+	return mt
+}
+
+// appendPids appends the pids of a children list ("1 2 3 ") not in queue yet.
+func appendPids(queue []int, b []byte) []int {
+	for rest := b; len(rest) > 0; {
+		fld := rest
+		if j := bytes.IndexByte(rest, ' '); j >= 0 {
+			fld, rest = rest[:j], rest[j+1:]
+		} else {
+			rest = nil
+		}
+		if c, ok := atou(bytes.TrimSpace(fld)); ok && !slices.Contains(queue, int(c)) {
+			queue = append(queue, int(c))
+		}
+	}
+	return queue
 }
 
 // preadSmall reads a /proc file from its start again; -1 on error.
@@ -264,9 +388,11 @@ func newGroupSampler(pgid int) *groupSampler {
 // sample reads the group; full also reads every member's CPU time and
 // checks it is still in the group (groupSample.CPU is valid only then).
 func (g *groupSampler) sample(full bool) (groupSample, error) {
-	if now := g.now(); g.forked && now.Sub(g.lastScan) >= rescanEvery {
-		g.lastScan = now
-		for _, pid := range sharedScan.members(g.pgid, now) {
+	now := g.now()
+	if g.forked && (!g.scanSince.IsZero() && now.Sub(g.lastScan) >= rescanEvery || now.Sub(g.lastScan) >= rescanBackstop) {
+		since := g.scanSince
+		g.lastScan, g.scanSince = now, time.Time{}
+		for _, pid := range sharedScan.members(g.pgid, now, since) {
 			if !slices.Contains(g.members, pid) {
 				g.members = append(g.members, pid)
 			}
@@ -278,38 +404,57 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 	// queue is what to visit: the known members, then the children found on
 	// the way; kept is who is still in the group.
 	queue := append(g.scratch[:0], g.members...)
+	known := len(queue)
 	kept := g.members[:0]
 	for i := 0; i < len(queue); i++ {
 		pid := queue[i]
 		f, fresh, ok := g.open(pid)
 		if !ok {
+			if i < known {
+				g.needScan(now) // a member is gone: its children are orphans
+			}
 			continue // gone
 		}
 		if fresh || full {
 			n := preadSmall(f.stat, buf[:])
 			if n <= 0 {
 				g.drop(pid)
+				if i < known {
+					g.needScan(now)
+				}
 				continue // gone
 			}
 			st, ok := parseStat(buf[:n])
-			if !ok || st.pgrp != g.pgid {
+			if !ok || st.pgrp != g.pgid || st.zombie {
 				g.drop(pid)
+				if i < known || st.zombie {
+					g.needScan(now) // its children are orphans, or will be
+				}
 				continue // gone, or left the group
 			}
-			if pid == g.pgid {
-				if fresh {
-					g.reaped = st.reaped
-				} else if st.reaped != g.reaped {
-					g.forked = true // a child came and went between two samples
-				}
+			if prev, seen := g.reaped[pid]; st.reaped != prev || !seen && st.reaped != 0 {
+				// A child came and went (between two samples, or before
+				// this member was first read): it may have left an orphan.
+				g.forked = true
+				g.needScan(now)
 			}
+			if g.reaped == nil {
+				g.reaped = map[int]uint64{}
+			}
+			g.reaped[pid] = st.reaped
 			s.RSS += st.rssPages * pageSize
 			s.CPU += time.Duration(st.ticks) * time.Second / userHZ
+			if full && g.forked && st.threads > 1 {
+				queue = g.threadChildren(pid, st.threads, buf[:], queue)
+			}
 		} else {
 			n := preadSmall(f.statm, buf[:])
 			pages, ok := parseStatm(buf[:max(n, 0)])
 			if !ok {
 				g.drop(pid)
+				if i < known {
+					g.needScan(now)
+				}
 				continue // gone
 			}
 			s.RSS += pages * pageSize
@@ -325,17 +470,7 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 		}
 		if n := preadSmall(f.children, buf[:]); n > 0 {
 			g.forked = true
-			for rest := buf[:n]; len(rest) > 0; {
-				fld := rest
-				if j := bytes.IndexByte(rest, ' '); j >= 0 {
-					fld, rest = rest[:j], rest[j+1:]
-				} else {
-					rest = nil
-				}
-				if c, ok := atou(bytes.TrimSpace(fld)); ok && !slices.Contains(queue, int(c)) {
-					queue = append(queue, int(c))
-				}
-			}
+			queue = appendPids(queue, buf[:n])
 		}
 	}
 	g.scratch = queue
@@ -404,11 +539,12 @@ type scanEntry struct {
 	read time.Time
 }
 
-// members returns the pids of group pgid from a scan no older than rescanEvery.
-func (p *procScan) members(pgid int, now time.Time) []int {
+// members returns the pids of group pgid from a scan no older than
+// rescanEvery and taken after since.
+func (p *procScan) members(pgid int, now, since time.Time) []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.groups == nil || now.Sub(p.at) >= rescanEvery {
+	if p.groups == nil || now.Sub(p.at) >= rescanEvery || p.at.Before(since) {
 		p.scan(now)
 		p.at = now
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -166,7 +167,8 @@ func TestGroupSamplerFindsMembers(t *testing.T) {
 }
 
 // TestGroupSamplerRescanFindsOthers: a member that descends from no member
-// (here our own child, put in the group) is found by the shared rescan.
+// (here our own child, put in the group) is found by the shared rescan (the
+// backstop of a group that has forked).
 func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "read x")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -179,7 +181,7 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 	}
 	defer func() { in.Close(); cmd.Wait() }()
 	g := newGroupSampler(cmd.Process.Pid)
-	g.forked = true // rescans apply to a group that has forked (see the next test)
+	g.forked = true // the backstop rescan applies to a group that has forked (see the next test)
 	first, err := g.sample(true)
 	if err != nil || first.Members != 1 {
 		t.Fatalf("first sample = %+v, %v; want the leader alone", first, err)
@@ -208,30 +210,13 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 // init's), rescans apply.
 func TestGroupSamplerRescansOnlyGroupsThatForked(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `read x; sleep 0; echo reaped; read y`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { in.Close(); cmd.Wait() }()
+	in, out := startLeader(t, cmd)
 	g := newGroupSampler(cmd.Process.Pid)
 	g.lastScan = time.Time{} // a rescan is due at every sample
 	if _, err := g.sample(true); err != nil || g.forked {
 		t.Fatalf("first sample: %v, forked %v; want a leader that never forked", err, g.forked)
 	}
-	if _, err := io.WriteString(in, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	tell(t, in, out)
 	if _, err := g.sample(false); err != nil || g.forked {
 		t.Fatalf("cheap sample: %v, forked %v; the reap shows in a full sample only", err, g.forked)
 	}
@@ -264,6 +249,110 @@ func TestGroupSamplerFollowsChildren(t *testing.T) {
 	}
 }
 
+// startLeader starts cmd as the leader of a process group of its own, with
+// pipes to its stdin and from its stdout; the group is killed at the end.
+func startLeader(t *testing.T, cmd *exec.Cmd) (io.Writer, *bufio.Reader) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); in.Close(); cmd.Wait() })
+	return in, bufio.NewReader(out)
+}
+
+// tell writes a line to a leader that waits for one, and returns the line it
+// answers.
+func tell(t *testing.T, in io.Writer, out *bufio.Reader) string {
+	t.Helper()
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// TestGroupSamplerScansAfterAReapOnlyOnce: a leader that forks and reaps a
+// short child (dolt runs uname as it starts) is scanned once after the reap
+// (an orphan would be found then), not every rescanEvery for its whole run,
+// and a long-lived child that another of its threads forks later is found
+// through that thread's children list, with no scan.
+func TestGroupSamplerScansAfterAReapOnlyOnce(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=threadfork")
+	in, out := startLeader(t, cmd)
+	sharedScan.invalidate()
+	clock := time.Now()
+	g := newGroupSampler(cmd.Process.Pid)
+	g.now = func() time.Time { return clock }
+	sample := func(what string, members int) {
+		t.Helper()
+		clock = clock.Add(rescanEvery)
+		if s, err := g.sample(true); err != nil || s.Members != members {
+			t.Fatalf("%s: %+v, %v; want %d members", what, s, err, members)
+		}
+	}
+	sample("first sample", 1)
+	if said := tell(t, in, out); said != "ran" {
+		t.Fatalf("helper said %q, want ran", said)
+	}
+	created := g.lastScan
+	sample("the sample that sees the reap", 1)
+	if !g.forked || g.lastScan != created {
+		t.Fatalf("after the reap: forked %v, scanned at %v; want forked, a scan asked for the next sample", g.forked, g.lastScan)
+	}
+	sample("the sample after the reap", 1)
+	scanned := g.lastScan
+	if scanned == created {
+		t.Fatal("no scan after the leader reaped a child")
+	}
+	sample("a quiet sample", 1)
+	if g.lastScan != scanned {
+		t.Fatal("scanned again with nothing new: a group that forked once is scanned every rescanEvery")
+	}
+	pid := tell(t, in, out)
+	sample("after a thread forked a long-lived child (pid "+pid+")", 2)
+	if g.lastScan != scanned {
+		t.Fatal("the thread's child was found by a scan, not through its children list")
+	}
+}
+
+// TestGroupSamplerFindsAnOrphan: a double fork (the middle process reaped at
+// once) leaves a grandchild that is nobody's child in the group; the reap
+// asks for a scan, which finds it.
+func TestGroupSamplerFindsAnOrphan(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `read x; (sleep 1000 &); echo forked; read y`)
+	in, out := startLeader(t, cmd)
+	sharedScan.invalidate()
+	clock := time.Now()
+	g := newGroupSampler(cmd.Process.Pid)
+	g.now = func() time.Time { return clock }
+	if s, err := g.sample(true); err != nil || s.Members != 1 || g.forked {
+		t.Fatalf("first sample %+v, %v, forked %v; want the leader alone, never forked", s, err, g.forked)
+	}
+	tell(t, in, out)
+	clock = clock.Add(rescanEvery)
+	if s, err := g.sample(true); err != nil || s.Members != 1 || g.scanSince.IsZero() {
+		t.Fatalf("sample after the double fork %+v, %v; want the leader alone and a scan asked for", s, err)
+	}
+	clock = clock.Add(rescanEvery)
+	if s, err := g.sample(true); err != nil || s.Members != 2 {
+		t.Fatalf("sample after the scan %+v, %v; want sh and the orphaned sleep", s, err)
+	}
+}
+
 // invalidate makes the next members call scan /proc again.
 func (p *procScan) invalidate() {
 	p.mu.Lock()
@@ -288,29 +377,12 @@ func TestGroupMemorySnapshot(t *testing.T) {
 // children lists are read at every sample.
 func TestGroupSamplerReadsChildrenOfALeaderThatNeverForkedEveryFullSample(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `read x; sleep 1000 & echo forked; wait`)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	in, out := startLeader(t, cmd)
 	g := newGroupSampler(cmd.Process.Pid)
 	if s, err := g.sample(true); err != nil || s.Members != 1 || g.forked {
 		t.Fatalf("first sample %+v, %v, forked %v; want the leader alone, never forked", s, err, g.forked)
 	}
-	if _, err := io.WriteString(in, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	tell(t, in, out)
 	if s, err := g.sample(false); err != nil || s.Members != 1 {
 		t.Fatalf("cheap sample after the fork %+v, %v; want the leader alone (children read with full samples)", s, err)
 	}
