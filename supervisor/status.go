@@ -146,7 +146,7 @@ type HealthStatus struct {
 	CheckedAt           time.Time `json:"checked_at,omitzero"`
 	// Version is what a beads-rpc check learned of the running daemon's version.
 	Version string `json:"version,omitempty"`
-	// DBResponseMS is bd's db_response_ms from the health RPC (or the SQL ping's time).
+	// DBResponseMS is bd's db_response_ms from the health RPC (or the time of the SQL check's SHOW DATABASES).
 	DBResponseMS float64 `json:"db_response_ms,omitempty"`
 	// SQL is what a sql check learned of the server (dolt version, databases, connections).
 	SQL *bd.SQLReport `json:"sql,omitempty"`

@@ -158,18 +158,18 @@ func (c *SQLChecker) open(ctx context.Context, t SQLTarget) error {
 	return nil
 }
 
-// check asks the server behind c.conn what bd asks before it trusts it.
+// check asks the server behind c.conn what bd asks before it trusts it, in
+// two round trips: SHOW DATABASES (its time is the report's QueryMS), then
+// the connection count and each expected project id in one statement (the
+// version once per connection). A round trip wakes the agent's scheduler and
+// network poller, most of a check's cost on a kept connection.
 func (c *SQLChecker) check(ctx context.Context, t SQLTarget) (SQLReport, error) {
 	var rep SQLReport
 	db := c.conn
 	start := time.Now()
-	if err := db.PingContext(ctx); err != nil {
-		return rep, fmt.Errorf("connect %s: %w", t.Addr, err)
-	}
-	rep.QueryMS = float64(time.Since(start).Microseconds()) / 1000
 	rows, err := db.QueryContext(ctx, "SHOW DATABASES")
 	if err != nil {
-		return rep, fmt.Errorf("SHOW DATABASES: %w", err)
+		return rep, fmt.Errorf("connect %s: SHOW DATABASES: %w", t.Addr, err)
 	}
 	for rows.Next() {
 		var name string
@@ -177,7 +177,14 @@ func (c *SQLChecker) check(ctx context.Context, t SQLTarget) (SQLReport, error) 
 			rep.Databases = append(rep.Databases, name)
 		}
 	}
-	rows.Close()
+	err = rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return rep, fmt.Errorf("connect %s: SHOW DATABASES: %w", t.Addr, err)
+	}
+	rep.QueryMS = float64(time.Since(start).Microseconds()) / 1000
 	// Both are facts for the report; a server that cannot say is not
 	// unhealthy. The version is asked once per connection: one connection
 	// talks to one server process.
@@ -186,23 +193,49 @@ func (c *SQLChecker) check(ctx context.Context, t SQLTarget) (SQLReport, error) 
 		_ = db.QueryRowContext(ctx, "SELECT dolt_version()").Scan(&c.version)
 	}
 	rep.DoltVersion = c.version
-	_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST").Scan(&rep.Connections)
+	var ids []Database
 	for _, want := range t.Databases {
 		if !slices.ContainsFunc(rep.Databases, func(s string) bool { return strings.EqualFold(s, want.Name) }) {
 			rep.DatabaseMissing = true
 			return rep, fmt.Errorf("database %q is not on the server at %s (it has %s)", want.Name, t.Addr, strings.Join(rep.Databases, ", "))
 		}
-		if want.ProjectID == "" {
-			continue
+		if want.ProjectID != "" {
+			ids = append(ids, want)
 		}
-		var got string
-		q := fmt.Sprintf("SELECT value FROM %s.metadata WHERE `key` = '_project_id'", quoteIdent(want.Name))
-		if err := db.QueryRowContext(ctx, q).Scan(&got); err != nil {
-			return rep, fmt.Errorf("read _project_id of database %q: %w", want.Name, err)
+	}
+	got := make([]sql.NullString, len(ids))
+	dest := []any{&rep.Connections}
+	q := "SELECT (SELECT COUNT(*) FROM information_schema.PROCESSLIST)"
+	for i, want := range ids {
+		q += fmt.Sprintf(", (SELECT value FROM %s.metadata WHERE `key` = '_project_id')", quoteIdent(want.Name))
+		dest = append(dest, &got[i])
+	}
+	if err := db.QueryRowContext(ctx, q).Scan(dest...); err != nil {
+		if ctx.Err() != nil || len(ids) == 0 {
+			// The count is only a fact; a hang is the deadline's.
+			rep.Connections = 0
+			if ctx.Err() != nil {
+				return rep, fmt.Errorf("read the connection count: %w", err)
+			}
+			return rep, nil
 		}
-		rep.ProjectID = got
-		if got != want.ProjectID {
-			return rep, fmt.Errorf("%w: database %q has project id %s, .beads/metadata.json says %s", ErrWrongProject, want.Name, got, want.ProjectID)
+		// One of them cannot be read: ask each alone, to say which.
+		rep.Connections = 0
+		_ = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST").Scan(&rep.Connections)
+		for i, want := range ids {
+			q := fmt.Sprintf("SELECT value FROM %s.metadata WHERE `key` = '_project_id'", quoteIdent(want.Name))
+			if err := db.QueryRowContext(ctx, q).Scan(&got[i]); err != nil {
+				return rep, fmt.Errorf("read _project_id of database %q: %w", want.Name, err)
+			}
+		}
+	}
+	for i, want := range ids {
+		if !got[i].Valid {
+			return rep, fmt.Errorf("read _project_id of database %q: %w", want.Name, sql.ErrNoRows)
+		}
+		rep.ProjectID = got[i].String
+		if got[i].String != want.ProjectID {
+			return rep, fmt.Errorf("%w: database %q has project id %s, .beads/metadata.json says %s", ErrWrongProject, want.Name, got[i].String, want.ProjectID)
 		}
 	}
 	return rep, nil
