@@ -104,6 +104,7 @@ func readSmall(path string, buf []byte) int {
 }
 
 type procStat struct {
+	ppid     int
 	pgrp     int
 	ticks    uint64
 	rssPages uint64
@@ -137,6 +138,9 @@ func parseStat(b []byte) (procStat, bool) {
 		switch field {
 		case 3:
 			st.zombie = len(f) > 0 && (f[0] == 'Z' || f[0] == 'X')
+		case 4:
+			v, _ := atou(f)
+			st.ppid = int(v)
 		case 5:
 			v, _ := atou(f)
 			st.pgrp = int(v)
@@ -158,16 +162,17 @@ func parseStat(b []byte) (procStat, bool) {
 	return procStat{}, false
 }
 
-// rescanEvery is the shortest time between two /proc scans a groupSampler
-// asks for. A scan finds the members it cannot reach through the children
-// lists: a process whose parent exited (a double fork) is nobody's child but
-// init's. It is shared by every sampler of the process (see sharedScan), so
-// 50 daemons cost at most one scan per rescanEvery, not fifty.
+// rescanEvery is the shortest time between two looks for orphans of a
+// group: a process whose parent exited (a double fork) is nobody's child in
+// the group, the kernel makes it the child of the nearest subreaper among
+// its ancestors, or of init. A look reads the children lists of the agent's
+// ancestors (reaperChildren): a few processes, not every one of the machine.
 const rescanEvery = 5 * time.Second
 
-// rescanBackstop is how often a group that has forked is scanned when
-// nothing says it needs one: it finds a process that joined the group from
-// outside its tree (setpgid), which leaves no other trace.
+// rescanBackstop is how often a group that has forked is found by a scan of
+// every process of /proc (shared by every sampler of the agent: sharedScan):
+// it finds a process that joined the group from outside its tree
+// (setpgid), which leaves no other trace.
 const rescanBackstop = 10 * time.Minute
 
 // groupSampler samples one process group repeatedly, cheaply. Each sample
@@ -178,29 +183,32 @@ const rescanBackstop = 10 * time.Minute
 // CPU time and to check that each member is still in the group (a member
 // found for the first time is always checked so), and, in a group that has
 // forked, the children lists of the members' other threads too (a Go
-// program forks from any of its threads). A /proc scan (rescanEvery at most)
-// is asked for only when a member may have left an orphan: one exited or
-// left the group, or reaped a child (the children it waited for grew); and
-// every rescanBackstop in a group that has forked. A group whose leader
-// never had a child (none seen, none reaped) is never scanned: it has no
-// member anywhere else. Idle, one daemon that never forked costs one small
-// read per check interval, one that has forked two per member, and one read
-// per thread every full sample: dolt, which runs uname three times as it
-// starts, is scanned once after that, not every 5 s for its whole run.
+// program forks from any of its threads). Orphans are looked for (at most
+// every rescanEvery) only when a member may have left one: it exited, left
+// the group or is a zombie, or it reaped a child (the children it waited
+// for grew); and a group that has forked is scanned whole every
+// rescanBackstop. A group whose leader never had a child (none seen, none
+// reaped) is never scanned: it has no member anywhere else. Idle, one daemon
+// that never forked costs one small read per check interval, one that has
+// forked two per member and one per thread every full sample: dolt, which
+// runs uname three times as it starts, costs one look for orphans after
+// that, not a scan of /proc every 5 s for its whole run.
 type groupSampler struct {
 	pgid     int
 	members  []int
 	scratch  []int
 	lastScan time.Time
 	now      func() time.Time
+	// lastFull is when the group was last scanned whole (rescanBackstop).
+	lastFull time.Time
 	// forked is set once a member was seen with a child, or the leader
 	// reaped one (procStat.reaped grew): from then on the children lists
 	// are read at every sample, the threads' at every full one.
 	forked bool
 	// reaped is each member's procStat.reaped when last read.
 	reaped map[int]uint64
-	// scanSince is set when a member may have left an orphan: a scan
-	// taken after it is due (zero: none).
+	// scanSince is set when a member may have left an orphan: a look for
+	// orphans is due (zero: none).
 	scanSince time.Time
 	// fds keeps /proc/<pid>/stat, statm and .../children of each member
 	// open: a sample is then one pread per file, not an open, a read and a
@@ -274,7 +282,7 @@ func (g *groupSampler) close() {
 	}
 }
 
-// needScan asks for a /proc scan taken after now.
+// needScan asks for a look for orphans (at now).
 func (g *groupSampler) needScan(now time.Time) { g.scanSince = now }
 
 // threadChildren appends to queue the children of member pid's threads
@@ -307,19 +315,7 @@ func (g *groupSampler) listThreads(pid int, n uint64, old *memberThreads) *membe
 	}
 	g.threads[pid] = mt
 	ps := strconv.Itoa(pid)
-	var tids []string
-	if d, err := syscall.Open("/proc/"+ps+"/task", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
-		var dbuf [4096]byte
-		for {
-			k, err := syscall.ReadDirent(d, dbuf[:])
-			if err != nil || k <= 0 {
-				break
-			}
-			_, _, tids = syscall.ParseDirent(dbuf[:k], -1, tids)
-		}
-		syscall.Close(d)
-	}
-	for _, name := range tids {
+	for _, name := range threadIDs(pid) {
 		tid, err := strconv.Atoi(name)
 		if err != nil || tid == pid {
 			continue
@@ -341,6 +337,81 @@ func (g *groupSampler) listThreads(pid int, n uint64, old *memberThreads) *membe
 		}
 	}
 	return mt
+}
+
+// threadIDs lists /proc/<pid>/task: the ids of pid's threads.
+func threadIDs(pid int) []string {
+	var tids []string
+	d, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/task", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer syscall.Close(d)
+	var dbuf [4096]byte
+	for {
+		k, err := syscall.ReadDirent(d, dbuf[:])
+		if err != nil || k <= 0 {
+			return tids
+		}
+		_, _, tids = syscall.ParseDirent(dbuf[:k], -1, tids)
+	}
+}
+
+// reaperChildren are the children of every thread of the agent's ancestors
+// up to init (and of the agent's own when it is init or a subreaper): the
+// kernel gives an orphan of a daemon's tree to the nearest subreaper among
+// its ancestors, else to init, and a daemon's ancestors past its leader are
+// the agent's. A few processes' lists, where a scan reads every process.
+func reaperChildren() []int {
+	var (
+		out []int
+		buf [4096]byte
+	)
+	pid := os.Getpid()
+	for hops := 0; pid > 0 && hops < 64; hops++ {
+		if pid != os.Getpid() || pid == 1 || isSubreaper() {
+			ps := strconv.Itoa(pid)
+			for _, tid := range threadIDs(pid) {
+				if n := readSmall("/proc/"+ps+"/task/"+tid+"/children", buf[:]); n > 0 {
+					out = appendPids(out, buf[:n])
+				}
+			}
+		}
+		if pid == 1 {
+			break
+		}
+		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:1024])
+		st, ok := parseStat(buf[:max(n, 0)])
+		if !ok || st.ppid == pid {
+			break
+		}
+		pid = st.ppid // 0 past the root of a pid namespace
+	}
+	return out
+}
+
+// isSubreaper reports whether the agent is a child subreaper (prctl).
+func isSubreaper() bool {
+	var v int32
+	_, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prGetChildSubreaper, uintptr(unsafe.Pointer(&v)), 0)
+	return errno == 0 && v != 0
+}
+
+const prGetChildSubreaper = 37 // PR_GET_CHILD_SUBREAPER
+
+// inGroup are the pids of pids in process group pgid, alive.
+func inGroup(pgid int, pids []int) []int {
+	var (
+		out []int
+		buf [1024]byte
+	)
+	for _, pid := range pids {
+		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+		if st, ok := parseStat(buf[:max(n, 0)]); ok && st.pgrp == pgid && !st.zombie {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // appendPids appends the pids of a children list ("1 2 3 ") not in queue yet.
@@ -382,20 +453,27 @@ func preadSmall(fd int, buf []byte) int {
 var statBufs = sync.Pool{New: func() any { return new([1024]byte) }}
 
 func newGroupSampler(pgid int) *groupSampler {
-	return &groupSampler{pgid: pgid, members: []int{pgid}, lastScan: time.Now(), now: time.Now}
+	now := time.Now()
+	return &groupSampler{pgid: pgid, members: []int{pgid}, lastScan: now, lastFull: now, now: time.Now}
 }
 
 // sample reads the group; full also reads every member's CPU time and
 // checks it is still in the group (groupSample.CPU is valid only then).
 func (g *groupSampler) sample(full bool) (groupSample, error) {
 	now := g.now()
-	if g.forked && (!g.scanSince.IsZero() && now.Sub(g.lastScan) >= rescanEvery || now.Sub(g.lastScan) >= rescanBackstop) {
-		since := g.scanSince
+	var found []int
+	switch {
+	case !g.forked:
+	case now.Sub(g.lastFull) >= rescanBackstop:
+		g.lastFull, g.lastScan, g.scanSince = now, now, time.Time{}
+		found = sharedScan.members(g.pgid, now)
+	case !g.scanSince.IsZero() && now.Sub(g.lastScan) >= rescanEvery:
 		g.lastScan, g.scanSince = now, time.Time{}
-		for _, pid := range sharedScan.members(g.pgid, now, since) {
-			if !slices.Contains(g.members, pid) {
-				g.members = append(g.members, pid)
-			}
+		found = inGroup(g.pgid, reaperChildren())
+	}
+	for _, pid := range found {
+		if !slices.Contains(g.members, pid) {
+			g.members = append(g.members, pid)
 		}
 	}
 	var s groupSample
@@ -539,12 +617,11 @@ type scanEntry struct {
 	read time.Time
 }
 
-// members returns the pids of group pgid from a scan no older than
-// rescanEvery and taken after since.
-func (p *procScan) members(pgid int, now, since time.Time) []int {
+// members returns the pids of group pgid from a scan no older than rescanEvery.
+func (p *procScan) members(pgid int, now time.Time) []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.groups == nil || now.Sub(p.at) >= rescanEvery || p.at.Before(since) {
+	if p.groups == nil || now.Sub(p.at) >= rescanEvery {
 		p.scan(now)
 		p.at = now
 	}

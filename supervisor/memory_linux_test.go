@@ -192,11 +192,11 @@ func TestGroupSamplerRescanFindsOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
-	// sleep is our child, not the leader's: only the shared scan can find it.
+	// sleep is our child, not the leader's: only the shared scan can find it
 	// That scan must be new: another sampler (any test's daemon, the test
 	// before) may have scanned within rescanEvery, before sleep existed, and
 	// the rescan would reuse it (this failed now and then in a full run).
-	g.lastScan = time.Time{}
+	g.lastFull = time.Time{} // the backstop scan is due
 	sharedScan.invalidate()
 	second, err := g.sample(true)
 	if err != nil || second.Members != 2 {
@@ -212,7 +212,7 @@ func TestGroupSamplerRescansOnlyGroupsThatForked(t *testing.T) {
 	cmd := exec.Command("sh", "-c", `read x; sleep 0; echo reaped; read y`)
 	in, out := startLeader(t, cmd)
 	g := newGroupSampler(cmd.Process.Pid)
-	g.lastScan = time.Time{} // a rescan is due at every sample
+	g.lastScan, g.lastFull = time.Time{}, time.Time{} // a look and a scan are due at every sample
 	if _, err := g.sample(true); err != nil || g.forked {
 		t.Fatalf("first sample: %v, forked %v; want a leader that never forked", err, g.forked)
 	}
