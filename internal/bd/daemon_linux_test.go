@@ -585,3 +585,15 @@ func TestQuickCmdline(t *testing.T) {
 		t.Error("quickCmdline of no process is ok")
 	}
 }
+
+// BenchmarkFindServers is one search for dolt sql-servers, as every plan of a
+// dolt_server makes; procs is how many processes the machine has.
+func BenchmarkFindServers(b *testing.B) {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for b.Loop() {
+		if _, err := FindServers(b.Context(), "/nonexistent"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(procs)), "procs")
+}
