@@ -139,6 +139,17 @@ func (p *pidSet) except(own map[int]bool) map[int]bool {
 	return out
 }
 
+// realProcesses reports whether the daemon's runs are OS processes (the
+// ExecRunner's): only those can have descendants to search for. A test's
+// fake runs have none, and a search for them read the real /proc, waiting
+// (1 ms at a time) on whatever process of the machine was in an execve: in
+// a synctest bubble that moved its fake clock (TestStopTimeoutEscalatesFake:
+// 5.001 s) and left the run stopping after synctest.Wait.
+func (l *loop) realProcesses() bool {
+	_, ok := l.d.opts.Runner.(ExecRunner)
+	return ok
+}
+
 // escapedRounds bounds the searches of one killEscaped.
 const escapedRounds = 4
 
@@ -147,7 +158,7 @@ const escapedRounds = 4
 // is signalled through its proc.Handle (pid and start time proved first). It
 // returns the handles killed.
 func (l *loop) killEscaped(r *run) []proc.Handle {
-	if r.marker == "" {
+	if r.marker == "" || !l.realProcesses() {
 		return nil
 	}
 	since := r.startTime

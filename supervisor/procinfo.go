@@ -22,10 +22,10 @@ func (m *cpuMeter) percent(cpu time.Duration, now time.Time) float64 {
 
 // schedReading is what the kernel says of a process's schedule.
 type schedReading struct {
-	known    bool          // read (Linux, the process there)
-	cpu      time.Duration // time on a CPU
-	delay    time.Duration // time runnable but waiting for a CPU, once each wait ended
-	state    byte          // /proc/<pid>/stat's: R running or runnable, S asleep, D blocked, ...
+	known bool          // read (Linux, the process there)
+	cpu   time.Duration // time on a CPU
+	delay time.Duration // time runnable but waiting for a CPU, once each wait ended
+	state byte          // /proc/<pid>/stat's: R running or runnable, S asleep, D blocked, ...
 }
 
 // readSched reads pid's schedule (unknown where the OS does not tell); see
