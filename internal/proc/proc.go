@@ -161,6 +161,10 @@ func pollGone(ctx context.Context, h Handle) error {
 // holder cannot be read: the error wraps errors.ErrUnsupported.
 func FlockHolders(path string) ([]int, error) { return flockHolders(path) }
 
+// FlockHeld reports whether some process holds a flock on the file at path, without taking it:
+// on Linux from /proc/locks. Elsewhere it cannot be read: the error wraps errors.ErrUnsupported.
+func FlockHeld(path string) (bool, error) { return flockHeld(path) }
+
 // Cmdline returns the argv of pid.
 func Cmdline(pid int) ([]string, error) {
 	return cmdline(pid)
