@@ -308,3 +308,29 @@ func TestBootTimeIsGopsutils(t *testing.T) {
 		t.Errorf("boot time %d, gopsutil's %d", got, want)
 	}
 }
+
+// TestBootFromUptimeHeldUp: a read of /proc/uptime held up before the
+// clock is read (preempted) is read again: the boot time is the one of a read
+// that took no time, not a second later (a daemon's start time a second off
+// made its stop take it for another process and leave it running).
+func TestBootFromUptimeHeldUp(t *testing.T) {
+	at := func(s float64) time.Time { return time.Unix(0, int64(s*float64(time.Second))) }
+	clock := []time.Time{at(1000.975), at(1001.025), at(1000.976), at(1000.977)} // 50 ms held up, then 1 ms
+	now := func() time.Time { c := clock[0]; clock = clock[1:]; return c }
+	uptime := func() (float64, bool) { return 100, true }
+	if got := bootFromUptimeNow(uptime, now); got != 900 {
+		t.Errorf("boot time %d, want 900 (the read held up gave 901)", got)
+	}
+	if len(clock) != 0 {
+		t.Errorf("%d clock reads left, want the held-up pair read again", len(clock))
+	}
+	// Always held up: the reads are bounded, the last one counts.
+	var calls int
+	slow := func() time.Time { calls++; return at(1000.975 + float64(calls)*0.05) }
+	if got := bootFromUptimeNow(uptime, slow); got == 0 || calls != 2*uptimeTries {
+		t.Errorf("always held up: boot %d after %d clock reads, want one after %d", got, calls, 2*uptimeTries)
+	}
+	if got := bootFromUptimeNow(func() (float64, bool) { return 0, false }, time.Now); got != 0 {
+		t.Errorf("no uptime: boot %d, want 0 (as gopsutil)", got)
+	}
+}

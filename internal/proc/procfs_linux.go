@@ -87,15 +87,7 @@ func readProc(pid int, name string, buf []byte) ([]byte, error) {
 // disagree with one that reads it now.
 func bootTime() uint64 {
 	if guestBoot() {
-		if b, err := os.ReadFile("/proc/uptime"); err == nil {
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				if up, err := strconv.ParseFloat(f[0], 64); err == nil {
-					now := float64(time.Now().UnixNano()) / float64(time.Second)
-					return uint64(now - up)
-				}
-			}
-		}
-		return 0 // as gopsutil: its error is ignored, the boot time 0
+		return bootFromUptimeNow(readUptime, time.Now)
 	}
 	// One read into a buffer on the stack (the kernel formats the file at
 	// once); the whole file when it is larger.
@@ -128,6 +120,51 @@ func bootTime() uint64 {
 		return 0
 	}
 	return uint64(t)
+}
+
+// bootFromUptimeNow is gopsutil's guest boot time: the clock after a read
+// of /proc/uptime, less the uptime, truncated to the second. A read that was
+// held up (preempted between the two: ~30 ms at load 10) gave a time as much
+// later, and where the true boot time is a few hundredths before a whole
+// second, a second later: a daemon's start time then read a second off, and
+// a stop refused to signal the daemon as another process ("pid recycled")
+// and left it running. The pair is read again, up to uptimeTries times, until
+// the clock moved less than uptimeSkew across the read.
+func bootFromUptimeNow(uptime func() (float64, bool), now func() time.Time) uint64 {
+	var up float64
+	var after time.Time
+	for try := 0; try < uptimeTries; try++ {
+		before := now()
+		u, ok := uptime()
+		if !ok {
+			return 0 // as gopsutil: its error is ignored, the boot time 0
+		}
+		up, after = u, now()
+		if after.Sub(before) < uptimeSkew {
+			break
+		}
+	}
+	return uint64(float64(after.UnixNano())/float64(time.Second) - up)
+}
+
+// The bounds of bootFromUptimeNow's reads.
+const (
+	uptimeTries = 20
+	uptimeSkew  = 2 * time.Millisecond
+)
+
+// readUptime is /proc/uptime's first field, in seconds.
+func readUptime() (float64, bool) {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	up, err := strconv.ParseFloat(f[0], 64)
+	return up, err == nil
 }
 
 // guestBoot is bootFromUptime, decided once per process (as gopsutil
