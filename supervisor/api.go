@@ -461,7 +461,7 @@ func earlyExitLeft(d *Daemon, st Status, window time.Duration, c *ownClock) time
 	// program that failed as it started was called online at 64 ms, its
 	// exit under way, when only /proc was asked).
 	r := readSched(st.Pid)
-	if exitedUnreaped(st.Pid) || d.runEnded(st.Pid) {
+	if r.state == 'Z' || r.state == 'X' || d.runEnded(st.Pid) {
 		return earlyExitRecheck
 	}
 	if up >= earlyExitMaxWait {

@@ -137,14 +137,6 @@ func mayBeExecing(pid int) bool {
 	if n <= 0 {
 		return false
 	}
-	i := bytes.LastIndexByte(buf[:n], ')')
-	if i < 0 {
-		return false
-	}
-	f := bytes.Fields(buf[i+1 : n])
-	if len(f) < 7 || f[0][0] == 'Z' || f[0][0] == 'X' {
-		return false
-	}
-	flags, err := strconv.ParseUint(string(f[6]), 10, 64)
-	return err == nil && flags&pfKthread == 0
+	st, ok := parseStat(buf[:n])
+	return ok && !st.zombie && st.flags&pfKthread == 0
 }

@@ -115,6 +115,8 @@ type procStat struct {
 	// and is not reaped yet (state Z, or X).
 	threads uint64
 	zombie  bool
+	state   byte   // R running or runnable, S asleep, D blocked, Z zombie, ...
+	flags   uint64 // the kernel's PF_* flags
 }
 
 // parseStat parses the fields of /proc/<pid>/stat that come after the command
@@ -137,7 +139,12 @@ func parseStat(b []byte) (procStat, bool) {
 		}
 		switch field {
 		case 3:
-			st.zombie = len(f) > 0 && (f[0] == 'Z' || f[0] == 'X')
+			if len(f) > 0 {
+				st.state = f[0]
+			}
+			st.zombie = st.state == 'Z' || st.state == 'X'
+		case 9:
+			st.flags, _ = atou(f)
 		case 4:
 			v, _ := atou(f)
 			st.ppid = int(v)

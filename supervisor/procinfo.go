@@ -31,7 +31,3 @@ type schedReading struct {
 // readSched reads pid's schedule (unknown where the OS does not tell); see
 // ownClock.
 func readSched(pid int) schedReading { return procSched(pid) }
-
-// exitedUnreaped reports whether pid is known to have exited and not been
-// reaped yet (a zombie); false when it runs or it cannot be told.
-func exitedUnreaped(pid int) bool { return procExited(pid) }

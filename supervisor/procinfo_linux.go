@@ -28,29 +28,10 @@ func procSched(pid int) schedReading {
 		return schedReading{}
 	}
 	r := schedReading{known: true, cpu: time.Duration(cpu), delay: time.Duration(delay)}
-	n = readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
-	if i := bytes.LastIndexByte(buf[:max(n, 0)], ')'); i >= 0 && i+2 < n {
-		r.state = buf[i+2]
+	if n = readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:]); n > 0 {
+		if st, ok := parseStat(buf[:n]); ok {
+			r.state = st.state
+		}
 	}
 	return r
-}
-
-// procExited reports whether pid is a zombie: our waiter leaves an
-// exited child unreaped until it killed the rest of its group, so a run
-// that ended shows as Z for a moment before the daemon's loop records it.
-func procExited(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	var buf [512]byte
-	n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
-	if n <= 0 {
-		return false // gone (reaped): the loop records it at once
-	}
-	i := bytes.LastIndexByte(buf[:n], ')')
-	if i < 0 || i+2 >= n {
-		return false
-	}
-	st := buf[i+2]
-	return st == 'Z' || st == 'X'
 }
