@@ -40,12 +40,15 @@ var toolCommands = []struct{ name, short string }{
 // (one for each of toolCommands).
 type Tools map[string]func(*Globals) *cobra.Command
 
-// addTools adds each tool command: the real one when tools has it, else one
-// that hands over to beadsctl-tools (Main does that before cobra runs, for
-// help and completion too; the command's own run is for a tree run in a
-// test).
-func addTools(root *cobra.Command, g *Globals, tools Tools) {
+// addTools adds each tool command (only the one named only, when only is
+// not ""): the real one when tools has it, else one that hands over to
+// beadsctl-tools (Main does that before cobra runs, for help and completion
+// too; the command's own run is for a tree run in a test).
+func addTools(root *cobra.Command, g *Globals, tools Tools, only string) {
 	for _, t := range toolCommands {
+		if only != "" && only != t.name {
+			continue
+		}
 		if add := tools[t.name]; add != nil {
 			c := add(g)
 			c.Short = t.short
