@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -27,18 +28,18 @@ type AlertChange struct {
 	Action string `json:"action"`
 	// Before is what the agent runs (nil when added), After what beads.hcl
 	// declares (nil when removed).
-	Before *supervisor.AlertSpec `json:"before,omitempty"`
-	After  *supervisor.AlertSpec `json:"after,omitempty"`
+	Before *agentapi.AlertSpec `json:"before,omitempty"`
+	After  *agentapi.AlertSpec `json:"after,omitempty"`
 }
 
 // AlertSpecs are cfg's alert blocks as the agent runs them (in cfg.Dir).
-func AlertSpecs(cfg *schema.Config) []supervisor.AlertSpec {
-	out := []supervisor.AlertSpec{}
+func AlertSpecs(cfg *schema.Config) []agentapi.AlertSpec {
+	out := []agentapi.AlertSpec{}
 	if cfg == nil {
 		return out
 	}
 	for _, a := range cfg.Alerts {
-		out = append(out, supervisor.AlertSpec{Name: a.Name, On: a.On, Command: a.Command, Dir: cfg.Dir,
+		out = append(out, agentapi.AlertSpec{Name: a.Name, On: a.On, Command: a.Command, Dir: cfg.Dir,
 			Timeout: a.Timeout, Daemons: a.Daemons, UnhealthyFor: a.UnhealthyFor, Window: a.Window})
 	}
 	return out
@@ -46,7 +47,7 @@ func AlertSpecs(cfg *schema.Config) []supervisor.AlertSpec {
 
 // planAlerts compares the declared alerts with the agent's (none when it is down).
 func planAlerts(desired *schema.Config, live *Live) []AlertChange {
-	have := map[string]supervisor.AlertSpec{}
+	have := map[string]agentapi.AlertSpec{}
 	for _, a := range live.Agent.Alerts {
 		have[a.Name] = a
 	}
@@ -72,7 +73,7 @@ func planAlerts(desired *schema.Config, live *Live) []AlertChange {
 }
 
 // normalAlert makes empty and nil lists equal.
-func normalAlert(a supervisor.AlertSpec) supervisor.AlertSpec {
+func normalAlert(a agentapi.AlertSpec) agentapi.AlertSpec {
 	if len(a.Daemons) == 0 {
 		a.Daemons = nil
 	}
@@ -97,7 +98,7 @@ func (s *Session) ApplyAlerts(ctx context.Context) error {
 // TestAlerts fires a sample event through beads.hcl's alert called name
 // ("" for all): through the agent when it answers (the alerts it runs, from
 // its environment), and directly otherwise: then direct says why.
-func (s *Session) TestAlerts(ctx context.Context, name string) (res []supervisor.AlertResult, direct error, err error) {
+func (s *Session) TestAlerts(ctx context.Context, name string) (res []agentapi.AlertResult, direct error, err error) {
 	if s.client == nil {
 		s.client = Dial(s.dir)
 		if s.o.Version != "" {
@@ -130,15 +131,15 @@ func (s *Session) TestAlerts(ctx context.Context, name string) (res []supervisor
 }
 
 // SetAlerts replaces the agent's alerts.
-func (c *Client) SetAlerts(ctx context.Context, specs []supervisor.AlertSpec) error {
-	var res supervisor.AlertsRequest
-	return c.do(ctx, call{method: http.MethodPut, path: "/v1/alerts", body: supervisor.AlertsRequest{Alerts: specs}, drive: true}, &res)
+func (c *Client) SetAlerts(ctx context.Context, specs []agentapi.AlertSpec) error {
+	var res agentapi.AlertsRequest
+	return c.do(ctx, call{method: http.MethodPut, path: "/v1/alerts", body: agentapi.AlertsRequest{Alerts: specs}, drive: true}, &res)
 }
 
 // TestAlerts has the agent fire a sample event through its alert called name ("" for all).
 // bound is how long the commands may take.
-func (c *Client) TestAlerts(ctx context.Context, name string, bound time.Duration) ([]supervisor.AlertResult, error) {
-	var res supervisor.AlertTestResult
+func (c *Client) TestAlerts(ctx context.Context, name string, bound time.Duration) ([]agentapi.AlertResult, error) {
+	var res agentapi.AlertTestResult
 	body := struct {
 		Name string `json:"name"`
 	}{name}

@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Agent is what Apply and the imperative verbs need of the agent's client.
@@ -23,14 +23,14 @@ type Agent interface {
 	// Shutdown stops every daemon and the agent (apply replaces an agent of
 	// another version so).
 	Shutdown(ctx context.Context) error
-	Put(ctx context.Context, spec supervisor.Spec) (supervisor.PutResult, error)
-	Delete(ctx context.Context, name string) (supervisor.Status, error)
-	Restart(ctx context.Context, name string) (supervisor.Status, error)
-	Start(ctx context.Context, name string) (supervisor.Status, error)
-	Stop(ctx context.Context, name string) (supervisor.Status, error)
+	Put(ctx context.Context, spec agentapi.Spec) (agentapi.PutResult, error)
+	Delete(ctx context.Context, name string) (agentapi.Status, error)
+	Restart(ctx context.Context, name string) (agentapi.Status, error)
+	Start(ctx context.Context, name string) (agentapi.Status, error)
+	Stop(ctx context.Context, name string) (agentapi.Status, error)
 	// Wait waits until the daemon is online (and healthy when asked), and fails
 	// when it is errored or stopped or the timeout passes, with its last status.
-	Wait(ctx context.Context, name string, w WaitFor) (supervisor.Status, error)
+	Wait(ctx context.Context, name string, w WaitFor) (agentapi.Status, error)
 }
 
 // WaitFor is what Agent.Wait waits for.
@@ -75,18 +75,18 @@ type Progress struct {
 	Daemon string `json:"daemon"`
 	// Step is "stopping", "starting", "restarting", "updating", "online",
 	// "stopped", "failed", "replacing-unmanaged" or "agent-starting".
-	Step   string            `json:"step"`
-	Status supervisor.Status `json:"status"`
-	Detail string            `json:"detail,omitempty"`
-	Err    error             `json:"-"`
+	Step   string          `json:"step"`
+	Status agentapi.Status `json:"status"`
+	Detail string          `json:"detail,omitempty"`
+	Err    error           `json:"-"`
 }
 
 // Outcome is the result of one change.
 type Outcome struct {
-	Daemon  string            `json:"daemon"`
-	Actions []Action          `json:"actions"`
-	Status  supervisor.Status `json:"status"`
-	Err     error             `json:"-"`
+	Daemon  string          `json:"daemon"`
+	Actions []Action        `json:"actions"`
+	Status  agentapi.Status `json:"status"`
+	Err     error           `json:"-"`
 }
 
 // UnmanagedError refuses an apply or a verb while something that Plan.Blocking
@@ -284,7 +284,7 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 				}
 			case !inState && hosted:
 				st.Daemons[c.Name] = record(st, d, a, now())
-			case inState && hosted && s.CompletedAt.IsZero() && a.State == supervisor.StateCompleted && st.SameDigest(a.SpecHash, d.Hash):
+			case inState && hosted && s.CompletedAt.IsZero() && a.State == agentapi.StateCompleted && st.SameDigest(a.SpecHash, d.Hash):
 				s.CompletedAt = a.CompletedAt.UTC() // it completed since the last apply
 				st.Daemons[c.Name] = s
 			}
@@ -349,7 +349,7 @@ const applyParallel = 64
 
 // applyOne sends d to the agent (calling sent once it has it, started or
 // restarted as c says) and waits for it.
-func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key []byte, agent Agent, timeout time.Duration, progress func(Progress), sent func()) (supervisor.Status, error) {
+func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key []byte, agent Agent, timeout time.Duration, progress func(Progress), sent func()) (agentapi.Status, error) {
 	spec := SpecFor(*d, live.Beads[d.Name].Installed, key)
 	step := "starting"
 	switch {
@@ -361,23 +361,23 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key 
 	progress(Progress{Daemon: d.Name, Step: step, Detail: c.Reason})
 	res, err := agent.Put(ctx, spec)
 	if err != nil {
-		return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", d.Name, err)
+		return agentapi.Status{}, fmt.Errorf("send daemon %q to the agent: %w", d.Name, err)
 	}
 	notPid := 0
 	switch {
-	case c.Follows != "" && res.Action != supervisor.ActionRestarted && res.Action != supervisor.ActionCreated:
+	case c.Follows != "" && res.Action != agentapi.ActionRestarted && res.Action != agentapi.ActionCreated:
 		// The agent restarts it with its dependency: wait for the new run.
 		if c.Live != nil {
 			notPid = c.Live.Pid
 		}
-	case c.Replace() && res.Action != supervisor.ActionRestarted && res.Action != supervisor.ActionCreated:
+	case c.Replace() && res.Action != agentapi.ActionRestarted && res.Action != agentapi.ActionCreated:
 		// The spec did not change (a version mismatch, an errored daemon, a process
 		// changed under us): restart it explicitly.
 		if _, err := agent.Restart(ctx, d.Name); err != nil {
 			return res.Status, fmt.Errorf("restart daemon %q: %w", d.Name, err)
 		}
-	case c.Is(ActionCreate) && res.Action != supervisor.ActionCreated && res.Action != supervisor.ActionRestarted &&
-		(c.Start || res.Status.State == supervisor.StateStopped || res.Status.State == supervisor.StateErrored):
+	case c.Is(ActionCreate) && res.Action != agentapi.ActionCreated && res.Action != agentapi.ActionRestarted &&
+		(c.Start || res.Status.State == agentapi.StateStopped || res.Status.State == agentapi.StateErrored):
 		if _, err := agent.Start(ctx, d.Name); err != nil {
 			return res.Status, fmt.Errorf("start daemon %q: %w", d.Name, err)
 		}
@@ -393,7 +393,7 @@ func applyOne(ctx context.Context, d *schema.Daemon, c *Change, live *Live, key 
 // A daemon without a check is online once its program runs and has not
 // exited within the agent's early-exit window (20 ms of its own time), or,
 // with health.online_after, once it has run that long.
-func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration, notPid int) (supervisor.Status, error) {
+func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string, timeout time.Duration, notPid int) (agentapi.Status, error) {
 	w := WaitFor{Timeout: timeout, NotPid: notPid}
 	if d != nil {
 		w.Healthy = d.Health.Check != "" && d.Health.Check != "none"
@@ -402,7 +402,7 @@ func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string,
 	check := w.Healthy
 	s, err := agent.Wait(ctx, name, w)
 	if err != nil {
-		if check && s.State == supervisor.StateOnline {
+		if check && s.State == agentapi.StateOnline {
 			return s, fmt.Errorf("daemon %q is online but not healthy after %v: %s", name, timeout, s.Health.Message)
 		}
 		return s, fmt.Errorf("daemon %q did not come online: %w", name, err)
@@ -411,10 +411,10 @@ func waitOnline(ctx context.Context, agent Agent, d *schema.Daemon, name string,
 }
 
 // record is the state entry of d as the agent runs it.
-func record(st *State, d *schema.Daemon, s supervisor.Status, at time.Time) DaemonState {
+func record(st *State, d *schema.Daemon, s agentapi.Status, at time.Time) DaemonState {
 	ds := DaemonState{Spec: cloneSpec(*d), plain: true, Hash: d.Hash, AppliedAt: at.UTC(), Pid: s.Pid, StartTime: s.StartTime,
 		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}
-	if s.State == supervisor.StateCompleted && st.SameDigest(s.SpecHash, d.Hash) {
+	if s.State == agentapi.StateCompleted && st.SameDigest(s.SpecHash, d.Hash) {
 		ds.CompletedAt = s.CompletedAt.UTC()
 	}
 	return ds
@@ -424,7 +424,7 @@ func record(st *State, d *schema.Daemon, s supervisor.Status, at time.Time) Daem
 // current spec the state recorded: it is not run again.
 func completedOneShot(d *schema.Daemon, st *State) (DaemonState, bool) {
 	s, ok := st.Daemons[d.Name]
-	return s, ok && d.Restart.Policy == supervisor.PolicyOnce && st.SameDigest(s.Hash, d.Hash) && !s.CompletedAt.IsZero()
+	return s, ok && d.Restart.Policy == agentapi.PolicyOnce && st.SameDigest(s.Hash, d.Hash) && !s.CompletedAt.IsZero()
 }
 
 // DefaultStopUnmanaged stops an unmanaged bd daemon through bd.StopDaemon: only

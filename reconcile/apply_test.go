@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // fakeAgent is an in-memory agent: Put runs (or updates) the spec at once, and
@@ -24,36 +24,36 @@ import (
 type fakeAgent struct {
 	mu      sync.Mutex // apply converges several daemons at once
 	calls   []string
-	daemons map[string]supervisor.Status
+	daemons map[string]agentapi.Status
 	pid     int
 }
 
 var _ Destroyer = (*fakeAgent)(nil)
 
-func newFakeAgent() *fakeAgent { return &fakeAgent{daemons: map[string]supervisor.Status{}, pid: 1000} }
+func newFakeAgent() *fakeAgent { return &fakeAgent{daemons: map[string]agentapi.Status{}, pid: 1000} }
 
-func (f *fakeAgent) run(spec supervisor.Spec) supervisor.Status {
+func (f *fakeAgent) run(spec agentapi.Spec) agentapi.Status {
 	f.pid++
-	s := supervisor.Status{Name: spec.Name, State: supervisor.StateOnline, Pid: f.pid, StartTime: time.Unix(int64(f.pid), 0),
+	s := agentapi.Status{Name: spec.Name, State: agentapi.StateOnline, Pid: f.pid, StartTime: time.Unix(int64(f.pid), 0),
 		Argv: spec.Argv, Dir: spec.Dir, EnvHash: "env1", SpecHash: spec.Hash}
 	if strings.Contains(strings.Join(spec.Argv, " "), "fail") {
-		s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "exited 1"
-		s.LastExit = &supervisor.Exit{Code: 1, LogTail: []string{"boom"}}
+		s.State, s.Pid, s.Reason = agentapi.StateErrored, 0, "exited 1"
+		s.LastExit = &agentapi.Exit{Code: 1, LogTail: []string{"boom"}}
 	}
 	return s
 }
 
-func (f *fakeAgent) Status(context.Context) (supervisor.AgentStatus, error) {
+func (f *fakeAgent) Status(context.Context) (agentapi.AgentStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	as := supervisor.AgentStatus{Pid: 7, API: supervisor.APIVersion}
+	as := agentapi.AgentStatus{Pid: 7, API: agentapi.APIVersion}
 	for _, s := range f.daemons {
 		as.Daemons = append(as.Daemons, s)
 	}
 	return as, nil
 }
 
-func (f *fakeAgent) Put(_ context.Context, spec supervisor.Spec) (supervisor.PutResult, error) {
+func (f *fakeAgent) Put(_ context.Context, spec agentapi.Spec) (agentapi.PutResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "put "+spec.Name)
@@ -61,19 +61,19 @@ func (f *fakeAgent) Put(_ context.Context, spec supervisor.Spec) (supervisor.Put
 	switch {
 	case !ok:
 		f.daemons[spec.Name] = f.run(spec)
-		return supervisor.PutResult{Status: f.daemons[spec.Name], Action: supervisor.ActionCreated}, nil
+		return agentapi.PutResult{Status: f.daemons[spec.Name], Action: agentapi.ActionCreated}, nil
 	case old.SpecHash == spec.Hash:
-		return supervisor.PutResult{Status: old, Action: supervisor.ActionUnchanged}, nil
+		return agentapi.PutResult{Status: old, Action: agentapi.ActionUnchanged}, nil
 	case strings.Join(old.Argv, " ") != strings.Join(spec.Argv, " "):
 		f.daemons[spec.Name] = f.run(spec)
-		return supervisor.PutResult{Status: f.daemons[spec.Name], Action: supervisor.ActionRestarted}, nil
+		return agentapi.PutResult{Status: f.daemons[spec.Name], Action: agentapi.ActionRestarted}, nil
 	}
 	old.SpecHash = spec.Hash
 	f.daemons[spec.Name] = old
-	return supervisor.PutResult{Status: old, Action: supervisor.ActionUpdated}, nil
+	return agentapi.PutResult{Status: old, Action: agentapi.ActionUpdated}, nil
 }
 
-func (f *fakeAgent) Delete(_ context.Context, name string) (supervisor.Status, error) {
+func (f *fakeAgent) Delete(_ context.Context, name string) (agentapi.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "delete "+name)
@@ -81,14 +81,14 @@ func (f *fakeAgent) Delete(_ context.Context, name string) (supervisor.Status, e
 	return f.daemons[name], nil
 }
 
-func (f *fakeAgent) Restart(_ context.Context, name string) (supervisor.Status, error) {
+func (f *fakeAgent) Restart(_ context.Context, name string) (agentapi.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "restart "+name)
 	return f.rerun(name), nil
 }
 
-func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, error) {
+func (f *fakeAgent) Start(_ context.Context, name string) (agentapi.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start "+name)
@@ -96,23 +96,23 @@ func (f *fakeAgent) Start(_ context.Context, name string) (supervisor.Status, er
 }
 
 // rerun runs daemon name again, with a new pid, from the spec it had (f.mu held).
-func (f *fakeAgent) rerun(name string) supervisor.Status {
+func (f *fakeAgent) rerun(name string) agentapi.Status {
 	s := f.daemons[name]
-	f.daemons[name] = f.run(supervisor.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
+	f.daemons[name] = f.run(agentapi.Spec{Name: name, Argv: s.Argv, Dir: s.Dir, Hash: s.SpecHash})
 	return f.daemons[name]
 }
 
-func (f *fakeAgent) Stop(_ context.Context, name string) (supervisor.Status, error) {
+func (f *fakeAgent) Stop(_ context.Context, name string) (agentapi.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "stop "+name)
 	s := f.daemons[name]
-	s.State, s.Pid, s.Stopped = supervisor.StateStopped, 0, true
+	s.State, s.Pid, s.Stopped = agentapi.StateStopped, 0, true
 	f.daemons[name] = s
 	return f.daemons[name], nil
 }
 
-func (f *fakeAgent) Wait(_ context.Context, name string, w WaitFor) (supervisor.Status, error) {
+func (f *fakeAgent) Wait(_ context.Context, name string, w WaitFor) (agentapi.Status, error) {
 	healthy := w.Healthy
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -122,7 +122,7 @@ func (f *fakeAgent) Wait(_ context.Context, name string, w WaitFor) (supervisor.
 	}
 	f.calls = append(f.calls, call)
 	s := f.daemons[name]
-	if s.State != supervisor.StateOnline {
+	if s.State != agentapi.StateOnline {
 		return s, fmt.Errorf("daemon is %s", s.State)
 	}
 	return s, nil
@@ -354,7 +354,7 @@ func TestVerbsAndDestroy(t *testing.T) {
 	}
 	f.calls = nil
 	other := obs()
-	other.Agent.API = supervisor.APIVersion + 1
+	other.Agent.API = agentapi.APIVersion + 1
 	var steps []string
 	if err := destroyAll(t.Context(), desired, other, st, f, func(p Progress) { steps = append(steps, p.Daemon+" "+p.Step) }); err != nil {
 		t.Fatal(err)
@@ -405,7 +405,7 @@ func TestVerbsSeeAnUnmanagedDaemonFirst(t *testing.T) {
 			stopped = append(stopped, u.Pid)
 			return nil, nil
 		}})
-	if err != nil || !slices.Equal(stopped, []int{4242}) || f.daemons["beads"].State != supervisor.StateOnline {
+	if err != nil || !slices.Equal(stopped, []int{4242}) || f.daemons["beads"].State != agentapi.StateOnline {
 		t.Fatalf("start --replace-unmanaged: err %v, stopped %v, ours %+v", err, stopped, f.daemons["beads"])
 	}
 }
@@ -467,7 +467,7 @@ type barrierAgent struct {
 	once    sync.Once
 }
 
-func (b *barrierAgent) Stop(ctx context.Context, name string) (supervisor.Status, error) {
+func (b *barrierAgent) Stop(ctx context.Context, name string) (agentapi.Status, error) {
 	b.arrived <- struct{}{}
 	if len(b.arrived) == b.n {
 		b.once.Do(func() { close(b.all) })
@@ -475,7 +475,7 @@ func (b *barrierAgent) Stop(ctx context.Context, name string) (supervisor.Status
 	select {
 	case <-b.all:
 	case <-time.After(10 * time.Second):
-		return supervisor.Status{}, fmt.Errorf("stop of %s ran alone", name)
+		return agentapi.Status{}, fmt.Errorf("stop of %s ran alone", name)
 	}
 	return b.fakeAgent.Stop(ctx, name)
 }

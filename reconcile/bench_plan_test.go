@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // benchConfig is n resolved bd daemons, hashed as schema would.
@@ -36,12 +36,12 @@ func benchConfig(n int) *schema.Config {
 // benchLive is the agent running every daemon of c exactly as applied.
 func benchLive(c *schema.Config) *Live {
 	st := &State{FormatVersion: StateFormatVersion, Lineage: "lin", Serial: 1, Env: c.Env, Daemons: map[string]DaemonState{}, key: testKey}
-	l := &Live{State: st, AgentUp: true, Agent: supervisor.AgentStatus{Pid: 7}, Daemons: map[string]supervisor.Status{}}
+	l := &Live{State: st, AgentUp: true, Agent: agentapi.AgentStatus{Pid: 7}, Daemons: map[string]agentapi.Status{}}
 	for i, d := range c.Daemons {
 		ds := DaemonState{Spec: hashedSpec(testKey, d), EnvPlain: true, Hash: d.Hash, Pid: 1000 + i, StartTime: time.Unix(1000, 0),
 			Argv: d.Argv(), Dir: d.Dir, EnvHash: envDigest(testKey, d.Environment)}
 		st.Daemons[d.Name] = ds
-		l.Daemons[d.Name] = supervisor.Status{Name: d.Name, State: supervisor.StateOnline, Pid: ds.Pid,
+		l.Daemons[d.Name] = agentapi.Status{Name: d.Name, State: agentapi.StateOnline, Pid: ds.Pid,
 			StartTime: ds.StartTime, Argv: ds.Argv, Dir: ds.Dir, EnvHash: ds.EnvHash, SpecHash: d.Hash}
 	}
 	st.ConfigHash = ConfigHash(c)

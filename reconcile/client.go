@@ -19,9 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/logfile"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // ErrAgentDown means no agent runs for the project folder: no socket, or a
@@ -73,7 +73,7 @@ var (
 	ErrDaemonExited  = errors.New("daemon exited")
 	// ErrDependencyFailed: the daemon is not started because a dependency failed.
 	ErrDependencyFailed = errors.New("a dependency failed")
-	ErrUnknownDaemon    = supervisor.ErrUnknownDaemon
+	ErrUnknownDaemon    = agentapi.ErrUnknownDaemon
 	errUnexpectedWait   = errors.New("unexpected wait result")
 )
 
@@ -87,7 +87,7 @@ func (e *APIError) Error() string { return fmt.Sprintf("agent: %s (%d)", e.Messa
 
 // Is makes a 404 on a daemon match ErrUnknownDaemon.
 func (e *APIError) Is(target error) bool {
-	return target == supervisor.ErrUnknownDaemon && e.Code == http.StatusNotFound
+	return target == agentapi.ErrUnknownDaemon && e.Code == http.StatusNotFound
 }
 
 // DefaultAgentTimeout is how long the agent has to answer a question (status,
@@ -99,7 +99,7 @@ const DefaultAgentTimeout = 5 * time.Second
 // longBound caps a long request whose own duration is not known here (a stop
 // waits out the daemon's stop timeout): the liveness pings are what find a
 // wedged agent early.
-const longBound = supervisor.MaxWait
+const longBound = agentapi.MaxWait
 
 // Client talks to the agent of one project folder over its control socket.
 // Every request has a deadline (see DefaultAgentTimeout): an agent that does
@@ -114,7 +114,7 @@ type Client struct {
 	// the agent's, learnt from its last status.
 	version string
 	mu      sync.Mutex
-	agent   *supervisor.AgentStatus
+	agent   *agentapi.AgentStatus
 	// started is when this client last asked for a daemon's start (Put,
 	// Start, Restart): Wait reports a run that ended since then at once.
 	started map[string]time.Time
@@ -131,7 +131,7 @@ type AgentVersionError struct {
 
 func (e *AgentVersionError) Error() string {
 	return fmt.Sprintf("the agent runs beadsctl %s (control API %d), this is beadsctl %s (API %d): run beadsctl apply to replace it (its daemons stop and start again under the new agent)",
-		e.AgentVersion, e.AgentAPI, e.Version, supervisor.APIVersion)
+		e.AgentVersion, e.AgentAPI, e.Version, agentapi.APIVersion)
 }
 
 // Is makes an *AgentVersionError match ErrAgentVersion.
@@ -158,7 +158,7 @@ func (c *Client) checkVersion(ctx context.Context) error {
 		}
 		seen = &as
 	}
-	if seen.Version != c.version || seen.API != supervisor.APIVersion {
+	if seen.Version != c.version || seen.API != agentapi.APIVersion {
 		return &AgentVersionError{AgentVersion: seen.Version, AgentAPI: seen.API, Version: c.version}
 	}
 	return nil
@@ -167,7 +167,7 @@ func (c *Client) checkVersion(ctx context.Context) error {
 // Dial returns a client for the agent of the project folder dir. It does no I/O:
 // ErrAgentDown comes from the first call when nobody answers.
 func Dial(dir string) *Client {
-	sock := supervisor.SocketPath(dir)
+	sock := agentapi.SocketPath(dir)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -291,10 +291,10 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if !k.anyAPI {
-		req.Header.Set(supervisor.HeaderAPI, strconv.Itoa(supervisor.APIVersion))
+		req.Header.Set(agentapi.HeaderAPI, strconv.Itoa(agentapi.APIVersion))
 	}
 	if c.version != "" {
-		req.Header.Set(supervisor.HeaderVersion, c.version)
+		req.Header.Set(agentapi.HeaderVersion, c.version)
 	}
 	var resp *http.Response
 	if k.stream {
@@ -313,7 +313,7 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 	if resp.StatusCode/100 != 2 {
 		defer release()
 		defer resp.Body.Close()
-		var ae supervisor.APIError
+		var ae agentapi.APIError
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if json.Unmarshal(b, &ae) != nil || ae.Error == "" {
 			ae.Error = strings.TrimSpace(string(b))
@@ -353,7 +353,7 @@ func (c *Client) callErr(ctx, rctx context.Context, k call, err error) error {
 
 // lockHolder is the pid of the live agent of the folder, 0 when none.
 func (c *Client) lockHolder() int {
-	pid, _ := supervisor.AgentLockHolder(c.dir)
+	pid, _ := agentapi.AgentLockHolder(c.dir)
 	return pid
 }
 
@@ -411,8 +411,8 @@ func daemonPath(name string, verb ...string) string {
 }
 
 // Status returns the agent's status: itself and every daemon it hosts.
-func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
-	var st supervisor.AgentStatus
+func (c *Client) Status(ctx context.Context) (agentapi.AgentStatus, error) {
+	var st agentapi.AgentStatus
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status", anyAPI: true}, &st)
 	if err == nil {
 		c.mu.Lock()
@@ -423,20 +423,20 @@ func (c *Client) Status(ctx context.Context) (supervisor.AgentStatus, error) {
 }
 
 // StatusBrief is Status without what beadsctl status does not show
-// (supervisor.AgentStatus.Brief): half the JSON to decode. An agent of an
+// (agentapi.AgentStatus.Brief): half the JSON to decode. An agent of an
 // older version answers all of it.
-func (c *Client) StatusBrief(ctx context.Context) (supervisor.AgentStatus, error) {
-	var st supervisor.AgentStatus
+func (c *Client) StatusBrief(ctx context.Context) (agentapi.AgentStatus, error) {
+	var st agentapi.AgentStatus
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status?brief=1", anyAPI: true}, &st)
 	return st, err
 }
 
 // PutResult is what the agent did with a spec.
-type PutResult = supervisor.PutResult
+type PutResult = agentapi.PutResult
 
 // Put converges the daemon spec.Name to spec: created and started when new,
 // updated in place, or restarted when the change needs it.
-func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, error) {
+func (c *Client) Put(ctx context.Context, spec agentapi.Spec) (PutResult, error) {
 	var res PutResult
 	c.markStarted(spec.Name)
 	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound, drive: true}, &res)
@@ -444,23 +444,23 @@ func (c *Client) Put(ctx context.Context, spec supervisor.Spec) (PutResult, erro
 }
 
 // Delete stops the daemon gracefully and forgets it.
-func (c *Client) Delete(ctx context.Context, name string) (supervisor.Status, error) {
+func (c *Client) Delete(ctx context.Context, name string) (agentapi.Status, error) {
 	return c.verb(ctx, http.MethodDelete, name, "", longBound, false) // destroy works across versions
 }
 
 // Restart restarts the daemon gracefully (reason "manual").
-func (c *Client) Restart(ctx context.Context, name string) (supervisor.Status, error) {
+func (c *Client) Restart(ctx context.Context, name string) (agentapi.Status, error) {
 	c.markStarted(name)
 	return c.verb(ctx, http.MethodPost, name, "restart", longBound, true)
 }
 
 // Stop stops the daemon and keeps it stopped; it returns once the process is gone.
-func (c *Client) Stop(ctx context.Context, name string) (supervisor.Status, error) {
+func (c *Client) Stop(ctx context.Context, name string) (agentapi.Status, error) {
 	return c.verb(ctx, http.MethodPost, name, "stop", longBound, true)
 }
 
 // Start starts a stopped or errored daemon.
-func (c *Client) Start(ctx context.Context, name string) (supervisor.Status, error) {
+func (c *Client) Start(ctx context.Context, name string) (agentapi.Status, error) {
 	c.markStarted(name)
 	return c.verb(ctx, http.MethodPost, name, "start", 0, true)
 }
@@ -476,8 +476,8 @@ func (c *Client) markStarted(name string) {
 	c.started[name] = time.Now()
 }
 
-func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration, drive bool) (supervisor.Status, error) {
-	var res supervisor.DaemonResult
+func (c *Client) verb(ctx context.Context, method, name, verb string, bound time.Duration, drive bool) (agentapi.Status, error) {
+	var res agentapi.DaemonResult
 	p := daemonPath(name)
 	if verb != "" {
 		p = daemonPath(name, verb)
@@ -490,7 +490,7 @@ func (c *Client) verb(ctx context.Context, method, name, verb string, bound time
 // has a health check). It returns the last status with a nil error when that was
 // reached, ErrDaemonErrored or ErrDaemonStopped when it will not get there by
 // itself, ErrWaitTimeout after timeout.
-func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (supervisor.Status, error) {
+func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (agentapi.Status, error) {
 	timeout := w.Timeout
 	q := url.Values{"for": {"online"}, "timeout": {timeout.String()}}
 	if w.Healthy {
@@ -508,22 +508,22 @@ func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (supervisor.S
 	if ok {
 		q.Set("since", since.UTC().Format(time.RFC3339Nano))
 	}
-	var res supervisor.WaitResult
-	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout+w.Settle, supervisor.MaxWait), drive: true}, &res); err != nil {
+	var res agentapi.WaitResult
+	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout+w.Settle, agentapi.MaxWait), drive: true}, &res); err != nil {
 		return res.Status, err
 	}
 	switch res.Result {
-	case supervisor.WaitReached:
+	case agentapi.WaitReached:
 		return res.Status, nil
-	case supervisor.WaitTimeout:
+	case agentapi.WaitTimeout:
 		return res.Status, fmt.Errorf("%w %q after %v (state %s)", ErrWaitTimeout, name, timeout, res.Status.State)
-	case supervisor.WaitErrored:
+	case agentapi.WaitErrored:
 		return res.Status, fmt.Errorf("%w: %s", ErrDaemonErrored, res.Status.Reason)
-	case supervisor.WaitStopped:
+	case agentapi.WaitStopped:
 		return res.Status, ErrDaemonStopped
-	case supervisor.WaitBlocked:
+	case agentapi.WaitBlocked:
 		return res.Status, fmt.Errorf("%w: %s", ErrDependencyFailed, res.Status.Reason)
-	case supervisor.WaitExited:
+	case agentapi.WaitExited:
 		return res.Status, exitedError(res.Status)
 	}
 	return res.Status, fmt.Errorf("%w: %q", errUnexpectedWait, res.Result)
@@ -532,7 +532,7 @@ func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (supervisor.S
 // FlushLogs asks the agent to empty a daemon's log files in place (through its
 // log writer, so no later line is lost) and returns the paths emptied.
 func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
-	var res supervisor.FlushResult
+	var res agentapi.FlushResult
 	if err := c.do(ctx, call{method: http.MethodPost, path: daemonPath(name, "logs", "flush"), drive: true}, &res); err != nil {
 		return nil, err
 	}
@@ -551,8 +551,8 @@ type EventStream struct {
 
 // Next returns the next event; io.EOF once the agent stopped (its last event
 // is agent-stop).
-func (s *EventStream) Next() (supervisor.Event, error) {
-	var ev supervisor.Event
+func (s *EventStream) Next() (agentapi.Event, error) {
+	var ev agentapi.Event
 	err := s.dec.Decode(&ev)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		err = io.EOF
@@ -568,7 +568,7 @@ func (s *EventStream) Close() {
 
 // FollowEvents subscribes to the events of daemon ("" for all) from now on:
 // once it returns, every event the agent records reaches the stream (what was
-// recorded before is in the events file, supervisor.ReadEvents).
+// recorded before is in the events file, agentapi.ReadEvents).
 func (c *Client) FollowEvents(ctx context.Context, daemon string) (*EventStream, error) {
 	path := "/v1/events"
 	if daemon != "" {
@@ -599,7 +599,7 @@ func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 // SetMetricsListen makes the agent serve its metrics on addr ("" stops it).
 // An address the agent cannot bind is an error; nothing else changes.
 func (c *Client) SetMetricsListen(ctx context.Context, addr string) (string, error) {
-	var res supervisor.MetricsListenResult
+	var res agentapi.MetricsListenResult
 	body := struct {
 		Listen string `json:"listen"`
 	}{addr}
@@ -672,7 +672,7 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 	if err != nil {
 		return err
 	}
-	state := filepath.Join(abs, supervisor.StateDir)
+	state := filepath.Join(abs, agentapi.StateDir)
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}
@@ -689,14 +689,14 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 		Dir:         abs,
 		Stdout:      logf,
 		Stderr:      logf,
-		SysProcAttr: supervisor.DetachedSysProcAttr(),
+		SysProcAttr: agentapi.DetachedSysProcAttr(),
 		// A minimal environment: the agent's daemons take theirs from their
 		// specs on top of this base, and nothing else of ours (an exported
 		// token) is left in the agent for `ps e` to show.
-		Env: supervisor.AgentEnv(os.Environ()),
+		Env: agentapi.AgentEnv(os.Environ()),
 	}
 	var readyR *os.File
-	if supervisor.ReadyPipeSupported {
+	if agentapi.ReadyPipeSupported {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return fmt.Errorf("start agent: %w", err)
@@ -704,7 +704,7 @@ func StartAgentWith(ctx context.Context, dir string, ac AgentCommand) error {
 		defer r.Close()
 		readyR = r
 		cmd.ExtraFiles = []*os.File{w}
-		cmd.Env = append(cmd.Env, supervisor.AgentReadyFDEnv+"=3")
+		cmd.Env = append(cmd.Env, agentapi.AgentReadyFDEnv+"=3")
 		defer w.Close()
 	}
 	if err := cmd.Start(); err != nil {
@@ -772,7 +772,7 @@ func awaitRefused(ctx context.Context, err error, exited <-chan error) error {
 }
 
 // checkAgentVersion shuts down an agent that is not of the wanted version.
-func checkAgentVersion(ctx context.Context, client *Client, as supervisor.AgentStatus, want string) error {
+func checkAgentVersion(ctx context.Context, client *Client, as agentapi.AgentStatus, want string) error {
 	if want == "" || as.Version == want {
 		return nil
 	}
@@ -803,7 +803,7 @@ func agentFailed(exited <-chan error, logPath string) error {
 
 // exitHow says how a run ended ("exit code 1", "killed by SIGKILL") and
 // when ("3ms after it started", "at once").
-func exitHow(e *supervisor.Exit) (how, when string) {
+func exitHow(e *agentapi.Exit) (how, when string) {
 	how = fmt.Sprintf("exit code %d", e.Code)
 	if e.Signal != "" {
 		how = "killed by " + e.Signal
@@ -817,7 +817,7 @@ func exitHow(e *supervisor.Exit) (how, when string) {
 
 // exitedError says how the run a wait was for ended: "daemon exited (exit
 // code 1) 3ms after it started; restart in 5s".
-func exitedError(s supervisor.Status) error {
+func exitedError(s agentapi.Status) error {
 	e := s.LastExit
 	if e == nil {
 		return ErrDaemonExited

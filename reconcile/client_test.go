@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/testproc"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -37,7 +38,7 @@ func init() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: *dir, Version: "helper", Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
 	go func() {
-		fd, err := strconv.Atoi(os.Getenv(supervisor.AgentReadyFDEnv))
+		fd, err := strconv.Atoi(os.Getenv(agentapi.AgentReadyFDEnv))
 		if err != nil {
 			return
 		}
@@ -81,7 +82,7 @@ func TestClientAgentDown(t *testing.T) {
 	if _, err := c.Status(t.Context()); !errors.Is(err, ErrAgentDown) {
 		t.Fatalf("Status without agent: %v, want ErrAgentDown", err)
 	}
-	if _, err := c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"true"}}); !errors.Is(err, ErrAgentDown) {
+	if _, err := c.Put(t.Context(), agentapi.Spec{Name: "x", Argv: []string{"true"}}); !errors.Is(err, ErrAgentDown) {
 		t.Fatalf("Put without agent: %v, want ErrAgentDown", err)
 	}
 }
@@ -93,31 +94,31 @@ func TestClientAgainstAgent(t *testing.T) {
 	c := Dial(dir)
 	defer c.Close()
 
-	spec := supervisor.Spec{
+	spec := agentapi.Spec{
 		Name:    "web",
 		Argv:    []string{"sh", "-c", "echo hello; exec sleep 1000"},
 		Dir:     dir,
-		Restart: supervisor.RestartPolicy{Policy: "always", MinUptime: 200 * time.Millisecond, MaxRestarts: 3},
-		Stop:    supervisor.StopPolicy{Timeout: 3 * time.Second},
-		Logs:    supervisor.LogSpec{Out: filepath.Join(dir, "web.out.log")},
+		Restart: agentapi.RestartPolicy{Policy: "always", MinUptime: 200 * time.Millisecond, MaxRestarts: 3},
+		Stop:    agentapi.StopPolicy{Timeout: 3 * time.Second},
+		Logs:    agentapi.LogSpec{Out: filepath.Join(dir, "web.out.log")},
 	}
 	res, err := c.Put(ctx, spec)
-	if err != nil || res.Action != supervisor.ActionCreated {
+	if err != nil || res.Action != agentapi.ActionCreated {
 		t.Fatalf("Put: %+v %v", res, err)
 	}
 	st, err := c.Wait(ctx, "web", WaitFor{Healthy: true, Timeout: 10 * time.Second})
-	if err != nil || st.State != supervisor.StateOnline || st.Pid == 0 {
+	if err != nil || st.State != agentapi.StateOnline || st.Pid == 0 {
 		t.Fatalf("Wait: %+v %v", st, err)
 	}
 	as, err := c.Status(ctx)
 	if err != nil || len(as.Daemons) != 1 || as.Daemons[0].Pid != st.Pid || as.Dir != dir {
 		t.Fatalf("Status: %+v %v", as, err)
 	}
-	if res, err := c.Put(ctx, spec); err != nil || res.Action != supervisor.ActionUnchanged {
+	if res, err := c.Put(ctx, spec); err != nil || res.Action != agentapi.ActionUnchanged {
 		t.Fatalf("Put again: %+v %v", res, err)
 	}
 
-	if st, err = c.Stop(ctx, "web"); err != nil || st.State != supervisor.StateStopped {
+	if st, err = c.Stop(ctx, "web"); err != nil || st.State != agentapi.StateStopped {
 		t.Fatalf("Stop: %+v %v", st, err)
 	}
 	if _, err := c.Wait(ctx, "web", WaitFor{Timeout: 5 * time.Second}); !errors.Is(err, ErrDaemonStopped) {
@@ -164,7 +165,7 @@ func processRunning(pid int) bool {
 
 // startDetached starts this test binary as the detached agent of dir and
 // returns a client and its first status.
-func startDetached(t *testing.T, dir string) (string, *Client, supervisor.AgentStatus) {
+func startDetached(t *testing.T, dir string) (string, *Client, agentapi.AgentStatus) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -201,7 +202,7 @@ func TestStartAgentDetached(t *testing.T) {
 	if err := c.Shutdown(t.Context()); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, supervisor.StateDir, "agent.log"))
+	b, _ := os.ReadFile(filepath.Join(dir, agentapi.StateDir, "agent.log"))
 	if !strings.Contains(string(b), "agent listening") {
 		t.Fatalf("agent.log: %s", b)
 	}
@@ -266,7 +267,7 @@ func TestClientAgentStopped(t *testing.T) {
 		_ = syscall.Kill(as.Pid, syscall.SIGCONT)
 		_ = c.Shutdown(context.Background())
 	})
-	spec := supervisor.Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: dir, Stop: supervisor.StopPolicy{Timeout: time.Minute}}
+	spec := agentapi.Spec{Name: "s", Argv: []string{"sleep", "1000"}, Dir: dir, Stop: agentapi.StopPolicy{Timeout: time.Minute}}
 	if _, err := c.Put(t.Context(), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -357,10 +358,10 @@ func TestClientRefusesToDriveAnotherVersion(t *testing.T) {
 	defer c.Close()
 	c.SetVersion("9.9.9")
 	as, err := c.Status(t.Context())
-	if err != nil || as.Version != "test" || as.API != supervisor.APIVersion {
+	if err != nil || as.Version != "test" || as.API != agentapi.APIVersion {
 		t.Fatalf("Status across versions: %+v %v", as, err)
 	}
-	_, err = c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"sleep", "1000"}, Dir: dir})
+	_, err = c.Put(t.Context(), agentapi.Spec{Name: "x", Argv: []string{"sleep", "1000"}, Dir: dir})
 	var ve *AgentVersionError
 	if !errors.As(err, &ve) || ve.AgentVersion != "test" || ve.Version != "9.9.9" {
 		t.Fatalf("Put across versions: %v, want an AgentVersionError naming test and 9.9.9", err)
@@ -380,7 +381,7 @@ func TestClientRefusesToDriveAnotherVersion(t *testing.T) {
 // it; the requests that drive it still name the API, and are refused.
 func TestClientSeesAnAgentOfAnotherAPI(t *testing.T) {
 	dir := t.TempDir()
-	sock := supervisor.SocketPath(dir)
+	sock := agentapi.SocketPath(dir)
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -390,8 +391,8 @@ func TestClientSeesAnAgentOfAnotherAPI(t *testing.T) {
 	}
 	var shutdown atomic.Bool
 	old := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(supervisor.HeaderAPI, "1")
-		if want := r.Header.Get(supervisor.HeaderAPI); want != "" && want != "1" { // API 1's handshake
+		w.Header().Set(agentapi.HeaderAPI, "1")
+		if want := r.Header.Get(agentapi.HeaderAPI); want != "" && want != "1" { // API 1's handshake
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"error":"this agent speaks control API 1"}`))
 			return
@@ -417,7 +418,7 @@ func TestClientSeesAnAgentOfAnotherAPI(t *testing.T) {
 		t.Fatalf("Status of an API 1 agent: %+v %v, want pid 4242 API 1", as, err)
 	}
 	var ve *AgentVersionError
-	if _, err := c.Put(t.Context(), supervisor.Spec{Name: "x", Argv: []string{"sleep", "1"}, Dir: dir}); !errors.As(err, &ve) || ve.AgentAPI != 1 {
+	if _, err := c.Put(t.Context(), agentapi.Spec{Name: "x", Argv: []string{"sleep", "1"}, Dir: dir}); !errors.As(err, &ve) || ve.AgentAPI != 1 {
 		t.Fatalf("Put to an API 1 agent: %v, want an AgentVersionError naming API 1", err)
 	}
 	if err := c.Shutdown(t.Context()); err != nil || !shutdown.Load() {

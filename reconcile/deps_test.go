@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // stack is db <- api (healthy, on_restart restart) <- ui (started, ignore).
@@ -69,13 +69,13 @@ func TestComputePlanGraph(t *testing.T) {
 // a no-op, agent down or not; with another spec it runs again.
 func TestComputePlanOneShot(t *testing.T) {
 	setup := beadsDaemon("setup", func(d *schema.Daemon) {
-		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up"}, 0, supervisor.PolicyOnce
+		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up"}, 0, agentapi.PolicyOnce
 	})
 	st := applied("", setup)
 	s := st.Daemons["setup"]
 	s.CompletedAt = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	st.Daemons["setup"] = s
-	done := supervisor.Status{Name: "setup", State: supervisor.StateCompleted, SpecHash: setup.Hash, CompletedAt: s.CompletedAt}
+	done := agentapi.Status{Name: "setup", State: agentapi.StateCompleted, SpecHash: setup.Hash, CompletedAt: s.CompletedAt}
 	for name, live := range map[string]*Live{"agent down": {State: st}, "agent up, completed": agentUp(st, done), "agent up, not hosted": agentUp(st)} {
 		p := ComputePlan(config("", setup), live)
 		if c := p.Changes[0]; !c.Is(ActionNoop) || !strings.HasPrefix(c.Reason, "completed successfully at ") {
@@ -86,7 +86,7 @@ func TestComputePlanOneShot(t *testing.T) {
 		}
 	}
 	changed := beadsDaemon("setup", func(d *schema.Daemon) {
-		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up", "--all"}, 0, supervisor.PolicyOnce
+		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up", "--all"}, 0, agentapi.PolicyOnce
 	})
 	p := ComputePlan(config("", changed), agentUp(st, done))
 	if c := p.Changes[0]; !c.Is(ActionCreate) || !c.Start || c.Reason != "the one-shot's spec changed: it runs again" {
@@ -135,12 +135,12 @@ func TestComputePlanDependsOnInPlace(t *testing.T) {
 
 func TestMarkCompleted(t *testing.T) {
 	setup := beadsDaemon("setup", func(d *schema.Daemon) {
-		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up"}, 0, supervisor.PolicyOnce
+		d.Command, d.Args, d.Interval, d.Restart.Policy = "migrate", []string{"up"}, 0, agentapi.PolicyOnce
 	})
 	web := beadsDaemon("web", func(d *schema.Daemon) { d.Command, d.Interval = "node", 0 })
 	st := applied("", setup, web)
 	cfg := config("", setup, web)
-	specs := []supervisor.Spec{{Name: "setup"}, {Name: "web"}}
+	specs := []agentapi.Spec{{Name: "setup"}, {Name: "web"}}
 	MarkCompleted(st, cfg, specs)
 	if specs[0].Completed || specs[1].Completed {
 		t.Errorf("marked without a recorded completion: %+v", specs)

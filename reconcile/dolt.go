@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // This file is the bd 1.x side of observe, plan, drift and apply: the Dolt
@@ -355,10 +355,10 @@ func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, use
 }
 
 // doltSpec is the supervisor's part of a dolt_server daemon.
-func doltSpec(d schema.Daemon) (*supervisor.DoltSpec, *supervisor.SQLHealth) {
-	var h *supervisor.SQLHealth
+func doltSpec(d schema.Daemon) (*agentapi.DoltSpec, *agentapi.SQLHealth) {
+	var h *agentapi.SQLHealth
 	if d.Health.SQL != nil {
-		h = &supervisor.SQLHealth{Address: d.Health.SQL.Address, User: d.Health.SQL.User}
+		h = &agentapi.SQLHealth{Address: d.Health.SQL.Address, User: d.Health.SQL.User}
 		for _, db := range d.Health.SQL.Databases {
 			h.Databases = append(h.Databases, bd.Database{Name: db.Name, ProjectID: db.ProjectID})
 		}
@@ -366,7 +366,7 @@ func doltSpec(d schema.Daemon) (*supervisor.DoltSpec, *supervisor.SQLHealth) {
 	if d.Dolt == nil {
 		return nil, h
 	}
-	return &supervisor.DoltSpec{ServerDir: d.Dolt.ServerDir, Host: d.Dolt.Host, Port: d.Dolt.Port, User: d.Dolt.User}, h
+	return &agentapi.DoltSpec{ServerDir: d.Dolt.ServerDir, Host: d.Dolt.Host, Port: d.Dolt.Port, User: d.Dolt.User}, h
 }
 
 func declaredDaemon(desired *schema.Config, name string) *schema.Daemon {

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 func doltDaemon(dir string) schema.Daemon {
@@ -74,7 +74,7 @@ func TestDoltFindingsAndBlocking(t *testing.T) {
 		FindServers: func(context.Context, string) ([]bd.ServerProcess, error) { return []bd.ServerProcess{rival}, nil },
 		PortFree:    func(string, int) bool { return false },
 	}
-	live := &Live{State: &State{}, Daemons: map[string]supervisor.Status{}}
+	live := &Live{State: &State{}, Daemons: map[string]agentapi.Status{}}
 	observeDolt(t.Context(), cfg, live, pr)
 	fs := doltFindings(cfg, live)
 	kinds := map[string]string{}
@@ -101,7 +101,7 @@ func TestDoltFindingsAndBlocking(t *testing.T) {
 
 	// Without a rival, a taken port is another program's.
 	pr.FindServers = func(context.Context, string) ([]bd.ServerProcess, error) { return nil, nil }
-	live = &Live{State: &State{}, Daemons: map[string]supervisor.Status{}}
+	live = &Live{State: &State{}, Daemons: map[string]agentapi.Status{}}
 	observeDolt(t.Context(), cfg, live, pr)
 	found := false
 	for _, f := range doltFindings(cfg, live) {
@@ -125,8 +125,8 @@ func TestDoltFilesFindings(t *testing.T) {
 	if err := files.Write(999, 16000, writeTestFile); err != nil {
 		t.Fatal(err)
 	}
-	live := &Live{AgentUp: true, State: &State{}, Daemons: map[string]supervisor.Status{
-		"dolt": {Name: "dolt", State: supervisor.StateOnline, Pid: 123, Dolt: &supervisor.DoltStatus{Port: 15002}}}}
+	live := &Live{AgentUp: true, State: &State{}, Daemons: map[string]agentapi.Status{
+		"dolt": {Name: "dolt", State: agentapi.StateOnline, Pid: 123, Dolt: &agentapi.DoltStatus{Port: 15002}}}}
 	observeDolt(t.Context(), cfg, live, DoltProbes{})
 	var got []string
 	for _, f := range doltFindings(cfg, live) {
@@ -183,9 +183,9 @@ func TestObserveAsksDoltVersionOnlyForARunningServer(t *testing.T) {
 	}
 
 	// Our server runs and reports another version: asked once, and drift says so.
-	agent := statusOf(supervisor.Status{Name: "dolt", Pid: 4242, State: supervisor.StateOnline,
-		Dolt:   &supervisor.DoltStatus{Port: 15001},
-		Health: supervisor.HealthStatus{Status: "healthy", SQL: &bd.SQLReport{DoltVersion: "1.88.0"}}})
+	agent := statusOf(agentapi.Status{Name: "dolt", Pid: 4242, State: agentapi.StateOnline,
+		Dolt:   &agentapi.DoltStatus{Port: 15001},
+		Health: agentapi.HealthStatus{Status: "healthy", SQL: &bd.SQLReport{DoltVersion: "1.88.0"}}})
 	live = Observe(t.Context(), cfg, nil, agent, pr)
 	if calls != 1 || live.Dolt["dolt"].Installed != "1.88.1" {
 		t.Fatalf("dolt version calls %d, installed %q; want 1, 1.88.1", calls, live.Dolt["dolt"].Installed)
@@ -202,8 +202,8 @@ func TestObserveAsksDoltVersionOnlyForARunningServer(t *testing.T) {
 }
 
 // statusOf is an agent that reports one daemon.
-type statusOf supervisor.Status
+type statusOf agentapi.Status
 
-func (s statusOf) Status(context.Context) (supervisor.AgentStatus, error) {
-	return supervisor.AgentStatus{Pid: 1, Daemons: []supervisor.Status{supervisor.Status(s)}}, nil
+func (s statusOf) Status(context.Context) (agentapi.AgentStatus, error) {
+	return agentapi.AgentStatus{Pid: 1, Daemons: []agentapi.Status{agentapi.Status(s)}}, nil
 }

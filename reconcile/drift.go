@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Kinds of drift findings.
@@ -138,9 +138,9 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 		running = running && live.AgentUp
 		_, completed := completedOneShot(d, st)
 		switch {
-		case completed && (!running || a.State == supervisor.StateCompleted):
+		case completed && (!running || a.State == agentapi.StateCompleted):
 			// A one-shot that completed with this spec: nothing should run.
-		case running && a.State == supervisor.StateWaiting:
+		case running && a.State == agentapi.StateWaiting:
 			out = append(out, Finding{Kind: KindDaemonWaiting, Daemon: d.Name, Expected: "online", Actual: "waiting" + suffix(a.Reason)})
 		case applied && s.Stopped, running && a.Stopped:
 			by := "stopped (beadsctl stop)"
@@ -156,15 +156,15 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 			} else {
 				out = append(out, Finding{Kind: KindDaemonMissing, Daemon: d.Name, Expected: "online", Actual: "not running (the agent is down)"})
 			}
-		case a.State == supervisor.StateWaitingRestart:
+		case a.State == agentapi.StateWaitingRestart:
 			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a, 0)})
-		case a.State == supervisor.StateOnline && a.UnstableRestarts > 0 && a.LastExit != nil && a.LastExit.Uptime < d.Restart.MinUptime &&
+		case a.State == agentapi.StateOnline && a.UnstableRestarts > 0 && a.LastExit != nil && a.LastExit.Uptime < d.Restart.MinUptime &&
 			!live.At.IsZero() && !a.StartTime.IsZero() && live.At.Sub(a.StartTime) < d.Restart.MinUptime:
 			// Online between crashes: not stable until it outlives min_uptime.
 			out = append(out, Finding{Kind: KindDaemonRestarting, Daemon: d.Name, Expected: "online", Actual: restarting(d, a, live.At.Sub(a.StartTime))})
-		case a.State == supervisor.StateErrored:
+		case a.State == agentapi.StateErrored:
 			out = append(out, Finding{Kind: KindDaemonErrored, Daemon: d.Name, Expected: "online", Actual: "errored" + suffix(a.Reason)})
-		case a.State == supervisor.StateStopped:
+		case a.State == agentapi.StateStopped:
 			out = append(out, Finding{Kind: KindDaemonStopped, Daemon: d.Name, Expected: "online", Actual: "stopped" + suffix(a.Reason)})
 		}
 		if running && applied {
@@ -209,7 +209,7 @@ func liveFindings(desired *schema.Config, live *Live, st *State) []Finding {
 // (> 0) between crashes, is not online for good (its last exit, its unstable
 // restarts, its last line) and what to do: the agent restarts it by its
 // restart policy, so apply has nothing to change for it.
-func restarting(d *schema.Daemon, a supervisor.Status, up time.Duration) string {
+func restarting(d *schema.Daemon, a agentapi.Status, up time.Duration) string {
 	var b strings.Builder
 	if up > 0 {
 		b.WriteString("online for " + up.Round(time.Second).String() + ", but ")
@@ -249,7 +249,7 @@ func (u *Unmanaged) String() string {
 	return fmt.Sprintf("unmanaged bd daemon pid %d, version %s, socket %s (seen via %s)", u.Pid, v, filepath.Join(u.Workspace, ".beads", "bd.sock"), u.Via)
 }
 
-func stateOf(running bool, a supervisor.Status) string {
+func stateOf(running bool, a agentapi.Status) string {
 	if !running {
 		return "not running"
 	}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 func TestFindings(t *testing.T) {
@@ -44,7 +44,7 @@ func TestFindings(t *testing.T) {
 		}},
 		"errored": {config("", beads), func() *Live {
 			a := online(st, beads)
-			a.State, a.Reason = supervisor.StateErrored, "too many restarts"
+			a.State, a.Reason = agentapi.StateErrored, "too many restarts"
 			return agentUp(st, a)
 		}(), false, []Finding{{Kind: KindDaemonErrored, Daemon: "beads", Expected: "online", Actual: "errored: too many restarts"}}},
 		// The agent restarts a daemon that keeps exiting under its restart
@@ -52,9 +52,9 @@ func TestFindings(t *testing.T) {
 		// not online, why, and what to do (was: "No changes."/"No drift.").
 		"restarting after a crash": {config("", beads), func() *Live {
 			a := online(st, beads)
-			a.State, a.Reason, a.Pid = supervisor.StateWaitingRestart, "restart in 5s", 0
+			a.State, a.Reason, a.Pid = agentapi.StateWaitingRestart, "restart in 5s", 0
 			a.Restarts, a.UnstableRestarts = 3, 3
-			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 2 * time.Millisecond, LogTail: []string{"starting", "boom"}}
+			a.LastExit = &agentapi.Exit{Code: 1, Uptime: 2 * time.Millisecond, LogTail: []string{"starting", "boom"}}
 			return agentUp(st, a)
 		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
 			Actual: `exited (exit code 1) 2ms after it started, 3 unstable restarts in a row (errored after 10 unstable runs), last line "boom"; the agent: restart in 5s. ` +
@@ -65,7 +65,7 @@ func TestFindings(t *testing.T) {
 			a := online(st, beads)
 			a.StartTime = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 			a.Restarts, a.UnstableRestarts = 4, 4
-			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 3 * time.Second}
+			a.LastExit = &agentapi.Exit{Code: 1, Uptime: 3 * time.Second}
 			l := agentUp(st, a)
 			l.At = a.StartTime.Add(2 * time.Second)
 			return l
@@ -76,15 +76,15 @@ func TestFindings(t *testing.T) {
 			a := online(st, beads)
 			a.StartTime = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 			a.Restarts, a.UnstableRestarts = 4, 4
-			a.LastExit = &supervisor.Exit{Code: 1, Uptime: 3 * time.Second}
+			a.LastExit = &agentapi.Exit{Code: 1, Uptime: 3 * time.Second}
 			l := agentUp(st, a)
 			l.At = a.StartTime.Add(10 * time.Second)
 			return l
 		}(), false, []Finding{}},
 		"restarting after a kill": {config("", beads), func() *Live {
 			a := online(st, beads)
-			a.State, a.Reason, a.Pid = supervisor.StateWaitingRestart, "restart in 5s", 0
-			a.LastExit = &supervisor.Exit{Code: -1, Signal: "SIGKILL", Uptime: time.Minute}
+			a.State, a.Reason, a.Pid = agentapi.StateWaitingRestart, "restart in 5s", 0
+			a.LastExit = &agentapi.Exit{Code: -1, Signal: "SIGKILL", Uptime: time.Minute}
 			return agentUp(st, a)
 		}(), false, []Finding{{Kind: KindDaemonRestarting, Daemon: "beads", Expected: "online",
 			Actual: `killed by SIGKILL 1m0s after it started; the agent: restart in 5s. ` +

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
 	"github.com/beadsctl/beadsctl/supervisor"
 )
@@ -104,7 +105,7 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 	}
 
 	files := map[string]string{}
-	for _, glob := range []string{filepath.Join(dir, supervisor.StateDir, "*"), filepath.Join(plans, "*")} {
+	for _, glob := range []string{filepath.Join(dir, agentapi.StateDir, "*"), filepath.Join(plans, "*")} {
 		paths, _ := filepath.Glob(glob)
 		for _, p := range paths {
 			if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() || filepath.Base(p) == SecretKeyName {
@@ -117,7 +118,7 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 			files[filepath.Base(p)] = string(b)
 		}
 	}
-	for _, want := range []string{"state.json", "state.json.backup", "agent.json", "agent.log", supervisor.EventsFile, "nochange.json", "change.json"} {
+	for _, want := range []string{"state.json", "state.json.backup", "agent.json", "agent.log", agentapi.EventsFile, "nochange.json", "change.json"} {
 		if _, ok := files[want]; !ok {
 			t.Fatalf("no %s among the recorded files %v", want, keysOf(files))
 		}
@@ -140,11 +141,11 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 	// What is recorded is keyed, and the agent reports what the state records.
 	st := stateOnDisk(t, StatePath(dir))
 	ds := st.Daemons["web"]
-	var rec supervisor.AgentStatus
+	var rec agentapi.AgentStatus
 	if err := json.Unmarshal([]byte(files["agent.json"]), &rec); err != nil {
 		t.Fatalf("agent.json: %v", err)
 	}
-	var agentWeb supervisor.Status
+	var agentWeb agentapi.Status
 	for _, s := range rec.Daemons {
 		if s.Name == "web" {
 			agentWeb = s
@@ -159,7 +160,7 @@ func TestNoRecordedFileHoldsAnUnkeyedDigest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the agent's status: %v", err)
 	}
-	var liveWeb supervisor.Status
+	var liveWeb agentapi.Status
 	for _, s := range live.Daemons {
 		if s.Name == "web" {
 			liveWeb = s
@@ -234,7 +235,7 @@ func TestUnkeyedStateAndAgentReadAsUnchanged(t *testing.T) {
 			spec := cloneSpec(d)
 			var key []byte
 			if valuesKeyed {
-				if key, err = ensureKey(filepath.Join(dir, supervisor.StateDir, SecretKeyName)); err != nil {
+				if key, err = ensureKey(filepath.Join(dir, agentapi.StateDir, SecretKeyName)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -250,7 +251,7 @@ func TestUnkeyedStateAndAgentReadAsUnchanged(t *testing.T) {
 				Daemons: map[string]DaemonState{"web": {Spec: spec, Hash: d.Hash, AppliedAt: time.Unix(1, 0).UTC(),
 					Pid: s.Pid, StartTime: s.StartTime, Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash}}}
 			b, _ := json.MarshalIndent(legacy, "", "  ")
-			if err := os.MkdirAll(filepath.Join(dir, supervisor.StateDir), 0o700); err != nil {
+			if err := os.MkdirAll(filepath.Join(dir, agentapi.StateDir), 0o700); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(StatePath(dir), b, 0o600); err != nil {

@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/flock"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // LockPath is the lock file of the project in dir (the folder of beads.hcl).
-func LockPath(dir string) string { return filepath.Join(dir, supervisor.StateDir, "lock") }
+func LockPath(dir string) string { return filepath.Join(dir, agentapi.StateDir, "lock") }
 
 // LockHolder is what a lock holder writes into the lock file, so that a command
 // that waits for it can say who it waits for.

@@ -7,15 +7,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // StatusSource is the part of the agent's client that Observe needs.
 type StatusSource interface {
-	Status(ctx context.Context) (supervisor.AgentStatus, error)
+	Status(ctx context.Context) (agentapi.AgentStatus, error)
 }
 
 // Probes are the bd facts Observe gathers; DefaultProbes gives the real ones.
@@ -58,7 +58,7 @@ func Observe(ctx context.Context, desired *schema.Config, st *State, agent Statu
 	if st != nil {
 		PinDoltPorts(desired, st, pr.Dolt)
 	}
-	live := &Live{State: st, Daemons: map[string]supervisor.Status{}, Beads: map[string]BeadsLive{}}
+	live := &Live{State: st, Daemons: map[string]agentapi.Status{}, Beads: map[string]BeadsLive{}}
 	if agent != nil {
 		as, err := agent.Status(ctx)
 		live.At = time.Now()

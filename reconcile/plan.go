@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // PlanFormatVersion is the format_version of `plan --json` and of saved plans.
@@ -149,9 +149,9 @@ type Change struct {
 
 // LiveProcess is what the plan saw running for one daemon.
 type LiveProcess struct {
-	State     supervisor.State `json:"state"`
-	Pid       int              `json:"pid,omitempty"`
-	StartTime time.Time        `json:"start_time,omitzero"`
+	State     agentapi.State `json:"state"`
+	Pid       int            `json:"pid,omitempty"`
+	StartTime time.Time      `json:"start_time,omitzero"`
 }
 
 // Attribute is the before and after of one attribute. A nil side means absent.
@@ -225,9 +225,9 @@ type Live struct {
 	State *State
 	// AgentUp tells whether the agent answered; Agent is its answer.
 	AgentUp bool
-	Agent   supervisor.AgentStatus
+	Agent   agentapi.AgentStatus
 	// Daemons is what the agent runs, by name.
-	Daemons map[string]supervisor.Status
+	Daemons map[string]agentapi.Status
 	// AgentErr is why the agent did not answer (nil when it did, or was not asked).
 	AgentErr error
 	// Beads is, by daemon name, what was learnt of bd daemons.
@@ -257,11 +257,11 @@ func (l *Live) AgentDrivable() error {
 // AgentOutdated returns the replacement of an agent that answers but runs
 // another beadsctl version or control API than live.Version; nil otherwise.
 func (l *Live) AgentOutdated() *AgentChange {
-	if l == nil || !l.AgentUp || l.Version == "" || (l.Agent.Version == l.Version && l.Agent.API == supervisor.APIVersion) {
+	if l == nil || !l.AgentUp || l.Version == "" || (l.Agent.Version == l.Version && l.Agent.API == agentapi.APIVersion) {
 		return nil
 	}
 	a := &AgentChange{Pid: l.Agent.Pid, Version: l.Agent.Version, API: l.Agent.API,
-		WantVersion: l.Version, WantAPI: supervisor.APIVersion, Daemons: []string{}}
+		WantVersion: l.Version, WantAPI: agentapi.APIVersion, Daemons: []string{}}
 	for _, s := range l.Agent.Daemons {
 		a.Daemons = append(a.Daemons, s.Name)
 	}
@@ -435,7 +435,7 @@ func cascade(p *Plan, desired *schema.Config) {
 	}
 }
 
-func liveOf(a supervisor.Status) *LiveProcess {
+func liveOf(a agentapi.Status) *LiveProcess {
 	return &LiveProcess{State: a.State, Pid: a.Pid, StartTime: a.StartTime}
 }
 
@@ -463,18 +463,18 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		}
 	}
 	var reasons []string
-	if s, done := completedOneShot(d, st); done && (!running || a.State == supervisor.StateCompleted) {
+	if s, done := completedOneShot(d, st); done && (!running || a.State == agentapi.StateCompleted) {
 		// A one-shot that completed with this spec: not run again.
 		c.Actions = []Action{ActionNoop}
 		c.Reason = fmt.Sprintf("completed successfully at %s; runs again when its spec changes", s.CompletedAt.Local().Format(time.DateTime))
 		return c
 	}
 	switch {
-	case running && a.State == supervisor.StateCompleted && !st.SameDigest(a.SpecHash, d.Hash):
+	case running && a.State == agentapi.StateCompleted && !st.SameDigest(a.SpecHash, d.Hash):
 		c.Actions = []Action{ActionCreate}
 		c.Start = true
 		reasons = append(reasons, "the one-shot's spec changed: it runs again")
-	case !running || a.State == supervisor.StateStopped:
+	case !running || a.State == agentapi.StateStopped:
 		c.Actions = []Action{ActionCreate}
 		c.Start = running
 		switch {
@@ -489,7 +489,7 @@ func planDaemon(d *schema.Daemon, live *Live, st *State) Change {
 		case applied:
 			reasons = append(reasons, "the agent does not run it")
 		}
-	case a.State == supervisor.StateErrored:
+	case a.State == agentapi.StateErrored:
 		c.Actions = []Action{ActionDelete, ActionCreate}
 		reasons = append(reasons, "daemon errored"+suffix(a.Reason))
 	case !applied:
@@ -541,7 +541,7 @@ func suffix(reason string) string {
 
 // liveChanged says how the running process differs from what the last apply
 // recorded ("" when it does not).
-func liveChanged(st *State, s *DaemonState, a *supervisor.Status) string {
+func liveChanged(st *State, s *DaemonState, a *agentapi.Status) string {
 	switch {
 	case len(s.Argv) > 0 && len(a.Argv) > 0 && !slices.Equal(s.Argv, a.Argv):
 		return fmt.Sprintf("argv changed under us: %q, applied %q", a.Argv, s.Argv)

@@ -8,19 +8,19 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // online is the agent's status of d running as applied in st.
-func online(st *State, d schema.Daemon) supervisor.Status {
+func online(st *State, d schema.Daemon) agentapi.Status {
 	s := st.Daemons[d.Name]
-	return supervisor.Status{Name: d.Name, State: supervisor.StateOnline, Pid: s.Pid, StartTime: s.StartTime,
+	return agentapi.Status{Name: d.Name, State: agentapi.StateOnline, Pid: s.Pid, StartTime: s.StartTime,
 		Argv: s.Argv, Dir: s.Dir, EnvHash: s.EnvHash, SpecHash: s.Hash}
 }
 
-func agentUp(st *State, ss ...supervisor.Status) *Live {
-	l := &Live{State: st, AgentUp: true, Agent: supervisor.AgentStatus{Pid: 7}, Daemons: map[string]supervisor.Status{}}
+func agentUp(st *State, ss ...agentapi.Status) *Live {
+	l := &Live{State: st, AgentUp: true, Agent: agentapi.AgentStatus{Pid: 7}, Daemons: map[string]agentapi.Status{}}
 	for _, s := range ss {
 		l.Daemons[s.Name] = s
 	}
@@ -201,7 +201,7 @@ func TestComputePlan(t *testing.T) {
 			desired: config("", beads),
 			live: func() *Live {
 				s := online(st, beads)
-				s.State, s.Reason = supervisor.StateErrored, "10 unstable restarts"
+				s.State, s.Reason = agentapi.StateErrored, "10 unstable restarts"
 				return agentUp(st, s)
 			}(),
 			want: []got{{Name: "beads", Actions: []Action{ActionDelete, ActionCreate}, Reason: "daemon errored: 10 unstable restarts"}},
@@ -219,19 +219,19 @@ func TestComputePlan(t *testing.T) {
 				ds.Stopped = true
 				s.Daemons["beads"] = ds
 				a := online(s, beads)
-				a.State, a.Stopped, a.Pid = supervisor.StateStopped, true, 0
+				a.State, a.Stopped, a.Pid = agentapi.StateStopped, true, 0
 				return agentUp(s, a)
 			}(),
 			want: []got{{Name: "beads", Actions: []Action{ActionCreate}, Start: true, Reason: "stopped on purpose (beadsctl stop); apply starts it"}},
 		},
 		"running without state is adopted": {
 			desired: config("", beads),
-			live:    agentUp(&State{}, supervisor.Status{Name: "beads", State: supervisor.StateOnline, Pid: 9, SpecHash: beads.Hash}),
+			live:    agentUp(&State{}, agentapi.Status{Name: "beads", State: agentapi.StateOnline, Pid: 9, SpecHash: beads.Hash}),
 			want:    []got{{Name: "beads", Actions: []Action{ActionNoop}, Reason: "running as declared; apply records it in state"}},
 		},
 		"unknown daemon in the agent": {
 			desired: config(""),
-			live:    agentUp(&State{}, supervisor.Status{Name: "old", State: supervisor.StateOnline, Pid: 9}),
+			live:    agentUp(&State{}, agentapi.Status{Name: "old", State: agentapi.StateOnline, Pid: 9}),
 			want:    []got{{Name: "old", Actions: []Action{ActionDelete}, Reason: "removed from beads.hcl"}},
 		},
 	}
@@ -288,7 +288,7 @@ func BenchmarkComputePlan(b *testing.B) {
 				ds = append(ds, beadsDaemon(fmt.Sprintf("d%04d", i)))
 			}
 			st := applied("", ds...)
-			var ss []supervisor.Status
+			var ss []agentapi.Status
 			for _, d := range ds {
 				ss = append(ss, online(st, d))
 			}

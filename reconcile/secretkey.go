@@ -16,7 +16,7 @@ import (
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 )
 
-// SecretKeyName is the file, in supervisor.StateDir, of the project's secret key: 32
+// SecretKeyName is the file, in agentapi.StateDir, of the project's secret key: 32
 // random bytes (hex) that key the hash of every environment value recorded in
 // state.json. It is created on the first write of the state, mode 0600, and
 // never appears in the state, plans, logs or the agent's files; without it a

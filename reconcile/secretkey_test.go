@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // TestStateValuesAreKeyed is issue 13 item 12: environment values were
@@ -39,7 +39,7 @@ func TestStateValuesAreKeyed(t *testing.T) {
 			t.Fatal(err)
 		}
 		backup, _ := os.ReadFile(path + ".backup")
-		keyFile := filepath.Join(dir, supervisor.StateDir, SecretKeyName)
+		keyFile := filepath.Join(dir, agentapi.StateDir, SecretKeyName)
 		fi, err := os.Stat(keyFile)
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestStateUnkeyedHashesStillRead(t *testing.T) {
 
 // TestSecretKeyCreatedOnce: processes creating the key at once agree on it.
 func TestSecretKeyCreatedOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), supervisor.StateDir, SecretKeyName)
+	path := filepath.Join(t.TempDir(), agentapi.StateDir, SecretKeyName)
 	keys := make([][]byte, 8)
 	var wg sync.WaitGroup
 	for i := range keys {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // SessionOptions say what a Session opens.
@@ -163,7 +163,7 @@ func OpenSession(ctx context.Context, o SessionOptions) (*Session, error) {
 		// is created now, before anything is. One that does not (plan,
 		// drift) creates no file: its hashes are keyed with a key of its own.
 		if s.lock != nil {
-			key, err := ensureKey(filepath.Join(s.dir, supervisor.StateDir, SecretKeyName))
+			key, err := ensureKey(filepath.Join(s.dir, agentapi.StateDir, SecretKeyName))
 			if err != nil {
 				s.Close()
 				return nil, err
@@ -277,7 +277,7 @@ var schemaLoad = func(file, profile string, environ []string) (*schema.Config, m
 // key. nil while the project has no key (nothing applied there yet) or the
 // key cannot be read (reading the state says why): nothing is cached then.
 func ConfigCache(file string) *schema.Cache {
-	dir := filepath.Join(fileDir(file), supervisor.StateDir)
+	dir := filepath.Join(fileDir(file), agentapi.StateDir)
 	key, err := readKey(filepath.Join(dir, SecretKeyName))
 	if err != nil || key == nil {
 		return nil
@@ -542,7 +542,7 @@ type prefetch struct {
 	client *Client
 	cancel context.CancelFunc
 	done   chan struct{}
-	st     supervisor.AgentStatus
+	st     agentapi.AgentStatus
 	err    error
 }
 
@@ -557,14 +557,14 @@ func startPrefetch(ctx context.Context, dir string, o SessionOptions) *prefetch 
 }
 
 // Status is the answer asked for (a StatusSource for Observe).
-func (p *prefetch) Status(ctx context.Context) (supervisor.AgentStatus, error) {
+func (p *prefetch) Status(ctx context.Context) (agentapi.AgentStatus, error) {
 	select {
 	case <-p.done:
 		return p.st, p.err
 	case <-ctx.Done():
 		p.cancel()
 		<-p.done
-		return supervisor.AgentStatus{}, context.Cause(ctx)
+		return agentapi.AgentStatus{}, context.Cause(ctx)
 	}
 }
 

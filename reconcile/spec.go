@@ -14,8 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // SpecFor turns a resolved daemon into the spec the supervisor runs.
@@ -24,13 +24,13 @@ import (
 // spec's Hash and EnvHash, which the agent reports back (and writes into
 // agent.json and agent.log), are keyed with it, so that no value can be
 // guessed from them.
-func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
+func SpecFor(d schema.Daemon, bdVersion string, key []byte) agentapi.Spec {
 	dolt, sqlHealth := doltSpec(d)
 	env := make(map[string]string, len(d.Environment))
 	for k, v := range d.Environment {
 		env[k] = v
 	}
-	return supervisor.Spec{
+	return agentapi.Spec{
 		Name:      d.Name,
 		Argv:      d.Argv(),
 		Dir:       d.Dir,
@@ -38,7 +38,7 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 		Sensitive: slices.Clone(d.Sensitive),
 		Beads:     d.IsBeads(),
 		Dolt:      dolt,
-		Restart: supervisor.RestartPolicy{
+		Restart: agentapi.RestartPolicy{
 			Policy:      d.Restart.Policy,
 			Delay:       d.Restart.Delay,
 			Backoff:     d.Restart.Backoff,
@@ -46,21 +46,21 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 			MaxRestarts: d.Restart.MaxRestarts,
 			MinUptime:   d.Restart.MinUptime,
 		},
-		Limits: supervisor.Limits{Memory: d.Limits.Memory, CheckInterval: d.Limits.CheckInterval},
-		Stop:   supervisor.StopPolicy{Signal: d.Stop.Signal, Timeout: d.Stop.Timeout},
-		Logs: supervisor.LogSpec{
+		Limits: agentapi.Limits{Memory: d.Limits.Memory, CheckInterval: d.Limits.CheckInterval},
+		Stop:   agentapi.StopPolicy{Signal: d.Stop.Signal, Timeout: d.Stop.Timeout},
+		Logs: agentapi.LogSpec{
 			Out:        d.Logs.Out,
 			Error:      d.Logs.Error,
 			Combined:   d.Logs.Combined,
 			Timestamps: d.Logs.Timestamps,
 			DateFormat: d.Logs.GoLayout,
-			Rotate: supervisor.Rotate{
+			Rotate: agentapi.Rotate{
 				MaxSize:  d.Logs.Rotate.MaxSize,
 				Keep:     d.Logs.Rotate.Keep,
 				Compress: d.Logs.Rotate.Compress,
 			},
 		},
-		Health: supervisor.HealthSpec{
+		Health: agentapi.HealthSpec{
 			Check:         d.Health.Check,
 			Interval:      d.Health.Interval,
 			Timeout:       d.Health.Timeout,
@@ -78,31 +78,31 @@ func SpecFor(d schema.Daemon, bdVersion string, key []byte) supervisor.Spec {
 	}
 }
 
-func dependsOn(deps []schema.Dependency) []supervisor.Dependency {
-	var out []supervisor.Dependency
+func dependsOn(deps []schema.Dependency) []agentapi.Dependency {
+	var out []agentapi.Dependency
 	for _, dep := range deps {
-		out = append(out, supervisor.Dependency{Name: dep.Daemon, Condition: dep.Condition, OnRestart: dep.OnRestart})
+		out = append(out, agentapi.Dependency{Name: dep.Daemon, Condition: dep.Condition, OnRestart: dep.OnRestart})
 	}
 	return out
 }
 
-func httpHealth(h *schema.HTTPCheck) *supervisor.HTTPHealth {
+func httpHealth(h *schema.HTTPCheck) *agentapi.HTTPHealth {
 	if h == nil {
 		return nil
 	}
-	return &supervisor.HTTPHealth{URL: h.URL, Status: slices.Clone(h.Status), Body: h.Body, TLSSkipVerify: h.TLSSkipVerify}
+	return &agentapi.HTTPHealth{URL: h.URL, Status: slices.Clone(h.Status), Body: h.Body, TLSSkipVerify: h.TLSSkipVerify}
 }
 
 // ForegroundSpecs are the specs of cfg for `beadsctl agent --foreground`,
 // which starts them itself: hashed with the project's key (created when there
 // is none, as a command holding the lock does). bdVersion gives the installed
 // bd's version of a bd daemon's command.
-func ForegroundSpecs(cfg *schema.Config, bdVersion func(d *schema.Daemon) string) ([]supervisor.Spec, error) {
-	key, err := ensureKey(filepath.Join(cfg.Dir, supervisor.StateDir, SecretKeyName))
+func ForegroundSpecs(cfg *schema.Config, bdVersion func(d *schema.Daemon) string) ([]agentapi.Spec, error) {
+	key, err := ensureKey(filepath.Join(cfg.Dir, agentapi.StateDir, SecretKeyName))
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]supervisor.Spec, 0, len(cfg.Daemons))
+	specs := make([]agentapi.Spec, 0, len(cfg.Daemons))
 	for i := range cfg.Daemons {
 		d := &cfg.Daemons[i]
 		specs = append(specs, SpecFor(*d, bdVersion(d), key))
@@ -114,7 +114,7 @@ func ForegroundSpecs(cfg *schema.Config, bdVersion func(d *schema.Daemon) string
 // completed with their current spec (restart.policy "once"): the agent
 // hosts them as completed, for their dependents, and does not run them
 // again (`agent --restore` after a reboot, as apply does).
-func MarkCompleted(st *State, cfg *schema.Config, specs []supervisor.Spec) {
+func MarkCompleted(st *State, cfg *schema.Config, specs []agentapi.Spec) {
 	for i := range specs {
 		if d := declaredDaemon(cfg, specs[i].Name); d != nil {
 			if _, done := completedOneShot(d, st); done {

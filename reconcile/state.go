@@ -17,9 +17,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // StateFormatVersion is the format_version this build writes and the highest it reads.
@@ -101,7 +101,7 @@ func (s *State) Names() []string {
 }
 
 // StatePath is the state file of the project in dir (the folder of beads.hcl).
-func StatePath(dir string) string { return filepath.Join(dir, supervisor.StateDir, "state.json") }
+func StatePath(dir string) string { return filepath.Join(dir, agentapi.StateDir, "state.json") }
 
 // AppliedProfile is the profile of the last apply in dir (the folder of
 // beads.hcl), the profile of every command that names none, and whether

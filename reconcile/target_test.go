@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // TestTarget: a targeted plan keeps its targets' changes, the bd file edits
@@ -91,8 +91,8 @@ func TestTarget(t *testing.T) {
 			wantErr:     ErrTargetNotPossible,
 			errIncludes: []string{"the agent runs beadsctl 0.9", "restarting its 3 daemon(s)"},
 			mutateLive: func(l *Live) {
-				l.Version, l.Agent.Version, l.Agent.API = "1.0", "0.9", supervisor.APIVersion
-				l.Agent.Daemons = []supervisor.Status{{Name: "beads"}, {Name: "gone"}, {Name: "dolt"}}
+				l.Version, l.Agent.Version, l.Agent.API = "1.0", "0.9", agentapi.APIVersion
+				l.Agent.Daemons = []agentapi.Status{{Name: "beads"}, {Name: "gone"}, {Name: "dolt"}}
 			},
 		},
 	}

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Verb is an imperative verb on daemons.
@@ -104,7 +104,7 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 			return nil, fmt.Errorf("start the agent: %w", err)
 		}
 		live.AgentUp = true
-		live.Daemons = map[string]supervisor.Status{}
+		live.Daemons = map[string]agentapi.Status{}
 	}
 	var outcomes []Outcome
 	var failed int
@@ -160,7 +160,7 @@ func verbOutcome(verb Verb, o Outcome, d *schema.Daemon, st *State, now func() t
 		ds = record(st, d, o.Status, now())
 	}
 	ds.Stopped, ds.Destroyed = verb == VerbStop, false
-	if o.Status.State == supervisor.StateCompleted && st.SameDigest(o.Status.SpecHash, ds.Hash) {
+	if o.Status.State == agentapi.StateCompleted && st.SameDigest(o.Status.SpecHash, ds.Hash) {
 		ds.CompletedAt = o.Status.CompletedAt.UTC()
 	}
 	ds.Pid, ds.StartTime = o.Status.Pid, o.Status.StartTime
@@ -209,17 +209,17 @@ func sendable(verb Verb, d *schema.Daemon, env, name string, live *Live, st *Sta
 
 // runVerbOne runs verb on one daemon; d is its declaration under the profile
 // env (nil when beads.hcl no longer declares it).
-func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name string, live *Live, st *State, agent Agent, timeout time.Duration, progress func(Progress)) (supervisor.Status, error) {
+func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name string, live *Live, st *State, agent Agent, timeout time.Duration, progress func(Progress)) (agentapi.Status, error) {
 	if verb == VerbStop {
 		if !live.AgentUp || !hasDaemon(live, name) {
-			return supervisor.Status{Name: name, State: supervisor.StateStopped}, nil
+			return agentapi.Status{Name: name, State: agentapi.StateStopped}, nil
 		}
 		progress(Progress{Daemon: name, Step: "stopping"})
 		s, err := agent.Stop(ctx, name)
 		if err != nil {
-			return supervisor.Status{}, fmt.Errorf("stop daemon %q: %w", name, err)
+			return agentapi.Status{}, fmt.Errorf("stop daemon %q: %w", name, err)
 		}
-		if s.State != supervisor.StateStopped {
+		if s.State != agentapi.StateStopped {
 			// Recorded only once the agent says so.
 			return s, fmt.Errorf("stop daemon %q: the agent reports it %s, not stopped", name, s.State)
 		}
@@ -227,11 +227,11 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name stri
 	}
 	if !hasDaemon(live, name) {
 		if err := sendable(verb, d, env, name, live, st); err != nil {
-			return supervisor.Status{}, err
+			return agentapi.Status{}, err
 		}
 		progress(Progress{Daemon: name, Step: "starting"})
 		if _, err := agent.Put(ctx, SpecFor(*d, live.Beads[name].Installed, st.key)); err != nil {
-			return supervisor.Status{}, fmt.Errorf("send daemon %q to the agent: %w", name, err)
+			return agentapi.Status{}, fmt.Errorf("send daemon %q to the agent: %w", name, err)
 		}
 	}
 	var err error
@@ -244,7 +244,7 @@ func runVerbOne(ctx context.Context, verb Verb, d *schema.Daemon, env, name stri
 		_, err = agent.Start(ctx, name)
 	}
 	if err != nil {
-		return supervisor.Status{}, fmt.Errorf("%s daemon %q: %w", verb, name, err)
+		return agentapi.Status{}, fmt.Errorf("%s daemon %q: %w", verb, name, err)
 	}
 	return waitOnline(ctx, agent, d, name, timeout, 0)
 }
@@ -255,20 +255,20 @@ const agentExitWait = 10 * time.Second
 // awaitAgentExit waits until no live process holds the agent's lock of dir,
 // for at most max; it returns the holder's pid when one still does.
 func awaitAgentExit(ctx context.Context, dir string, max time.Duration) (int, error) {
-	pid, err := supervisor.AgentLockHolder(dir)
+	pid, err := agentapi.AgentLockHolder(dir)
 	if err != nil || pid == 0 {
 		return pid, err
 	}
 	h, err := proc.Open(pid)
 	if err != nil {
-		return supervisor.AgentLockHolder(dir) // gone already, or a question for the lock again
+		return agentapi.AgentLockHolder(dir) // gone already, or a question for the lock again
 	}
 	wctx, cancel := context.WithTimeout(ctx, max)
 	defer cancel()
 	if err := h.WaitGone(wctx); err != nil && ctx.Err() != nil {
 		return pid, ctx.Err()
 	}
-	return supervisor.AgentLockHolder(dir)
+	return agentapi.AgentLockHolder(dir)
 }
 
 // Destroyer is what Destroy needs of the agent's client.
@@ -297,7 +297,7 @@ func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *Sta
 		// shutdown keep their meaning across APIs): its shutdown stops every
 		// daemon it runs, gracefully, before it answers. One from before the
 		// handshake (API 0) names none and refuses nothing.
-		oneByOne := live.Agent.API == supervisor.APIVersion || live.Agent.API == 0
+		oneByOne := live.Agent.API == agentapi.APIVersion || live.Agent.API == 0
 		if oneByOne {
 			for _, n := range names {
 				progress(Progress{Daemon: n, Step: "stopping"})
@@ -324,7 +324,7 @@ func destroyAll(ctx context.Context, desired *schema.Config, live *Live, st *Sta
 	} else if pid > 0 {
 		return fmt.Errorf("agent pid %d still runs %v after it was told to shut down; its socket is left alone", pid, agentExitWait)
 	}
-	if sock := supervisor.SocketPath(desired.Dir); sock != "" {
+	if sock := agentapi.SocketPath(desired.Dir); sock != "" {
 		if err := os.Remove(sock); err == nil {
 			progress(Progress{Step: "removed", Detail: sock})
 		}

@@ -3,16 +3,16 @@ package report
 import (
 	"time"
 
-	"github.com/beadsctl/beadsctl/supervisor"
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 )
 
 // FilterEvents keeps the events of daemon ("" for all, the agent's own
 // included) at or after since (zero: all), the last n of them (all when n <
 // 0), oldest first.
-func FilterEvents(evs []supervisor.Event, daemon string, since time.Time, n int) []supervisor.Event {
-	out := make([]supervisor.Event, 0, len(evs))
+func FilterEvents(evs []agentapi.Event, daemon string, since time.Time, n int) []agentapi.Event {
+	out := make([]agentapi.Event, 0, len(evs))
 	for _, ev := range evs {
-		if daemon != "" && ev.Daemon != daemon && ev.Kind != supervisor.EventDropped {
+		if daemon != "" && ev.Daemon != daemon && ev.Kind != agentapi.EventDropped {
 			continue
 		}
 		if !since.IsZero() && ev.At.Before(since) {

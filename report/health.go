@@ -12,13 +12,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/internal/plural"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // HealthReport is `beadsctl health --json` (the shape of DESIGN.md, after the
@@ -65,13 +66,13 @@ type DaemonHealth struct {
 	Dolt        *DoltHealth  `json:"dolt,omitempty"`
 	VersionInfo *VersionInfo `json:"version_info,omitempty"`
 	// Check is the agent's last exec/tcp health check, for other daemons that have one.
-	Check *supervisor.HealthStatus `json:"check,omitempty"`
+	Check *agentapi.HealthStatus `json:"check,omitempty"`
 	// Sync is the --enhanced view of a bd workspace.
 	Sync *SyncHealth `json:"sync,omitempty"`
 	// Checks is the checklist, in display order.
 	Checks []HealthCheck `json:"checks"`
 	// LastEvent is the daemon's last event (beadsctl events has the history).
-	LastEvent *supervisor.Event `json:"last_event,omitempty"`
+	LastEvent *agentapi.Event `json:"last_event,omitempty"`
 }
 
 // HealthCheck is one line of the checklist.
@@ -163,7 +164,7 @@ type HealthInput struct {
 	// the config does not load).
 	Daemons []schema.Daemon
 	// Agent is the live agent status; nil with AgentErr when it cannot be asked.
-	Agent    *supervisor.AgentStatus
+	Agent    *agentapi.AgentStatus
 	AgentErr error
 	// State is the last apply's (nil when unread): what an agent that is
 	// not running should be running.
@@ -185,7 +186,7 @@ type HealthProbes struct {
 	Initialized func(beadsDir string) bool
 	// Memory reads a running daemon's memory when the agent has no sample
 	// yet (an agent before the sample at start); nil leaves it unknown.
-	Memory supervisor.MemoryFunc
+	Memory proc.MemoryFunc
 }
 
 // DefaultHealthProbes are the real probes.
@@ -197,7 +198,7 @@ func DefaultHealthProbes() HealthProbes {
 		Tail:             logfile.Tail,
 		Stat:             os.Stat,
 		Initialized:      bd.Initialized,
-		Memory:           supervisor.GroupMemory,
+		Memory:           proc.GroupMemory,
 	}
 }
 
@@ -231,7 +232,7 @@ func BuildHealthReport(ctx context.Context, in HealthInput, p HealthProbes) *Hea
 			r.Agent.NotAnswering, r.Agent.Pid = true, na.Pid
 		}
 	}
-	live := map[string]supervisor.Status{}
+	live := map[string]agentapi.Status{}
 	if in.Agent != nil {
 		for _, s := range in.Agent.Daemons {
 			live[s.Name] = s
@@ -321,7 +322,7 @@ type versionResult struct {
 	err error
 }
 
-func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, known bool, in HealthInput, bd versionResult, p HealthProbes) DaemonHealth {
+func daemonHealth(ctx context.Context, d schema.Daemon, s agentapi.Status, known bool, in HealthInput, bd versionResult, p HealthProbes) DaemonHealth {
 	var h DaemonHealth
 	h.Process = ProcessHealth{
 		Status:           "unknown",
@@ -330,7 +331,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 	if known {
 		h.LastEvent = s.LastEvent
 		h.Process = ProcessHealth{
-			Running:          s.State == supervisor.StateOnline && s.Pid > 0,
+			Running:          s.State == agentapi.StateOnline && s.Pid > 0,
 			Pid:              s.Pid,
 			Status:           string(s.State),
 			Reason:           s.Reason,
@@ -378,7 +379,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 	} else if known && s.Health.Status != "" && !h.Process.Running {
 		// The last check was of a process that is not online now: the
 		// process check says why; its old result is not shown as today's.
-		h.Check = &supervisor.HealthStatus{Status: "unknown"}
+		h.Check = &agentapi.HealthStatus{Status: "unknown"}
 	} else if known && s.Health.Status != "" {
 		hs := s.Health
 		h.Check = &hs
@@ -403,7 +404,7 @@ func daemonHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, kno
 	return h
 }
 
-func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnswering bool) HealthCheck {
+func processCheck(ph ProcessHealth, s agentapi.Status, known, agentUp, notAnswering bool) HealthCheck {
 	c := HealthCheck{Name: "process"}
 	switch {
 	case notAnswering:
@@ -414,7 +415,7 @@ func processCheck(ph ProcessHealth, s supervisor.Status, known, agentUp, notAnsw
 		c.Detail = "not supervised: declared but not applied (run beadsctl apply)"
 	case s.Stopped:
 		c.Detail = "stopped by user (beadsctl start " + s.Name + ")"
-	case s.State == supervisor.StateCompleted:
+	case s.State == agentapi.StateCompleted:
 		c.OK = true // a one-shot that did its job
 		c.Detail = "completed successfully"
 		if !s.CompletedAt.IsZero() {

@@ -6,11 +6,11 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // DoltHealth is the health report's part for a bd 1.x Dolt server: what the
@@ -31,15 +31,15 @@ type DoltHealth struct {
 	QueryMS         float64  `json:"query_ms"`
 	// PidFile and PortFile are what dolt-server.pid/.port say; FilesMatch is
 	// true when they name the supervised server (so bd adopts it).
-	PidFile     int               `json:"pid_file"`
-	PortFile    int               `json:"port_file"`
-	FilesMatch  bool              `json:"files_match"`
-	BdAutoStart bool              `json:"bd_auto_start"`
-	LastFlush   *supervisor.Flush `json:"last_flush,omitempty"`
+	PidFile     int             `json:"pid_file"`
+	PortFile    int             `json:"port_file"`
+	FilesMatch  bool            `json:"files_match"`
+	BdAutoStart bool            `json:"bd_auto_start"`
+	LastFlush   *agentapi.Flush `json:"last_flush,omitempty"`
 }
 
 // doltHealth fills the Dolt part of a daemon's health and its checks.
-func doltHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, known bool, checks *[]HealthCheck) *DoltHealth {
+func doltHealth(ctx context.Context, d schema.Daemon, s agentapi.Status, known bool, checks *[]HealthCheck) *DoltHealth {
 	ds := d.Dolt
 	h := &DoltHealth{Status: "unknown", Port: ds.Port, DataDir: ds.DataDir, ServerDir: ds.ServerDir}
 	for _, p := range ds.Workspaces {
@@ -49,7 +49,7 @@ func doltHealth(ctx context.Context, d schema.Daemon, s supervisor.Status, known
 		h.InstalledDolt, _ = reconcile.DoltVersion(ctx, path)
 	}
 	h.PidFile, h.PortFile = bd.ServerFiles{Dir: ds.ServerDir}.Read()
-	running := known && s.State == supervisor.StateOnline && s.Pid > 0
+	running := known && s.State == agentapi.StateOnline && s.Pid > 0
 	if known {
 		if s.Dolt != nil {
 			h.Port, h.LastFlush = s.Dolt.Port, s.Dolt.LastFlush

@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/boot"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // StatusReport is what `beadsctl status` shows. Its exported fields and json tags
@@ -99,40 +100,40 @@ type DaemonRow struct {
 	Env  string `json:"env"`
 	// Status is the supervisor state ("online", "errored", ...), "unknown" when
 	// the agent is down and "stopped" for a daemon stopped on purpose.
-	Status            string           `json:"status"`
-	Reason            string           `json:"reason,omitempty"`
-	Pid               int              `json:"pid"`
-	UptimeSeconds     float64          `json:"uptime_seconds"`
-	Restarts          int              `json:"restarts"`
-	UnstableRestarts  int              `json:"unstable_restarts"`
-	MemoryBytes       uint64           `json:"memory_bytes"`
-	MemoryLimitBytes  uint64           `json:"memory_limit_bytes"`
-	CPUPercent        float64          `json:"cpu_percent"`
-	Health            string           `json:"health"`
-	HealthMessage     string           `json:"health_message,omitempty"`
-	LastExit          *supervisor.Exit `json:"last_exit"`
-	LastRestartReason string           `json:"last_restart_reason"`
-	Stopped           bool             `json:"stopped,omitempty"`
+	Status            string         `json:"status"`
+	Reason            string         `json:"reason,omitempty"`
+	Pid               int            `json:"pid"`
+	UptimeSeconds     float64        `json:"uptime_seconds"`
+	Restarts          int            `json:"restarts"`
+	UnstableRestarts  int            `json:"unstable_restarts"`
+	MemoryBytes       uint64         `json:"memory_bytes"`
+	MemoryLimitBytes  uint64         `json:"memory_limit_bytes"`
+	CPUPercent        float64        `json:"cpu_percent"`
+	Health            string         `json:"health"`
+	HealthMessage     string         `json:"health_message,omitempty"`
+	LastExit          *agentapi.Exit `json:"last_exit"`
+	LastRestartReason string         `json:"last_restart_reason"`
+	Stopped           bool           `json:"stopped,omitempty"`
 	// Destroyed: beadsctl destroy stopped it (see StatusReport.Destroyed).
 	Destroyed bool `json:"destroyed,omitempty"`
 	// LogError is the agent's last error writing this daemon's log files, while writing fails.
 	LogError string `json:"log_error,omitempty"`
 	// Dolt is what the agent did for a bd 1.x Dolt server: its port, bd's
 	// files and the last flush before a stop.
-	Dolt *supervisor.DoltStatus `json:"dolt,omitempty"`
+	Dolt *agentapi.DoltStatus `json:"dolt,omitempty"`
 	// LastEvent is the daemon's last event (beadsctl events has the history).
-	LastEvent *supervisor.Event `json:"last_event,omitempty"`
+	LastEvent *agentapi.Event `json:"last_event,omitempty"`
 }
 
 // BuildStatusReport combines what the agent said (live, or nil when it could not
 // be asked) with its last record (agent.json, nil when none) and the state file. agentErr is why the agent
 // could not be asked. now is the reference for uptimes.
-func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *supervisor.AgentRecord, st *reconcile.State, now time.Time) StatusReport {
+func BuildStatusReport(live *agentapi.AgentStatus, agentErr error, snap *agentapi.AgentRecord, st *reconcile.State, now time.Time) StatusReport {
 	var r StatusReport
 	if st != nil {
 		r.Env = st.Env
 	}
-	var daemons []supervisor.Status
+	var daemons []agentapi.Status
 	switch {
 	case live != nil:
 		r.Agent = AgentReport{Running: true, Pid: live.Pid, Source: "agent", Started: live.StartTime, Version: live.Version}
@@ -192,11 +193,11 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			case ok && ds.Destroyed && live == nil && !stuck:
 				// The agent's last record says "stopped by user" of the
 				// stops destroy asked for; the state knows why.
-				row.Status, row.Reason, row.Destroyed, row.Stopped = string(supervisor.StateStopped), destroyedReason, true, true
+				row.Status, row.Reason, row.Destroyed, row.Stopped = string(agentapi.StateStopped), destroyedReason, true, true
 			case ok && ds.Stopped && !s.Stopped && live == nil && !stuck:
 				// Stopped on purpose, and the agent died before it recorded
 				// the stop (agent.json is written a few ms after a change).
-				row.Status, row.Reason, row.Stopped, row.Health = string(supervisor.StateStopped), "stopped by user", true, "unknown"
+				row.Status, row.Reason, row.Stopped, row.Health = string(agentapi.StateStopped), "stopped by user", true, "unknown"
 			}
 		}
 		r.Daemons = append(r.Daemons, row)
@@ -210,9 +211,9 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 			row := DaemonRow{Name: name, Env: r.Env, Status: "unknown", Health: "unknown", Pid: ds.Pid, MemoryLimitBytes: ds.Spec.Limits.Memory, Stopped: ds.Stopped}
 			switch {
 			case ds.Destroyed && !stuck: // a later apply -target may have started others
-				row.Status, row.Reason, row.Destroyed = string(supervisor.StateStopped), destroyedReason, true
+				row.Status, row.Reason, row.Destroyed = string(agentapi.StateStopped), destroyedReason, true
 			case ds.Stopped:
-				row.Status, row.Reason = string(supervisor.StateStopped), "stopped by user"
+				row.Status, row.Reason = string(agentapi.StateStopped), "stopped by user"
 			case live != nil:
 				// The agent runs without it (restarted since the apply): the
 				// pid recorded is of a process that is gone.
@@ -247,7 +248,7 @@ func BuildStatusReport(live *supervisor.AgentStatus, agentErr error, snap *super
 // destroyedReason is a destroyed daemon's reason in status.
 const destroyedReason = "destroyed (beadsctl destroy)"
 
-func rowOf(s supervisor.Status, now time.Time) DaemonRow {
+func rowOf(s agentapi.Status, now time.Time) DaemonRow {
 	row := DaemonRow{
 		Name:              s.Name,
 		Status:            string(s.State),
@@ -270,12 +271,12 @@ func rowOf(s supervisor.Status, now time.Time) DaemonRow {
 	if row.Health == "" {
 		row.Health = "none"
 	}
-	if row.Health != "none" && (s.State != supervisor.StateOnline || s.Pid == 0) {
+	if row.Health != "none" && (s.State != agentapi.StateOnline || s.Pid == 0) {
 		// The last check was of a process that is not online now (stopped,
 		// waiting to restart, errored): its result says nothing of today.
 		row.Health, row.HealthMessage = "unknown", ""
 	}
-	if s.State == supervisor.StateOnline && s.Pid > 0 {
+	if s.State == agentapi.StateOnline && s.Pid > 0 {
 		start := s.StartTime
 		if start.IsZero() {
 			start = s.LastChange
@@ -333,8 +334,8 @@ func FormatDuration(d time.Duration) string {
 }
 
 // FillMemory reads the memory of running daemons the agent has not sampled yet
-// (right after a start it reports 0) with mem, such as supervisor.GroupMemory.
-func FillMemory(ctx context.Context, r *StatusReport, mem supervisor.MemoryFunc) {
+// (right after a start it reports 0) with mem, such as proc.GroupMemory.
+func FillMemory(ctx context.Context, r *StatusReport, mem proc.MemoryFunc) {
 	if !r.Agent.Running {
 		return
 	}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/logfile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Log streams.
@@ -340,7 +340,7 @@ type follower struct {
 }
 
 func (w *follower) openAtEnd() {
-	f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
+	f, err := agentapi.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
 	if err != nil {
 		return // appears later: read from its start then
 	}
@@ -363,7 +363,7 @@ func (w *follower) close() {
 func (w *follower) poll() []LogLine {
 	var raw []string
 	if w.f == nil {
-		f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
+		f, err := agentapi.OpenLogFile(w.file.Path, os.O_RDONLY, 0)
 		if err != nil {
 			return nil
 		}
@@ -381,7 +381,7 @@ func (w *follower) poll() []LogLine {
 		raw = append(raw, w.read()...)
 		raw = append(raw, w.flushPartial()...)
 		w.close()
-		if f, err := supervisor.OpenLogFile(w.file.Path, os.O_RDONLY, 0); err == nil {
+		if f, err := agentapi.OpenLogFile(w.file.Path, os.O_RDONLY, 0); err == nil {
 			if fi, err := f.Stat(); err == nil {
 				w.f, w.fi, w.off = f, fi, 0
 			} else {

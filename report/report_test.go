@@ -12,11 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/logfile"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 var t0 = time.Date(2026, 11, 26, 13, 55, 40, 0, time.UTC)
@@ -26,11 +27,11 @@ func TestBuildStatusReportLive(t *testing.T) {
 	old := st.Daemons["old"]
 	old.Stopped = true
 	st.Daemons["old"] = old
-	live := &supervisor.AgentStatus{Pid: 7, StartTime: t0.Add(-time.Hour), Version: "v", Daemons: []supervisor.Status{
-		{Name: "web", State: supervisor.StateErrored, Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
-			LastRestartReason: supervisor.ReasonCrash, LastExit: &supervisor.Exit{Code: 1, At: t0}, MemoryBytes: 99, CPUPercent: 3},
-		{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-90 * time.Second), Restarts: 1,
-			MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: supervisor.HealthStatus{Status: "healthy"}},
+	live := &agentapi.AgentStatus{Pid: 7, StartTime: t0.Add(-time.Hour), Version: "v", Daemons: []agentapi.Status{
+		{Name: "web", State: agentapi.StateErrored, Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
+			LastRestartReason: agentapi.ReasonCrash, LastExit: &agentapi.Exit{Code: 1, At: t0}, MemoryBytes: 99, CPUPercent: 3},
+		{Name: "beads", State: agentapi.StateOnline, Pid: 42, StartTime: t0.Add(-90 * time.Second), Restarts: 1,
+			MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: agentapi.HealthStatus{Status: "healthy"}},
 	}}
 	got := BuildStatusReport(live, nil, nil, st, t0)
 	want := StatusReport{
@@ -41,7 +42,7 @@ func TestBuildStatusReportLive(t *testing.T) {
 				MemoryBytes: 33 << 20, MemoryLimitBytes: 200 << 20, CPUPercent: 0.5, Health: "healthy"},
 			{Name: "old", Env: "production", Status: "stopped", Reason: "stopped by user", MemoryLimitBytes: 200 << 20, Health: "unknown", Stopped: true},
 			{Name: "web", Env: "production", Status: "errored", Reason: "exited 1 before min_uptime 10 times", Restarts: 10, UnstableRestarts: 10,
-				MemoryLimitBytes: 200 << 20, Health: "none", LastExit: &supervisor.Exit{Code: 1, At: t0}, LastRestartReason: "crash"},
+				MemoryLimitBytes: 200 << 20, Health: "none", LastExit: &agentapi.Exit{Code: 1, At: t0}, LastRestartReason: "crash"},
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {
@@ -55,10 +56,10 @@ func TestBuildStatusReportLive(t *testing.T) {
 // result of a stopped, waiting or errored daemon is unknown now.
 func TestBuildStatusReportNoStaleFigures(t *testing.T) {
 	st := applied("", beadsDaemon("gone"), beadsDaemon("stopped"), beadsDaemon("waiting"))
-	healthy := supervisor.HealthStatus{Status: "healthy", Message: "ok"}
-	live := &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{
-		{Name: "stopped", State: supervisor.StateStopped, Reason: "stopped by user", Stopped: true, Health: healthy},
-		{Name: "waiting", State: supervisor.StateWaitingRestart, Reason: "restarting in 5s", Restarts: 1, Health: healthy},
+	healthy := agentapi.HealthStatus{Status: "healthy", Message: "ok"}
+	live := &agentapi.AgentStatus{Pid: 7, Daemons: []agentapi.Status{
+		{Name: "stopped", State: agentapi.StateStopped, Reason: "stopped by user", Stopped: true, Health: healthy},
+		{Name: "waiting", State: agentapi.StateWaitingRestart, Reason: "restarting in 5s", Restarts: 1, Health: healthy},
 	}}
 	got := BuildStatusReport(live, nil, nil, st, t0)
 	want := []DaemonRow{
@@ -73,8 +74,8 @@ func TestBuildStatusReportNoStaleFigures(t *testing.T) {
 
 func TestBuildStatusReportAgentDown(t *testing.T) {
 	st := applied("", beadsDaemon("beads"), beadsDaemon("never-run"))
-	rec := &supervisor.AgentRecord{UpdatedAt: t0.Add(-time.Minute), AgentStatus: supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{
-		{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour), Restarts: 2, MemoryBytes: 1 << 20, LastRestartReason: "memory"},
+	rec := &agentapi.AgentRecord{UpdatedAt: t0.Add(-time.Minute), AgentStatus: agentapi.AgentStatus{Pid: 7, Daemons: []agentapi.Status{
+		{Name: "beads", State: agentapi.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour), Restarts: 2, MemoryBytes: 1 << 20, LastRestartReason: "memory"},
 	}}}
 	got := BuildStatusReport(nil, reconcile.ErrAgentDown, rec, st, t0)
 	if got.Agent.Running || got.Agent.Source != "snapshot" || got.Agent.Error != reconcile.ErrAgentDown.Error() || !got.Agent.SnapshotAt.Equal(t0.Add(-time.Minute)) {
@@ -140,18 +141,18 @@ func workspace(t *testing.T) (dir string, d schema.Daemon) {
 	return dir, beadsDaemon("beads", func(d *schema.Daemon) { d.Dir = dir })
 }
 
-func onlineAgent(mod ...func(*supervisor.Status)) *supervisor.AgentStatus {
-	s := supervisor.Status{Name: "beads", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour),
+func onlineAgent(mod ...func(*agentapi.Status)) *agentapi.AgentStatus {
+	s := agentapi.Status{Name: "beads", State: agentapi.StateOnline, Pid: 42, StartTime: t0.Add(-time.Hour),
 		MemoryBytes: 47395635, MemoryLimitBytes: 200 << 20, CPUPercent: 0.1}
 	for _, m := range mod {
 		m(&s)
 	}
-	return &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{s}}
+	return &agentapi.AgentStatus{Pid: 7, Daemons: []agentapi.Status{s}}
 }
 
 func TestBuildHealthReport(t *testing.T) {
 	tests := map[string]struct {
-		agent    *supervisor.AgentStatus
+		agent    *agentapi.AgentStatus
 		agentErr error
 		probes   HealthProbes
 		noBeads  bool
@@ -178,10 +179,10 @@ func TestBuildHealthReport(t *testing.T) {
 			"beads: bd RPC: DIR/.beads/bd.sock: version mismatch: client v0.29.0 requires daemon upgrade",
 			"beads: version mismatch: bd 0.29.0 installed, daemon runs 0.28.0 (beadsctl restart beads)",
 		}},
-		"unmanaged daemon answers": {agent: onlineAgent(func(s *supervisor.Status) { s.Pid = 43 }), probes: fakeProbes(), problems: []string{
+		"unmanaged daemon answers": {agent: onlineAgent(func(s *agentapi.Status) { s.Pid = 43 }), probes: fakeProbes(), problems: []string{
 			"beads: bd RPC answered by pid 42, not the supervised pid 43 (an unmanaged bd daemon holds the workspace)",
 		}},
-		"degraded and over memory": {agent: onlineAgent(func(s *supervisor.Status) { s.MemoryBytes = 201 << 20 }), probes: fakeProbes(func(p *HealthProbes) {
+		"degraded and over memory": {agent: onlineAgent(func(s *agentapi.Status) { s.MemoryBytes = 201 << 20 }), probes: fakeProbes(func(p *HealthProbes) {
 			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
 				return bd.Probe{Status: "degraded", Version: "0.28.0", Pid: 42, DBResponseMS: 612}, nil
 			}
@@ -189,9 +190,9 @@ func TestBuildHealthReport(t *testing.T) {
 			"beads: memory 201M over the limit 200M",
 			"beads: bd RPC degraded: database answered in 612 ms (over 500 ms)",
 		}},
-		"errored with bd's reason": {agent: onlineAgent(func(s *supervisor.Status) {
-			s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "exited 0 before min_uptime 10 times"
-			s.LastExit = &supervisor.Exit{LogTail: []string{"Error: database locked"}}
+		"errored with bd's reason": {agent: onlineAgent(func(s *agentapi.Status) {
+			s.State, s.Pid, s.Reason = agentapi.StateErrored, 0, "exited 0 before min_uptime 10 times"
+			s.LastExit = &agentapi.Exit{LogTail: []string{"Error: database locked"}}
 		}), probes: fakeProbes(func(p *HealthProbes) {
 			p.Beads = func(context.Context, string, string) (bd.Probe, error) {
 				return bd.Probe{}, bd.ErrNotRunning
@@ -204,8 +205,8 @@ func TestBuildHealthReport(t *testing.T) {
 		// bd auto-started its own daemon after beadsctl stop, and ours errored
 		// beside it: the healthy RPC answer is not ours, and says so (was:
 		// "✓ bd RPC healthy" under "✗ errored").
-		"errored beside an unmanaged daemon that answers": {agent: onlineAgent(func(s *supervisor.Status) {
-			s.State, s.Pid, s.Reason = supervisor.StateErrored, 0, "not started: an unmanaged bd daemon, pid 42, holds DIR"
+		"errored beside an unmanaged daemon that answers": {agent: onlineAgent(func(s *agentapi.Status) {
+			s.State, s.Pid, s.Reason = agentapi.StateErrored, 0, "not started: an unmanaged bd daemon, pid 42, holds DIR"
 		}), probes: fakeProbes(), problems: []string{
 			"beads: errored: not started: an unmanaged bd daemon, pid 42, holds DIR",
 			"beads: bd RPC answered by an unmanaged bd daemon, pid 42 (version 0.28.0), not by beadsctl's, which is not running: beadsctl start --replace-unmanaged takes over from it",
@@ -335,10 +336,10 @@ func TestBuildHealthReportNoStaleFigures(t *testing.T) {
 		d.Command, d.Args, d.Dir = "sh", []string{"-c", "sleep 1000"}, dir
 		d.Health = schema.Health{Check: "exec", Command: []string{"true"}, Interval: time.Second, Timeout: 500 * time.Millisecond, Failures: 3}
 	})
-	healthy := supervisor.HealthStatus{Status: "healthy"}
-	checks := func(s supervisor.Status, mem supervisor.MemoryFunc) []string {
+	healthy := agentapi.HealthStatus{Status: "healthy"}
+	checks := func(s agentapi.Status, mem proc.MemoryFunc) []string {
 		in := HealthInput{Dir: dir, ConfigPath: filepath.Join(dir, "beads.hcl"), ConfigExists: true,
-			Daemons: []schema.Daemon{web}, Agent: &supervisor.AgentStatus{Pid: 7, Daemons: []supervisor.Status{s}}, Version: "test", Now: t0}
+			Daemons: []schema.Daemon{web}, Agent: &agentapi.AgentStatus{Pid: 7, Daemons: []agentapi.Status{s}}, Version: "test", Now: t0}
 		r := BuildHealthReport(t.Context(), in, fakeProbes(func(p *HealthProbes) { p.Memory = mem }))
 		var out []string
 		for _, c := range r.Daemons["web"].Checks {
@@ -346,11 +347,11 @@ func TestBuildHealthReportNoStaleFigures(t *testing.T) {
 		}
 		return out
 	}
-	stopped := supervisor.Status{Name: "web", State: supervisor.StateStopped, Stopped: true, Health: healthy}
+	stopped := agentapi.Status{Name: "web", State: agentapi.StateStopped, Stopped: true, Health: healthy}
 	if d := cmp.Diff([]string{"stopped by user (beadsctl start web)"}, checks(stopped, nil)); d != "" {
 		t.Errorf("stopped (-want +got)\n%s", d)
 	}
-	online := supervisor.Status{Name: "web", State: supervisor.StateOnline, Pid: 42, StartTime: t0.Add(-time.Second), MemoryLimitBytes: 2 << 30, Health: healthy}
+	online := agentapi.Status{Name: "web", State: agentapi.StateOnline, Pid: 42, StartTime: t0.Add(-time.Second), MemoryLimitBytes: 2 << 30, Health: healthy}
 	if d := cmp.Diff([]string{"online, pid 42, up 1s, memory not sampled yet / 2G", "health check healthy"}, checks(online, nil)); d != "" {
 		t.Errorf("online, no sample (-want +got)\n%s", d)
 	}

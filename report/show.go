@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // DaemonReport is `beadsctl show DAEMON`: everything known of one daemon. Its
@@ -45,15 +46,15 @@ type DaemonReport struct {
 	// plan would change).
 	Pending []reconcile.Attribute `json:"pending,omitempty"`
 	// Restarts and HealthChecks are the short histories the agent keeps
-	// (supervisor.MaxRecentRestarts and MaxRecentHealth), oldest first.
-	Restarts     []supervisor.RestartEvent `json:"restarts"`
-	Health       *supervisor.HealthStatus  `json:"health,omitempty"`
-	HealthChecks []supervisor.HealthEvent  `json:"health_checks"`
+	// (agentapi.MaxRecentRestarts and MaxRecentHealth), oldest first.
+	Restarts     []agentapi.RestartEvent `json:"restarts"`
+	Health       *agentapi.HealthStatus  `json:"health,omitempty"`
+	HealthChecks []agentapi.HealthEvent  `json:"health_checks"`
 	// Logs are its log files; LogTail their last lines, merged in time order.
 	Logs    []LogFileInfo `json:"logs"`
 	LogTail []LogLine     `json:"log_tail"`
 	// Events are its last events from the history (ShowEvents), oldest first.
-	Events []supervisor.Event `json:"events"`
+	Events []agentapi.Event `json:"events"`
 }
 
 // AppliedDaemon is what state.json records of one daemon.
@@ -80,9 +81,9 @@ type LogFileInfo struct {
 // agent's answer or its record, the state) and beads.hcl's daemons.
 type DaemonInput struct {
 	Name     string
-	Live     *supervisor.AgentStatus
+	Live     *agentapi.AgentStatus
 	AgentErr error
-	Snapshot *supervisor.AgentRecord
+	Snapshot *agentapi.AgentRecord
 	State    *reconcile.State
 	// Declared are the daemons of the configuration at ConfigPath (nil with
 	// ConfigErr when it does not load).
@@ -93,7 +94,7 @@ type DaemonInput struct {
 	LogLines int
 	// Memory reads a running daemon's memory when the agent has not sampled it
 	// yet (nil: not read).
-	Memory supervisor.MemoryFunc
+	Memory proc.MemoryFunc
 	Now    time.Time
 }
 
@@ -114,8 +115,8 @@ func BuildDaemonReport(ctx context.Context, in DaemonInput) (*DaemonReport, erro
 	if in.Memory != nil {
 		FillMemory(ctx, &sr, in.Memory)
 	}
-	r := &DaemonReport{Name: in.Name, Agent: sr.Agent, Env: sr.Env, Restarts: []supervisor.RestartEvent{},
-		HealthChecks: []supervisor.HealthEvent{}, Logs: []LogFileInfo{}, LogTail: []LogLine{}}
+	r := &DaemonReport{Name: in.Name, Agent: sr.Agent, Env: sr.Env, Restarts: []agentapi.RestartEvent{},
+		HealthChecks: []agentapi.HealthEvent{}, Logs: []LogFileInfo{}, LogTail: []LogLine{}}
 	for i := range sr.Daemons {
 		if sr.Daemons[i].Name == in.Name {
 			r.Process = &sr.Daemons[i]
@@ -166,8 +167,8 @@ func BuildDaemonReport(ctx context.Context, in DaemonInput) (*DaemonReport, erro
 }
 
 // agentStatusOf is what the agent said (or last recorded) of the daemon.
-func agentStatusOf(in DaemonInput, a AgentReport) *supervisor.Status {
-	var daemons []supervisor.Status
+func agentStatusOf(in DaemonInput, a AgentReport) *agentapi.Status {
+	var daemons []agentapi.Status
 	switch {
 	case in.Live != nil:
 		daemons = in.Live.Daemons

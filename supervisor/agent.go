@@ -58,21 +58,6 @@ type AgentOptions struct {
 	ResumeObservers bool
 }
 
-// Put actions, in PutResult.Action.
-const (
-	ActionCreated   = "created"
-	ActionUpdated   = "updated"
-	ActionRestarted = "restarted"
-	ActionUnchanged = "unchanged"
-)
-
-// PutResult is the answer to PUT /v1/daemons/{name}.
-type PutResult struct {
-	Status Status `json:"status"`
-	// Action is "created", "updated" (in place), "restarted" or "unchanged".
-	Action string `json:"action"`
-}
-
 // AgentRunningError means another agent holds the project's lock.
 type AgentRunningError struct {
 	Dir string
@@ -90,9 +75,6 @@ func (e *AgentRunningError) Error() string {
 var ErrAgentRunning = errors.New("agent already running")
 
 func (e *AgentRunningError) Is(target error) bool { return target == ErrAgentRunning }
-
-// ErrUnknownDaemon means no daemon of that name is hosted.
-var ErrUnknownDaemon = errors.New("unknown daemon")
 
 // Agent hosts the daemons of one project behind the control socket. It is the
 // long-lived process that `beadsctl agent` runs.
@@ -229,7 +211,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		a.log.Warn("agent record unreadable", "path", agentRecordPath(a.dir), "error", err.Error())
+		a.log.Warn("agent record unreadable", "path", AgentRecordPath(a.dir), "error", err.Error())
 		if a.opts.ResumeObservers {
 			a.log.Warn("alerts and metrics listener not restored: the agent record is unreadable")
 		}
@@ -722,8 +704,3 @@ func (a *Agent) noteDepsLocked(h *hosted, spec Spec) {
 		delete(a.withDeps, h)
 	}
 }
-
-// AgentReadyFDEnv names the environment variable holding the number of a file
-// descriptor the agent writes "ready\n" to (and closes) once it answers on its
-// socket: a readiness barrier for whoever started it detached.
-const AgentReadyFDEnv = "BEADSCTL_AGENT_READY_FD"

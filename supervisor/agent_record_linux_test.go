@@ -41,7 +41,7 @@ func TestAgentRecordWrittenAgainAfterAFailure(t *testing.T) {
 	dir := t.TempDir()
 	failed := &signalWriter{msg: "agent record not written", fired: make(chan struct{})}
 	ta := startAgent(t, dir, func(a *Agent) { a.log = slog.New(slog.NewTextHandler(failed, nil)) })
-	rec := agentRecordPath(dir)
+	rec := AgentRecordPath(dir)
 	waitRegularFile(t, rec, 10*time.Second) // the first record, written at start
 	if err := os.Remove(rec); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestAgentRecordKeepsAlertsAndMetrics(t *testing.T) {
 			}
 		}
 	})
-	waitRegularFile(t, agentRecordPath(dir), 10*time.Second)
+	waitRegularFile(t, AgentRecordPath(dir), 10*time.Second)
 	ta.SetAlerts([]AlertSpec{{Name: "desk", On: []string{"errored"}, Command: []string{"true"}, Dir: dir}})
 	if _, err := ta.SetMetricsListen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

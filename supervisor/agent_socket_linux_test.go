@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,8 +26,8 @@ func TestListenControlPathAppearsListening(t *testing.T) {
 	for name, dir := range map[string]string{"in the project": t.TempDir(), "runtime folder": long} {
 		t.Run(name, func(t *testing.T) {
 			sock := SocketPath(dir)
-			if name == "runtime folder" && filepath.Dir(sock) != runtimeSocketDir() {
-				t.Fatalf("socket %s, want one under %s", sock, runtimeSocketDir())
+			if name == "runtime folder" && filepath.Dir(sock) != agentapi.RuntimeSocketDir() {
+				t.Fatalf("socket %s, want one under %s", sock, agentapi.RuntimeSocketDir())
 			}
 			if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,39 +31,12 @@ import (
 // tail) goes to the agent's log and to the history as an "alerted" or
 // "alert-failed" event: an alert never touches a daemon.
 
-// Event kinds of the alerts.
-const (
-	EventAlerted     = "alerted"      // an alert's command ran and exited 0: Alert, Detail (trigger)
-	EventAlertFailed = "alert-failed" // an alert's command failed: Alert, Detail (trigger), Reason
-)
-
-// AlertSpec is one alert block as the agent runs it.
-type AlertSpec struct {
-	Name    string   `json:"name"`
-	On      []string `json:"on"`
-	Command []string `json:"command"`
-	// Dir is where the command runs (the project's folder).
-	Dir          string        `json:"dir"`
-	Timeout      time.Duration `json:"timeout"`
-	Daemons      []string      `json:"daemons,omitempty"`
-	UnhealthyFor time.Duration `json:"unhealthy_for"`
-	Window       time.Duration `json:"window"`
-}
-
-func (s *AlertSpec) fires(trigger, daemon string) bool {
-	if len(s.Daemons) > 0 && !contains(s.Daemons, daemon) {
+// alertFires reports whether the alert s fires on trigger for daemon.
+func alertFires(s *AlertSpec, trigger, daemon string) bool {
+	if len(s.Daemons) > 0 && !slices.Contains(s.Daemons, daemon) {
 		return false
 	}
-	return contains(s.On, trigger)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(s.On, trigger)
 }
 
 // AlertPayload is what an alert's command reads on its standard input.
@@ -82,21 +56,6 @@ type AlertPayload struct {
 	Test  bool   `json:"test,omitempty"`
 	Event *Event `json:"event,omitempty"`
 }
-
-// AlertResult is what one run of an alert's command did.
-type AlertResult struct {
-	Alert    string   `json:"alert"`
-	Command  []string `json:"command"`
-	Trigger  string   `json:"trigger"`
-	ExitCode *int     `json:"exit_code,omitempty"`
-	// Output is the tail of its stdout and stderr (alertOutputMax).
-	Output     string  `json:"output,omitempty"`
-	Error      string  `json:"error,omitempty"`
-	DurationMS float64 `json:"duration_ms"`
-}
-
-// OK reports whether the command ran and exited 0.
-func (r *AlertResult) OK() bool { return r.Error == "" }
 
 // alertOutputMax is how much of a command's output is kept (its tail).
 const alertOutputMax = 4 << 10
@@ -313,7 +272,7 @@ func (a *alerter) handle(ev Event) {
 			since := ev.At
 			a.unhealthy[d] = since
 			for _, s := range a.specList() {
-				if !s.fires(alerton.Unhealthy, d) {
+				if !alertFires(&s, alerton.Unhealthy, d) {
 					continue
 				}
 				name, wait := s.Name, s.UnhealthyFor
@@ -377,7 +336,7 @@ func (a *alerter) fire(trigger string, ev Event, msg string) {
 		a.trouble[ev.Daemon] = true
 	}
 	for _, s := range a.specList() {
-		if s.fires(trigger, ev.Daemon) {
+		if alertFires(&s, trigger, ev.Daemon) {
 			a.limited(s, trigger, ev, msg)
 		}
 	}
@@ -651,14 +610,4 @@ func (a *Agent) handleAlertsTest(w http.ResponseWriter, r *http.Request) {
 		a.log.Info("alert test", "alert", x.Alert, "ok", x.OK(), "error", x.Error, "duration_ms", x.DurationMS)
 	}
 	writeJSONBody(w, http.StatusOK, AlertTestResult{Results: res})
-}
-
-// AlertsRequest is the body of GET and PUT /v1/alerts.
-type AlertsRequest struct {
-	Alerts []AlertSpec `json:"alerts"`
-}
-
-// AlertTestResult is the answer of POST /v1/alerts/test.
-type AlertTestResult struct {
-	Results []AlertResult `json:"results"`
 }

@@ -31,59 +31,6 @@ import (
 //	POST   /v1/alerts/test                 {"name": "desk"} -> AlertTestResult (a sample through each alert, "" for all)
 //	POST   /v1/shutdown                    -> {} once every daemon has stopped; then the agent exits
 
-// APIVersion is the control API's version. It grows with any change a client
-// of another version could misread; GET /v1/status and POST /v1/shutdown keep
-// their meaning across versions, so that any CLI can see an agent of another
-// version and replace it (the client asks them without naming an API, which
-// an agent of API 1 requires; this agent serves them whatever API is named).
-// 2: Spec.EnvHash is the client's (the agent hashes no value).
-const APIVersion = 2
-
-// Handshake headers: a client names its API and beadsctl version on every
-// request; the agent answers with its own on every response, and refuses (400)
-// a request for an API it does not speak.
-const (
-	HeaderAPI     = "Beadsctl-Api"
-	HeaderVersion = "Beadsctl-Version"
-)
-
-// MaxBodyBytes caps request bodies.
-const MaxBodyBytes = 1 << 20
-
-// MaxWait caps the timeout of a wait request.
-const MaxWait = 10 * time.Minute
-
-// DaemonResult is the answer of the verbs on one daemon.
-type DaemonResult struct {
-	Status Status `json:"status"`
-}
-
-// Wait results, in WaitResult.Result.
-const (
-	WaitReached = "reached" // the wanted state was reached
-	WaitTimeout = "timeout" // the timeout passed first
-	WaitErrored = "errored" // the daemon is errored: it will not get there by itself
-	WaitStopped = "stopped" // the daemon was stopped (waiting for online)
-	// WaitBlocked: the daemon waits on a dependency that failed (Status.Reason
-	// says which); it will not start by itself.
-	WaitBlocked = "blocked"
-	// WaitExited: a run ended, after the wait's since, before the daemon was
-	// online (and healthy when asked): apply reports it at once with the run's
-	// own output instead of waiting out the restarts.
-	WaitExited = "exited"
-)
-
-// WaitResult is the answer to GET /v1/daemons/{name}/wait.
-type WaitResult struct {
-	Status Status `json:"status"`
-	Result string `json:"result"`
-}
-
-// APIError is the body of every error answer.
-type APIError struct {
-	Error string `json:"error"`
-}
-
 func (a *Agent) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/status", methods{http.MethodGet: a.handleStatus})
@@ -258,12 +205,6 @@ func (a *Agent) handleVerb(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("daemon verb", "daemon", name, "verb", verb)
 	a.markDirty()
 	writeJSONBody(w, http.StatusOK, DaemonResult{Status: a.status(h)})
-}
-
-// FlushResult is the answer to POST /v1/daemons/{name}/logs/flush.
-type FlushResult struct {
-	Flushed []string `json:"flushed"`
-	Error   string   `json:"error,omitempty"`
 }
 
 // handleFlush empties a daemon's log files through its log writer.

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
@@ -215,7 +215,7 @@ func (d *Daemon) FlushLogs() ([]string, error) {
 	}
 	var paths []string
 	var errs error
-	for _, p := range spec.paths() {
+	for _, p := range logPaths(spec) {
 		if p == "" || slices.Contains(paths, p) {
 			continue
 		}
@@ -431,16 +431,8 @@ func (d *Daemon) setLogError(msg string) {
 // Environment.
 
 // baseEnvKeys are the variables of the agent's environment every child gets
-// (under the declared ones). Nothing else of the agent leaks in.
-var baseEnvKeys = func() []string {
-	keys := []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TMPDIR", "TZ", "TERM"}
-	if runtime.GOOS == "windows" {
-		// Without these a Windows process cannot even open a socket.
-		keys = append(keys, "SystemRoot", "SystemDrive", "windir", "ComSpec", "PATHEXT",
-			"USERPROFILE", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP")
-	}
-	return keys
-}()
+// (agentapi.BaseEnvKeys).
+var baseEnvKeys = agentapi.BaseEnvKeys
 
 // buildEnv is the child's complete environment: the base, Spec.Env on top, and
 // for bd BEADS_AUTO_START_DAEMON=false unless Spec.Env sets it. Sorted.
@@ -854,15 +846,15 @@ func (l *loop) watchMemory(ctx context.Context, r *run, spec Spec) {
 	}
 	w := &memWatch{limit: spec.Limits.Memory, every: every}
 	if d.opts.Memory != nil {
-		w.read = func(bool) (groupSample, error) {
+		w.read = func(bool) (proc.GroupSample, error) {
 			rss, err := d.opts.Memory(ctx, r.pid)
-			return groupSample{RSS: rss}, err
+			return proc.GroupSample{RSS: rss}, err
 		}
 	} else {
 		gs := newGroupSampler(r.pid)
 		w.read, w.closeRead = gs.sample, gs.close
 	}
-	w.sampled = func(s groupSample, full bool, now time.Time) {
+	w.sampled = func(s proc.GroupSample, full bool, now time.Time) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.st.Pid != r.pid {

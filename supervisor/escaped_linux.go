@@ -6,12 +6,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-)
 
-// FindsEscaped reports whether the supervisor finds and kills, at the end of a
-// run, the processes a daemon moved out of its process group (setsid, a
-// double fork): on Linux, by the run's marker in /proc/<pid>/environ.
-const FindsEscaped = true
+	"github.com/beadsctl/beadsctl/internal/proc"
+)
 
 // environRetries bounds the re-reads of an environment that read empty in
 // a process that is neither a kernel thread nor a zombie: one in the middle
@@ -130,13 +127,13 @@ const pfKthread = 0x00200000
 // env -i, has its arguments: it is not read again).
 func mayBeExecing(pid int) bool {
 	var buf [512]byte
-	if readSmall("/proc/"+strconv.Itoa(pid)+"/cmdline", buf[:1]) != 0 {
+	if proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/cmdline", buf[:1]) != 0 {
 		return false
 	}
-	n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	n := proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
 	if n <= 0 {
 		return false
 	}
-	st, ok := parseStat(buf[:n])
-	return ok && !st.zombie && st.flags&pfKthread == 0
+	st, ok := proc.ParseStat(buf[:n])
+	return ok && !st.Zombie && st.Flags&pfKthread == 0
 }

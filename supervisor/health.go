@@ -12,21 +12,6 @@ import (
 	"github.com/beadsctl/beadsctl/internal/tailbuf"
 )
 
-// Health check kinds.
-const (
-	CheckBeadsRPC = "beads-rpc"
-	CheckExec     = "exec"
-	CheckTCP      = "tcp"
-	CheckSQL      = "sql"
-	CheckHTTP     = "http"
-	CheckNone     = "none"
-)
-
-// HealthChecks are the health check kinds this agent carries out (keep it with
-// the kinds above); a spec naming another one is refused (400), never accepted
-// and left unchecked.
-var HealthChecks = []string{CheckBeadsRPC, CheckExec, CheckTCP, CheckSQL, CheckHTTP, CheckNone}
-
 // Health check defaults.
 const (
 	defaultHealthInterval = 30 * time.Second

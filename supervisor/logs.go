@@ -42,6 +42,11 @@ const (
 	nFiles
 )
 
+// logPaths returns the file of each slot of ls ("" = not written).
+func logPaths(ls LogSpec) [nFiles]string {
+	return [nFiles]string{ls.Out, ls.Error, ls.Combined}
+}
+
 // logSink writes the lines of a daemon's runs to its log files.
 type logSink struct {
 	now     func() time.Time
@@ -80,11 +85,6 @@ func newLogSink(spec LogSpec, onError func(string)) *logSink {
 	}
 	go s.writeLoop()
 	return s
-}
-
-// paths returns the file of each slot ("" = not written).
-func (ls LogSpec) paths() [nFiles]string {
-	return [nFiles]string{ls.Out, ls.Error, ls.Combined}
 }
 
 // setSpec changes the files or their rotation; the files are reopened.
@@ -180,7 +180,7 @@ func finerThanMillis(layout string) bool {
 
 // queueLocked queues one line with its prefix.
 func (s *logSink) queueLocked(stream int, prefix, line []byte) {
-	paths := s.spec.paths()
+	paths := logPaths(s.spec)
 	for _, f := range [2]int{stream, fileCombined} {
 		if paths[f] == "" {
 			continue
@@ -252,7 +252,7 @@ func (s *logSink) writeLoop() {
 		s.mu.Lock()
 		if s.gen != gen {
 			s.closeFiles()
-			gen, paths, rot = s.gen, s.spec.paths(), s.spec.Rotate
+			gen, paths, rot = s.gen, logPaths(s.spec), s.spec.Rotate
 		}
 		var dropped [nFiles]int
 		for f := range nFiles {

@@ -2,49 +2,10 @@ package supervisor
 
 import (
 	"context"
-	"os"
-	"sync"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
-
-// groupSample is one reading of a process group's resources.
-type groupSample struct {
-	RSS uint64
-	// CPU is the user+system time used so far by the members alive now.
-	CPU time.Duration
-	// Members is how many processes were found in the group.
-	Members int
-}
-
-// GroupMemory is the default MemoryFunc: the RSS of every process in the group
-// led by pid (on Linux from /proc; elsewhere the leader's RSS via gopsutil).
-func GroupMemory(ctx context.Context, pid int) (uint64, error) {
-	s, err := sampleGroup(pid)
-	return s.RSS, err
-}
-
-var _ MemoryFunc = GroupMemory
-
-// GroupMemorySnapshot returns a MemoryFunc that answers for every group from
-// one reading of the process table, made at its first call: for a command
-// that asks about many daemons at once (status of 250 daemons just started
-// spent 100 ms in 54 scans of /proc, one per daemon).
-func GroupMemorySnapshot() MemoryFunc {
-	var once sync.Once
-	var groups map[int]uint64
-	var err error
-	return func(ctx context.Context, pid int) (uint64, error) {
-		once.Do(func() { groups, err = groupsRSS() })
-		if err != nil {
-			return GroupMemory(ctx, pid)
-		}
-		rss, ok := groups[pid]
-		if !ok {
-			return 0, os.ErrProcessDone
-		}
-		return rss, nil
-	}
-}
 
 // Memory sampling bounds. A daemon without a memory limit is sampled every
 // displaySampleInterval at most often: its RSS and CPU only feed status.
@@ -63,3 +24,13 @@ func checkInterval(l Limits) time.Duration {
 	}
 	return l.CheckInterval
 }
+
+// MemoryFunc returns the resident memory of the group led by pid
+// (proc.MemoryFunc).
+type MemoryFunc = proc.MemoryFunc
+
+// GroupMemory is the default MemoryFunc (proc.GroupMemory).
+func GroupMemory(ctx context.Context, pid int) (uint64, error) { return proc.GroupMemory(ctx, pid) }
+
+// GroupMemorySnapshot is proc.GroupMemorySnapshot.
+func GroupMemorySnapshot() MemoryFunc { return proc.GroupMemorySnapshot() }

@@ -13,162 +13,6 @@ import (
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
-// userHZ is the unit of utime/stime in /proc/<pid>/stat: USER_HZ is 100 on
-// every Linux architecture Go supports.
-const userHZ = 100
-
-var pageSize = uint64(os.Getpagesize())
-
-// sampleGroup finds the members of the process group pgid by reading
-// /proc/<pid>/stat of every process (one small read each, no allocation per
-// process) and sums their resident memory and CPU time. The stat file has the
-// group id, the RSS in pages (the same number statm reports) and the CPU
-// times, so one read per process is enough. See BenchmarkSampleGroup and
-// groupSampler, which the daemon uses.
-func sampleGroup(pgid int) (groupSample, error) { return scanGroup(pgid, nil) }
-
-// scanGroup is sampleGroup; it calls member with the stat path of each member.
-func scanGroup(pgid int, member func(path string)) (groupSample, error) {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return groupSample{}, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return groupSample{}, err
-	}
-	var (
-		s   groupSample
-		buf [1024]byte
-	)
-	for _, name := range names {
-		if name[0] < '0' || name[0] > '9' {
-			continue
-		}
-		path := "/proc/" + name + "/stat"
-		n := readSmall(path, buf[:])
-		if n <= 0 {
-			continue // gone, or not readable
-		}
-		st, ok := parseStat(buf[:n])
-		if !ok || st.pgrp != pgid {
-			continue
-		}
-		s.Members++
-		s.RSS += st.rssPages * pageSize
-		s.CPU += time.Duration(st.ticks) * time.Second / userHZ
-		if member != nil {
-			member(path)
-		}
-	}
-	if s.Members == 0 {
-		return s, os.ErrProcessDone
-	}
-	return s, nil
-}
-
-// groupsRSS sums the resident memory of every process by process group, in
-// one pass over /proc.
-func groupsRSS() (map[int]uint64, error) {
-	pids, err := proc.Pids()
-	if err != nil {
-		return nil, err
-	}
-	groups := map[int]uint64{}
-	var buf [1024]byte
-	for _, pid := range pids {
-		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
-		if n <= 0 {
-			continue
-		}
-		if st, ok := parseStat(buf[:n]); ok {
-			groups[st.pgrp] += st.rssPages * pageSize
-		}
-	}
-	return groups, nil
-}
-
-// readSmall reads up to len(buf) bytes of the file at path.
-func readSmall(path string, buf []byte) int {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	n, err := syscall.Read(fd, buf)
-	syscall.Close(fd)
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-type procStat struct {
-	ppid     int
-	pgrp     int
-	ticks    uint64
-	rssPages uint64
-	// reaped sums the minor faults and CPU ticks of the children the
-	// process waited for: it grows when a child it forked has exited.
-	reaped uint64
-	// threads is num_threads; zombie is set for a process that has exited
-	// and is not reaped yet (state Z, or X).
-	threads uint64
-	zombie  bool
-	state   byte   // R running or runnable, S asleep, D blocked, Z zombie, ...
-	flags   uint64 // the kernel's PF_* flags
-}
-
-// parseStat parses the fields of /proc/<pid>/stat that come after the command
-// name, which may itself hold spaces and parentheses: hence the last ')'.
-func parseStat(b []byte) (procStat, bool) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return procStat{}, false
-	}
-	var st procStat
-	field := 3 // the state field follows ") "
-	rest := b[i+2:]
-	for len(rest) > 0 && field <= 24 {
-		j := bytes.IndexByte(rest, ' ')
-		var f []byte
-		if j < 0 {
-			f, rest = rest, nil
-		} else {
-			f, rest = rest[:j], rest[j+1:]
-		}
-		switch field {
-		case 3:
-			if len(f) > 0 {
-				st.state = f[0]
-			}
-			st.zombie = st.state == 'Z' || st.state == 'X'
-		case 9:
-			st.flags, _ = atou(f)
-		case 4:
-			v, _ := atou(f)
-			st.ppid = int(v)
-		case 5:
-			v, _ := atou(f)
-			st.pgrp = int(v)
-		case 11, 16, 17:
-			v, _ := atou(f)
-			st.reaped += v
-		case 14, 15:
-			v, _ := atou(f)
-			st.ticks += v
-		case 20:
-			st.threads, _ = atou(f)
-		case 24:
-			v, _ := atou(f)
-			st.rssPages = v
-			return st, true
-		}
-		field++
-	}
-	return procStat{}, false
-}
-
 // rescanEvery is the shortest time between two looks for orphans of a
 // group: a process whose parent exited (a double fork) is nobody's child in
 // the group, the kernel makes it the child of the nearest subreaper among
@@ -209,10 +53,10 @@ type groupSampler struct {
 	// lastFull is when the group was last scanned whole (rescanBackstop).
 	lastFull time.Time
 	// forked is set once a member was seen with a child, or the leader
-	// reaped one (procStat.reaped grew): from then on the children lists
+	// reaped one (proc.Stat.reaped grew): from then on the children lists
 	// are read at every sample, the threads' at every full one.
 	forked bool
-	// reaped is each member's procStat.reaped when last read.
+	// reaped is each member's proc.Stat.reaped when last read.
 	reaped map[int]uint64
 	// scanSince is set when a member may have left an orphan: a look for
 	// orphans is due (zero: none).
@@ -379,7 +223,7 @@ func reaperChildren() []int {
 		if pid != os.Getpid() || pid == 1 || isSubreaper() {
 			ps := strconv.Itoa(pid)
 			for _, tid := range threadIDs(pid) {
-				if n := readSmall("/proc/"+ps+"/task/"+tid+"/children", buf[:]); n > 0 {
+				if n := proc.ReadSmall("/proc/"+ps+"/task/"+tid+"/children", buf[:]); n > 0 {
 					out = appendPids(out, buf[:n])
 				}
 			}
@@ -387,12 +231,12 @@ func reaperChildren() []int {
 		if pid == 1 {
 			break
 		}
-		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:1024])
-		st, ok := parseStat(buf[:max(n, 0)])
-		if !ok || st.ppid == pid {
+		n := proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:1024])
+		st, ok := proc.ParseStat(buf[:max(n, 0)])
+		if !ok || st.PPid == pid {
 			break
 		}
-		pid = st.ppid // 0 past the root of a pid namespace
+		pid = st.PPid // 0 past the root of a pid namespace
 	}
 	return out
 }
@@ -413,8 +257,8 @@ func inGroup(pgid int, pids []int) []int {
 		buf [1024]byte
 	)
 	for _, pid := range pids {
-		n := readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
-		if st, ok := parseStat(buf[:max(n, 0)]); ok && st.pgrp == pgid && !st.zombie {
+		n := proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+		if st, ok := proc.ParseStat(buf[:max(n, 0)]); ok && st.Pgrp == pgid && !st.Zombie {
 			out = append(out, pid)
 		}
 	}
@@ -430,7 +274,7 @@ func appendPids(queue []int, b []byte) []int {
 		} else {
 			rest = nil
 		}
-		if c, ok := atou(bytes.TrimSpace(fld)); ok && !slices.Contains(queue, int(c)) {
+		if c, ok := proc.Atou(bytes.TrimSpace(fld)); ok && !slices.Contains(queue, int(c)) {
 			queue = append(queue, int(c))
 		}
 	}
@@ -465,8 +309,8 @@ func newGroupSampler(pgid int) *groupSampler {
 }
 
 // sample reads the group; full also reads every member's CPU time and
-// checks it is still in the group (groupSample.CPU is valid only then).
-func (g *groupSampler) sample(full bool) (groupSample, error) {
+// checks it is still in the group (proc.GroupSample.CPU is valid only then).
+func (g *groupSampler) sample(full bool) (proc.GroupSample, error) {
 	now := g.now()
 	var found []int
 	switch {
@@ -483,7 +327,7 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 			g.members = append(g.members, pid)
 		}
 	}
-	var s groupSample
+	var s proc.GroupSample
 	buf := statBufs.Get().(*[1024]byte)
 	defer statBufs.Put(buf)
 	// queue is what to visit: the known members, then the children found on
@@ -509,15 +353,15 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 				}
 				continue // gone
 			}
-			st, ok := parseStat(buf[:n])
-			if !ok || st.pgrp != g.pgid || st.zombie {
+			st, ok := proc.ParseStat(buf[:n])
+			if !ok || st.Pgrp != g.pgid || st.Zombie {
 				g.drop(pid)
-				if i < known || st.zombie {
+				if i < known || st.Zombie {
 					g.needScan(now) // its children are orphans, or will be
 				}
 				continue // gone, or left the group
 			}
-			if prev, seen := g.reaped[pid]; st.reaped != prev || !seen && st.reaped != 0 {
+			if prev, seen := g.reaped[pid]; st.Reaped != prev || !seen && st.Reaped != 0 {
 				// A child came and went (between two samples, or before
 				// this member was first read): it may have left an orphan.
 				g.forked = true
@@ -526,15 +370,15 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 			if g.reaped == nil {
 				g.reaped = map[int]uint64{}
 			}
-			g.reaped[pid] = st.reaped
-			s.RSS += st.rssPages * pageSize
-			s.CPU += time.Duration(st.ticks) * time.Second / userHZ
-			if full && g.forked && st.threads > 1 {
-				queue = g.threadChildren(pid, st.threads, buf[:], queue)
+			g.reaped[pid] = st.Reaped
+			s.RSS += st.RSSPages * proc.PageSize
+			s.CPU += time.Duration(st.Ticks) * time.Second / proc.ClockTicks
+			if full && g.forked && st.Threads > 1 {
+				queue = g.threadChildren(pid, st.Threads, buf[:], queue)
 			}
 		} else {
 			n := preadSmall(f.statm, buf[:])
-			pages, ok := parseStatm(buf[:max(n, 0)])
+			pages, ok := proc.ParseStatm(buf[:max(n, 0)])
 			if !ok {
 				g.drop(pid)
 				if i < known {
@@ -542,7 +386,7 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 				}
 				continue // gone
 			}
-			s.RSS += pages * pageSize
+			s.RSS += pages * proc.PageSize
 		}
 		kept = append(kept, pid)
 		s.Members++
@@ -567,37 +411,6 @@ func (g *groupSampler) sample(full bool) (groupSample, error) {
 		g.forked = true
 	}
 	return s, nil
-}
-
-// parseStatm returns the resident pages of a /proc/<pid>/statm ("size
-// resident shared text lib data dt", in pages).
-func parseStatm(b []byte) (uint64, bool) {
-	i := bytes.IndexByte(b, ' ')
-	if i < 0 {
-		return 0, false
-	}
-	rest := b[i+1:]
-	if j := bytes.IndexByte(rest, ' '); j >= 0 {
-		rest = rest[:j]
-	}
-	return atou(rest)
-}
-
-// atou parses the decimal digits of b (a field of a /proc file) without the
-// allocation of strconv's string: the sampler reads 50 such fields a second
-// for 50 daemons, and their garbage was the agent's only steady allocation.
-func atou(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	return v, true
 }
 
 // sharedScan is one scan of /proc, by process group, reused by every sampler
@@ -661,15 +474,15 @@ func (p *procScan) scan(now time.Time) {
 		}
 		e, ok := p.known[pid]
 		if !ok || now.Sub(e.read) >= scanTrust || now.Before(e.read) {
-			n := readSmall("/proc/"+name+"/stat", buf[:])
+			n := proc.ReadSmall("/proc/"+name+"/stat", buf[:])
 			if n <= 0 {
 				continue
 			}
-			st, ok := parseStat(buf[:n])
+			st, ok := proc.ParseStat(buf[:n])
 			if !ok {
 				continue
 			}
-			e = scanEntry{pgrp: st.pgrp, read: now}
+			e = scanEntry{pgrp: st.Pgrp, read: now}
 		}
 		known[pid] = e
 		groups[e.pgrp] = append(groups[e.pgrp], pid)

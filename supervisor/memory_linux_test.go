@@ -13,26 +13,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
 func TestSampleGroupSumsMembers(t *testing.T) {
-	s, err := sampleGroup(unix.Getpgrp())
+	s, err := proc.SampleGroup(unix.Getpgrp())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Members < 1 || s.RSS < 1<<20 || s.CPU <= 0 {
 		t.Errorf("sample of our own group = %+v", s)
 	}
-	if _, err := sampleGroup(1 << 30); err == nil {
+	if _, err := proc.SampleGroup(1 << 30); err == nil {
 		t.Error("no error for a group without members")
 	}
 }
 
 func TestParseStatOddNames(t *testing.T) {
-	st, ok := parseStat([]byte("42 (a) b (c)) S 1 77 77 0 -1 4194560 100 0 0 0 30 12 0 0 20 0 1 0 123 456789 250 18446744073709551615\n"))
-	if !ok || st.pgrp != 77 || st.ticks != 42 || st.rssPages != 250 {
-		t.Errorf("parseStat = %+v, %v", st, ok)
+	st, ok := proc.ParseStat([]byte("42 (a) b (c)) S 1 77 77 0 -1 4194560 100 0 0 0 30 12 0 0 20 0 1 0 123 456789 250 18446744073709551615\n"))
+	if !ok || st.Pgrp != 77 || st.Ticks != 42 || st.RSSPages != 250 {
+		t.Errorf("proc.ParseStat = %+v, %v", st, ok)
 	}
 }
 
@@ -46,7 +47,7 @@ func BenchmarkSampleGroup(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := sampleGroup(pgid); err != nil {
+		if _, err := proc.SampleGroup(pgid); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,24 +85,24 @@ func BenchmarkGroupSampler(b *testing.B) {
 }
 
 func TestParseStatm(t *testing.T) {
-	if v, ok := parseStatm([]byte("2134 250 180 3 0 120 0\n")); !ok || v != 250 {
-		t.Errorf("parseStatm = %d, %v; want 250", v, ok)
+	if v, ok := proc.ParseStatm([]byte("2134 250 180 3 0 120 0\n")); !ok || v != 250 {
+		t.Errorf("proc.ParseStatm = %d, %v; want 250", v, ok)
 	}
-	if _, ok := parseStatm(nil); ok {
-		t.Error("parseStatm of nothing is ok")
+	if _, ok := proc.ParseStatm(nil); ok {
+		t.Error("proc.ParseStatm of nothing is ok")
 	}
 }
 
 func TestAtou(t *testing.T) {
 	for in, want := range map[string]uint64{"0": 0, "7": 7, "250": 250, "18446744073709551615": 0, "1844674407370955161": 1844674407370955161} {
-		got, ok := atou([]byte(in))
+		got, ok := proc.Atou([]byte(in))
 		if wantOK := len(in) <= 19; ok != wantOK || ok && got != want {
-			t.Errorf("atou(%q) = %d, %v; want %d, %v", in, got, ok, want, wantOK)
+			t.Errorf("proc.Atou(%q) = %d, %v; want %d, %v", in, got, ok, want, wantOK)
 		}
 	}
 	for _, in := range []string{"", "-1", "12a", " 1", "1\n"} {
-		if v, ok := atou([]byte(in)); ok {
-			t.Errorf("atou(%q) = %d, ok; want not ok", in, v)
+		if v, ok := proc.Atou([]byte(in)); ok {
+			t.Errorf("proc.Atou(%q) = %d, ok; want not ok", in, v)
 		}
 	}
 }

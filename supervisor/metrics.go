@@ -237,14 +237,6 @@ func (m *metricsServer) wanted() (addr, failed string) {
 	return m.want, m.failed
 }
 
-// MetricsListenResult is the answer to PUT /v1/metrics/listen.
-type MetricsListenResult struct {
-	// Listen is the address served now ("" when none).
-	Listen string `json:"listen"`
-	// Error says why the address asked for is not served (taken, refused).
-	Error string `json:"error,omitempty"`
-}
-
 // SetMetricsListen serves the metrics on addr (host:port; "" stops serving).
 // The address was checked by the caller (beads.hcl: loopback unless
 // allow_remote). An address that cannot be bound is an error, and changes

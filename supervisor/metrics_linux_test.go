@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/proc"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -194,14 +195,14 @@ func TestProcessMetricsAreVictoriaMetricss(t *testing.T) {
 		}
 	}
 	var statm [64]byte
-	n := readSmall("/proc/self/statm", statm[:])
+	n := proc.ReadSmall("/proc/self/statm", statm[:])
 	f := strings.Fields(string(statm[:max(n, 0)]))
 	if len(f) < 2 {
 		t.Fatalf("statm %q", statm[:max(n, 0)])
 	}
 	pages, _ := strconv.ParseFloat(f[1], 64)
 	// Both read the same counter of the kernel's, a moment apart.
-	if rss := value(t, fams, "process_resident_memory_bytes"); rss <= 0 || rss > 2*pages*float64(pageSize) || rss < pages*float64(pageSize)/2 {
+	if rss := value(t, fams, "process_resident_memory_bytes"); rss <= 0 || rss > 2*pages*float64(proc.PageSize) || rss < pages*float64(proc.PageSize)/2 {
 		t.Errorf("process_resident_memory_bytes %v, statm says %v pages", rss, pages)
 	}
 	if v := value(t, fams, "process_start_time_seconds"); v != float64(processStart) || v <= 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // writeOSProcessMetrics writes what /proc/self and the process's cgroup say.
@@ -32,13 +34,13 @@ func writeOSProcessMetrics(w io.Writer) {
 		return v
 	}
 	utime, stime := u(14), u(15)
-	writeFloat(w, "process_cpu_seconds_system_total", float64(stime)/userHZ)
-	writeFloat(w, "process_cpu_seconds_total", float64(utime+stime)/userHZ)
-	writeFloat(w, "process_cpu_seconds_user_total", float64(utime)/userHZ)
+	writeFloat(w, "process_cpu_seconds_system_total", float64(stime)/proc.ClockTicks)
+	writeFloat(w, "process_cpu_seconds_total", float64(utime+stime)/proc.ClockTicks)
+	writeFloat(w, "process_cpu_seconds_user_total", float64(utime)/proc.ClockTicks)
 	writeUint(w, "process_major_pagefaults_total", u(12))
 	writeUint(w, "process_minor_pagefaults_total", u(10))
 	writeUint(w, "process_num_threads", u(20))
-	writeUint(w, "process_resident_memory_bytes", u(24)*pageSize)
+	writeUint(w, "process_resident_memory_bytes", u(24)*proc.PageSize)
 	writeUint(w, "process_start_time_seconds", uint64(processStart))
 	writeUint(w, "process_virtual_memory_bytes", u(23))
 	writeMemStatus(w)

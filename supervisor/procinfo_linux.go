@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // procSched reads the first two fields of /proc/<pid>/schedstat (the
@@ -14,7 +16,7 @@ func procSched(pid int) schedReading {
 		return schedReading{}
 	}
 	var buf [512]byte
-	n := readSmall("/proc/"+strconv.Itoa(pid)+"/schedstat", buf[:128])
+	n := proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/schedstat", buf[:128])
 	if n <= 0 {
 		return schedReading{}
 	}
@@ -28,9 +30,9 @@ func procSched(pid int) schedReading {
 		return schedReading{}
 	}
 	r := schedReading{known: true, cpu: time.Duration(cpu), delay: time.Duration(delay)}
-	if n = readSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:]); n > 0 {
-		if st, ok := parseStat(buf[:n]); ok {
-			r.state = st.state
+	if n = proc.ReadSmall("/proc/"+strconv.Itoa(pid)+"/stat", buf[:]); n > 0 {
+		if st, ok := proc.ParseStat(buf[:n]); ok {
+			r.state = st.State
 		}
 	}
 	return r

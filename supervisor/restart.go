@@ -35,20 +35,6 @@ import (
 //     not thousands of times, and the agent's CPU and log stay quiet. A run
 //     that lasted longer resets the floor.
 
-// Restart policies.
-const (
-	PolicyAlways    = "always"
-	PolicyOnFailure = "on-failure"
-	PolicyNever     = "never"
-	PolicyOnce      = "once"
-)
-
-// Backoff kinds.
-const (
-	BackoffConstant    = "constant"
-	BackoffExponential = "exponential"
-)
-
 // ExitError is the error of a process that exited with a non-zero code or was
 // killed by a signal. Runners return it from Process.Err so that the restart
 // rules see the same thing from a real and a fake process.

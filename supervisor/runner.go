@@ -56,6 +56,3 @@ func exitedOf(p Process) <-chan struct{} {
 	}
 	return p.Done()
 }
-
-// MemoryFunc reads the resident memory in bytes of the process group led by pid.
-type MemoryFunc func(ctx context.Context, pid int) (uint64, error)

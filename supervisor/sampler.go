@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 // MemorySampler samples the memory of every watched process group of an
@@ -43,9 +45,9 @@ type memWatch struct {
 	every time.Duration // the check interval (or the display interval)
 	// read samples the group; full also reads its CPU time and checks who is
 	// still in it (a cheaper sample reads the resident memory only).
-	read func(full bool) (groupSample, error)
+	read func(full bool) (proc.GroupSample, error)
 	// sampled records a sample (full: s.CPU is valid).
-	sampled func(s groupSample, full bool, now time.Time)
+	sampled func(s proc.GroupSample, full bool, now time.Time)
 	// over is called, once, on the first enforced sample above the limit;
 	// the watch is then removed. It must not block.
 	over func(rss uint64)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
 func TestNextInterval(t *testing.T) {
@@ -110,13 +112,13 @@ func TestMemorySamplerSharedByDaemons(t *testing.T) {
 		var ws []*memWatch
 		for range 5 {
 			w := &memWatch{limit: 100, every: time.Second,
-				read: func(bool) (groupSample, error) {
+				read: func(bool) (proc.GroupSample, error) {
 					mu.Lock()
 					at[time.Now()]++
 					mu.Unlock()
-					return groupSample{RSS: 10}, nil
+					return proc.GroupSample{RSS: 10}, nil
 				},
-				sampled: func(groupSample, bool, time.Time) {},
+				sampled: func(proc.GroupSample, bool, time.Time) {},
 				over:    func(uint64) { t.Error("over the limit") },
 			}
 			ws = append(ws, w)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
@@ -118,7 +119,7 @@ func foregroundConfig(g *globals, dir, profile string) (*schema.Config, error) {
 
 // foregroundSpecs are the specs of the daemons of cfg that keep allows (nil:
 // all), for the agent to start.
-func foregroundSpecs(ctx context.Context, cfg *schema.Config, keep func(schema.Daemon) bool) ([]supervisor.Spec, error) {
+func foregroundSpecs(ctx context.Context, cfg *schema.Config, keep func(schema.Daemon) bool) ([]agentapi.Spec, error) {
 	kept := *cfg
 	kept.Daemons = nil
 	for _, d := range cfg.Daemons {
@@ -138,8 +139,8 @@ func foregroundSpecs(ctx context.Context, cfg *schema.Config, keep func(schema.D
 // restoreSpecs are the specs of what the last apply left running in dir, or
 // why there is nothing to start ("" when there is): nothing applied, destroy,
 // every daemon stopped on purpose, or another agent already in charge.
-func restoreSpecs(ctx context.Context, g *globals, dir string) ([]supervisor.Spec, string, error) {
-	if pid, err := supervisor.AgentLockHolder(dir); err == nil && pid > 0 {
+func restoreSpecs(ctx context.Context, g *globals, dir string) ([]agentapi.Spec, string, error) {
+	if pid, err := agentapi.AgentLockHolder(dir); err == nil && pid > 0 {
 		return nil, fmt.Sprintf("an agent already runs this folder (pid %d): it stays in charge", pid), nil
 	}
 	st, err := reconcile.ReadState(reconcile.StatePath(dir))

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/spf13/cobra"
-
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 func newAlertCmd(g *globals) *cobra.Command {
@@ -53,7 +52,7 @@ func newAlertTestCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func renderAlertTest(c *cobra.Command, o *alertTestOptions, res []supervisor.AlertResult, direct error) error {
+func renderAlertTest(c *cobra.Command, o *alertTestOptions, res []agentapi.AlertResult, direct error) error {
 	out := c.OutOrStdout()
 	failed := 0
 	for i := range res {
@@ -63,8 +62,8 @@ func renderAlertTest(c *cobra.Command, o *alertTestOptions, res []supervisor.Ale
 	}
 	if o.json {
 		v := struct {
-			ViaAgent bool                     `json:"via_agent"`
-			Results  []supervisor.AlertResult `json:"results"`
+			ViaAgent bool                   `json:"via_agent"`
+			Results  []agentapi.AlertResult `json:"results"`
 		}{direct == nil, res}
 		if err := json.NewEncoder(out).Encode(v); err != nil {
 			return err

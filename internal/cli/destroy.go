@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type destroyOptions struct {
@@ -74,7 +74,7 @@ func runDestroy(c *cobra.Command, g *globals, o *destroyOptions) error {
 	if s.ConfigError() != nil {
 		without = filepath.Base(g.file)
 	}
-	fmt.Fprintln(out, "\n"+destroyComplete(without, supervisor.FindsEscaped, runtime.GOOS))
+	fmt.Fprintln(out, "\n"+destroyComplete(without, agentapi.FindsEscaped, runtime.GOOS))
 	return nil
 }
 
@@ -93,7 +93,7 @@ func destroyComplete(without string, findsEscaped bool, goos string) string {
 	return head + " Every daemon and the agent stopped; " + mayStillRun(goos) + "; " + again
 }
 
-// mayStillRun says what destroy cannot find on goos (!supervisor.FindsEscaped).
+// mayStillRun says what destroy cannot find on goos (!agentapi.FindsEscaped).
 func mayStillRun(goos string) string {
 	return "a process a daemon moved out of its process group (setsid, a double fork) cannot be found on " + goos + " and may still run (look with ps)"
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type eventsOptions struct {
@@ -69,7 +69,7 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 		}
 		defer stream.Close()
 	}
-	evs, warns, err := supervisor.ReadEvents(dir)
+	evs, warns, err := agentapi.ReadEvents(dir)
 	for _, w := range warns {
 		fmt.Fprintf(c.ErrOrStderr(), "warning: %s\n", w)
 	}
@@ -105,7 +105,7 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 			// Killed (kill -9, an OOM kill) or gone without its agent-stop.
 			return fmt.Errorf("the agent went away without stopping (killed?): no more events (%v); beadsctl status says what runs", err)
 		}
-		stopped = ev.Kind == supervisor.EventAgentStop
+		stopped = ev.Kind == agentapi.EventAgentStop
 		if !ev.At.After(last) {
 			continue // already shown from the file
 		}
@@ -117,7 +117,7 @@ func runEvents(c *cobra.Command, g *globals, o *eventsOptions, args []string) er
 
 // noEvents says why events shows none: nothing recorded, nothing in the
 // window, or a daemon the history does not name (with those it names).
-func noEvents(all []supervisor.Event, daemon, since string) string {
+func noEvents(all []agentapi.Event, daemon, since string) string {
 	if len(all) == 0 {
 		return "No events recorded yet (.beadsctl/events.jsonl): the agent records them once beadsctl apply has started it."
 	}
@@ -148,7 +148,7 @@ func orNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-func printEvent(w io.Writer, ev supervisor.Event, asJSON bool) error {
+func printEvent(w io.Writer, ev agentapi.Event, asJSON bool) error {
 	if asJSON {
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -162,7 +162,7 @@ func printEvent(w io.Writer, ev supervisor.Event, asJSON bool) error {
 }
 
 // eventLine is an event on one line: its time (in layout), who, kind, text.
-func eventLine(ev supervisor.Event, layout string) string {
+func eventLine(ev agentapi.Event, layout string) string {
 	who := ev.Daemon
 	if who == "" {
 		who = "(agent)"
@@ -172,7 +172,7 @@ func eventLine(ev supervisor.Event, layout string) string {
 }
 
 // eventText is what an event says, for a person.
-func eventText(ev supervisor.Event) string {
+func eventText(ev agentapi.Event) string {
 	var parts []string
 	add := func(s string) {
 		if s != "" {
@@ -180,7 +180,7 @@ func eventText(ev supervisor.Event) string {
 		}
 	}
 	switch ev.Kind {
-	case supervisor.EventStarted:
+	case agentapi.EventStarted:
 		add(fmt.Sprintf("pid %d", ev.Pid))
 		if ev.ArgvHash != "" {
 			add("argv " + reconcile.ShortHash(ev.ArgvHash))
@@ -188,8 +188,8 @@ func eventText(ev supervisor.Event) string {
 		if ev.Reason != "" {
 			add("after " + ev.Reason)
 		}
-	case supervisor.EventExited:
-		e := supervisor.Exit{Signal: ev.Signal}
+	case agentapi.EventExited:
+		e := agentapi.Exit{Signal: ev.Signal}
 		if ev.ExitCode != nil {
 			e.Code = *ev.ExitCode
 		}
@@ -201,21 +201,21 @@ func eventText(ev supervisor.Event) string {
 			up = fmt.Sprintf("%dms", e.Uptime.Milliseconds()) // a crash loop's runs: "0s" says nothing
 		}
 		add(fmt.Sprintf("pid %d: %s, %s up", ev.Pid, exitText(&e), up))
-	case supervisor.EventHealth:
+	case agentapi.EventHealth:
 		add(ev.From + " -> " + ev.Health)
 		add(ev.Message)
-	case supervisor.EventMemory:
+	case agentapi.EventMemory:
 		add(fmt.Sprintf("pid %d: RSS %s over the limit of %s", ev.Pid, report.FormatBytes(ev.RSSBytes), report.FormatBytes(ev.LimitBytes)))
-	case supervisor.EventApplied:
+	case agentapi.EventApplied:
 		add(ev.Action)
 		if ev.SpecHash != "" {
 			add("spec " + reconcile.ShortHash(ev.SpecHash))
 		}
-	case supervisor.EventAgentStart:
+	case agentapi.EventAgentStart:
 		add(fmt.Sprintf("pid %d, beadsctl %s", ev.Pid, ev.Version))
-	case supervisor.EventAgentStop:
+	case agentapi.EventAgentStop:
 		add(fmt.Sprintf("pid %d", ev.Pid))
-	case supervisor.EventAlerted, supervisor.EventAlertFailed:
+	case agentapi.EventAlerted, agentapi.EventAlertFailed:
 		what := fmt.Sprintf("alert %q", ev.Alert)
 		if ev.Detail != "" {
 			what += " (" + ev.Detail + ")"
@@ -230,7 +230,7 @@ func eventText(ev supervisor.Event) string {
 		add(ev.Message)
 		return strings.Join(parts, ": ")
 	}
-	if ev.Kind != supervisor.EventHealth {
+	if ev.Kind != agentapi.EventHealth {
 		add(ev.Detail)
 	}
 	return strings.Join(parts, ", ")

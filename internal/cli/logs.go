@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type logsOptions struct {
@@ -80,7 +80,7 @@ func runLogs(c *cobra.Command, g *globals, o *logsOptions, args []string) error 
 			if paths, err := agentFlush(c, g, d.Name); err == nil {
 				flushedByAgent = append(flushedByAgent, paths...)
 				continue
-			} else if !errors.Is(err, reconcile.ErrAgentDown) && !errors.Is(err, supervisor.ErrUnknownDaemon) {
+			} else if !errors.Is(err, reconcile.ErrAgentDown) && !errors.Is(err, agentapi.ErrUnknownDaemon) {
 				return err
 			}
 			for _, s := range []string{report.StreamOut, report.StreamErr, report.StreamCombined} {

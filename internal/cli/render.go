@@ -10,9 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // palette colours plan output on a terminal only.
@@ -173,7 +173,7 @@ func renderPlan(out io.Writer, p *reconcile.Plan, color bool) {
 }
 
 // alertDiff is what an alert's update changes: attribute, before, after.
-func alertDiff(before, after supervisor.AlertSpec) [][3]string {
+func alertDiff(before, after agentapi.AlertSpec) [][3]string {
 	var out [][3]string
 	add := func(name, b, a string) {
 		if b != a {

@@ -8,9 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type showOptions struct {
@@ -49,11 +50,11 @@ func runShow(c *cobra.Command, g *globals, o *showOptions, name string) error {
 	v.st.KeyDaemons(declared) // compared with, and shown as, the keyed hashes recorded
 	r, err := report.BuildDaemonReport(ctx, report.DaemonInput{Name: name, Live: v.live, AgentErr: v.agentErr, Snapshot: v.rec,
 		State: v.st, ConfigPath: g.file, Declared: declared, ConfigErr: cfgErr, LogLines: o.lines,
-		Memory: supervisor.GroupMemory, Now: time.Now()})
+		Memory: proc.GroupMemory, Now: time.Now()})
 	if err != nil {
 		return err
 	}
-	evs, warns, _ := supervisor.ReadEvents(dir) // the history is a record: an unreadable one is said, never fatal
+	evs, warns, _ := agentapi.ReadEvents(dir) // the history is a record: an unreadable one is said, never fatal
 	for _, w := range warns {
 		fmt.Fprintf(c.ErrOrStderr(), "warning: %s\n", w)
 	}
@@ -81,7 +82,7 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 	if d := r.Process; d != nil {
 		c := rowCells(*d, r.Agent)
 		st := statusCell(pal, d.Status)
-		if d.Reason != "" && d.Status != string(supervisor.StateOnline) {
+		if d.Reason != "" && d.Status != string(agentapi.StateOnline) {
 			st += ": " + d.Reason
 		}
 		fact("status", st)
@@ -164,7 +165,7 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 		}
 	}
 
-	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Restarts (the last %d the agent keeps):", supervisor.MaxRecentRestarts)))
+	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Restarts (the last %d the agent keeps):", agentapi.MaxRecentRestarts)))
 	if len(r.Restarts) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
@@ -182,7 +183,7 @@ func renderShow(w io.Writer, r *report.DaemonReport, now time.Time, color bool) 
 	}
 	rt.write(w)
 
-	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Health checks (the last %d):", supervisor.MaxRecentHealth)))
+	fmt.Fprintf(w, "\n%s\n", pal.bold(fmt.Sprintf("Health checks (the last %d):", agentapi.MaxRecentHealth)))
 	if len(r.HealthChecks) == 0 {
 		fmt.Fprintln(w, "  none"+noChecksWhy(r))
 	}
@@ -248,7 +249,7 @@ func healthCell(pal palette, s string) string {
 }
 
 // exitLine is how a run ended and how long it had run: "exit 1 after 2s up".
-func exitLine(e *supervisor.Exit) string {
+func exitLine(e *agentapi.Exit) string {
 	s := exitText(e)
 	if e.Uptime > 0 {
 		s += ", " + report.FormatDuration(e.Uptime) + " up"

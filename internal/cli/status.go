@@ -14,20 +14,21 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/internal/plural"
+	"github.com/beadsctl/beadsctl/internal/proc"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // opsAgent is what status, health and monitor need of the agent's client.
 type opsAgent interface {
-	Status(ctx context.Context) (supervisor.AgentStatus, error)
-	Restart(ctx context.Context, name string) (supervisor.Status, error)
-	Stop(ctx context.Context, name string) (supervisor.Status, error)
-	Start(ctx context.Context, name string) (supervisor.Status, error)
+	Status(ctx context.Context) (agentapi.AgentStatus, error)
+	Restart(ctx context.Context, name string) (agentapi.Status, error)
+	Stop(ctx context.Context, name string) (agentapi.Status, error)
+	Start(ctx context.Context, name string) (agentapi.Status, error)
 }
 
 var _ opsAgent = (*reconcile.Client)(nil)
@@ -45,10 +46,10 @@ func opsDir(g *globals) string {
 // own deadline (--agent-timeout) bounds it: a wedged agent must not wedge
 // status, and is told apart from a dead one. brief asks an agent that can
 // answer briefly (reconcile.Client.StatusBrief) for what status shows only.
-func askAgent(ctx context.Context, a opsAgent, brief bool) (*supervisor.AgentStatus, error) {
+func askAgent(ctx context.Context, a opsAgent, brief bool) (*agentapi.AgentStatus, error) {
 	status := a.Status
 	if b, ok := a.(interface {
-		StatusBrief(context.Context) (supervisor.AgentStatus, error)
+		StatusBrief(context.Context) (agentapi.AgentStatus, error)
 	}); ok && brief {
 		status = b.StatusBrief
 	}
@@ -66,16 +67,16 @@ func statusReport(ctx context.Context, dir string, a opsAgent) (report.StatusRep
 		return report.StatusReport{}, err
 	}
 	r := report.BuildStatusReport(v.live, v.agentErr, v.rec, v.st, time.Now())
-	report.FillMemory(ctx, &r, supervisor.GroupMemorySnapshot())
+	report.FillMemory(ctx, &r, proc.GroupMemorySnapshot())
 	return r, nil
 }
 
 // opsView is what status and show read: the agent's answer (or why there is
 // none and, then, its last record) and the state.
 type opsView struct {
-	live     *supervisor.AgentStatus
+	live     *agentapi.AgentStatus
 	agentErr error
-	rec      *supervisor.AgentRecord
+	rec      *agentapi.AgentRecord
 	st       *reconcile.State
 }
 
@@ -103,7 +104,7 @@ func readOpsWith(ctx context.Context, dir string, a opsAgent, brief bool, read f
 	}
 	v.st = st
 	if v.live == nil {
-		if r, rerr := supervisor.ReadAgentRecord(dir); rerr == nil {
+		if r, rerr := agentapi.ReadAgentRecord(dir); rerr == nil {
 			v.rec = &r
 		}
 	}
@@ -259,7 +260,7 @@ func renderRows(w io.Writer, r report.StatusReport, now time.Time, color, compac
 	}
 	tw.write(w)
 	for _, d := range r.Daemons {
-		if d.Reason != "" && d.Status != string(supervisor.StateOnline) && !r.Destroyed {
+		if d.Reason != "" && d.Status != string(agentapi.StateOnline) && !r.Destroyed {
 			fmt.Fprintf(w, "%s: %s\n", d.Name, d.Reason)
 		}
 	}
@@ -275,7 +276,7 @@ func renderAgentHeader(w io.Writer, r report.StatusReport, now time.Time, pal pa
 	a := r.Agent
 	switch {
 	case a.Source == "agent":
-	case r.Destroyed && supervisor.FindsEscaped:
+	case r.Destroyed && agentapi.FindsEscaped:
 		fmt.Fprintf(w, "%s beadsctl destroy stopped every daemon and the agent; beadsctl apply starts them again.\n", pal.yellow("Nothing runs:"))
 	case r.Destroyed:
 		fmt.Fprintf(w, "%s beadsctl destroy stopped every daemon and the agent; %s; beadsctl apply starts them again.\n", pal.yellow("Destroyed:"), mayStillRun(runtime.GOOS))
@@ -387,7 +388,7 @@ func statusCell(pal palette, s string) string {
 	return pal.yellow(s)
 }
 
-func exitText(e *supervisor.Exit) string {
+func exitText(e *agentapi.Exit) string {
 	if e.Signal != "" {
 		return e.Signal
 	}

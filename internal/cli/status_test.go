@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // TestNPMScripts checks that every daemon:* script of examples/npm/package.json
@@ -61,9 +61,9 @@ func TestRenderStatusAgentDownFromState(t *testing.T) {
 }
 
 func TestRenderStatusRestartReason(t *testing.T) {
-	live := &supervisor.AgentStatus{Pid: 1, Daemons: []supervisor.Status{{Name: "beads", State: supervisor.StateWaitingRestart,
+	live := &agentapi.AgentStatus{Pid: 1, Daemons: []agentapi.Status{{Name: "beads", State: agentapi.StateWaitingRestart,
 		Reason: "restarting in 5s", Restarts: 3, UnstableRestarts: 2, LastRestartReason: "crash",
-		LastExit: &supervisor.Exit{Code: -1, Signal: "SIGKILL"}}}}
+		LastExit: &agentapi.Exit{Code: -1, Signal: "SIGKILL"}}}}
 	var b strings.Builder
 	renderStatus(&b, report.BuildStatusReport(live, nil, nil, nil, time.Now()), time.Now(), false)
 	for _, want := range []string{"waiting-restart", "3 (2)", "crash (SIGKILL)", "beads: restarting in 5s"} {
@@ -79,9 +79,9 @@ func TestRenderStatusRestartReason(t *testing.T) {
 // `online  12706`).
 func TestRenderStatusColumnsAlignWithColor(t *testing.T) {
 	now := time.Now()
-	live := &supervisor.AgentStatus{Pid: 1, Version: version, Daemons: []supervisor.Status{
-		{Name: "beads", State: supervisor.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute), MemoryBytes: 1 << 20, Health: supervisor.HealthStatus{Status: "healthy"}},
-		{Name: "web", State: supervisor.StateErrored, Reason: "crashed", Restarts: 10, UnstableRestarts: 10},
+	live := &agentapi.AgentStatus{Pid: 1, Version: version, Daemons: []agentapi.Status{
+		{Name: "beads", State: agentapi.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute), MemoryBytes: 1 << 20, Health: agentapi.HealthStatus{Status: "healthy"}},
+		{Name: "web", State: agentapi.StateErrored, Reason: "crashed", Restarts: 10, UnstableRestarts: 10},
 	}}
 	var b strings.Builder
 	renderStatus(&b, report.BuildStatusReport(live, nil, nil, nil, now), now, true)
@@ -124,8 +124,8 @@ func stripANSI(s string) string {
 func TestRenderStatusUnknownIsDash(t *testing.T) {
 	now := time.Now()
 	st := &reconcile.State{Daemons: map[string]reconcile.DaemonState{"gone": {Pid: 4242}}}
-	live := &supervisor.AgentStatus{Pid: 1, Version: version, Daemons: []supervisor.Status{
-		{Name: "web", State: supervisor.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute)},
+	live := &agentapi.AgentStatus{Pid: 1, Version: version, Daemons: []agentapi.Status{
+		{Name: "web", State: agentapi.StateOnline, Pid: 12706, StartTime: now.Add(-time.Minute)},
 	}}
 	var b strings.Builder
 	renderStatus(&b, report.BuildStatusReport(live, nil, nil, st, now), now, false)

@@ -9,10 +9,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // What beadsctl-tools' commands (internal/clitools) use of beadsctl's: the
@@ -59,7 +59,7 @@ func StatusReport(ctx context.Context, dir string, a *reconcile.Client) (report.
 }
 
 // EventLine is an event as beadsctl events shows it, its time in layout.
-func EventLine(ev supervisor.Event, layout string) string { return eventLine(ev, layout) }
+func EventLine(ev agentapi.Event, layout string) string { return eventLine(ev, layout) }
 
 // RenderDiags writes diagnostics as validate does (colour, or JSON).
 func RenderDiags(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, color, json bool) error {

@@ -22,9 +22,9 @@ import (
 // millisecond: handles recorded by an earlier beadsctl are compared with it
 // (TestStartTimeIsGopsutils).
 
-// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
+// ClockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
 // 100 on every Linux (gopsutil's sysconf says so too).
-const clockTicks = 100
+const ClockTicks = 100
 
 // startMillis is gopsutil's CreateTime: the boot time in whole seconds plus
 // /proc/PID/stat's starttime (field 22) in milliseconds.
@@ -44,7 +44,7 @@ func startMillis(pid int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("start time of pid %d: %w", pid, err)
 	}
-	return int64(t*1000/clockTicks + bootTime()*1000), nil
+	return int64(t*1000/ClockTicks + bootTime()*1000), nil
 }
 
 // statFields are the fields of a /proc/PID/stat after the command name
