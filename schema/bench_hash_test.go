@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // BenchmarkHashDaemon is the stable hash of one resolved daemon (computed for
@@ -98,6 +100,87 @@ func BenchmarkLoadCachedHit(b *testing.B) {
 			for b.Loop() {
 				if _, files, diags := LoadCached(c, path, "production", nil); diags.HasErrors() || len(files) != 0 {
 					b.Fatal("not a hit")
+				}
+			}
+		})
+	}
+}
+
+// scaleSource is the bench's loading file (bench/beadsctl.go's hcl of the
+// loading group): n `sleep` daemons in dir, each with its restart, stop and
+// logs blocks; args of daemon i is ["100000"] but for edit, whose is value.
+func scaleSource(n int, dir string, edit int, value string) []byte {
+	var s strings.Builder
+	for i := range n {
+		arg := "100000"
+		if i == edit {
+			arg = value
+		}
+		fmt.Fprintf(&s, `daemon "s%04d" {
+  command = "/usr/bin/sleep"
+  args    = [%q]
+  dir     = %q
+  restart {
+    policy       = "always"
+    delay        = "0s"
+    backoff      = "constant"
+    max_restarts = 16
+    min_uptime   = "1s"
+  }
+  stop {
+    signal  = "SIGTERM"
+    timeout = "2s"
+  }
+  logs {
+    out        = "%s/s%04d.out.log"
+    error      = "%s/s%04d.err.log"
+    timestamps = true
+    date_format = "YYYY-MM-DD HH:mm:ss Z"
+  }
+}
+
+`, i, arg, dir, dir, i, dir, i)
+	}
+	return []byte(s.String())
+}
+
+// BenchmarkValidateAfterEdit is validate of the bench's 1,000 daemons
+// through the cache, one daemon's args edited before each (issue 17 target
+// 2: what `beadsctl validate` does after an edit, less the start-up); Load
+// is the same for a load under no profile (plan's).
+func BenchmarkValidateAfterEdit(b *testing.B) {
+	for _, kind := range []string{"validate", "load"} {
+		b.Run(kind, func(b *testing.B) {
+			dir := b.TempDir()
+			path := filepath.Join(dir, "beads.hcl")
+			c := &Cache{Dir: dir, Key: []byte("0123456789abcdef0123456789abcdef")}
+			run := func() {
+				var diags []*hcl.Diagnostic
+				if kind == "validate" {
+					_, _, diags = ValidateCached(c, path, nil)
+				} else {
+					_, _, diags = LoadCached(c, path, "", nil)
+				}
+				if len(diags) > 0 {
+					b.Fatal(hcl.Diagnostics(diags).Error())
+				}
+			}
+			if err := os.WriteFile(path, scaleSource(1000, dir, -1, ""), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			run()
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				i++
+				if err := os.WriteFile(path, scaleSource(1000, dir, (500+379*i)%1000, fmt.Sprint(100000+i)), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				run()
+				if c.last != cacheIncremental {
+					b.Fatalf("not incremental: %d", c.last)
 				}
 			}
 		})

@@ -61,7 +61,7 @@ import (
 //     that became a folder or a FIFO is an error), and any doubt falls back
 //     to a full load, which then gives the diagnostic.
 //
-// Entries are written without fsync, by rename (store).
+// Entries are written without fsync, by rename to a free name (store).
 
 // Cache is where LoadCached and ValidateCached keep their entries.
 type Cache struct {
@@ -400,10 +400,11 @@ func entryBuffer(n int) []byte {
 }
 
 // store writes the entry kind, b being the magic and the payload
-// (entryBuffer; atomicfile.WriteUnsynced: a crash leaves the old entry, the
-// new, or an empty one that fails its MAC); a failure only costs the next
-// command a parse, so it is ignored.
+// (entryBuffer; atomicfile.WriteCache: a crash leaves the old entry, the
+// new, none, or an empty one that fails its MAC, and a reader at that moment
+// finds one of the first three); a failure only costs the next command a
+// parse, so it is ignored.
 func (c *Cache) store(kind, path, abs, home string, b []byte) {
 	b = append(b, c.tag(kind, path, abs, home, b[len(cacheMagic):])...)
-	_ = atomicfile.WriteUnsynced(c.file(kind), b, 0o600)
+	_ = atomicfile.WriteCache(c.file(kind), b, 0o600)
 }

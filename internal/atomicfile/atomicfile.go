@@ -58,6 +58,34 @@ func WriteUnsynced(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// WriteCache writes path as WriteUnsynced does, for a file rewritten at
+// every command and read back by the next (the configuration cache's
+// entries): the old file is removed just before the rename, so that the
+// rename never replaces a file. On ext4 (auto_da_alloc, the default) a
+// rename over an existing file starts the writeback of the new one's data
+// there and then: 250-280 µs a rename of a 240 KB entry on an idle disk
+// against 35 µs for the removal and a rename to a free name, milliseconds
+// behind other writers, and a disk write each command; a file that is
+// replaced again within the writeback delay is then never written at all.
+// Between the removal and the rename there is no file at path (a reader
+// finds none; a crash there leaves none): only for a file whose absence is
+// merely a miss.
+func WriteCache(path string, data []byte, perm os.FileMode) error {
+	if err := writeOpts(path, data, perm, removeRename, false); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// removeRename removes path (whatever is there: a link is not followed),
+// then renames name to it.
+func removeRename(name, path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Rename(name, path)
+}
+
 // linkNew puts the temporary file name at path only when path is free, then drops the temporary name.
 func linkNew(name, path string) error {
 	if err := os.Link(name, path); err != nil {

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -103,16 +104,7 @@ func TestWriteConcurrentReadersSeeWholeFiles(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := range 50 {
-			data := a
-			if i%2 == 1 {
-				data = b
-			}
-			if err := Write(path, data, 0o600); err != nil {
-				t.Error(err)
-				return
-			}
-		}
+		writeAlternately(t, 50, path, a, b, Write)
 	}()
 	for range 200 {
 		got, err := os.ReadFile(path)
@@ -125,6 +117,21 @@ func TestWriteConcurrentReadersSeeWholeFiles(t *testing.T) {
 	}
 	wg.Wait()
 	assertOnly(t, dir, "f")
+}
+
+// writeAlternately writes a, then b, and so on, n times at path (from a
+// goroutine of the test's: t.Error only).
+func writeAlternately(t *testing.T, n int, path string, a, b []byte, write func(string, []byte, os.FileMode) error) {
+	for i := range n {
+		data := a
+		if i%2 == 1 {
+			data = b
+		}
+		if err := write(path, data, 0o600); err != nil {
+			t.Error(err)
+			return
+		}
+	}
 }
 
 func assertOnly(t *testing.T, dir string, names ...string) {
@@ -204,20 +211,28 @@ func TestKeepAsKeepsTheOldContent(t *testing.T) {
 // link planted at the path without writing through it, and leaves no
 // temporary file.
 func TestWriteUnsynced(t *testing.T) {
+	replacesLink(t, "summary.json", WriteUnsynced)
+}
+
+// replacesLink has write replace a link planted at name (in a folder of its
+// own) with a regular file of the mode asked, without writing through it,
+// and checks that no temporary file is left; it returns the path.
+func replacesLink(t *testing.T, name string, write func(string, []byte, os.FileMode) error) string {
+	t.Helper()
 	dir := t.TempDir()
-	path, victim := filepath.Join(dir, "summary.json"), filepath.Join(dir, "victim")
+	path, victim := filepath.Join(dir, name), filepath.Join(dir, "victim")
 	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(victim, path); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteUnsynced(path, []byte("new"), 0o600); err != nil {
+	if err := write(path, []byte("new"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("after WriteUnsynced: %v, %v; want a regular file, 0600", fi.Mode(), err)
+		t.Fatalf("after the write: %v, %v; want a regular file, 0600", fi.Mode(), err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "new" {
 		t.Errorf("content %q, want new", b)
@@ -225,7 +240,43 @@ func TestWriteUnsynced(t *testing.T) {
 	if b, _ := os.ReadFile(victim); string(b) != "keep" {
 		t.Errorf("the link's target was written: %q", b)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
-		t.Errorf("temporary files left: %q", left)
+	assertOnly(t, dir, name, "victim")
+	return path
+}
+
+// TestWriteCache replaces the file whole with the mode asked, through a link
+// planted at the path without writing through it (the link is removed, not
+// followed), leaves no temporary file, and a reader running beside it sees
+// the old content, the new, or no file, never part of one.
+func TestWriteCache(t *testing.T) {
+	path := replacesLink(t, "entry", WriteCache)
+	dir := filepath.Dir(path)
+	if err := os.Remove(filepath.Join(dir, "victim")); err != nil {
+		t.Fatal(err)
 	}
+
+	a, b := bytes.Repeat([]byte("a"), 1<<16), bytes.Repeat([]byte("b"), 1<<16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		writeAlternately(t, 200, path, a, b, WriteCache)
+	}()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		got, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if whole := string(got) == "new" || len(got) == len(a) && got[0] == got[len(got)-1]; !whole {
+			t.Fatalf("a reader saw a half-written file (%d bytes)", len(got))
+		}
+	}
+	assertOnly(t, dir, "entry")
 }
