@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"reflect"
 	"sort"
@@ -133,7 +132,7 @@ func (s *Session) TestAlerts(ctx context.Context, name string) (res []agentapi.A
 // SetAlerts replaces the agent's alerts.
 func (c *Client) SetAlerts(ctx context.Context, specs []agentapi.AlertSpec) error {
 	var res agentapi.AlertsRequest
-	return c.do(ctx, call{method: http.MethodPut, path: "/v1/alerts", body: agentapi.AlertsRequest{Alerts: specs}, drive: true}, &res)
+	return c.do(ctx, call{method: "PUT", path: "/v1/alerts", body: agentapi.AlertsRequest{Alerts: specs}, drive: true}, &res)
 }
 
 // TestAlerts has the agent fire a sample event through its alert called name ("" for all).
@@ -143,7 +142,7 @@ func (c *Client) TestAlerts(ctx context.Context, name string, bound time.Duratio
 	body := struct {
 		Name string `json:"name"`
 	}{name}
-	if err := c.do(ctx, call{method: http.MethodPost, path: "/v1/alerts/test", body: body, bound: bound, drive: true}, &res); err != nil {
+	if err := c.do(ctx, call{method: "POST", path: "/v1/alerts/test", body: body, bound: bound, drive: true}, &res); err != nil {
 		return nil, err
 	}
 	return res.Results, nil

@@ -2,14 +2,12 @@ package reconcile
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,6 +20,7 @@ import (
 	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/logfile"
+	"github.com/beadsctl/beadsctl/internal/sockhttp"
 )
 
 // ErrAgentDown means no agent runs for the project folder: no socket, or a
@@ -56,7 +55,7 @@ func (e *NotAnsweringError) Error() string {
 		return fmt.Sprintf("%s does not answer: %s", who, e.Why)
 	}
 	msg := fmt.Sprintf("%s does not answer (stopped? overloaded?): no answer to %s within %v", who, e.Request, e.Timeout)
-	if !strings.HasPrefix(e.Request, http.MethodGet+" ") {
+	if !strings.HasPrefix(e.Request, "GET"+" ") {
 		msg += " (a request it already read may still be carried out when it resumes)"
 	}
 	return msg
@@ -87,7 +86,7 @@ func (e *APIError) Error() string { return fmt.Sprintf("agent: %s (%d)", e.Messa
 
 // Is makes a 404 on a daemon match ErrUnknownDaemon.
 func (e *APIError) Is(target error) bool {
-	return target == agentapi.ErrUnknownDaemon && e.Code == http.StatusNotFound
+	return target == agentapi.ErrUnknownDaemon && e.Code == 404
 }
 
 // DefaultAgentTimeout is how long the agent has to answer a question (status,
@@ -107,7 +106,7 @@ const longBound = agentapi.MaxWait
 type Client struct {
 	dir     string
 	socket  string
-	hc      *http.Client
+	hc      *sockhttp.Client
 	timeout time.Duration
 
 	// version is the CLI's beadsctl version ("" checks nothing); agent is
@@ -168,8 +167,8 @@ func (c *Client) checkVersion(ctx context.Context) error {
 // ErrAgentDown comes from the first call when nobody answers.
 func Dial(dir string) *Client {
 	sock := agentapi.SocketPath(dir)
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	hc := &sockhttp.Client{
+		Dial: func(ctx context.Context) (net.Conn, error) {
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "unix", sock)
 			if err != nil && ctx.Err() == nil {
@@ -177,11 +176,10 @@ func Dial(dir string) *Client {
 			}
 			return c, err
 		},
-		DisableCompression: true,
-		MaxIdleConns:       2,
-		IdleConnTimeout:    30 * time.Second,
+		Host:    "agent",
+		MaxIdle: 2,
 	}
-	return &Client{dir: dir, socket: sock, hc: &http.Client{Transport: tr}, timeout: DefaultAgentTimeout}
+	return &Client{dir: dir, socket: sock, hc: hc, timeout: DefaultAgentTimeout}
 }
 
 // SetTimeout sets how long the agent has to answer (DefaultAgentTimeout when
@@ -200,7 +198,7 @@ func (c *Client) Timeout() time.Duration { return c.timeout }
 func (c *Client) SocketPath() string { return c.socket }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() { c.hc.CloseIdle() }
 
 // call is one request: its deadline, and for a long one the liveness pings.
 type call struct {
@@ -225,7 +223,7 @@ func (k call) long() bool { return k.bound > 0 || k.stream }
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *Client) do(ctx context.Context, k call, out any) error {
-	resp, release, err := c.send(ctx, k)
+	resp, rctx, release, err := c.send(ctx, k)
 	if err != nil {
 		return err
 	}
@@ -237,7 +235,7 @@ func (c *Client) do(ctx context.Context, k call, out any) error {
 		err = json.NewDecoder(resp.Body).Decode(out)
 	}
 	if err != nil {
-		if cerr := c.callErr(ctx, resp.Request.Context(), k, err); cerr != err {
+		if cerr := c.callErr(ctx, rctx, k, err); cerr != err {
 			return cerr
 		}
 		return fmt.Errorf("agent: decode answer to %s %s: %w", k.method, k.path, err)
@@ -252,25 +250,33 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
-// send sends a request and returns a 2xx response; the caller reads and closes
-// its body, then calls release (which ends the request's deadline and pings).
-func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), error) {
+// send sends a request and returns a 2xx response and the request's context;
+// the caller reads and closes its body, then calls release (which ends the
+// request's deadline and pings).
+func (c *Client) send(ctx context.Context, k call) (*sockhttp.Response, context.Context, func(), error) {
 	if k.drive {
 		if err := c.checkVersion(ctx); err != nil {
 			var ve *AgentVersionError
 			if errors.As(err, &ve) {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			return nil, nil, &notSentError{err}
+			return nil, nil, nil, &notSentError{err}
 		}
 	}
-	var rd io.Reader
+	req := &sockhttp.Request{Method: k.method, Path: k.path}
 	if k.body != nil {
 		b, err := json.Marshal(k.body)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		rd = bytes.NewReader(b)
+		req.Body = b
+		req.Header = append(req.Header, [2]string{"Content-Type", "application/json"})
+	}
+	if !k.anyAPI {
+		req.Header = append(req.Header, [2]string{agentapi.HeaderAPI, strconv.Itoa(agentapi.APIVersion)})
+	}
+	if c.version != "" {
+		req.Header = append(req.Header, [2]string{agentapi.HeaderVersion, c.version})
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	rctx, cancelT := cctx, context.CancelFunc(func() {})
@@ -282,33 +288,20 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 		stop = c.ping(rctx, k, cancel)
 	}
 	release := func() { stop(); cancelT(); cancel(nil) }
-	req, err := http.NewRequestWithContext(rctx, k.method, "http://agent"+k.path, rd)
-	if err != nil {
-		release()
-		return nil, nil, err
-	}
-	if k.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if !k.anyAPI {
-		req.Header.Set(agentapi.HeaderAPI, strconv.Itoa(agentapi.APIVersion))
-	}
-	if c.version != "" {
-		req.Header.Set(agentapi.HeaderVersion, c.version)
-	}
-	var resp *http.Response
+	var resp *sockhttp.Response
+	var err error
 	if k.stream {
 		// The head must come within the answer time even when the body is
 		// a stream without end.
 		t := time.AfterFunc(c.timeout, func() { cancel(c.notAnswering(k)) })
-		resp, err = c.hc.Do(req)
+		resp, err = c.hc.Do(rctx, req)
 		t.Stop()
 	} else {
-		resp, err = c.hc.Do(req)
+		resp, err = c.hc.Do(rctx, req)
 	}
 	if err != nil {
 		release()
-		return nil, nil, c.callErr(ctx, rctx, k, err)
+		return nil, nil, nil, c.callErr(ctx, rctx, k, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer release()
@@ -318,9 +311,9 @@ func (c *Client) send(ctx context.Context, k call) (*http.Response, func(), erro
 		if json.Unmarshal(b, &ae) != nil || ae.Error == "" {
 			ae.Error = strings.TrimSpace(string(b))
 		}
-		return nil, nil, &APIError{Code: resp.StatusCode, Message: ae.Error}
+		return nil, nil, nil, &APIError{Code: resp.StatusCode, Message: ae.Error}
 	}
-	return resp, release, nil
+	return resp, rctx, release, nil
 }
 
 // notAnswering is the cause a request's deadline carries.
@@ -376,14 +369,11 @@ func (c *Client) ping(ctx context.Context, k call, cancel context.CancelCauseFun
 				return
 			case <-t.C:
 			}
-			pctx, pcancel := context.WithTimeoutCause(ctx, c.timeout, c.notAnswering(call{method: http.MethodGet, path: "/v1/status"}))
-			req, err := http.NewRequestWithContext(pctx, http.MethodGet, "http://agent/v1/status", nil)
+			pctx, pcancel := context.WithTimeoutCause(ctx, c.timeout, c.notAnswering(call{method: "GET", path: "/v1/status"}))
+			resp, err := c.hc.Do(pctx, &sockhttp.Request{Method: "GET", Path: "/v1/status"})
 			if err == nil {
-				var resp *http.Response
-				if resp, err = c.hc.Do(req); err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
 			}
 			cause := context.Cause(pctx)
 			pcancel()
@@ -413,7 +403,7 @@ func daemonPath(name string, verb ...string) string {
 // Status returns the agent's status: itself and every daemon it hosts.
 func (c *Client) Status(ctx context.Context) (agentapi.AgentStatus, error) {
 	var st agentapi.AgentStatus
-	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status", anyAPI: true}, &st)
+	err := c.do(ctx, call{method: "GET", path: "/v1/status", anyAPI: true}, &st)
 	if err == nil {
 		c.mu.Lock()
 		c.agent = &st
@@ -427,7 +417,7 @@ func (c *Client) Status(ctx context.Context) (agentapi.AgentStatus, error) {
 // older version answers all of it.
 func (c *Client) StatusBrief(ctx context.Context) (agentapi.AgentStatus, error) {
 	var st agentapi.AgentStatus
-	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/status?brief=1", anyAPI: true}, &st)
+	err := c.do(ctx, call{method: "GET", path: "/v1/status?brief=1", anyAPI: true}, &st)
 	return st, err
 }
 
@@ -439,30 +429,30 @@ type PutResult = agentapi.PutResult
 func (c *Client) Put(ctx context.Context, spec agentapi.Spec) (PutResult, error) {
 	var res PutResult
 	c.markStarted(spec.Name)
-	err := c.do(ctx, call{method: http.MethodPut, path: daemonPath(spec.Name), body: spec, bound: longBound, drive: true}, &res)
+	err := c.do(ctx, call{method: "PUT", path: daemonPath(spec.Name), body: spec, bound: longBound, drive: true}, &res)
 	return res, err
 }
 
 // Delete stops the daemon gracefully and forgets it.
 func (c *Client) Delete(ctx context.Context, name string) (agentapi.Status, error) {
-	return c.verb(ctx, http.MethodDelete, name, "", longBound, false) // destroy works across versions
+	return c.verb(ctx, "DELETE", name, "", longBound, false) // destroy works across versions
 }
 
 // Restart restarts the daemon gracefully (reason "manual").
 func (c *Client) Restart(ctx context.Context, name string) (agentapi.Status, error) {
 	c.markStarted(name)
-	return c.verb(ctx, http.MethodPost, name, "restart", longBound, true)
+	return c.verb(ctx, "POST", name, "restart", longBound, true)
 }
 
 // Stop stops the daemon and keeps it stopped; it returns once the process is gone.
 func (c *Client) Stop(ctx context.Context, name string) (agentapi.Status, error) {
-	return c.verb(ctx, http.MethodPost, name, "stop", longBound, true)
+	return c.verb(ctx, "POST", name, "stop", longBound, true)
 }
 
 // Start starts a stopped or errored daemon.
 func (c *Client) Start(ctx context.Context, name string) (agentapi.Status, error) {
 	c.markStarted(name)
-	return c.verb(ctx, http.MethodPost, name, "start", 0, true)
+	return c.verb(ctx, "POST", name, "start", 0, true)
 }
 
 // markStarted records that a start of name is asked now (before the request:
@@ -509,7 +499,7 @@ func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (agentapi.Sta
 		q.Set("since", since.UTC().Format(time.RFC3339Nano))
 	}
 	var res agentapi.WaitResult
-	if err := c.do(ctx, call{method: http.MethodGet, path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout+w.Settle, agentapi.MaxWait), drive: true}, &res); err != nil {
+	if err := c.do(ctx, call{method: "GET", path: daemonPath(name, "wait") + "?" + q.Encode(), bound: min(timeout+w.Settle, agentapi.MaxWait), drive: true}, &res); err != nil {
 		return res.Status, err
 	}
 	switch res.Result {
@@ -533,7 +523,7 @@ func (c *Client) Wait(ctx context.Context, name string, w WaitFor) (agentapi.Sta
 // log writer, so no later line is lost) and returns the paths emptied.
 func (c *Client) FlushLogs(ctx context.Context, name string) ([]string, error) {
 	var res agentapi.FlushResult
-	if err := c.do(ctx, call{method: http.MethodPost, path: daemonPath(name, "logs", "flush"), drive: true}, &res); err != nil {
+	if err := c.do(ctx, call{method: "POST", path: daemonPath(name, "logs", "flush"), drive: true}, &res); err != nil {
 		return nil, err
 	}
 	if res.Error != "" {
@@ -574,7 +564,7 @@ func (c *Client) FollowEvents(ctx context.Context, daemon string) (*EventStream,
 	if daemon != "" {
 		path += "?daemon=" + url.QueryEscape(daemon)
 	}
-	resp, release, err := c.send(ctx, call{method: http.MethodGet, path: path, stream: true})
+	resp, _, release, err := c.send(ctx, call{method: "GET", path: path, stream: true})
 	if err != nil {
 		return nil, err
 	}
@@ -583,7 +573,8 @@ func (c *Client) FollowEvents(ctx context.Context, daemon string) (*EventStream,
 
 // Metrics returns the agent's metrics in the Prometheus text format.
 func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
-	resp, release, err := c.send(ctx, call{method: http.MethodGet, path: "/v1/metrics"})
+	k := call{method: "GET", path: "/v1/metrics"}
+	resp, rctx, release, err := c.send(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -591,7 +582,7 @@ func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, c.callErr(ctx, resp.Request.Context(), call{method: http.MethodGet, path: "/v1/metrics"}, err)
+		return nil, c.callErr(ctx, rctx, k, err)
 	}
 	return b, nil
 }
@@ -603,7 +594,7 @@ func (c *Client) SetMetricsListen(ctx context.Context, addr string) (string, err
 	body := struct {
 		Listen string `json:"listen"`
 	}{addr}
-	if err := c.do(ctx, call{method: http.MethodPut, path: "/v1/metrics/listen", body: body, drive: true}, &res); err != nil {
+	if err := c.do(ctx, call{method: "PUT", path: "/v1/metrics/listen", body: body, drive: true}, &res); err != nil {
 		return "", err
 	}
 	if res.Error != "" {
@@ -615,7 +606,7 @@ func (c *Client) SetMetricsListen(ctx context.Context, addr string) (string, err
 // Shutdown asks the agent to stop every daemon and exit; it returns once the
 // daemons are stopped.
 func (c *Client) Shutdown(ctx context.Context) error {
-	err := c.do(ctx, call{method: http.MethodPost, path: "/v1/shutdown", bound: longBound, anyAPI: true}, nil)
+	err := c.do(ctx, call{method: "POST", path: "/v1/shutdown", bound: longBound, anyAPI: true}, nil)
 	if err == nil {
 		c.mu.Lock()
 		c.agent = nil // the next agent is asked anew
