@@ -186,3 +186,43 @@ func BenchmarkValidateAfterEdit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCodec encodes and decodes the cache entry of the bench's 1,000
+// daemons (what a load after an edit reads, then writes).
+func BenchmarkCodec(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "beads.hcl")
+	if err := os.WriteFile(path, scaleSource(1000, dir, -1, ""), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, _, diags := Load(path, "", nil)
+	if diags.HasErrors() {
+		b.Fatal(diags.Error())
+	}
+	// What a load after an edit encodes: the daemons decoded from the
+	// entry (one parsed).
+	enc, err := encodeAny(nil, &loadEntry{Config: cfg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &loadEntry{}
+	if err := decodeAny(enc, e); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeAny(make([]byte, 0, len(enc)), e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := decodeAny(enc, &loadEntry{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

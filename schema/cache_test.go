@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -333,17 +334,103 @@ func TestCodecRefusesWhatItCannotRepresent(t *testing.T) {
 	}
 	n := 3
 	for _, in := range []ok{{}, {S: []string{}, M: map[string]string{}, P: &n, F: 1.5}, {S: []string{"a", ""}, M: map[string]string{"k": "v"}}} {
-		b, err := encodeAny(nil, &in)
-		if err != nil {
-			t.Fatal(err)
+		roundTrip(t, in)
+	}
+}
+
+// roundTrip checks that in comes back from the codec reflect.DeepEqual, and
+// that every shorter encoding, and one with a byte more, is refused.
+func roundTrip[T any](t *testing.T, in T) {
+	t.Helper()
+	b, err := encodeAny(nil, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out T
+	if err := decodeAny(b, &out); err != nil || !reflect.DeepEqual(out, in) {
+		t.Fatalf("%+v came back %+v (%v)", in, out, err)
+	}
+	for k := range b {
+		var short T
+		if decodeAny(b[:k], &short) == nil {
+			t.Fatalf("%+v: %d bytes of %d decoded", in, k, len(b))
 		}
-		var out ok
-		if err := decodeAny(b, &out); err != nil || !reflect.DeepEqual(out, in) {
-			t.Fatalf("%+v came back %+v (%v)", in, out, err)
+	}
+	if decodeAny(append(b, 0), &out) == nil {
+		t.Fatalf("%+v: a byte too many decoded", in)
+	}
+}
+
+// TestCodecEveryKind: a value of every kind the codec compiles (each size
+// of integer at its limits, floats, shared and long strings, nil and empty
+// slices and maps apart, bytes, arrays, pointers, maps through reflection, a
+// recursive type) comes back reflect.DeepEqual; every shorter input, and an
+// integer too large for its field, is refused.
+func TestCodecEveryKind(t *testing.T) {
+	type node struct {
+		V    string
+		Next *node
+	}
+	type dur int64
+	type all struct {
+		B      bool
+		I      int
+		I8     int8
+		I16    int16
+		I32    int32
+		I64    int64
+		D      dur
+		U      uint
+		U8     uint8
+		U16    uint16
+		U32    uint32
+		U64    uint64
+		F32    float32
+		F64    float64
+		S, S2  string
+		Long   string
+		P, Nil *int
+		Bytes  []byte
+		Empty  []string
+		None   []string
+		List   []string
+		Arr    [3]uint16
+		Env    map[string]string
+		NoEnv  map[string]string
+		NoMap  map[int][]string
+		Ints   map[int][]string
+		Named  map[dur]node
+		Nodes  []node
+		List2  *node
+	}
+	n := -7
+	long := strings.Repeat("x", 300)
+	in := all{
+		B: true, I: math.MinInt, I8: math.MinInt8, I16: math.MaxInt16, I32: math.MinInt32, I64: math.MaxInt64, D: -5,
+		U: math.MaxUint, U8: math.MaxUint8, U16: 1, U32: math.MaxUint32, U64: math.MaxUint64,
+		F32: 1.5, F64: math.Inf(-1), S: "shared", S2: "shared", Long: long, P: &n,
+		Bytes: []byte{0, 1, 255}, Empty: []string{}, List: []string{"shared", "", long, long},
+		Arr: [3]uint16{1, 0, math.MaxUint16}, Env: map[string]string{"A": "shared", "": "", "L": long},
+		NoEnv: map[string]string{}, Ints: map[int][]string{-1: nil, 2: {"a"}},
+		Named: map[dur]node{3: {V: "n", Next: &node{V: "m"}}}, Nodes: []node{{}, {V: "shared"}},
+		List2: &node{V: "a", Next: &node{V: "b", Next: &node{V: long}}},
+	}
+	for _, x := range []all{in, {}} {
+		roundTrip(t, x)
+	}
+	type wide struct{ V int64 }
+	type narrow struct{ V int8 }
+	type unarrow struct{ V uint8 }
+	for _, v := range []int64{128, -129} {
+		b, _ := encodeAny(nil, &wide{V: v})
+		if decodeAny(b, &narrow{}) == nil {
+			t.Errorf("%d decoded into an int8", v)
 		}
-		if len(b) > 0 && decodeAny(b[:len(b)-1], &out) == nil {
-			t.Fatalf("%+v: a short encoding decoded", in)
-		}
+	}
+	type uwide struct{ V uint64 }
+	b, _ := encodeAny(nil, &uwide{V: 256})
+	if decodeAny(b, &unarrow{}) == nil {
+		t.Error("256 decoded into a uint8")
 	}
 }
 
