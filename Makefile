@@ -65,7 +65,7 @@ cross:
 
 # Leaves (internal/ packages that own one concept each) import nothing of ours but other leaves;
 # schema and supervisor import nothing of ours but leaves (STYLE.md §1).
-LEAVES := agentapi alerton atomicfile bd boot flock logfile logpath plural pm2 proc sockhttp tailbuf
+LEAVES := agentapi alerton atomicfile bd boot flock jsoncodec jsoncodec/jsoncodectest logfile logpath plural pm2 proc sockhttp tailbuf
 imports:
 	@leaves="$(foreach l,$(LEAVES),github.com/beadsctl/beadsctl/internal/$(l))"; \
 	for p in schema supervisor $(foreach l,$(LEAVES),internal/$(l)); do \

@@ -229,9 +229,15 @@ func (c *Client) do(ctx context.Context, k call, out any) error {
 	}
 	defer release()
 	defer resp.Body.Close()
-	if out == nil {
+	switch o := out.(type) {
+	case nil:
 		_, err = io.Copy(io.Discard, resp.Body)
-	} else {
+	case bodyDecoder:
+		var b []byte
+		if b, err = readBody(resp); err == nil {
+			err = o.decodeBody(b)
+		}
+	default:
 		err = json.NewDecoder(resp.Body).Decode(out)
 	}
 	if err != nil {
@@ -403,7 +409,7 @@ func daemonPath(name string, verb ...string) string {
 // Status returns the agent's status: itself and every daemon it hosts.
 func (c *Client) Status(ctx context.Context) (agentapi.AgentStatus, error) {
 	var st agentapi.AgentStatus
-	err := c.do(ctx, call{method: "GET", path: "/v1/status", anyAPI: true}, &st)
+	err := c.do(ctx, call{method: "GET", path: "/v1/status", anyAPI: true}, agentStatusBody{&st})
 	if err == nil {
 		c.mu.Lock()
 		c.agent = &st
@@ -417,7 +423,7 @@ func (c *Client) Status(ctx context.Context) (agentapi.AgentStatus, error) {
 // older version answers all of it.
 func (c *Client) StatusBrief(ctx context.Context) (agentapi.AgentStatus, error) {
 	var st agentapi.AgentStatus
-	err := c.do(ctx, call{method: "GET", path: "/v1/status?brief=1", anyAPI: true}, &st)
+	err := c.do(ctx, call{method: "GET", path: "/v1/status?brief=1", anyAPI: true}, agentStatusBody{&st})
 	return st, err
 }
 

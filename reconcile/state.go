@@ -205,12 +205,12 @@ func ReadStateSummary(path string) (*State, error) {
 	}
 	if sb, err := atomicfile.ReadOwn(summaryPath(path), maxSummary); err == nil {
 		var v stateSummary
-		if json.Unmarshal(sb, &v) == nil && v.Of != nil && *v.Of == contentOf(b) && checkState(path, nil, v.FormatVersion, v.Lineage) == nil {
+		if decodeStateSummary(sb, &v) == nil && v.Of != nil && *v.Of == contentOf(b) && checkState(path, nil, v.FormatVersion, v.Lineage) == nil {
 			return v.state(), nil
 		}
 	}
 	var v stateSummary
-	if err := checkState(path, json.Unmarshal(b, &v), v.FormatVersion, v.Lineage); err != nil {
+	if err := checkState(path, decodeStateSummary(b, &v), v.FormatVersion, v.Lineage); err != nil {
 		return nil, err
 	}
 	return v.state(), nil

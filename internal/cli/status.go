@@ -176,7 +176,7 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 			fmt.Fprint(out, "\x1b[H\x1b[2J")
 		}
 		if o.json {
-			err = writeJSON(out, r)
+			err = writeStatusJSON(out, &r)
 		} else if o.compact {
 			renderList(out, r, time.Now(), g.color(out))
 		} else {
@@ -200,6 +200,17 @@ func runStatus(c *cobra.Command, g *globals, o *statusOptions) error {
 			fmt.Fprintln(out)
 		}
 	}
+}
+
+// writeStatusJSON writes status --json: writeJSON's bytes, without
+// reflection (report.AppendStatusJSON).
+func writeStatusJSON(w io.Writer, r *report.StatusReport) error {
+	b, err := report.AppendStatusJSON(make([]byte, 0, 1024+800*len(r.Daemons)), r)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // renderStatus writes the human table, then the boot persistence.
