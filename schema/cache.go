@@ -137,7 +137,7 @@ func LoadCached(c *Cache, path, profile string, environ []string) (*Config, map[
 		return e.Config, map[string]*hcl.File{}, nil
 	}
 	var in inputs
-	ct := c.cutSource(src, path)
+	ct := c.cutSource(src, path, e)
 	if cfg, pieces, ok := ct.incremental(e, abs, profile, environ, &in); ok {
 		c.last = cacheIncremental
 		c.keep(kind, path, abs, home, whole, cfg, pieces, &in)
@@ -182,8 +182,9 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 		}
 	}
 	var in inputs
-	ct := c.cutSource(src, path)
-	if profiles, ok := c.validateIncremental(ct, path, abs, home, whole, environ, &in); ok {
+	base := c.entry("vrun-", path, abs, home)
+	ct := c.cutSource(src, path, base)
+	if profiles, ok := c.validateIncremental(ct, base, path, abs, home, whole, environ, &in); ok {
 		c.last = cacheIncremental
 		return profiles, map[string]*hcl.File{}, nil
 	}
@@ -195,16 +196,16 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 	return profiles, files, diags
 }
 
-// validateIncremental is validate's resolutions, each incremental; false
-// when one is not.
-func (c *Cache) validateIncremental(ct *cut, path, abs, home string, whole []byte, environ []string, in *inputs) ([]string, bool) {
+// validateIncremental is validate's resolutions, each incremental (the one
+// under no profile from e, the entry vrun-); false when one is not.
+func (c *Cache) validateIncremental(ct *cut, e *loadEntry, path, abs, home string, whole []byte, environ []string, in *inputs) ([]string, bool) {
 	if ct == nil {
 		return nil, false
 	}
 	run := func(profile string) (*Config, []piece, bool) {
 		return ct.incremental(c.entry("vrun-"+profile, path, abs, home), abs, profile, environ, in)
 	}
-	base, pieces, ok := run("")
+	base, pieces, ok := ct.incremental(e, abs, "", environ, in)
 	if !ok {
 		return nil, false
 	}

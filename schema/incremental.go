@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"hash"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -61,6 +64,7 @@ type piece struct {
 	Tag  []byte // pieceTag of its bytes
 	Line int    // where it started
 	Byte int
+	Len  int // its bytes
 	// Daemon is the daemon it declares when it declares one daemon and
 	// nothing else; "" for context.
 	Daemon string
@@ -86,39 +90,151 @@ type cut struct {
 }
 
 // cutSource cuts src for c; nil when it cannot be (JSON, a limit crossed,
-// the scan not sure, a BOM where a piece would start).
-func (c *Cache) cutSource(src []byte, filename string) *cut {
+// the scan not sure, a BOM where a piece would start). e, when not nil, is
+// an entry made of another version of the file: the pieces it records that
+// src still starts and ends with are cut where they were, and only what lies
+// between is scanned (cutAround); the cut is the same.
+func (c *Cache) cutSource(src []byte, filename string, e *loadEntry) *cut {
 	if strings.HasSuffix(filename, ".json") {
 		return nil
 	}
-	diags, splits := checkLimits(src, filename)
-	if diags.HasErrors() || splits == nil {
-		return nil
-	}
-	bounds := []int{0}
-	for _, s := range splits {
-		if s > bounds[len(bounds)-1] && s < len(src) {
-			if bytes.HasPrefix(src[s:], utf8BOM) {
-				return nil // a piece's parse would skip it (chunks.go)
-			}
-			bounds = append(bounds, s)
-		}
-	}
-	bounds = append(bounds, len(src))
-	n := len(bounds) - 1
-	ct := &cut{src: src, filename: filename, bounds: bounds, starts: make([]hcl.Pos, n), tags: make([][]byte, n), bodies: make([]*hclsyntax.Body, n)}
 	m := hmac.New(sha256.New, c.Key)
+	bounds, tags := cutAround(src, e, m)
+	if bounds == nil {
+		diags, splits := checkLimits(src, filename)
+		if diags.HasErrors() || splits == nil {
+			return nil
+		}
+		if bounds = boundsOf(src, 0, splits); bounds == nil {
+			return nil
+		}
+		bounds = append(bounds, len(src))
+		tags = make([][]byte, len(bounds)-1)
+	}
+	n := len(bounds) - 1
+	ct := &cut{src: src, filename: filename, bounds: bounds, starts: make([]hcl.Pos, n), tags: tags, bodies: make([]*hclsyntax.Body, n)}
 	for i, line := 0, 1; i < n; i++ {
 		if i > 0 {
 			line += bytes.Count(src[bounds[i-1]:bounds[i]], []byte{'\n'})
 		}
 		ct.starts[i] = hcl.Pos{Line: line, Column: 1, Byte: bounds[i]}
-		m.Reset()
-		m.Write([]byte(pieceDomain))
-		m.Write(src[bounds[i]:bounds[i+1]])
-		ct.tags[i] = m.Sum(nil)
+		if ct.tags[i] == nil {
+			ct.tags[i] = pieceTag(m, src[bounds[i]:bounds[i+1]])
+		}
 	}
 	return ct
+}
+
+// boundsOf is from, then each of splits (places the scan may cut src at)
+// after it and before src's end; nil when a BOM starts one (a piece's parse
+// would skip it, chunks.go).
+func boundsOf(src []byte, from int, splits []int) []int {
+	bounds := []int{from}
+	for _, s := range splits {
+		if s > bounds[len(bounds)-1] && s < len(src) {
+			if bytes.HasPrefix(src[s:], utf8BOM) {
+				return nil
+			}
+			bounds = append(bounds, s)
+		}
+	}
+	return bounds
+}
+
+// pieceTag is the tag of a piece's bytes, with m the project key's HMAC.
+func pieceTag(m hash.Hash, b []byte) []byte {
+	m.Reset()
+	m.Write([]byte(pieceDomain))
+	m.Write(b)
+	return m.Sum(nil)
+}
+
+// cutAround is the cut of src (its bounds, src's end last, and the tags of
+// the pieces it knows, nil for the others) from e's pieces, or nil for a
+// full scan. The pieces of e that src starts with (the head), byte for
+// byte, are cut where they were: the limits scan is in the same state at
+// each of their bounds as it was in e's file (outside every construct,
+// nothing counted: e's file parsed), so from the head's end on it is the
+// full scan's, which runs there (over the rest of the file, as the full
+// scan sees it) until it may cut where a piece of e that src ends with (the
+// tail) starts, in that same state; from there the scan is what it was at
+// the end of e's file. The head's scan depended on what followed it only
+// through a search that failed, a '/*' without '*/' (an operator, not a
+// comment, which no file that parses has outside a string): a head with a
+// '/*' is scanned in full. FuzzIncrementalCut compares it with the full
+// scan's cut.
+func cutAround(src []byte, e *loadEntry, m hash.Hash) ([]int, [][]byte) {
+	if e == nil || len(e.Pieces) == 0 || e.Pieces[0].Byte != 0 || len(src) > MaxFileSize {
+		return nil, nil
+	}
+	ps := e.Pieces
+	for j := range ps {
+		if ps[j].Len <= 0 || j > 0 && ps[j].Byte != ps[j-1].Byte+ps[j-1].Len {
+			return nil, nil
+		}
+	}
+	var bounds []int
+	var tags [][]byte
+	pos, i := 0, 0
+	for ; i < len(ps) && pos+ps[i].Len <= len(src); i++ {
+		t := pieceTag(m, src[pos:pos+ps[i].Len])
+		if !hmac.Equal(t, ps[i].Tag) {
+			break
+		}
+		bounds, tags = append(bounds, pos), append(tags, t)
+		pos += ps[i].Len
+	}
+	end := len(src)
+	var tail []int // where each piece of the tail starts, the last first
+	var tailTags [][]byte
+	for j := len(ps) - 1; j >= i && end-ps[j].Len >= pos; j-- {
+		t := pieceTag(m, src[end-ps[j].Len:end])
+		if !hmac.Equal(t, ps[j].Tag) {
+			break
+		}
+		end -= ps[j].Len
+		tail, tailTags = append(tail, end), append(tailTags, t)
+	}
+	slices.Reverse(tail)
+	slices.Reverse(tailTags)
+	if pos == 0 && end == len(src) || bytes.Contains(src[:pos], []byte("/*")) {
+		return nil, nil // nothing known: the full scan costs the same
+	}
+	if pos < end || pos < len(src) && len(tail) == 0 {
+		body, base := src[pos:], pos
+		if pos == 0 {
+			body = bytes.TrimPrefix(src, utf8BOM) // the lexer skips a BOM
+			base = len(src) - len(body)
+		}
+		t := newTracker(MaxNesting, frameRoot)
+		t.haltAt = slices.Clone(tail)
+		complete, sure := scanNative(t, body, base)
+		to := len(src) // where the scan stopped
+		if t.halted {
+			to = t.splits[len(t.splits)-1]
+		}
+		if !sure || !complete || t.over >= 0 || t.halted && t.depth != 0 || !utf8.Valid(src[pos:to]) {
+			return nil, nil
+		}
+		mid := boundsOf(src, pos, t.splits)
+		if mid == nil {
+			return nil, nil
+		}
+		if t.halted {
+			mid = mid[:len(mid)-1] // to, a piece of the tail
+		}
+		bounds = append(bounds, mid...)
+		tags = append(tags, make([][]byte, len(mid))...)
+		k, _ := slices.BinarySearch(tail, to)
+		tail, tailTags = tail[k:], tailTags[k:]
+	}
+	bounds = append(append(bounds, tail...), len(src))
+	for _, b := range bounds[1 : len(bounds)-1] {
+		if bytes.HasPrefix(src[b:], utf8BOM) {
+			return nil, nil // boundsOf's rule, the tail's bounds included
+		}
+	}
+	return bounds, append(tags, tailTags...)
 }
 
 // pieceDomain and wholeDomain keep a piece's tag apart from a whole file's.
@@ -186,7 +302,7 @@ func (ct *cut) pieces(body hcl.Body) []piece {
 	}
 	out := make([]piece, len(ct.tags))
 	for i := range out {
-		out[i] = piece{Tag: ct.tags[i], Line: ct.starts[i].Line, Byte: ct.starts[i].Byte,
+		out[i] = piece{Tag: ct.tags[i], Line: ct.starts[i].Line, Byte: ct.starts[i].Byte, Len: ct.bounds[i+1] - ct.bounds[i],
 			Daemon: daemonOf(&hclsyntax.Body{Blocks: in[i]})}
 	}
 	return out
@@ -220,7 +336,7 @@ func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, 
 	var fresh []int
 	for i, t := range ct.tags {
 		taken[i] = -1
-		out[i] = piece{Tag: t, Line: ct.starts[i].Line, Byte: ct.starts[i].Byte}
+		out[i] = piece{Tag: t, Line: ct.starts[i].Line, Byte: ct.starts[i].Byte, Len: ct.bounds[i+1] - ct.bounds[i]}
 		if j, ok := old[string(t)]; ok && j >= 0 && e.Pieces[j].Daemon != "" {
 			taken[i] = j
 			out[i].Daemon = e.Pieces[j].Daemon

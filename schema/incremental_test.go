@@ -2,6 +2,8 @@ package schema
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,6 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // incrBlock is one top-level block of incrSource, by its kind.
@@ -70,7 +75,8 @@ func incrContext(v int, names []string) []incrBlock {
 // profile, metrics and an alert — a daemon's args changed, blocks moved,
 // inserted, deleted and renamed, comments and blank lines added above
 // (every block below moves), the profile changed, now and then a syntax
-// error or a duplicate — each load and validate through the cache gives what
+// error or a duplicate, the entries those of an older version or none —
+// each load and validate through the cache gives what
 // a fresh one gives (Config reflect.DeepEqual, ranges included, and the same
 // diagnostics), most of them incrementally; a changed profile is never
 // incremental; and no entry holds the sensitive value of a daemon that has
@@ -83,6 +89,7 @@ func TestIncrementalIsAFullLoad(t *testing.T) {
 
 func incrementalRun(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 17))
+	entriesRand := rand.New(rand.NewPCG(seed, 23)) // apart: the edits are r's alone
 	file, c := cacheProject(t, nil)
 	environ := []string{"HOME=/home/u"}
 	var names []string
@@ -107,6 +114,7 @@ func incrementalRun(t *testing.T, seed uint64) {
 	ctxVariant := 0
 	next := len(names)
 	counts := map[cacheOutcome]int{}
+	var saved map[string][]byte
 	for step := range 100 {
 		what := ""
 		var extra []incrBlock
@@ -160,6 +168,19 @@ func incrementalRun(t *testing.T, seed uint64) {
 		default:
 			what = "unchanged"
 		}
+		// Now and then the entries are those of an older version of the
+		// file (kept some steps before), or gone (a crash between an
+		// entry's removal and its rename, or a folder cleaned).
+		switch entriesRand.IntN(12) {
+		case 0:
+			saved = readEntries(t, c.Dir)
+		case 1:
+			writeEntries(t, c.Dir, saved)
+			what += ", older entries"
+		case 2:
+			writeEntries(t, c.Dir, nil)
+			what += ", no entries"
+		}
 		blocks := append(append(slices.Clone(daemons[:len(daemons)/2]), extra...), daemons[len(daemons)/2:]...)
 		blocks = append(blocks, incrContext(ctxVariant, kept)...)
 		src := incrSource(blocks)
@@ -206,6 +227,37 @@ func incrementalRun(t *testing.T, seed uint64) {
 	}
 }
 
+// readEntries is the cache entries in dir, by name.
+func readEntries(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, CacheFilePrefix+"-*"))
+	m := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[filepath.Base(p)] = b
+	}
+	return m
+}
+
+// writeEntries makes the cache entries in dir those of m.
+func writeEntries(t *testing.T, dir string, m map[string][]byte) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, CacheFilePrefix+"-*"))
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, b := range m {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // others is names without name.
 func others(names []string, name string) []string {
 	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == name })
@@ -227,17 +279,23 @@ func configDiff(got, want *Config) string {
 	return "the daemons are equal"
 }
 
-// FuzzIncrementalLoad: whatever file an entry was made from (before) and
-// whatever the file is now (after), a load through the cache gives what a
-// fresh load gives.
-func FuzzIncrementalLoad(f *testing.F) {
+// fuzzBase is the fuzz tests' file of three daemons and the context, by
+// block and whole.
+func fuzzBase() ([]incrBlock, []byte) {
 	names := []string{"a", "b", "c"}
 	var base []incrBlock
 	for i, n := range names {
 		base = append(base, incrBlock{name: n, text: incrDaemon(n, i, i, names[:i])})
 	}
 	base = append(base, incrContext(0, names)...)
-	src := incrSource(base)
+	return base, incrSource(base)
+}
+
+// FuzzIncrementalLoad: whatever file an entry was made from (before) and
+// whatever the file is now (after), a load through the cache gives what a
+// fresh load gives.
+func FuzzIncrementalLoad(f *testing.F) {
+	base, src := fuzzBase()
 	f.Add(src, src)
 	f.Add(src, bytes.Replace(src, []byte(`"1000"`), []byte(`"1001"`), 1))
 	f.Add(src, append([]byte("\n\n"), src...))
@@ -260,6 +318,103 @@ func FuzzIncrementalLoad(f *testing.F) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("profile %q, outcome %d: the config differs from a fresh load\n%s", p, c.last, configDiff(got, want))
 			}
+		}
+	})
+}
+
+// cutPieces is what an entry records of ct for cutAround (no daemons).
+func cutPieces(ct *cut) []piece {
+	out := make([]piece, len(ct.tags))
+	for i := range out {
+		out[i] = piece{Tag: ct.tags[i], Line: ct.starts[i].Line, Byte: ct.bounds[i], Len: ct.bounds[i+1] - ct.bounds[i]}
+	}
+	return out
+}
+
+// sameCut fails unless the cut of after from the pieces of before's cut is
+// the full scan's cut of after, and says whether cutAround cut it (rather
+// than a full scan).
+func sameCut(t *testing.T, before, after []byte) bool {
+	t.Helper()
+	c := &Cache{Key: []byte("0123456789abcdef0123456789abcdef")}
+	old := c.cutSource(before, "beads.hcl", nil)
+	if old == nil {
+		return false
+	}
+	e := &loadEntry{Pieces: cutPieces(old)}
+	want := c.cutSource(after, "beads.hcl", nil)
+	got := c.cutSource(after, "beads.hcl", e)
+	if (got == nil) != (want == nil) {
+		t.Fatalf("cut from the entry %v, full scan %v", got != nil, want != nil)
+	}
+	if want != nil && (!slices.Equal(got.bounds, want.bounds) || !slices.Equal(got.starts, want.starts) || !reflect.DeepEqual(got.tags, want.tags)) {
+		t.Fatalf("the cut from the entry differs from the full scan's:\n%v %v\nwant\n%v %v", got.bounds, got.starts, want.bounds, want.starts)
+	}
+	bounds, _ := cutAround(after, e, hmac.New(sha256.New, c.Key))
+	return bounds != nil
+}
+
+// TestCutAroundIsTheFullCut: a file cut from the pieces an entry recorded of
+// another version is cut where the full scan cuts it, whatever changed: one
+// block edited (first, middle, last), blocks inserted, deleted and moved, a
+// BOM, CRLF line ends, and edits that change what the unchanged pieces are
+// (a string or a heredoc left open that swallows the tail, a comment over
+// unchanged pieces, one opened in the head and closed after it); cutAround
+// cuts all but the last, the one that shares nothing and the one nested too
+// deeply.
+func TestCutAroundIsTheFullCut(t *testing.T) {
+	blk := func(name, arg string) string {
+		return fmt.Sprintf("daemon %q {\n  command = \"sleep\"\n  args    = [%q]\n}\n\n", name, arg)
+	}
+	file := func(blocks ...string) []byte { return []byte(strings.Join(blocks, "")) }
+	a, b, c, d := blk("a", "1"), blk("b", "2"), blk("c", "3"), blk("d", "4")
+	base := file(a, b, c, d)
+	for _, tc := range []struct {
+		what          string
+		before, after []byte
+		around        bool // cutAround cuts it
+	}{
+		{"middle edited", base, file(a, blk("b", "22"), c, d), true},
+		{"first edited", base, file(blk("a", "11"), b, c, d), true},
+		{"last edited", base, file(a, b, c, blk("d", "44")), true},
+		{"inserted", base, file(a, b, blk("x", "9"), c, d), true},
+		{"deleted", base, file(a, c, d), true},
+		{"moved", base, file(a, c, b, d), true},
+		{"unchanged", base, base, true},
+		{"all new", base, file(blk("p", "1"), "daemon \"q\" {\n}"), false},
+		{"lines above the first", base, append([]byte("\n# top\n"), base...), true},
+		{"a BOM before", base, append([]byte("\xef\xbb\xbf"), base...), true},
+		{"a BOM moved after a block", append([]byte("\xef\xbb\xbf"), base...), append([]byte("daemon \"x\" {\n}\n\xef\xbb\xbf"), base...), false},
+		{"CRLF", bytes.ReplaceAll(base, []byte("\n"), []byte("\r\n")), bytes.ReplaceAll(file(a, blk("b", "22"), c, d), []byte("\n"), []byte("\r\n")), true},
+		{"a string left open", base, file(a, "daemon \"b\" {\n  command = \"sleep\n}\n\n", c, d), true},
+		{"a heredoc left open", base, file(a, "daemon \"b\" {\n  args = <<EOT\n", c, d), true},
+		{"a comment over the tail", base, file(a, "/*\n", c, "*/\n", d), true},
+		{"a comment in the head closed after it", file("x = 1 /* 2\n", a, b), file("x = 1 /* 2\n", a, "*/\n", b), false},
+		{"nested too deeply", base, file(a, "x = "+strings.Repeat("[", MaxNesting+1)+"\n", c, d), false},
+	} {
+		if got := sameCut(t, tc.before, tc.after); got != tc.around {
+			t.Errorf("%s: cut around the known pieces %v, want %v", tc.what, got, tc.around)
+		}
+	}
+}
+
+// FuzzIncrementalCut: whatever file that parses an entry's pieces were cut
+// from (before) and whatever the file is now (after), the cut from them is
+// the full scan's.
+func FuzzIncrementalCut(f *testing.F) {
+	base, src := fuzzBase()
+	f.Add(src, src)
+	f.Add(src, bytes.Replace(src, []byte(`"1001"`), []byte(`"1001" /*`), 1))
+	f.Add(src, bytes.Replace(src, []byte(`"1001"`), []byte(`"1001`), 1))
+	f.Add(src, bytes.Replace(src, []byte(`"1001"`), []byte("<<EOT\n"), 1))
+	f.Add(src, incrSource(append([]incrBlock{base[2], base[1], base[0]}, base[3:]...)))
+	f.Add(src, append([]byte("\xef\xbb\xbf\n"), src...))
+	f.Add(append([]byte("\xef\xbb\xbf"), src...), append([]byte("daemon \"x\" {\n}\n\xef\xbb\xbf"), src...))
+	f.Add(bytes.ReplaceAll(src, []byte("\n"), []byte("\r\n")), bytes.ReplaceAll(src, []byte("\n"), []byte("\r")))
+	f.Fuzz(func(t *testing.T, before, after []byte) {
+		// An entry is made only of a file that parsed.
+		if _, diags := hclsyntax.ParseConfig(before, "beads.hcl", hcl.InitialPos); len(diags) == 0 {
+			sameCut(t, before, after)
 		}
 	})
 }

@@ -201,6 +201,11 @@ type depthTracker struct {
 	// cut); closedTop is set from such a brace to the end of its line.
 	splits    []int
 	closedTop bool
+	// haltAt are places (ascending) where scanNative stops once it may
+	// cut there (cutAround: what follows was scanned before); halted says
+	// it did.
+	haltAt []int
+	halted bool
 }
 
 // lineEnd is the end of a line outside templates, next the offset after it.
@@ -208,6 +213,10 @@ func (t *depthTracker) lineEnd(next int) {
 	t.newline()
 	if t.closedTop && len(t.frames) == 1 {
 		t.splits = append(t.splits, next)
+		for len(t.haltAt) > 0 && t.haltAt[0] <= next {
+			t.halted = t.haltAt[0] == next
+			t.haltAt = t.haltAt[1:]
+		}
 	}
 	t.closedTop = false
 }
@@ -376,7 +385,7 @@ func scanNative(t *depthTracker, src []byte, base int) (complete, sure bool) {
 		}
 		return 0
 	}
-	for i := 0; i < n && t.over < 0; {
+	for i := 0; i < n && t.over < 0 && !t.halted; {
 		f := t.top()
 		off := base + i
 		switch f.kind {
