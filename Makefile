@@ -65,13 +65,21 @@ cross:
 
 # Leaves (internal/ packages that own one concept each) import nothing of ours but other leaves;
 # schema and supervisor import nothing of ours but leaves (STYLE.md §1).
-LEAVES := agentapi alerton atomicfile bd boot flock jsoncodec jsoncodec/jsoncodectest logfile logpath plural pm2 proc sockhttp tailbuf
+LEAVES := agentapi alerton atomicfile bd boot clilog doltsql flock jsoncodec jsoncodec/jsoncodectest logfile logpath plural pm2 proc sockhttp tailbuf
+# beadsctl, which every command starts, links none of what only the agent and
+# the rare commands need (issue 17: ~1 ms of every start): the agent's
+# supervisor (net/http, runtime/metrics), crypto/tls and x509, the SQL driver.
+# The agent and its jobs run in beadsctl-agent, the tools in beadsctl-tools.
+FRONT_HEAVY := net/http crypto/tls crypto/x509 runtime/metrics github.com/go-sql-driver/mysql github.com/beadsctl/beadsctl/supervisor
 imports:
 	@leaves="$(foreach l,$(LEAVES),github.com/beadsctl/beadsctl/internal/$(l))"; \
 	for p in schema supervisor $(foreach l,$(LEAVES),internal/$(l)); do \
 	  bad=$$($(GO) list -deps ./$$p | grep '^github.com/beadsctl/beadsctl/' | grep -vx "github.com/beadsctl/beadsctl/$$p" \
 	    | grep -vxF -f <(tr ' ' '\n' <<<"$$leaves")); \
 	  if [ -n "$$bad" ]; then echo "$$p must not import: $$bad"; exit 1; fi; \
+	done; for os in linux darwin windows; do \
+	  bad=$$(GOOS=$$os $(GO) list -deps ./cmd/beadsctl | grep -xF -f <(tr ' ' '\n' <<<"$(FRONT_HEAVY)")); \
+	  if [ -n "$$bad" ]; then echo "cmd/beadsctl ($$os) must not link: $$bad"; exit 1; fi; \
 	done; echo "import rule ok"
 
 ## run: the main job — converge the daemons of ./beads.hcl (env $(ENV)) and show their status.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/doltsql"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/internal/tailbuf"
 	"github.com/beadsctl/beadsctl/reconcile"
@@ -297,7 +298,7 @@ func runDolt(ctx context.Context, o Options, det Detection, r *Report, step func
 			step(Step{Name: "flush", OK: true, Detail: fmt.Sprintf("commit the working set of every database on %s (bd dolt stop's flush); a flush that fails stops nothing", target.Addr)})
 		} else {
 			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			res, err := bd.Flush(fctx, target)
+			res, err := doltsql.Flush(fctx, target)
 			cancel()
 			r.Flushed = res.Committed
 			if err != nil {
@@ -371,7 +372,7 @@ func runDolt(ctx context.Context, o Options, det Detection, r *Report, step func
 				if sp.Port == 0 {
 					sp.Port = src.Port
 				}
-				res, err := reconcile.StopDoltRival(ctx, sp, src.ServerDir, src.Host, src.User, o.StopTimeout)
+				res, err := reconcile.StopDoltRival(ctx, sp, src.ServerDir, src.Host, src.User, o.StopTimeout, doltsql.Flush)
 				r.Flushed = appendNew(r.Flushed, res.Committed...)
 				if err != nil {
 					if i == 0 && stillRuns(ctx, sp) {

@@ -52,12 +52,13 @@ func pm2Bin(t *testing.T) string {
 	return p
 }
 
-// buildTools builds beadsctl, beadsctl-tools (which runs migrate) and the bd
+// buildTools builds beadsctl, beadsctl-tools (which runs migrate), the agent
+// (beadsctl-agent, which beadsctl starts) and the bd
 // simulator (as bd) into a folder.
 func buildTools(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
-	for out, pkg := range map[string]string{"bd": "../cmd/bdsim", "beadsctl": "../cmd/beadsctl", "beadsctl-tools": "../cmd/beadsctl-tools"} {
+	for out, pkg := range map[string]string{"bd": "../cmd/bdsim", "beadsctl": "../cmd/beadsctl", "beadsctl-agent": "../cmd/beadsctl-agent", "beadsctl-tools": "../cmd/beadsctl-tools"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, b)

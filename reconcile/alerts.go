@@ -11,7 +11,6 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 // Alert actions, in AlertChange.Action.
@@ -125,7 +124,10 @@ func (s *Session) TestAlerts(ctx context.Context, name string) (res []agentapi.A
 		return nil, nil, fmt.Errorf("the agent did not finish the test: %w; its alerts may have run, so they are not run again here", err)
 	}
 	agentErr := err
-	res, err = supervisor.TestAlerts(ctx, AlertSpecs(s.cfg), name, os.Environ())
+	if s.o.TestAlertsHere == nil {
+		return nil, agentErr, errors.New("no agent runs, and this beadsctl cannot run the alerts itself")
+	}
+	res, err = s.o.TestAlertsHere(ctx, AlertSpecs(s.cfg), name, os.Environ())
 	return res, agentErr, err
 }
 

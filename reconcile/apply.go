@@ -62,6 +62,9 @@ type ApplyOptions struct {
 	// StopUnmanaged stops an unmanaged bd daemon and returns the stale files it
 	// removed (DefaultStopUnmanaged when nil).
 	StopUnmanaged func(ctx context.Context, u Unmanaged) ([]string, error)
+	// FlushDolt flushes a rival Dolt server before ReplaceUnmanaged stops it
+	// (the session's SessionOptions.FlushDolt when nil).
+	FlushDolt bd.FlushFunc
 	// Progress, when set, hears of every step as it happens.
 	Progress func(Progress)
 	// Now is the clock for applied_at (time.Now when nil).
@@ -160,7 +163,7 @@ func applyPlan(ctx context.Context, desired *schema.Config, p *Plan, live *Live,
 	if st.Daemons == nil {
 		st.Daemons = map[string]DaemonState{}
 	}
-	if err := clearBlocking(ctx, desired, p.Blocking(), live, opts.ReplaceUnmanaged, opts.StopUnmanaged, progress, "apply"); err != nil {
+	if err := clearBlocking(ctx, desired, p.Blocking(), live, opts.ReplaceUnmanaged, opts.StopUnmanaged, opts.FlushDolt, progress, "apply"); err != nil {
 		return nil, err
 	}
 	declared := map[string]*schema.Daemon{}
@@ -449,7 +452,7 @@ var _ Destroyer = (*Client)(nil)
 // Dolt servers. A folder that is no workspace, a taken port or a missing dolt
 // is refused either way: stopping something would not mend it.
 func clearBlocking(ctx context.Context, desired *schema.Config, blocking []Finding, live *Live, replace bool,
-	stop func(ctx context.Context, u Unmanaged) ([]string, error), progress func(Progress), command string) error {
+	stop func(ctx context.Context, u Unmanaged) ([]string, error), flush bd.FlushFunc, progress func(Progress), command string) error {
 	if len(blocking) == 0 {
 		return nil
 	}
@@ -473,7 +476,7 @@ func clearBlocking(ctx context.Context, desired *schema.Config, blocking []Findi
 				continue
 			}
 			stoppedRivals[f.Daemon] = true
-			if err := replaceDoltRivals(ctx, declaredDaemon(desired, f.Daemon), live.Dolt[f.Daemon], progress); err != nil {
+			if err := replaceDoltRivals(ctx, declaredDaemon(desired, f.Daemon), live.Dolt[f.Daemon], flush, progress); err != nil {
 				return err
 			}
 			continue

@@ -635,9 +635,9 @@ type AgentCommand struct {
 // ErrAgentVersion means the agent binary is not the CLI's version.
 var ErrAgentVersion = errors.New("agent binary of another version")
 
-// LeanAgentName is the agent-only binary that apply prefers when it sits
-// beside beadsctl (see cmd/beadsctl-agent).
-const LeanAgentName = "beadsctl-agent"
+// LeanAgentName is the agent's binary that apply starts when it sits beside
+// beadsctl (see cmd/beadsctl-agent).
+const LeanAgentName = agentapi.LeanAgentName
 
 // LeanAgent returns the command for the lean agent beside the beadsctl binary
 // exe, and false when there is none.

@@ -305,8 +305,9 @@ func applyEdits(edits []ConfigEdit, write bd.WriteFunc) error {
 // flushes its working set, sends SIGTERM through internal/proc (identity
 // checked at the signal), waits up to timeout, then SIGKILL, and removes bd's
 // files when they name it. A process whose start time is unknown is never
-// signalled; a flush that fails stops nothing.
-func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, user string, timeout time.Duration) (bd.FlushResult, error) {
+// signalled; a flush that fails stops nothing (flush runs it: nil refuses
+// to stop a server with a port).
+func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, user string, timeout time.Duration, flush bd.FlushFunc) (bd.FlushResult, error) {
 	h := proc.Handle{Pid: r.Pid, Start: r.StartTime.Truncate(time.Millisecond)}
 	if r.StartTime.IsZero() {
 		return bd.FlushResult{}, fmt.Errorf("pid %d: its start time is unknown, so it is not proven to be the server seen; stop it by hand (bd dolt stop)", r.Pid)
@@ -316,9 +317,12 @@ func StopDoltRival(ctx context.Context, r bd.ServerProcess, serverDir, host, use
 	}
 	var res bd.FlushResult
 	if r.Port > 0 {
+		if flush == nil {
+			return res, fmt.Errorf("pid %d: no way to flush its working set here, so it is not stopped; stop it by hand (bd dolt stop)", r.Pid)
+		}
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var err error
-		res, err = bd.Flush(fctx, bd.SQLTarget{Addr: net.JoinHostPort(host, strconv.Itoa(r.Port)), User: user})
+		res, err = flush(fctx, bd.SQLTarget{Addr: net.JoinHostPort(host, strconv.Itoa(r.Port)), User: user})
 		cancel()
 		if err != nil {
 			return res, fmt.Errorf("flush pid %d before the stop: %w (nothing was stopped)", r.Pid, err)
@@ -380,13 +384,13 @@ func declaredDaemon(desired *schema.Config, name string) *schema.Daemon {
 
 // replaceDoltRivals stops every rival server of d (apply --replace-unmanaged):
 // flushed, identity proven, SIGTERM then SIGKILL; ours then starts on d's port.
-func replaceDoltRivals(ctx context.Context, d *schema.Daemon, dl DoltLive, progress func(Progress)) error {
+func replaceDoltRivals(ctx context.Context, d *schema.Daemon, dl DoltLive, flush bd.FlushFunc, progress func(Progress)) error {
 	if d == nil || d.Dolt == nil {
 		return nil
 	}
 	for _, r := range dl.Rivals {
 		progress(Progress{Daemon: d.Name, Step: "replacing-unmanaged", Detail: rivalString(r)})
-		res, err := StopDoltRival(ctx, r, d.Dolt.ServerDir, d.Dolt.Host, d.Dolt.User, 5*time.Second)
+		res, err := StopDoltRival(ctx, r, d.Dolt.ServerDir, d.Dolt.Host, d.Dolt.User, 5*time.Second, flush)
 		if err != nil {
 			return fmt.Errorf("replace the rival dolt sql-server pid %d: %w", r.Pid, err)
 		}

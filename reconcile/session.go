@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/beadsctl/beadsctl/internal/agentapi"
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/schema"
 )
 
@@ -52,6 +53,12 @@ type SessionOptions struct {
 	Version      string
 	// StartAgent starts the agent of dir when an apply or a verb needs it.
 	StartAgent func(ctx context.Context, dir string) error
+	// FlushDolt commits the working set of a rival Dolt server before
+	// --replace-unmanaged stops it (nil: such a server is not stopped).
+	FlushDolt bd.FlushFunc
+	// TestAlertsHere runs beads.hcl's alerts with env when no agent does
+	// (alert test; nil: it says that the agent is needed).
+	TestAlertsHere func(ctx context.Context, specs []agentapi.AlertSpec, name string, env []string) ([]agentapi.AlertResult, error)
 	// Probes are how Observe asks bd and the OS (nil: DefaultProbes).
 	Probes *Probes
 	// Prefetch asks the agent for its status as soon as state.json has been
@@ -394,6 +401,9 @@ func (s *Session) Apply(ctx context.Context, p *Plan, o ApplyOptions) ([]Outcome
 	} else if o.EnsureAgent == nil {
 		o.EnsureAgent = s.ensureAgent()
 	}
+	if o.FlushDolt == nil {
+		o.FlushDolt = s.o.FlushDolt
+	}
 	outcomes, err := applyPlan(ctx, s.cfg, p, live, s.st, s.client, o)
 	return outcomes, s.commit(confirmed(outcomes, err, true), err)
 }
@@ -444,6 +454,9 @@ func (s *Session) Verb(ctx context.Context, verb Verb, names []string, o VerbOpt
 	}
 	if o.EnsureAgent == nil {
 		o.EnsureAgent = s.ensureAgent()
+	}
+	if o.FlushDolt == nil {
+		o.FlushDolt = s.o.FlushDolt
 	}
 	outcomes, err := runVerb(ctx, verb, s.cfg, names, live, s.st, s.client, o)
 	return outcomes, s.commit(confirmed(outcomes, err, false), err)

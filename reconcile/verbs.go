@@ -32,9 +32,12 @@ type VerbOptions struct {
 	ReplaceUnmanaged bool
 	// StopUnmanaged stops an unmanaged bd daemon (DefaultStopUnmanaged when nil).
 	StopUnmanaged func(ctx context.Context, u Unmanaged) ([]string, error)
-	EnsureAgent   func(ctx context.Context) error
-	Progress      func(Progress)
-	Now           func() time.Time
+	// FlushDolt flushes a rival Dolt server before it is stopped (the
+	// session's SessionOptions.FlushDolt when nil).
+	FlushDolt   bd.FlushFunc
+	EnsureAgent func(ctx context.Context) error
+	Progress    func(Progress)
+	Now         func() time.Time
 }
 
 // runVerb starts, stops or restarts the named daemons (every declared one when
@@ -91,7 +94,7 @@ func runVerb(ctx context.Context, verb Verb, desired *schema.Config, names []str
 				blocking = append(blocking, f)
 			}
 		}
-		if err := clearBlocking(ctx, desired, blocking, live, opts.ReplaceUnmanaged, opts.StopUnmanaged, progress, string(verb)); err != nil {
+		if err := clearBlocking(ctx, desired, blocking, live, opts.ReplaceUnmanaged, opts.StopUnmanaged, opts.FlushDolt, progress, string(verb)); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/doltsql"
 	"github.com/beadsctl/beadsctl/internal/proc"
 )
 
@@ -503,7 +504,7 @@ type run struct {
 	// sql keeps the "sql" health check's connection between checks; closed
 	// once the run is stopped or over (before the stop signal: a server
 	// that is told to stop with our connection open logs it as an error).
-	sql    bd.SQLChecker
+	sql    doltsql.SQLChecker
 	marker string // DaemonMarkerEnv's value for this run (escaped.go)
 	// bound is the run of each dependency with on_restart = "restart" when
 	// this run started: a new one restarts this run (deps.go).

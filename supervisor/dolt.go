@@ -8,6 +8,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/doltsql"
 )
 
 // This file keeps a bd 1.x Dolt server where bd looks for it (Spec.Dolt).
@@ -121,7 +122,7 @@ func (l *loop) doltFlush(r *run, budget time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	res, err := bd.Flush(ctx, bd.SQLTarget{Addr: doltAddr(r.spec), User: r.spec.Dolt.User})
+	res, err := doltsql.Flush(ctx, bd.SQLTarget{Addr: doltAddr(r.spec), User: r.spec.Dolt.User})
 	f := &Flush{At: time.Now(), Committed: res.Committed, MS: float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {
 		f.Error = err.Error()
@@ -192,13 +193,13 @@ const acceptProbe = 2 * time.Millisecond
 
 // checkSQL is the "sql" health check, over c's kept connection (nil: one of
 // its own).
-func checkSQL(ctx context.Context, spec Spec, c *bd.SQLChecker) healthResult {
+func checkSQL(ctx context.Context, spec Spec, c *doltsql.SQLChecker) healthResult {
 	h := spec.Health.SQL
 	if h == nil || h.Address == "" {
 		return unhealthy("sql check has no address")
 	}
 	if c == nil {
-		c = new(bd.SQLChecker)
+		c = new(doltsql.SQLChecker)
 		defer c.Close()
 	}
 	rep, err := c.Check(ctx, bd.SQLTarget{Addr: h.Address, User: h.User, Databases: h.Databases})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/bd"
+	"github.com/beadsctl/beadsctl/internal/doltsql"
 	"github.com/beadsctl/beadsctl/internal/tailbuf"
 )
 
@@ -58,7 +59,7 @@ type healthResult struct {
 // checkHealth runs one check of spec against the run whose leader is pid,
 // with env the daemon's environment; a "sql" check goes over sql's kept
 // connection (nil: one of its own).
-func checkHealth(ctx context.Context, spec Spec, env []string, pid int, sql *bd.SQLChecker) healthResult {
+func checkHealth(ctx context.Context, spec Spec, env []string, pid int, sql *doltsql.SQLChecker) healthResult {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout(spec.Health))
 	defer cancel()
 	switch spec.Health.Check {

@@ -1,9 +1,10 @@
-// Command beadsctl-agent is the detached per-project agent that `beadsctl
-// apply` starts when this binary sits beside beadsctl: the same agent as
-// `beadsctl agent`, linked with only the supervisor, so that it keeps less
-// resident memory (about 7 MB idle against 14 MB for the whole CLI). The specs
-// come through its control socket; for the agent that reads beads.hcl itself
-// (under systemd, Nomad or a container) run `beadsctl agent --foreground`.
+// Command beadsctl-agent is the per-project agent, linked with only the
+// supervisor (about 7 MB idle against 14 MB for the whole CLI): apply starts
+// it detached when it sits beside beadsctl, and `beadsctl agent` (with
+// --foreground, under systemd, Nomad or a container) hands over to it. It
+// also runs the jobs of beadsctl that need what the supervisor links (alert
+// test without an agent, the flush of a rival Dolt server), so that
+// beadsctl's own start stays small: see internal/agentmain.
 //
 // GOMAXPROCS is not re-read from the cgroup limits every second (Go 1.25's
 // updatemaxprocs): an idle agent's sysmon did it at each wakeup (a
@@ -14,60 +15,13 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 
-	"github.com/beadsctl/beadsctl/supervisor"
+	"github.com/beadsctl/beadsctl/internal/agentmain"
 )
 
-// version is set at build time, as beadsctl's is; apply checks that they match.
+// version is set at build time, as beadsctl's is; apply checks that they
+// match, and a command beadsctl hands over is refused for another version.
 var version = "0.1.0-dev"
 
-func main() { os.Exit(run()) }
-
-func run() int {
-	fs := flag.NewFlagSet("beadsctl-agent", flag.ContinueOnError)
-	dir := fs.String("dir", ".", "the project folder (the folder holding beads.hcl)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		return 2
-	}
-	if *showVersion {
-		fmt.Println("beadsctl-agent", version)
-		return 0
-	}
-	abs, err := filepath.Abs(*dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// After the first signal, a second one kills outright.
-		<-ctx.Done()
-		stop()
-	}()
-	logf, err := supervisor.OpenAgentLog(abs) // rotated; stderr, which StartAgent points there too, follows it
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	defer logf.Close()
-	log := slog.New(slog.NewJSONHandler(logf, nil))
-	// ResumeObservers: the last apply's alerts and metrics listener, when a
-	// verb starts the agent after the last one died (apply sets beads.hcl's).
-	a := supervisor.NewAgent(supervisor.AgentOptions{Dir: abs, Logger: log, Version: version, ResumeObservers: true})
-	go supervisor.SignalReady(ctx, a, log)
-	if err := a.Run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
-	}
-	return 0
-}
+func main() { os.Exit(agentmain.Main(version)) }

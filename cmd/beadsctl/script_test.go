@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 
+	"github.com/beadsctl/beadsctl/internal/agentapi"
+	"github.com/beadsctl/beadsctl/internal/agentmain"
 	"github.com/beadsctl/beadsctl/internal/bdsim"
 	"github.com/beadsctl/beadsctl/internal/cli"
 	"github.com/beadsctl/beadsctl/internal/clitools"
@@ -37,13 +40,21 @@ func TestMain(m *testing.M) {
 	// beadsctl and beadsctl-tools as make build puts them side by side: the
 	// commands of beadsctl-tools are handed over to it as they are installed.
 	testscript.Main(m, map[string]func(){
-		"beadsctl":    func() { os.Exit(cli.Main()) },
-		cli.ToolsName: func() { os.Exit(clitools.Main()) },
+		"beadsctl":             func() { os.Exit(cli.Main()) },
+		cli.ToolsName:          func() { os.Exit(clitools.Main()) },
+		agentapi.LeanAgentName: func() { os.Exit(agentmain.Main(cli.Version())) },
 		// beadsctl of another version (as -X main.version=9.9.9 builds it); the
-		// agent it starts runs as beadsctl-next too.
-		"beadsctl-next": func() { cli.SetVersion("9.9.9"); os.Exit(cli.Main()) },
-		"bd":            func() { os.Exit(bdsim.Main()) },
-		"stackd":        func() { os.Exit(stackd()) },
+		// agent it starts (beadsctl-agent beside it is of the version above)
+		// runs in beadsctl-next itself.
+		"beadsctl-next": func() {
+			cli.SetVersion("9.9.9")
+			cli.SetAgentHere(func(ctx context.Context, dir string, run *agentapi.AgentRun, log *slog.Logger) error {
+				return agentmain.Run(ctx, dir, run, log, "9.9.9")
+			})
+			os.Exit(cli.Main())
+		},
+		"bd":     func() { os.Exit(bdsim.Main()) },
+		"stackd": func() { os.Exit(stackd()) },
 	})
 }
 

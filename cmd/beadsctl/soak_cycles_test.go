@@ -21,7 +21,7 @@ import (
 func TestSoakPlanApplyCycles(t *testing.T) {
 	const cycles = 100
 	bin, dir := t.TempDir(), t.TempDir()
-	for pkg, name := range map[string]string{".": "beadsctl", "../../cmd/bdsim": "bd"} {
+	for pkg, name := range map[string]string{".": "beadsctl", "../beadsctl-agent": "beadsctl-agent", "../../cmd/bdsim": "bd"} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", pkg, err, out)
 		}

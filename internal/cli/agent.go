@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/schema"
-	"github.com/beadsctl/beadsctl/supervisor"
 )
 
 type agentOptions struct {
@@ -39,7 +37,9 @@ func newAgentCmd(g *globals) *cobra.Command {
 			"stopped on purpose, with the alerts and the metrics listener the last apply set (agent.json);\n" +
 			"when beads.hcl does not load, the daemons as the last apply recorded them (state.json);\n" +
 			"it exits 0 at once after beadsctl destroy, when nothing was applied, or when another agent\n" +
-			"already runs the folder (one that apply started).",
+			"already runs the folder (one that apply started).\n\n" +
+			"The agent runs as " + agentapi.LeanAgentName + " beside beadsctl (make build and make install put it\n" +
+			"there), which beadsctl hands this command over to, with the daemons it worked out.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runAgent(c, g, o) },
 	}
@@ -59,7 +59,7 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := supervisor.AgentOptions{Dir: dir, Logger: g.log, Version: version}
+	run := &agentapi.AgentRun{}
 	switch {
 	case o.restore && !o.foreground:
 		return errors.New("--restore runs with --foreground (as beadsctl startup's unit does)")
@@ -72,35 +72,31 @@ func runAgent(c *cobra.Command, g *globals, o *agentOptions) error {
 			g.log.Info("nothing to restore", "reason", none)
 			return nil
 		}
-		opts.Specs = specs
-		opts.ResumeObservers = true // as the last apply set them, whatever beads.hcl says now
+		run.Specs = specs
+		run.ResumeObservers = true // as the last apply set them, whatever beads.hcl says now
 	case o.foreground:
 		cfg, err := foregroundConfig(g, dir, g.profile().name)
 		if err != nil {
 			return err
 		}
-		if opts.Specs, err = foregroundSpecs(ctx, cfg, nil); err != nil {
+		if run.Specs, err = foregroundSpecs(ctx, cfg, nil); err != nil {
 			return err
 		}
 		if cfg.Metrics != nil {
-			opts.MetricsListen = cfg.Metrics.Listen
+			run.MetricsListen = cfg.Metrics.Listen
 		}
-		opts.Alerts = reconcile.AlertSpecs(cfg)
+		run.Alerts = reconcile.AlertSpecs(cfg)
 	default:
-		logf, err := supervisor.OpenAgentLog(dir)
-		if err != nil {
-			return err
-		}
-		defer logf.Close()
-		opts.Logger = slog.New(slog.NewJSONHandler(logf, nil))
 		// Started by apply (which hands beads.hcl's on at once) or by a verb
-		// with the agent down (start after the agent died): the alerts and
-		// the metrics listener are the last apply's until an apply changes them.
-		opts.ResumeObservers = true
+		// with the agent down: beadsctl-agent logs to .beadsctl/agent.log,
+		// with the alerts and metrics listener of the last apply.
+		return handOverAgent(ctx, g, dir, []string{"--dir", dir}, nil)
 	}
-	a := supervisor.NewAgent(opts)
-	go supervisor.SignalReady(ctx, a, opts.Logger)
-	return a.Run(ctx)
+	args := []string{"--foreground", "--dir", dir, "--log-format", g.logFormat}
+	if g.noColor {
+		args = append(args, "--no-color")
+	}
+	return handOverAgent(ctx, g, dir, args, run)
 }
 
 // foregroundConfig loads beads.hcl (the file in dir unless --file names

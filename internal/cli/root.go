@@ -14,10 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lmittmann/tint"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/beadsctl/beadsctl/internal/clilog"
 	"github.com/beadsctl/beadsctl/reconcile"
 )
 
@@ -81,24 +80,10 @@ func (g *globals) color(w io.Writer) bool {
 	return isTerminal(w)
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
+func isTerminal(w io.Writer) bool { return clilog.IsTerminal(w) }
 
 func newLogger(format string, w io.Writer, noColor bool) (*slog.Logger, error) {
-	switch format {
-	case "auto", "":
-		if isTerminal(w) {
-			return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != ""})), nil
-		}
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
-	case "text":
-		return slog.New(tint.NewTextHandler(w, &tint.Options{NoColor: noColor || os.Getenv("NO_COLOR") != "" || !isTerminal(w)})), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
-	}
-	return nil, fmt.Errorf("--log-format: unknown format %q (use auto, text or json)", format)
+	return clilog.New(format, w, noColor)
 }
 
 // New builds beadsctl's command tree: the commands of beadsctl-tools hand

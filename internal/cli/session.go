@@ -38,7 +38,9 @@ func sessionOptions(c *cobra.Command, g *globals, p profileChoice, command strin
 			fmt.Fprintf(c.ErrOrStderr(), "%s changed while %s waited for %s: using it as it is now.\n", file, command, lockPath)
 		},
 		AgentTimeout: g.agentTimeout, Version: version,
-		StartAgent: func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
+		StartAgent:     func(ctx context.Context, dir string) error { return startAgent(ctx, dir, g.log) },
+		FlushDolt:      flushDoltInAgent,
+		TestAlertsHere: testAlertsInAgent,
 	}
 }
 

@@ -86,8 +86,11 @@ func toolFor(root *cobra.Command, args []string) string {
 // it was called or, when that is a symbolic link (beadsctl linked into a
 // folder on PATH; os.Executable does not resolve it on every system), beside
 // the file it points to. The first name is returned when neither exists.
-func toolsPath(exe string) string {
-	name := ToolsName
+func toolsPath(exe string) string { return siblingPath(exe, ToolsName) }
+
+// siblingPath is the binary name (beadsctl-tools, beadsctl-agent) beside
+// the beadsctl binary exe, as toolsPath finds beadsctl-tools.
+func siblingPath(exe, name string) string {
 	if runtime.GOOS == "windows" {
 		name += ".exe"
 	}
@@ -108,12 +111,28 @@ func toolsPath(exe string) string {
 // terminal, stdin and exit status are the command's), and returns the exit
 // code when it could not run it.
 func handOver(name string, args []string, stderr io.Writer) int {
-	exe, err := os.Executable()
+	path, err := sibling(ToolsName, "beadsctl "+name)
 	if err != nil {
-		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s beside beadsctl, but beadsctl's own path is unknown: %v\n", name, ToolsName, err)
+		fmt.Fprintln(stderr, "Error:", err)
 		return 1
 	}
-	path := toolsPath(exe)
+	env := toolsEnv(os.Environ(), runtime.GOOS == "windows")
+	if err := execTool(path, append([]string{ToolsName}, args...), env); err != nil {
+		fmt.Fprintln(stderr, "Error:", cannotRun("beadsctl "+name, ToolsName, path, err))
+		return 1
+	}
+	return 0
+}
+
+// sibling is the path of the binary name (beadsctl-tools, beadsctl-agent)
+// beside beadsctl, or an error for what (the command handed over to it)
+// that says why it cannot run and how to install it.
+func sibling(name, what string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("%s runs in %s beside beadsctl, but beadsctl's own path is unknown: %v", what, name, err)
+	}
+	path := siblingPath(exe, name)
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || (runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0) {
 		state, why := "cannot run", "not an executable file"
 		if err != nil {
@@ -122,23 +141,20 @@ func handOver(name string, args []string, stderr io.Writer) int {
 				state, why = "is missing", "no such file"
 			}
 		}
-		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which %s: %s: %s.\n", name, ToolsName, state, path, why)
-		installHint(stderr, path)
-		return 1
+		return "", fmt.Errorf("%s runs in %s, which %s: %s: %s.\n%s", what, name, state, path, why, installHint(name, path))
 	}
-	env := toolsEnv(os.Environ(), runtime.GOOS == "windows")
-	if err := execTool(path, append([]string{ToolsName}, args...), env); err != nil {
-		fmt.Fprintf(stderr, "Error: beadsctl %s runs in %s, which cannot run: %s: %v.\n", name, ToolsName, path, err)
-		installHint(stderr, path)
-		return 1
-	}
-	return 0
+	return path, nil
 }
 
-// installHint says how to put beadsctl-tools at path.
-func installHint(stderr io.Writer, path string) {
-	fmt.Fprintf(stderr, "Install it beside beadsctl, from the same build: make install (or make build for .bin/), or\n"+
-		"CGO_ENABLED=0 go build -o %s ./cmd/%s in beadsctl's source.\n", path, ToolsName)
+// cannotRun is the error of a sibling binary at path that did not start.
+func cannotRun(what, name, path string, err error) error {
+	return fmt.Errorf("%s runs in %s, which cannot run: %s: %v.\n%s", what, name, path, err, installHint(name, path))
+}
+
+// installHint says how to put the binary name at path.
+func installHint(name, path string) string {
+	return fmt.Sprintf("Install it beside beadsctl, from the same build: make install (or make build for .bin/), or\n"+
+		"CGO_ENABLED=0 go build -o %s ./cmd/%s in beadsctl's source.", path, name)
 }
 
 // toolsEnv is environ for beadsctl-tools: with ToolsVersionEnv set to this
@@ -147,15 +163,18 @@ func installHint(stderr io.Writer, path string) {
 // Go's os.Getenv takes a name's first occurrence).
 // On Windows, where names are case-insensitive, one in any case goes
 // (fold).
-func toolsEnv(environ []string, fold bool) []string {
+func toolsEnv(environ []string, fold bool) []string { return withEnv(environ, ToolsVersionEnv, version, fold) }
+
+// withEnv is environ with key=value set once (see toolsEnv).
+func withEnv(environ []string, key, value string, fold bool) []string {
 	env := make([]string, 0, len(environ)+1)
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if name != ToolsVersionEnv && !(fold && strings.EqualFold(name, ToolsVersionEnv)) {
+		if name != key && !(fold && strings.EqualFold(name, key)) {
 			env = append(env, kv)
 		}
 	}
-	return append(env, ToolsVersionEnv+"="+version)
+	return append(env, key+"="+value)
 }
 
 // checkToolsVersion refuses to run beadsctl-tools for a beadsctl of another

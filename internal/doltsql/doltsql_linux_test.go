@@ -1,4 +1,4 @@
-package bd
+package doltsql
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beadsctl/beadsctl/internal/bd"
 	"github.com/beadsctl/beadsctl/internal/testdolt"
 	"golang.org/x/sys/unix"
 )
@@ -27,12 +28,12 @@ func connID(t *testing.T, c *SQLChecker) int64 {
 
 // checkWithin runs c.Check bounded by timeout, and fails the test if it
 // does not return long after that bound (instead of hanging the test).
-func checkWithin(t *testing.T, c *SQLChecker, target SQLTarget, timeout time.Duration) (SQLReport, error, error) {
+func checkWithin(t *testing.T, c *SQLChecker, target bd.SQLTarget, timeout time.Duration) (bd.SQLReport, error, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	type result struct {
-		rep SQLReport
+		rep bd.SQLReport
 		err error
 	}
 	done := make(chan result, 1)
@@ -45,7 +46,7 @@ func checkWithin(t *testing.T, c *SQLChecker, target SQLTarget, timeout time.Dur
 		return r.rep, r.err, ctx.Err()
 	case <-time.After(timeout + 30*time.Second):
 		t.Fatalf("Check still running 30 s after its %v deadline", timeout)
-		return SQLReport{}, nil, nil
+		return bd.SQLReport{}, nil, nil
 	}
 }
 
@@ -69,7 +70,7 @@ func TestSQLCheckerKeepsItsConnection(t *testing.T) {
 	ws := testdolt.NewWorkspace(t, dolt, home, t.TempDir(), "demo")
 	port := testdolt.FreePort(t)
 	srv := testdolt.Start(t, dolt, home, ws.DataDir, port)
-	target := SQLTarget{Addr: "127.0.0.1:" + strconv.Itoa(port), Databases: []Database{{Name: "demo", ProjectID: ws.ProjectID}}}
+	target := bd.SQLTarget{Addr: "127.0.0.1:" + strconv.Itoa(port), Databases: []bd.Database{{Name: "demo", ProjectID: ws.ProjectID}}}
 	var c SQLChecker
 	defer c.Close()
 
