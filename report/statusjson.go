@@ -145,7 +145,7 @@ func writeDaemonRow(w *jsoncodec.Writer, d *DaemonRow) {
 	if d.LastExit == nil {
 		w.Null()
 	} else {
-		writeExit(w, d.LastExit)
+		agentapi.WriteExit(w, d.LastExit)
 	}
 	w.Key("last_restart_reason")
 	w.String(d.LastRestartReason)
@@ -160,98 +160,12 @@ func writeDaemonRow(w *jsoncodec.Writer, d *DaemonRow) {
 	stringKey(w, "log_error", d.LogError)
 	if d.Dolt != nil {
 		w.Key("dolt")
-		writeDoltStatus(w, d.Dolt)
+		agentapi.WriteDoltStatus(w, d.Dolt)
 	}
 	if d.LastEvent != nil {
 		w.Key("last_event")
-		writeEvent(w, d.LastEvent)
+		agentapi.WriteEvent(w, d.LastEvent)
 	}
-	w.Close('}')
-}
-
-// writeExit writes e as its MarshalJSON does.
-func writeExit(w *jsoncodec.Writer, e *agentapi.Exit) {
-	w.Open('{')
-	w.Key("code")
-	w.Int(int64(e.Code))
-	stringKey(w, "signal", e.Signal)
-	w.Key("at")
-	w.Time(e.At)
-	w.Key("uptime_seconds")
-	w.Float64(e.Uptime.Seconds())
-	if len(e.LogTail) > 0 {
-		w.Key("log_tail")
-		writeStrings(w, e.LogTail)
-	}
-	w.Close('}')
-}
-
-func writeDoltStatus(w *jsoncodec.Writer, s *agentapi.DoltStatus) {
-	w.Open('{')
-	w.Key("port")
-	w.Int(int64(s.Port))
-	w.Key("server_dir")
-	w.String(s.ServerDir)
-	stringKey(w, "files_error", s.FilesError)
-	if f := s.LastFlush; f != nil {
-		w.Key("last_flush")
-		w.Open('{')
-		w.Key("at")
-		w.Time(f.At)
-		if len(f.Committed) > 0 {
-			w.Key("committed")
-			writeStrings(w, f.Committed)
-		}
-		stringKey(w, "error", f.Error)
-		w.Key("ms")
-		w.Float64(f.MS)
-		w.Close('}')
-	}
-	w.Close('}')
-}
-
-func writeEvent(w *jsoncodec.Writer, e *agentapi.Event) {
-	w.Open('{')
-	w.Key("at")
-	w.Time(e.At)
-	w.Key("kind")
-	w.String(e.Kind)
-	stringKey(w, "daemon", e.Daemon)
-	if e.Pid != 0 {
-		w.Key("pid")
-		w.Int(int64(e.Pid))
-	}
-	stringKey(w, "argv_hash", e.ArgvHash)
-	if e.ExitCode != nil {
-		w.Key("exit_code")
-		w.Int(int64(*e.ExitCode))
-	}
-	stringKey(w, "signal", e.Signal)
-	if e.UptimeSeconds != nil {
-		w.Key("uptime_seconds")
-		w.Float64(*e.UptimeSeconds)
-	}
-	stringKey(w, "reason", e.Reason)
-	stringKey(w, "detail", e.Detail)
-	stringKey(w, "health", e.Health)
-	stringKey(w, "from", e.From)
-	stringKey(w, "message", e.Message)
-	stringKey(w, "action", e.Action)
-	stringKey(w, "spec_hash", e.SpecHash)
-	if e.RSSBytes != 0 {
-		w.Key("rss_bytes")
-		w.Uint(e.RSSBytes)
-	}
-	if e.LimitBytes != 0 {
-		w.Key("limit_bytes")
-		w.Uint(e.LimitBytes)
-	}
-	stringKey(w, "version", e.Version)
-	if e.Dropped != 0 {
-		w.Key("dropped")
-		w.Int(e.Dropped)
-	}
-	stringKey(w, "alert", e.Alert)
 	w.Close('}')
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beadsctl/beadsctl/internal/agentapi"
 )
 
 // The control API, HTTP + JSON over the agent's unix socket. Errors are
@@ -109,7 +111,14 @@ func (a *Agent) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("brief") == "1" {
 		st.Brief()
 	}
-	writeJSONBody(w, http.StatusOK, st)
+	b, err := agentapi.AppendAgentStatus(nil, &st)
+	if err != nil {
+		writeAPIError(w, http.StatusInternalServerError, "status: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // handleShutdown answers once every daemon has stopped.
