@@ -54,30 +54,16 @@ func writeStatusReport(w *jsoncodec.Writer, r *StatusReport) {
 		w.Key("left_running")
 		w.Open('{')
 		w.Key("daemons")
-		writeStrings(w, r.LeftRunning.Daemons)
+		agentapi.WriteStrings(w, r.LeftRunning.Daemons)
 		if len(r.LeftRunning.Stopped) > 0 {
 			w.Key("stopped")
-			writeStrings(w, r.LeftRunning.Stopped)
+			agentapi.WriteStrings(w, r.LeftRunning.Stopped)
 		}
 		w.Key("command")
 		w.String(r.LeftRunning.Command)
 		w.Close('}')
 	}
 	w.Close('}')
-}
-
-// writeStrings writes s as encoding/json does (nil: null).
-func writeStrings(w *jsoncodec.Writer, s []string) {
-	if s == nil {
-		w.Null()
-		return
-	}
-	w.Open('[')
-	for _, v := range s {
-		w.Elem()
-		w.String(v)
-	}
-	w.Close(']')
 }
 
 // stringKey writes the member k: v unless v is "" (omitempty).
