@@ -95,7 +95,8 @@ func (s *Session) ApplyAlerts(ctx context.Context) error {
 
 // TestAlerts fires a sample event through beads.hcl's alert called name
 // ("" for all): through the agent when it answers (the alerts it runs, from
-// its environment), and directly otherwise: then direct says why.
+// its environment), and otherwise with SessionOptions.TestAlertsHere (in
+// beadsctl-agent, from this environment): then direct says why.
 func (s *Session) TestAlerts(ctx context.Context, name string) (res []agentapi.AlertResult, direct error, err error) {
 	if s.client == nil {
 		s.client = Dial(s.dir)

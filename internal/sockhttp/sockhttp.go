@@ -97,7 +97,11 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	head := c.head(req)
 	for attempt := 0; ; attempt++ {
-		cn, reused := c.take()
+		var cn *conn
+		reused := false
+		if attempt == 0 { // the question asked again goes on a new connection
+			cn, reused = c.take()
+		}
 		if cn == nil {
 			nc, err := c.Dial(ctx)
 			if err != nil {
