@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"hash"
-	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -151,20 +150,19 @@ func pieceTag(m hash.Hash, b []byte) []byte {
 
 // cutAround is the cut of src (its bounds, src's end last, and the tags of
 // the pieces it knows, nil for the others) from e's pieces, or nil for a
-// full scan. The pieces of e that src starts with (the head), byte for
-// byte, are cut where they were: the limits scan is in the same state at
-// each of their bounds as it was in e's file (outside every construct,
-// nothing counted: e's file parsed), so from the head's end on it is the
-// full scan's, which runs there (over the rest of the file, as the full
-// scan sees it) until it may cut where a piece of e that src ends with (the
-// tail) starts, in that same state; from there the scan is what it was at
-// the end of e's file. The head's scan depended on what followed it only
+// full scan. From the start of src on, a piece of e found there byte for
+// byte is cut as it was: the limits scan is in the same state at each bound
+// of a piece as it was in e's file (outside every construct, nothing
+// counted: e's file parsed), and so it is at the piece's end. Where none is
+// found, the full scan's scan runs there (over the rest of the file, as the
+// full scan sees it) until it may cut where a piece of e starts, in that
+// same state again. The scan of a piece depended on what followed it only
 // through a search that failed, a '/*' without '*/' (an operator, not a
-// comment, which no file that parses has outside a string): a head with a
+// comment, which no file that parses has outside a string): a file with a
 // '/*' is scanned in full. FuzzIncrementalCut compares it with the full
 // scan's cut.
 func cutAround(src []byte, e *loadEntry, m hash.Hash) ([]int, [][]byte) {
-	if e == nil || len(e.Pieces) == 0 || e.Pieces[0].Byte != 0 || len(src) > MaxFileSize {
+	if e == nil || len(e.Pieces) == 0 || e.Pieces[0].Byte != 0 || len(src) > MaxFileSize || bytes.Contains(src, []byte("/*")) {
 		return nil, nil
 	}
 	ps := e.Pieces
@@ -173,41 +171,40 @@ func cutAround(src []byte, e *loadEntry, m hash.Hash) ([]int, [][]byte) {
 			return nil, nil
 		}
 	}
+	// found is the piece of e at pos among the next few from i (an edit,
+	// an insertion or a deletion or two shift them), and its tag. The last
+	// one ended at the end of e's file, not where the scan could cut: it
+	// is found only at the end of src.
+	found := func(pos, i int) (int, []byte) {
+		for j := i; j < min(i+resync, len(ps)); j++ {
+			if end := pos + ps[j].Len; end < len(src) && j < len(ps)-1 || end == len(src) {
+				if t := pieceTag(m, src[pos:pos+ps[j].Len]); hmac.Equal(t, ps[j].Tag) {
+					return j, t
+				}
+			}
+		}
+		return -1, nil
+	}
 	var bounds []int
 	var tags [][]byte
-	pos, i := 0, 0
-	for ; i < len(ps) && pos+ps[i].Len <= len(src); i++ {
-		t := pieceTag(m, src[pos:pos+ps[i].Len])
-		if !hmac.Equal(t, ps[i].Tag) {
-			break
+	for pos, i, known := 0, 0, 0; pos < len(src); {
+		if j, t := found(pos, i); j >= 0 {
+			bounds, tags = append(bounds, pos), append(tags, t)
+			pos, i = pos+ps[j].Len, j+1
+			known++
+			continue
 		}
-		bounds, tags = append(bounds, pos), append(tags, t)
-		pos += ps[i].Len
-	}
-	end := len(src)
-	var tail []int // where each piece of the tail starts, the last first
-	var tailTags [][]byte
-	for j := len(ps) - 1; j >= i && end-ps[j].Len >= pos; j-- {
-		t := pieceTag(m, src[end-ps[j].Len:end])
-		if !hmac.Equal(t, ps[j].Tag) {
-			break
-		}
-		end -= ps[j].Len
-		tail, tailTags = append(tail, end), append(tailTags, t)
-	}
-	slices.Reverse(tail)
-	slices.Reverse(tailTags)
-	if pos == 0 && end == len(src) || bytes.Contains(src[:pos], []byte("/*")) {
-		return nil, nil // nothing known: the full scan costs the same
-	}
-	if pos < end || pos < len(src) && len(tail) == 0 {
 		body, base := src[pos:], pos
 		if pos == 0 {
 			body = bytes.TrimPrefix(src, utf8BOM) // the lexer skips a BOM
 			base = len(src) - len(body)
 		}
 		t := newTracker(MaxNesting, frameRoot)
-		t.haltAt = slices.Clone(tail)
+		next := -1 // the piece of e the scan stopped at
+		t.halt = func(at int) bool {
+			next, _ = found(at, i)
+			return next >= 0
+		}
 		complete, sure := scanNative(t, body, base)
 		to := len(src) // where the scan stopped
 		if t.halted {
@@ -217,25 +214,29 @@ func cutAround(src []byte, e *loadEntry, m hash.Hash) ([]int, [][]byte) {
 			return nil, nil
 		}
 		mid := boundsOf(src, pos, t.splits)
-		if mid == nil {
-			return nil, nil
+		if mid == nil || !t.halted && known == 0 {
+			return nil, nil // nothing known: the full scan, which costs the same
 		}
 		if t.halted {
-			mid = mid[:len(mid)-1] // to, a piece of the tail
+			mid = mid[:len(mid)-1] // to, where a piece of e starts
 		}
-		bounds = append(bounds, mid...)
-		tags = append(tags, make([][]byte, len(mid))...)
-		k, _ := slices.BinarySearch(tail, to)
-		tail, tailTags = tail[k:], tailTags[k:]
+		bounds, tags = append(bounds, mid...), append(tags, make([][]byte, len(mid))...)
+		pos, i = to, next
 	}
-	bounds = append(append(bounds, tail...), len(src))
-	for _, b := range bounds[1 : len(bounds)-1] {
+	if len(bounds) == 0 {
+		return nil, nil
+	}
+	for _, b := range bounds[1:] {
 		if bytes.HasPrefix(src[b:], utf8BOM) {
-			return nil, nil // boundsOf's rule, the tail's bounds included
+			return nil, nil // boundsOf's rule, the pieces found included
 		}
 	}
-	return bounds, append(tags, tailTags...)
+	return append(bounds, len(src)), tags
 }
+
+// resync is how many pieces of an entry cutAround looks among for the one
+// at a place, from the one after the last it found.
+const resync = 3
 
 // pieceDomain and wholeDomain keep a piece's tag apart from a whole file's.
 const (

@@ -358,10 +358,11 @@ func sameCut(t *testing.T, before, after []byte) bool {
 // another version is cut where the full scan cuts it, whatever changed: one
 // block edited (first, middle, last), blocks inserted, deleted and moved, a
 // BOM, CRLF line ends, and edits that change what the unchanged pieces are
-// (a string or a heredoc left open that swallows the tail, a comment over
-// unchanged pieces, one opened in the head and closed after it); cutAround
-// cuts all but the last, the one that shares nothing and the one nested too
-// deeply.
+// (a string or a heredoc left open that swallows the pieces after it, a
+// comment over unchanged pieces, one opened before them and closed after),
+// the last piece's bytes found before the end (it ended at the end of the
+// file, not where the scan could cut); cutAround cuts all but the files
+// with a '/*', the one that shares nothing and the one nested too deeply.
 func TestCutAroundIsTheFullCut(t *testing.T) {
 	blk := func(name, arg string) string {
 		return fmt.Sprintf("daemon %q {\n  command = \"sleep\"\n  args    = [%q]\n}\n\n", name, arg)
@@ -388,7 +389,10 @@ func TestCutAroundIsTheFullCut(t *testing.T) {
 		{"CRLF", bytes.ReplaceAll(base, []byte("\n"), []byte("\r\n")), bytes.ReplaceAll(file(a, blk("b", "22"), c, d), []byte("\n"), []byte("\r\n")), true},
 		{"a string left open", base, file(a, "daemon \"b\" {\n  command = \"sleep\n}\n\n", c, d), true},
 		{"a heredoc left open", base, file(a, "daemon \"b\" {\n  args = <<EOT\n", c, d), true},
-		{"a comment over the tail", base, file(a, "/*\n", c, "*/\n", d), true},
+		{"a comment over unchanged pieces", base, file(a, "/*\n", c, "*/\n", d), false},
+		{"the last piece found before the end", file(a, b, "\n"), file(a, "\n", b, c, "\n"), true},
+		{"two edits apart", base, file(blk("a", "11"), b, c, blk("d", "44")), true},
+		{"two deleted", file(a, b, c, d, a), file(a, d, a), true},
 		{"a comment in the head closed after it", file("x = 1 /* 2\n", a, b), file("x = 1 /* 2\n", a, "*/\n", b), false},
 		{"nested too deeply", base, file(a, "x = "+strings.Repeat("[", MaxNesting+1)+"\n", c, d), false},
 	} {

@@ -201,10 +201,10 @@ type depthTracker struct {
 	// cut); closedTop is set from such a brace to the end of its line.
 	splits    []int
 	closedTop bool
-	// haltAt are places (ascending) where scanNative stops once it may
-	// cut there (cutAround: what follows was scanned before); halted says
-	// it did.
-	haltAt []int
+	// halt, when set, is asked at each place the scan may cut whether
+	// scanNative stops there (cutAround: what follows was scanned
+	// before); halted says it did.
+	halt   func(at int) bool
 	halted bool
 }
 
@@ -213,10 +213,7 @@ func (t *depthTracker) lineEnd(next int) {
 	t.newline()
 	if t.closedTop && len(t.frames) == 1 {
 		t.splits = append(t.splits, next)
-		for len(t.haltAt) > 0 && t.haltAt[0] <= next {
-			t.halted = t.haltAt[0] == next
-			t.haltAt = t.haltAt[1:]
-		}
+		t.halted = t.halt != nil && t.halt(next)
 	}
 	t.closedTop = false
 }
