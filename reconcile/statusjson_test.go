@@ -13,6 +13,7 @@ import (
 
 	"github.com/beadsctl/beadsctl/internal/agentapi"
 	"github.com/beadsctl/beadsctl/internal/jsoncodec/jsoncodectest"
+	"github.com/beadsctl/beadsctl/schema"
 )
 
 // TestAgentStatusDecodesAsEncodingJSON: the agent's status answer and the
@@ -134,4 +135,65 @@ func checkSameDecode[T any](t *testing.T, b []byte, werr, gerr error, w, g T) {
 	if werr == nil && !reflect.DeepEqual(w, g) {
 		t.Fatalf("%q\n(-encoding/json +jsoncodec):\n%s", b, cmp.Diff(w, g))
 	}
+}
+
+// stateJSON is a State as ReadState decoded it through encoding/json (each
+// daemon's spec through schema.DaemonJSON): decodeState's reference.
+type stateJSON struct {
+	State
+	Daemons map[string]daemonStateJSON `json:"daemons"`
+}
+
+type daemonStateJSON struct {
+	DaemonState
+	Spec schema.DaemonJSON `json:"spec"`
+}
+
+// unmarshalState is what ReadState read of b through encoding/json.
+func unmarshalState(b []byte, st *State) error {
+	var in stateJSON
+	err := json.Unmarshal(b, &in)
+	*st = in.State
+	st.Daemons = make(map[string]DaemonState, len(in.Daemons))
+	for name, d := range in.Daemons {
+		ds := d.DaemonState
+		ds.Spec = d.Spec.Daemon()
+		st.Daemons[name] = ds
+	}
+	return err
+}
+
+// TestStateDecodesAsEncodingJSON: state.json read by decodeState is what
+// ReadState read through encoding/json, for random values in every field
+// of State, DaemonState and the spec's types (a field added to one of them
+// and not to decodeState or schema.ReadDaemonJSON fails here), written as
+// writeState writes it, compact, and rewritten (see
+// TestAgentStatusDecodesAsEncodingJSON).
+func TestStateDecodesAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 3))
+	const n = 1500
+	read := 0
+	for i := range n {
+		var in State
+		jsoncodectest.Fill(&in, r)
+		if checkDecodesAsJSON(t, i, r, &in, unmarshalState, decodeState) {
+			read++
+		}
+	}
+	// A rewritten text fails where an unknown member lands in a map of
+	// strings (a spec's environment) or a duration is repeated as null.
+	if read < n/2 {
+		t.Errorf("only %d rewritten texts of %d were read", read, n)
+	}
+}
+
+// FuzzDecodeState: for any state.json, decodeState fails where
+// encoding/json fails and reads the same state where it does not.
+func FuzzDecodeState(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var w, g State
+		werr := unmarshalState(b, &w)
+		gerr := decodeState(b, &g)
+		checkSameDecode(t, b, werr, gerr, w, g)
+	})
 }

@@ -154,7 +154,8 @@ func randTime(r *rand.Rand) time.Time {
 // matches it the same (upper case, a Unicode fold, a \u escape), with
 // unknown members and members repeated (encoding/json reads the last over
 // the first: into the same struct, slice elements and pointers; the last
-// with members and trailing elements left out), in random white space. The
+// with members and trailing elements left out, or null), in random white
+// space. The
 // value encoding/json reads of it may differ from b's (a repeated member
 // merges), which a test compares with its codec's.
 func Rewrite(b []byte, r *rand.Rand) []byte {
@@ -219,12 +220,16 @@ func rewrite(d *json.Decoder, out *bytes.Buffer, r *rand.Rand, thin bool) {
 				if r.IntN(8) == 0 {
 					out.WriteString(`"x_unknown":{"a":[1,"\u0041",null,true,{"b":-1.5e3}]},`)
 				}
-				if r.IntN(6) == 0 { // repeated: the last one thinned
+				if r.IntN(6) == 0 { // repeated: the last one thinned, or null
 					writeKey(out, key, r)
 					out.Write(v.Bytes())
 					out.WriteByte(',')
 					writeKey(out, key, r)
-					out.Write(rewriteText(v.Bytes(), r, true))
+					if r.IntN(4) == 0 {
+						out.WriteString("null")
+					} else {
+						out.Write(rewriteText(v.Bytes(), r, true))
+					}
 					continue
 				}
 				writeKey(out, key, r)
