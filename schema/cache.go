@@ -174,7 +174,7 @@ func ValidateCached(c *Cache, path string, environ []string) ([]string, map[stri
 	}
 	home := envHome(environ)
 	whole := c.wholeTag(src)
-	if payload := c.lookup("validate", path, abs, home); payload != nil {
+	if payload := c.lookupOf("validate", path, abs, home, whole); payload != nil {
 		var e validEntry
 		if decodeAny(payload, &e) == nil && hmac.Equal(e.Whole, whole) && pathsRegular(e.Logs) {
 			c.last = cacheHit
@@ -378,12 +378,24 @@ func (c *Cache) tag(kind, path, abs, home string, payload []byte) []byte {
 // given, else nil. Anything but a regular file there (a FIFO planted at the
 // entry's path blocked every plan in open(2), SIGTERM included) is a miss.
 func (c *Cache) lookup(kind, path, abs, home string) []byte {
+	return c.lookupOf(kind, path, abs, home, nil)
+}
+
+// lookupOf is lookup of an entry whose payload starts with whole, a
+// wholeTag, encoded (a validEntry's Whole): one that does not is a miss
+// before its MAC is computed or anything decoded, which after an edit was
+// all a validate did with the validate entry (~0.3 ms of 1,000 daemons).
+// Only a miss is decided on bytes not authenticated yet.
+func (c *Cache) lookupOf(kind, path, abs, home string, whole []byte) []byte {
 	b, err := atomicfile.ReadOwn(c.file(kind), maxEntry)
 	if err != nil {
 		return nil
 	}
 	rest, ok := bytes.CutPrefix(b, []byte(cacheMagic))
 	if !ok || len(rest) < sha256.Size {
+		return nil
+	}
+	if whole != nil && !bytes.HasPrefix(rest, append(binary.AppendUvarint(nil, uint64(len(whole))+1), whole...)) {
 		return nil
 	}
 	payload, tag := rest[:len(rest)-sha256.Size], rest[len(rest)-sha256.Size:]

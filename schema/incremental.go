@@ -317,20 +317,27 @@ func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, 
 	if ct == nil || ct.failed || e == nil || e.Config == nil || len(e.Pieces) == 0 {
 		return nil, nil, false
 	}
-	old := map[string]int{}
+	// The tags as keys of their own size (a string a tag, and maps grown
+	// by doubling, were a tenth of a validate after an edit).
+	old := make(map[tagKey]int, len(e.Pieces))
 	for j, p := range e.Pieces {
-		if _, dup := old[string(p.Tag)]; dup {
-			old[string(p.Tag)] = -1
+		k, ok := keyOf(p.Tag)
+		if !ok {
+			return nil, nil, false
+		}
+		if _, dup := old[k]; dup {
+			old[k] = -1
 			continue
 		}
-		old[string(p.Tag)] = j
+		old[k] = j
 	}
-	now := map[string]int{}
+	now := make(map[tagKey]int, len(ct.tags))
 	for i, t := range ct.tags {
-		if _, dup := now[string(t)]; dup {
+		k, _ := keyOf(t)
+		if _, dup := now[k]; dup {
 			return nil, nil, false // the same bytes twice: a duplicate the full load names
 		}
-		now[string(t)] = i
+		now[k] = i
 	}
 	out := make([]piece, len(ct.tags))
 	taken := make([]int, len(ct.tags)) // the entry's piece of each daemon taken, else -1
@@ -338,7 +345,8 @@ func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, 
 	for i, t := range ct.tags {
 		taken[i] = -1
 		out[i] = piece{Tag: t, Line: ct.starts[i].Line, Byte: ct.starts[i].Byte, Len: ct.bounds[i+1] - ct.bounds[i]}
-		if j, ok := old[string(t)]; ok && j >= 0 && e.Pieces[j].Daemon != "" {
+		k, _ := keyOf(t)
+		if j, ok := old[k]; ok && j >= 0 && e.Pieces[j].Daemon != "" {
 			taken[i] = j
 			out[i].Daemon = e.Pieces[j].Daemon
 			continue
@@ -384,8 +392,9 @@ func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, 
 		if j < 0 || r.End.Byte > pieceEnd(e.Pieces, j, r.End.Byte) {
 			return false
 		}
-		i, ok := now[string(e.Pieces[j].Tag)]
-		if !ok || old[string(e.Pieces[j].Tag)] < 0 {
+		k, _ := keyOf(e.Pieces[j].Tag)
+		i, ok := now[k]
+		if !ok || old[k] < 0 {
 			return false
 		}
 		dl, db := ct.starts[i].Line-e.Pieces[j].Line, ct.starts[i].Byte-e.Pieces[j].Byte
@@ -422,6 +431,15 @@ func (ct *cut) incremental(e *loadEntry, abs, profile string, environ []string, 
 		return nil, nil, false
 	}
 	return cfg, out, true
+}
+
+// tagKey is a tag as a map key.
+type tagKey [sha256.Size]byte
+
+// keyOf is t as a key; false when it is not a tag's size (no tag is).
+func keyOf(t []byte) (tagKey, bool) {
+	var k tagKey
+	return k, copy(k[:], t) == len(k) && len(t) == len(k)
 }
 
 // pieceEnd is where piece j of ps ends, as far as its successor says (the
