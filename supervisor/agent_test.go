@@ -747,3 +747,35 @@ func TestAgentStatusBrief(t *testing.T) {
 		t.Errorf("brief status lacks what status shows: %+v of %+v", brief, b)
 	}
 }
+
+// TestStatusAnswerHasItsLength: GET /v1/status says its length
+// (Content-Length, not chunks), brief or not, past net/http's 2 KB below
+// which it counts it itself: the client reads the answer into one buffer
+// of that size.
+func TestStatusAnswerHasItsLength(t *testing.T) {
+	dir := t.TempDir()
+	ta := startAgent(t, dir, nil)
+	for i := range 8 {
+		name := fmt.Sprintf("web%d", i)
+		ta.put(t, shSpec(dir, name, "exec sleep 1000"))
+		ta.waitOnline(t, name)
+	}
+	for _, path := range []string{"/v1/status", "/v1/status?brief=1"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://agent"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := ta.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+		}
+		if resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) > 0 || len(b) <= 2048 {
+			t.Errorf("%s: Content-Length %d, transfer encoding %v, body of %d bytes", path, resp.ContentLength, resp.TransferEncoding, len(b))
+		}
+	}
+}
