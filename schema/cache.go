@@ -346,7 +346,7 @@ func pathsRegular(paths []string) bool {
 	defer at.close()
 	var bad atomic.Bool
 	parallel(len(paths), func(i int) {
-		if !bad.Load() && !at.regular(paths[i]) {
+		if !bad.Load() && !at.regular(i, paths[i]) {
 			bad.Store(true)
 		}
 	})

@@ -9,4 +9,4 @@ func openFolders([]string) folders { return folders{} }
 
 func (folders) close() {}
 
-func (folders) regular(p string) bool { return regularPath(p) }
+func (folders) regular(_ int, p string) bool { return regularPath(p) }
