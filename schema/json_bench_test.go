@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/beadsctl/beadsctl/internal/jsoncodec"
 )
 
 // BenchmarkDaemonJSON decodes the JSON of 1,000 resolved daemons (what
@@ -22,12 +24,29 @@ func BenchmarkDaemonJSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var ds []Daemon
-		if err := json.Unmarshal(src, &ds); err != nil {
-			b.Fatal(err)
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var ds []Daemon
+			if err := json.Unmarshal(src, &ds); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	// ReadDaemonJSON, as ReadState reads the specs (strings cut from the
+	// buffer).
+	b.Run("jsoncodec", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var ds []Daemon
+			err := jsoncodec.UnmarshalShared(src, func(d *jsoncodec.Decoder) {
+				jsoncodec.Slice(d, &ds, func(v *Daemon) { ReadDaemonJSON(d, v) })
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

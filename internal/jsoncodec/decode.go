@@ -377,9 +377,10 @@ func Map[T any](d *Decoder, m *map[string]T, elem func(v *T)) {
 	if *m == nil {
 		*m = map[string]T{}
 	}
+	var v, zero T // v escapes to elem: one for all the values
 	d.objectKeys(func(k []byte) {
 		key := d.str(k, d.keyInB) // before elem: d.key may hold k
-		var v T
+		v = zero
 		elem(&v)
 		if d.err == nil {
 			(*m)[key] = v
