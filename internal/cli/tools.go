@@ -163,7 +163,9 @@ func installHint(name, path string) string {
 // Go's os.Getenv takes a name's first occurrence).
 // On Windows, where names are case-insensitive, one in any case goes
 // (fold).
-func toolsEnv(environ []string, fold bool) []string { return withEnv(environ, ToolsVersionEnv, version, fold) }
+func toolsEnv(environ []string, fold bool) []string {
+	return withEnv(environ, ToolsVersionEnv, version, fold)
+}
 
 // withEnv is environ with key=value set once (see toolsEnv).
 func withEnv(environ []string, key, value string, fold bool) []string {
