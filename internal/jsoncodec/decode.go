@@ -238,11 +238,11 @@ func (d *Decoder) objectKeys(value func(key []byte)) {
 			d.syntax("looking for beginning of object key string")
 			return
 		}
-		k := d.rawString()
+		k, ascii := d.rawString()
 		if d.err != nil {
 			return
 		}
-		k = d.unquoteKey(k)
+		k = d.unquoteKey(k, ascii)
 		d.ws()
 		if d.i >= len(d.b) || d.b[d.i] != ':' {
 			d.syntax("after object key")
@@ -408,11 +408,11 @@ func Ptr[T any](d *Decoder, p **T, read func(v *T)) {
 func (d *Decoder) String(p *string) {
 	switch d.peek() {
 	case '"':
-		raw := d.rawString()
+		raw, ascii := d.rawString()
 		if d.err != nil {
 			return
 		}
-		if c := raw[1 : len(raw)-1]; plain(c) {
+		if c := raw[1 : len(raw)-1]; ascii || plain(c) {
 			*p = d.str(c, true)
 		} else {
 			*p = string(appendUnquoted(make([]byte, 0, len(c)+2*utf8.UTFMax), c))
@@ -599,17 +599,23 @@ func (d *Decoder) skipNumber() {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // rawString reads a string whose '"' is next, checking its syntax, and
-// returns it quotes and all.
-func (d *Decoder) rawString() []byte {
+// returns it quotes and all, and whether it is ASCII without escapes (then
+// its content is what it reads as, and plain need not look again).
+func (d *Decoder) rawString() (raw []byte, ascii bool) {
 	b, start := d.b, d.i
-	i := start + 1
+	i, ascii := start+1, true
 	for i < len(b) {
 		c := b[i]
+		if ' ' <= c && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			d.i = i + 1
-			return b[start:d.i]
+			return b[start:d.i], ascii
 		case c == '\\':
+			ascii = false
 			i++
 			if i >= len(b) {
 				break
@@ -623,35 +629,36 @@ func (d *Decoder) rawString() []byte {
 					if i >= len(b) || !isHex(b[i]) {
 						d.i = i
 						d.syntax("in \\u hexadecimal character escape")
-						return nil
+						return nil, false
 					}
 					i++
 				}
 			default:
 				d.i = i
 				d.syntax("in string escape code")
-				return nil
+				return nil, false
 			}
 		case c < ' ':
 			d.i = i
 			d.syntax("in string literal")
-			return nil
-		default:
+			return nil, false
+		default: // a byte of UTF-8, or not
+			ascii = false
 			i++
 		}
 	}
 	d.i = len(b)
 	d.syntax("in string literal")
-	return nil
+	return nil, false
 }
 
 func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // unquoteKey is the key raw names, unquoted; without escapes or bytes to
 // replace, a slice of raw.
-func (d *Decoder) unquoteKey(raw []byte) []byte {
+func (d *Decoder) unquoteKey(raw []byte, ascii bool) []byte {
 	s := raw[1 : len(raw)-1]
-	if d.keyInB = plain(s); d.keyInB {
+	if d.keyInB = ascii || plain(s); d.keyInB {
 		return s
 	}
 	d.key = appendUnquoted(d.key[:0], s)
