@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/beadsctl/beadsctl/internal/jsoncodec/jsoncodectest"
 )
 
@@ -25,44 +23,23 @@ func encodeOf(st *AgentStatus) ([]byte, error) {
 // types (a field added to one of them and not to the writer fails here),
 // some of them zero (omitempty, omitzero, null), brief or not.
 func TestAgentStatusIsEncodingJSONs(t *testing.T) {
-	r := rand.New(rand.NewPCG(23, 5))
-	for i := range 3000 {
-		var in AgentStatus
-		jsoncodectest.Fill(&in, r)
+	brief := func(i int, st *AgentStatus) {
 		if i%3 == 0 {
-			in.Brief()
-		}
-		want, err := encodeOf(&in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := AppendAgentStatus([]byte("kept"), &in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.HasPrefix(got, []byte("kept")) || !bytes.Equal(got[4:], want) {
-			t.Fatalf("%d: (-encoding/json +AppendAgentStatus):\n%s", i, cmp.Diff(string(want), string(got[4:])))
+			st.Brief()
 		}
 	}
+	jsoncodectest.WritesAsEncodingJSON(t, rand.New(rand.NewPCG(23, 5)), 3000, brief, encodeOf, AppendAgentStatus)
 }
 
 // TestAgentStatusRefusesWhatEncodingJSONRefuses: a float encoding/json
 // cannot write or a time out of RFC 3339's years is an error, and nothing is
 // appended.
 func TestAgentStatusRefusesWhatEncodingJSONRefuses(t *testing.T) {
-	for name, in := range map[string]AgentStatus{
+	jsoncodectest.RefusesAsEncodingJSON(t, map[string]AgentStatus{
 		"NaN":      {Daemons: []Status{{CPUPercent: math.NaN()}}},
 		"infinite": {Daemons: []Status{{LastEvent: &Event{UptimeSeconds: new(math.Inf(1))}}}},
 		"year":     {StartTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-	} {
-		if _, err := encodeOf(&in); err == nil {
-			t.Fatalf("%s: encoding/json wrote it", name)
-		}
-		got, err := AppendAgentStatus([]byte("kept"), &in)
-		if err == nil || string(got) != "kept" {
-			t.Errorf("%s: %q, %v; want nothing appended and an error", name, got, err)
-		}
-	}
+	}, encodeOf, AppendAgentStatus)
 }
 
 func BenchmarkAgentStatusJSON(b *testing.B) {
