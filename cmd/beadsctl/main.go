@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/beadsctl/beadsctl/internal/cli"
+	_ "github.com/beadsctl/beadsctl/internal/earlystack" // before the initialisers that run deep
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
