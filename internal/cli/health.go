@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/beadsctl/beadsctl/internal/boot"
 	"github.com/beadsctl/beadsctl/internal/plural"
 	"github.com/beadsctl/beadsctl/reconcile"
 	"github.com/beadsctl/beadsctl/report"
@@ -54,7 +53,7 @@ func runHealth(c *cobra.Command, g *globals, o *healthOptions) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	r := report.BuildHealthReport(pctx, in, report.DefaultHealthProbes())
-	boot := boot.Detect(dir, StartupOptions(""))
+	boot := bootStatus(dir)
 	r.Boot = &boot
 	if o.json {
 		if err := writeJSON(out, r); err != nil {
