@@ -376,6 +376,24 @@ func readStateSummary(d *jsoncodec.Decoder, v *stateSummary) {
 						d.Int(&c.Size)
 					case "crc32":
 						d.Uint32(&c.CRC32)
+					case "file":
+						jsoncodec.Ptr(d, &c.File, func(f *fileIdentity) {
+							d.Object(func(k string) bool {
+								switch k {
+								case "dev":
+									d.Uint64(&f.Dev)
+								case "ino":
+									d.Uint64(&f.Ino)
+								case "mtime_ns":
+									d.Int64(&f.MtimeNs)
+								case "ctime_ns":
+									d.Int64(&f.CtimeNs)
+								default:
+									return false
+								}
+								return true
+							})
+						})
 					default:
 						return false
 					}
