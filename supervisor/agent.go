@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beadsctl/beadsctl/internal/atomicfile"
@@ -56,6 +57,11 @@ type AgentOptions struct {
 	// at boot, and for the detached agent a verb starts after the last one
 	// died (apply hands beads.hcl's on at once).
 	ResumeObservers bool
+	// GoTimers has the agent's periodic work (the memory samples, the folder
+	// check) wait on Go's timers, which testing/synctest fakes, rather than
+	// on the kernel's (Linux: a timerfd, which costs an idle agent less:
+	// sleeper.go). For tests that run an agent inside a synctest bubble.
+	GoTimers bool
 }
 
 // AgentRunningError means another agent holds the project's lock.
@@ -162,7 +168,7 @@ func NewAgent(opts AgentOptions) *Agent {
 		stopped:     make(chan struct{}),
 		daemons:     map[string]*hosted{},
 		withDeps:    map[*hosted]struct{}{},
-		sampler:     NewMemorySampler(),
+		sampler:     newAgentSampler(opts.GoTimers),
 	}
 }
 
@@ -281,11 +287,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = 2 * time.Second
 	}
-	// On the wall clock's multiples of every, as the memory samples are: the
-	// agent then wakes once for both, not twice (each wakeup of an idle Go
-	// program costs more than the work).
-	folder := time.NewTimer(untilAligned(time.Now(), every))
-	defer folder.Stop()
+	// The folder is looked at from its own goroutine (watchFolder), which
+	// tells this loop only when what it sees is not what the agent made.
+	folder := make(chan struct{}, 1)
+	sockInfo := &atomic.Pointer[os.FileInfo]{}
+	sockInfo.Store(ptrTo(cs.fi))
+	folderDone := make(chan struct{})
+	go func() {
+		defer close(folderDone)
+		a.watchFolder(runCtx, every, newFolderIDs(state, stateInfo, cs.path, sockInfo), folder)
+	}()
 loop:
 	for {
 		select {
@@ -295,8 +306,7 @@ loop:
 			break loop
 		case <-ctx.Done():
 			break loop
-		case <-folder.C:
-			folder.Reset(untilAligned(time.Now(), every))
+		case <-folder:
 			if st, err := os.Stat(state); errors.Is(err, os.ErrNotExist) || err == nil && !os.SameFile(st, stateInfo) {
 				a.log.Warn("project folder removed, shutting down", "dir", a.dir)
 				break loop
@@ -304,6 +314,7 @@ loop:
 			if !a.keepSocket(cs, serve) {
 				break loop
 			}
+			sockInfo.Store(ptrTo(cs.fi))
 		}
 	}
 	a.log.Info("agent stopping", "daemons", len(a.snapshot()))
@@ -312,6 +323,7 @@ loop:
 	a.events.stop()
 	a.alerts.stop()
 	cancelRun()
+	<-folderDone
 	<-a.recordEnded
 	if err := a.writeRecord(); err != nil {
 		a.log.Error("agent record not written", "error", err.Error())

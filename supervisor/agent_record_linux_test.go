@@ -105,7 +105,7 @@ func TestAgentRecordWritesArePaced(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(dir, StateDir), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		a := NewAgent(AgentOptions{Dir: dir, Version: "test"})
+		a := NewAgent(AgentOptions{Dir: dir, Version: "test", GoTimers: true})
 		var mu sync.Mutex
 		writes := 0
 		a.recordWritten = func() { mu.Lock(); writes++; mu.Unlock() }

@@ -30,7 +30,7 @@ func waitOnce(t *testing.T, a *Agent, name, query string) WaitResult {
 // 10 s, as PM2 users set it); settle asks for a longer window.
 func TestWaitOnlineAfterTheEarlyExitWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := NewAgent(AgentOptions{Dir: t.TempDir(), DaemonOptions: func(Spec) DaemonOptions {
+		a := NewAgent(AgentOptions{Dir: t.TempDir(), GoTimers: true, DaemonOptions: func(Spec) DaemonOptions {
 			return DaemonOptions{
 				Runner:    &fakeRunner{life: func(int) (time.Duration, error) { return -1, nil }},
 				Memory:    func(context.Context, int) (uint64, error) { return 0, nil },

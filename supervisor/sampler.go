@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"runtime"
 	"sync"
 	"time"
 
@@ -24,14 +23,26 @@ import (
 type MemorySampler struct {
 	mu      sync.Mutex
 	watches map[*memWatch]struct{}
-	wake    chan struct{}
 	running bool
-	now     func() time.Time
+	// sleep is what the running goroutine waits on (nil while none runs);
+	// kernel asks for the kernel's timer (sleeper).
+	sleep  sleeper
+	kernel bool
+	now    func() time.Time
 }
 
-// NewMemorySampler returns a sampler; nothing runs until a watch is added.
+// NewMemorySampler returns a sampler that waits on Go's timers (those
+// testing/synctest fakes); nothing runs until a watch is added.
 func NewMemorySampler() *MemorySampler {
-	return &MemorySampler{watches: map[*memWatch]struct{}{}, wake: make(chan struct{}, 1), now: time.Now}
+	return &MemorySampler{watches: map[*memWatch]struct{}{}, now: time.Now}
+}
+
+// newKernelMemorySampler returns a sampler that waits on the kernel's timer
+// where there is one (the agent's: sleeper).
+func newKernelMemorySampler() *MemorySampler {
+	s := NewMemorySampler()
+	s.kernel = true
+	return s
 }
 
 // nearLimitMin is the shortest interval between two samples of a group that
@@ -121,20 +132,25 @@ func (s *MemorySampler) remove(w *memWatch) {
 }
 
 func (s *MemorySampler) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	s.mu.Lock()
+	if s.sleep != nil {
+		s.sleep.poke()
 	}
+	s.mu.Unlock()
 }
 
 func (s *MemorySampler) run() {
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
+	sleep := newSleeper(s.kernel)
+	s.mu.Lock()
+	s.sleep = sleep
+	s.mu.Unlock()
 	var due []*memWatch
 	for {
 		s.mu.Lock()
 		if len(s.watches) == 0 {
 			s.running = false
+			s.sleep = nil
+			sleep.close()
 			s.mu.Unlock()
 			return
 		}
@@ -158,18 +174,7 @@ func (s *MemorySampler) run() {
 			}
 			continue
 		}
-		t.Reset(next.Sub(now))
-		select {
-		case <-t.C:
-			runtime.Gosched()
-		case <-s.wake:
-			if !t.Stop() {
-				select {
-				case <-t.C:
-				default:
-				}
-			}
-		}
+		sleep.wait(next.Sub(now))
 	}
 }
 
