@@ -66,6 +66,10 @@ type groupSampler struct {
 	// close. An fd refers to the process it was opened for; once that
 	// process is gone, reads fail, so a recycled pid is never read through it.
 	fds map[int]memberFDs
+	// lead is the leader's entry of fds while it is open (leadOpen): most
+	// groups are their leader alone, read without a map look-up.
+	lead     memberFDs
+	leadOpen bool
 	// threads keeps the children lists of each member's other threads.
 	threads map[int]*memberThreads
 }
@@ -81,6 +85,9 @@ type memberThreads struct {
 
 // open returns the fds of member pid, opening them the first time (fresh).
 func (g *groupSampler) open(pid int) (f memberFDs, fresh, ok bool) {
+	if pid == g.pgid && g.leadOpen {
+		return g.lead, false, true
+	}
 	if f, ok := g.fds[pid]; ok {
 		return f, false, true
 	}
@@ -104,11 +111,17 @@ func (g *groupSampler) open(pid int) (f memberFDs, fresh, ok bool) {
 	}
 	f = memberFDs{stat, statm, children}
 	g.fds[pid] = f
+	if pid == g.pgid {
+		g.lead, g.leadOpen = f, true
+	}
 	return f, true, true
 }
 
 // drop closes the fds of pid.
 func (g *groupSampler) drop(pid int) {
+	if pid == g.pgid {
+		g.leadOpen = false
+	}
 	if f, ok := g.fds[pid]; ok {
 		syscall.Close(f.stat)
 		syscall.Close(f.statm)

@@ -57,7 +57,8 @@ type memWatch struct {
 	// read samples the group; full also reads its CPU time and checks who is
 	// still in it (a cheaper sample reads the resident memory only).
 	read func(full bool) (proc.GroupSample, error)
-	// sampled records a sample (full: s.CPU is valid).
+	// sampled records a sample (full: s.CPU is valid); a sample that is not
+	// full and reads the RSS the last one read is not recorded again.
 	sampled func(s proc.GroupSample, full bool, now time.Time)
 	// over is called, once, on the first enforced sample above the limit;
 	// the watch is then removed. It must not block.
@@ -229,13 +230,20 @@ func (w *memWatch) sample(now time.Time, full bool) (uint64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if !w.prevAt.IsZero() {
+	first := w.prevAt.IsZero()
+	if !first {
 		if dt := now.Sub(w.prevAt); dt > 0 {
 			w.rate = float64(int64(s.RSS)-int64(w.prevRSS)) / dt.Seconds()
 		}
 	}
+	changed := first || s.RSS != w.prevRSS
 	w.prevRSS, w.prevAt = s.RSS, now
-	w.sampled(s, full, now)
+	if full || changed {
+		// Only a full sample has news when the RSS is what it was (the
+		// CPU): the daemon's status is not locked for nothing (most
+		// samples of an idle agent).
+		w.sampled(s, full, now)
+	}
 	return s.RSS, true
 }
 

@@ -189,3 +189,52 @@ func TestMemorySampledAgainWhileItReadsZero(t *testing.T) {
 		}
 	})
 }
+
+// TestMemorySamplerRecordsOnlyNews: a sample that reads the RSS the last one
+// read is recorded only when it is full (it brings the CPU time); the first
+// sample, and one whose RSS changed, always are.
+func TestMemorySamplerRecordsOnlyNews(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewMemorySampler()
+		var mu sync.Mutex
+		rss := uint64(10 << 20)
+		reads, fulls := 0, 0
+		var recorded []string
+		w := &memWatch{limit: 100 << 20, every: time.Second,
+			read: func(full bool) (proc.GroupSample, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				reads++
+				if full {
+					fulls++
+				}
+				return proc.GroupSample{RSS: rss}, nil
+			},
+			sampled: func(g proc.GroupSample, full bool, _ time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				recorded = append(recorded, fmt.Sprintf("%d full=%v", g.RSS>>20, full))
+			},
+			over: func(uint64) { t.Error("over the limit") },
+		}
+		s.add(w)
+		time.Sleep(12 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		if reads < 10 || len(recorded) != fulls {
+			t.Errorf("%d samples, %d full: recorded %q; want the full ones only (the first is)", reads, fulls, recorded)
+		}
+		rss = 20 << 20
+		n := len(recorded)
+		mu.Unlock()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		s.remove(w)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(recorded) != n+1 || recorded[n] != "20 full=false" {
+			t.Errorf("after the RSS changed: recorded %q, want one more sample, not full, of 20 MiB", recorded[n:])
+		}
+	})
+}
