@@ -207,14 +207,7 @@ func TestReadStateSummaryReadsItsFile(t *testing.T) {
 // kept is read. A summary of an older beadsctl (size and CRC-32 only) is
 // still used for the content it names.
 func TestReadStateSummaryStatsTheStateFile(t *testing.T) {
-	path := StatePath(t.TempDir())
-	st := &State{Env: "production", Daemons: map[string]DaemonState{
-		"a": {Spec: schema.Daemon{Name: "a", Command: "sleep"}, Hash: "h1", Pid: 42},
-	}}
-	st.useKey(temporaryKey(), false)
-	if err := writeState(path, st); err != nil {
-		t.Fatal(err)
-	}
+	path, st := writeOneDaemonState(t)
 	reads := 0
 	readStateFile = func(p string) ([]byte, error) { reads++; return os.ReadFile(p) }
 	t.Cleanup(func() { readStateFile = os.ReadFile })
@@ -288,4 +281,19 @@ func TestReadStateSummaryStatsTheStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	read("an older summary of another content", "production", 1)
+}
+
+// writeOneDaemonState writes, through writeState, the state of one daemon
+// "a" (pid 42) applied with the production profile, in a new folder.
+func writeOneDaemonState(t *testing.T) (path string, st *State) {
+	t.Helper()
+	path = StatePath(t.TempDir())
+	st = &State{Env: "production", Daemons: map[string]DaemonState{
+		"a": {Spec: schema.Daemon{Name: "a", Command: "sleep"}, Hash: "h1", Pid: 42},
+	}}
+	st.useKey(temporaryKey(), false)
+	if err := writeState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	return path, st
 }

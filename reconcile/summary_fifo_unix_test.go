@@ -7,22 +7,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/beadsctl/beadsctl/schema"
 )
 
 // TestReadStateSummaryBesideAFIFO: a FIFO planted as state.summary.json is
 // not the summary: status reads state.json at once (it waited in open(2)
 // for a writer forever).
 func TestReadStateSummaryBesideAFIFO(t *testing.T) {
-	path := StatePath(t.TempDir())
-	st := &State{Env: "production", Daemons: map[string]DaemonState{
-		"a": {Spec: schema.Daemon{Name: "a", Command: "sleep"}, Hash: "h1", Pid: 42},
-	}}
-	st.useKey(temporaryKey(), false)
-	if err := writeState(path, st); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := writeOneDaemonState(t)
 	if err := os.Remove(summaryPath(path)); err != nil {
 		t.Fatal(err)
 	}
