@@ -504,7 +504,7 @@ func runFleet(ctx context.Context, e *Env, tool string) map[string]Outcome {
 
 func runKill9(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	var o Outcome
-	var exitToFork []float64
+	var exitToFork, lastToFork []float64
 	err := e.with(ctx, tool, func(t Tool, dir string) error {
 		a, pf := e.idleApp(dir, "victim")
 		a.MinUptime = 100 * time.Millisecond
@@ -557,8 +557,9 @@ func runKill9(ctx context.Context, e *Env, tool string) map[string]Outcome {
 					return err
 				}
 				took = at - t0
-				if x, ok := exited(); ok {
+				if x, last, ok := exited(); ok {
 					exitToFork = append(exitToFork, ms(at-x))
+					lastToFork = append(lastToFork, ms(at-last))
 				}
 			} else {
 				t0 := time.Now()
@@ -587,7 +588,8 @@ func runKill9(ctx context.Context, e *Env, tool string) map[string]Outcome {
 	})
 	fail(&o, err)
 	if len(exitToFork) > 0 {
-		o.Note = strings.TrimPrefix(o.Note+"; ", "; ") + "exit -> fork (kernel stamps) " + spread(exitToFork) + " ms"
+		o.Note = strings.TrimPrefix(o.Note+"; ", "; ") + "exit -> fork (kernel stamps) " + spread(exitToFork) + " ms, " +
+			"its last thread's exit (the exit told to the supervisor) -> fork " + spread(lastToFork) + " ms"
 	}
 	return map[string]Outcome{"kill9": o}
 }
