@@ -19,10 +19,13 @@ import (
 const DaemonMarkerEnv = "BEADSCTL_DAEMON"
 
 // newMarker returns a run's marker value.
-func newMarker(name string) string {
+func newMarker(name string) string { return name + "/" + markerRand() }
+
+// markerRand is a marker's random part.
+func markerRand() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return name + "/" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // sweepEscaped runs killEscaped for r in the background (Run waits for it).

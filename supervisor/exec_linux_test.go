@@ -6,10 +6,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the runner's copy goroutine.
@@ -110,5 +114,91 @@ func TestExecHoldDelaysTheOutput(t *testing.T) {
 	waitClosed(t, p.Done(), "Done")
 	if o, e := out.String(), errw.String(); o != "one\ntwo\n" || e != "three\n" {
 		t.Errorf("stdout %q stderr %q, want \"one\\ntwo\\n\" and \"three\\n\"", o, e)
+	}
+}
+
+// TestSparePipesAreOutputPipes: fill makes sparesMax pipes as outputPipe
+// does (the read end non-blocking, the write end blocking, both
+// close-on-exec); take hands them out, then makes new ones.
+func TestSparePipesAreOutputPipes(t *testing.T) {
+	s := &sparePipes{}
+	s.fill()
+	if len(s.pipes) != sparesMax {
+		t.Fatalf("fill made %d spare pipes, want %d", len(s.pipes), sparesMax)
+	}
+	made := map[uintptr]bool{}
+	for _, p := range s.pipes {
+		made[p[0].Fd()] = true
+	}
+	for i := range sparesMax + 1 {
+		r, w, err := s.take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spare := made[r.Fd()]; spare != (i < sparesMax) {
+			t.Errorf("take %d: spare %v, want %v", i, spare, i < sparesMax)
+		}
+		for _, c := range []struct {
+			f                 *os.File
+			nonblock, cloexec bool
+		}{{r, true, true}, {w, false, true}} {
+			fl, err := unix.FcntlInt(c.f.Fd(), unix.F_GETFL, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fd, err := unix.FcntlInt(c.f.Fd(), unix.F_GETFD, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if nb, ce := fl&unix.O_NONBLOCK != 0, fd&unix.FD_CLOEXEC != 0; nb != c.nonblock || ce != c.cloexec {
+				t.Errorf("take %d, %s: non-blocking %v, close-on-exec %v; want %v, %v", i, c.f.Name(), nb, ce, c.nonblock, c.cloexec)
+			}
+		}
+		if _, err := w.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if b, err := io.ReadAll(r); err != nil || string(b) != "x" {
+			t.Errorf("take %d: read %q, %v", i, b, err)
+		}
+		defer r.Close() // open until the end: a new pipe must not reuse a spare's number
+	}
+	if len(s.pipes) != 0 || s.filling {
+		t.Errorf("after the takes: %d spare pipes, filling %v", len(s.pipes), s.filling)
+	}
+}
+
+// TestExecStartTakesSparePipes: a start takes the spare pipes made before
+// it for its output, which is copied in full as through its own.
+func TestExecStartTakesSparePipes(t *testing.T) {
+	spares.mu.Lock()
+	for len(spares.pipes) < sparesMax {
+		r, w, err := outputPipe()
+		if err != nil {
+			spares.mu.Unlock()
+			t.Fatal(err)
+		}
+		spares.pipes = append(spares.pipes, [2]*os.File{r, w})
+	}
+	made := map[uintptr]bool{}
+	for _, p := range spares.pipes {
+		made[p[0].Fd()] = true
+	}
+	spares.mu.Unlock()
+	out, errw := &lockedBuffer{}, &lockedBuffer{}
+	hold := make(chan struct{}) // the pipes stay open (no drain) until it is closed
+	p, err := ExecRunner{}.Start(context.Background(), Command{Argv: []string{"sh", "-c", "echo out; echo err >&2"}, Stdout: out, Stderr: errw, Hold: hold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, oc := range p.(*execProcess).copies {
+		if !made[oc.r.Fd()] {
+			t.Errorf("a start made its own pipe (read end %d) beside spares %v", oc.r.Fd(), made)
+		}
+	}
+	close(hold)
+	waitClosed(t, p.Done(), "Done")
+	if o, e := out.String(), errw.String(); o != "out\n" || e != "err\n" {
+		t.Errorf("output through the spare pipes: stdout %q, stderr %q", o, e)
 	}
 }
