@@ -194,7 +194,10 @@ func ReadStateSummary(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	if serr == nil && sum.Of != nil && sum.Of.File == nil && sum.Of.Size == len(b) && sum.Of.CRC32 == crc32.ChecksumIEEE(b) &&
+	// The content the summary was written for, in another file or the same
+	// one touched since (a folder copied, the same bytes put back): still
+	// its summary.
+	if serr == nil && sum.Of != nil && sum.Of.Size == len(b) && sum.Of.CRC32 == crc32.ChecksumIEEE(b) &&
 		checkState(path, nil, sum.FormatVersion, sum.Lineage) == nil {
 		return sum.state(), nil
 	}

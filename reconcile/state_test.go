@@ -238,6 +238,22 @@ func TestReadStateSummaryStatsTheStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	read("put back with its times", "production", 1)
+	// The same bytes in another file: the summary is still of that content,
+	// and what it says is used.
+	sb, err := os.ReadFile(summaryPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(summaryPath(path), bytes.Replace(sb, []byte(`"env":"production"`), []byte(`"env":"staging"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".copy", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".copy", path); err != nil {
+		t.Fatal(err)
+	}
+	read("the same content in another file", "staging", 1)
 	// Edited in place, same size.
 	if err := os.WriteFile(path, bytes.Replace(data, []byte(`"env": "production"`), []byte(`"env": "productiom"`), 1), 0o600); err != nil {
 		t.Fatal(err)
